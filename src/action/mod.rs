@@ -1,0 +1,2 @@
+//! Actions: one function per user command (`template`, `lint`, `package`, …). The CLI is a
+//! thin shim over these, the way helm's `pkg/action` sits behind its commands.

@@ -1,0 +1,56 @@
+//! Chart model and loading: a chart directory or `.tgz` becomes a [`Chart`] — its
+//! `Chart.yaml` metadata, default values, schema, templates, plain files and subcharts —
+//! the one in-memory form that rendering, linting, packaging and releases all share.
+
+mod metadata;
+
+pub use metadata::{Dependency, Maintainer, Metadata};
+
+use crate::values::Values;
+
+/// One file of a chart, named by its slash-separated path relative to the chart root
+/// (`templates/deployment.yaml`, `crds/crontab.yaml`, `config/app.ini`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// A loaded chart. Mirrors helm's `chart.Chart` so helm users' knowledge transfers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// Parsed `Chart.yaml`.
+    pub metadata: Metadata,
+    /// Parsed `Chart.lock`, when present (raw YAML; repositories interpret it).
+    pub lock: Option<serde_yaml::Value>,
+    /// Everything under `templates/`, sorted by name.
+    pub templates: Vec<ChartFile>,
+    /// Parsed `values.yaml` (empty when the chart has none).
+    pub values: Values,
+    /// The raw text of `values.yaml`, for `show values` (comments kept).
+    pub raw_values: Option<String>,
+    /// Raw `values.schema.json`, when present.
+    pub schema: Option<Vec<u8>>,
+    /// Every other file of the chart (README, crds/, config files, …), sorted by name;
+    /// `Files.Get` and friends read from here.
+    pub files: Vec<ChartFile>,
+    /// Subcharts loaded from `charts/` (directories and `.tgz`), sorted by name.
+    pub dependencies: Vec<Chart>,
+}
+
+impl Chart {
+    /// The chart's name from `Chart.yaml`.
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Whether this is a library chart (helpers only, renders nothing itself).
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type.as_deref() == Some("library")
+    }
+
+    /// The files under `crds/`, which are installed before anything else and never templated.
+    pub fn crd_files(&self) -> impl Iterator<Item = &ChartFile> {
+        self.files.iter().filter(|f| f.name.starts_with("crds/"))
+    }
+}

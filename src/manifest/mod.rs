@@ -1,0 +1,1 @@
+//! Manifests: rendered documents parsed into Kubernetes objects, validated and ordered.
