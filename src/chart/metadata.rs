@@ -13,7 +13,8 @@ pub struct Metadata {
     pub home: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
-    #[serde(default)]
+    /// Strict semver; a YAML number (`version: 1`) is read as its text so the error can say why.
+    #[serde(default, deserialize_with = "string_or_number")]
     pub version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -29,7 +30,12 @@ pub struct Metadata {
     pub condition: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A YAML number (`appVersion: 1.0`) is kept as its text, as helm accepts it.
+    #[serde(
+        default,
+        deserialize_with = "optional_string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub app_version: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub deprecated: bool,
@@ -61,6 +67,8 @@ pub struct Maintainer {
 /// One entry of `Chart.yaml` `dependencies`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dependency {
+    /// Required; a missing name is reported by validation, naming the entry.
+    #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub version: String,
@@ -86,4 +94,29 @@ pub struct Dependency {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// A string, or a number/bool taken as its YAML text.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(optional_string_or_number(d)?.unwrap_or_default())
+}
+
+fn optional_string_or_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_yaml::Value>::deserialize(d)? {
+        None | Some(serde_yaml::Value::Null) => Ok(None),
+        Some(serde_yaml::Value::String(s)) => Ok(Some(s)),
+        Some(serde_yaml::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(serde_yaml::Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(other) => Err(D::Error::custom(format!(
+            "expected a string, found {}",
+            match other {
+                serde_yaml::Value::Sequence(_) => "a list",
+                serde_yaml::Value::Mapping(_) => "a mapping",
+                _ => "a tagged value",
+            }
+        ))),
+    }
 }

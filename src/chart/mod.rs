@@ -2,9 +2,20 @@
 //! `Chart.yaml` metadata, default values, schema, templates, plain files and subcharts —
 //! the one in-memory form that rendering, linting, packaging and releases all share.
 
+pub mod archive;
+pub mod constraint;
+mod error;
+mod helmignore;
+mod loader;
 mod metadata;
+mod validate;
 
+pub use archive::ArchiveLimits;
+pub use error::{ChartError, TextPosition};
+pub use helmignore::{HELMIGNORE, HelmIgnore};
+pub use loader::{load, load_archive, load_archive_with_limits, load_dir};
 pub use metadata::{Dependency, Maintainer, Metadata};
+pub use validate::{check_kube_version, is_valid_name, metadata_warnings, validate_metadata};
 
 use crate::values::Values;
 
@@ -50,7 +61,28 @@ impl Chart {
     }
 
     /// The files under `crds/`, which are installed before anything else and never templated.
+    /// Like helm, only `.yaml`, `.yml` and `.json` files count.
     pub fn crd_files(&self) -> impl Iterator<Item = &ChartFile> {
-        self.files.iter().filter(|f| f.name.starts_with("crds/"))
+        self.files.iter().filter(|f| {
+            f.name.starts_with("crds/")
+                && [".yaml", ".yml", ".json"]
+                    .iter()
+                    .any(|ext| f.name.ends_with(ext))
+        })
+    }
+
+    /// The CRD files of this chart and then of its subcharts, recursively, each with the
+    /// chart path it belongs to (`parent`, `parent/charts/child`), as `helm show crds` lists them.
+    pub fn crd_files_recursive(&self) -> Vec<(String, &ChartFile)> {
+        let mut out = Vec::new();
+        self.collect_crds(self.name().to_string(), &mut out);
+        out
+    }
+
+    fn collect_crds<'a>(&'a self, path: String, out: &mut Vec<(String, &'a ChartFile)>) {
+        out.extend(self.crd_files().map(|f| (path.clone(), f)));
+        for dependency in &self.dependencies {
+            dependency.collect_crds(format!("{path}/charts/{}", dependency.name()), out);
+        }
     }
 }
