@@ -1,1 +1,288 @@
-//! Template engine: renders a chart's templates with tera, helm-style context and functions.
+//! Template engine: renders a chart's templates with tera 2, with helm's context names
+//! (`Values`, `Release`, `Chart`, `Capabilities`, `Template`) and helm's function library.
+//!
+//! Conventions chart authors follow (see `docs/templates.md`):
+//! - every file under `templates/` whose name does not start with `_` renders; `NOTES.txt`
+//!   renders to the release notes (top chart only);
+//! - `_`-prefixed files hold `{% component %}` helpers, callable from the chart's templates
+//!   and from its parent charts' (`{{ include(name="app.labels") | nindent(n=4) }}`). When a
+//!   chart and a subchart define the same helper, each chart's own definition wins for its
+//!   own templates;
+//! - a subchart's templates see `Values` = the parent's values under the subchart's name.
+//!
+//! Design: one tera instance per chart, holding the chart's templates plus the helpers of all
+//! its descendants (its own have priority); the context is converted to tera values once per
+//! chart and shared; templates render in parallel with rayon.
+
+mod context;
+mod error;
+pub mod functions;
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use tera::{Context, Tera, Value};
+
+use crate::chart::Chart;
+use crate::values::Values;
+
+pub use context::{Capabilities, InvalidKubeVersion, KubeVersion, ReleaseInfo};
+pub use error::RenderError;
+pub use functions::semver::{SemverError, parse_version, semver_matches};
+
+/// The cluster lookup behind the `lookup` function: `(apiVersion, kind, namespace, name)`
+/// to the object (or list, when `name` is empty), an empty map when absent.
+pub type LookupFn = Arc<dyn Fn(&str, &str, &str, &str) -> serde_json::Value + Send + Sync>;
+
+/// Everything about a render that does not come from the chart or its values.
+#[derive(Clone, Default)]
+pub struct RenderOptions {
+    pub release: ReleaseInfo,
+    pub capabilities: Capabilities,
+    /// Connected renders set this; without it `lookup` returns an empty map.
+    pub lookup: Option<LookupFn>,
+}
+
+impl std::fmt::Debug for RenderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderOptions")
+            .field("release", &self.release)
+            .field("capabilities", &self.capabilities)
+            .field("lookup", &self.lookup.as_ref().map(|_| "<hook>"))
+            .finish()
+    }
+}
+
+/// One rendered template file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedTemplate {
+    /// `mychart/templates/x.yaml`; subcharts `parent/charts/child/templates/x.yaml`.
+    pub path: String,
+    pub content: String,
+}
+
+/// The result of rendering a chart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rendered {
+    /// Every rendered template, sorted by path (partials, NOTES.txt and library charts excluded).
+    pub templates: Vec<RenderedTemplate>,
+    /// The top chart's rendered `templates/NOTES.txt`.
+    pub notes: Option<String>,
+}
+
+/// One chart of the tree, with where it sits and the values it sees.
+struct ChartNode<'a> {
+    chart: &'a Chart,
+    /// `mychart` or `mychart/charts/sub`.
+    path: String,
+    values: &'a Values,
+    /// Indices of every descendant in the node list, nearest first.
+    descendants: Vec<usize>,
+    is_top: bool,
+}
+
+fn empty_values() -> &'static Values {
+    static EMPTY: std::sync::OnceLock<Values> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Values::new)
+}
+
+/// Flattens the chart tree breadth-first; each node records its descendants.
+fn collect_nodes<'a>(chart: &'a Chart, values: &'a Values) -> Vec<ChartNode<'a>> {
+    let mut nodes = vec![ChartNode {
+        chart,
+        path: chart.name().to_string(),
+        values,
+        descendants: Vec::new(),
+        is_top: true,
+    }];
+    let mut parents: Vec<Option<usize>> = vec![None];
+    let mut next = 0;
+    while next < nodes.len() {
+        let (parent_chart, parent_path, parent_values) = (
+            nodes[next].chart,
+            nodes[next].path.clone(),
+            nodes[next].values,
+        );
+        for sub in &parent_chart.dependencies {
+            let sub_values = parent_values
+                .get(sub.name())
+                .and_then(|v| v.as_object())
+                .unwrap_or_else(|| empty_values());
+            nodes.push(ChartNode {
+                chart: sub,
+                path: format!("{parent_path}/charts/{}", sub.name()),
+                values: sub_values,
+                descendants: Vec::new(),
+                is_top: false,
+            });
+            parents.push(Some(next));
+        }
+        next += 1;
+    }
+    // Breadth-first order means nearer descendants are recorded first.
+    for index in 1..nodes.len() {
+        let mut ancestor = parents[index];
+        while let Some(a) = ancestor {
+            nodes[a].descendants.push(index);
+            ancestor = parents[a];
+        }
+    }
+    nodes
+}
+
+fn is_partial(name: &str) -> bool {
+    name.rsplit('/')
+        .next()
+        .is_some_and(|base| base.starts_with('_'))
+}
+
+const NOTES: &str = "templates/NOTES.txt";
+
+/// A chart's ready-to-render engine.
+struct ChartEngine {
+    tera: Arc<Tera>,
+    /// Kept alive for the functions' back-reference to `tera`.
+    _env: Arc<functions::ChartEnv>,
+}
+
+fn build_engine(
+    nodes: &[ChartNode<'_>],
+    index: usize,
+    options: &RenderOptions,
+    release: &Value,
+    capabilities: &Value,
+) -> Result<ChartEngine, RenderError> {
+    let node = &nodes[index];
+    let env = Arc::new(functions::ChartEnv::new(
+        node.path.clone(),
+        node.chart.files.clone(),
+        options.lookup.clone(),
+    ));
+    let mut tera = Tera::new();
+    tera.autoescape_on(Vec::<&str>::new());
+    // Descendants' helpers rank below the chart's own, nearer descendants first.
+    let prefixes: Vec<String> = node
+        .descendants
+        .iter()
+        .map(|&d| format!("{}/templates/", nodes[d].path))
+        .collect();
+    tera.set_fallback_prefixes(prefixes)
+        .map_err(|e| error::from_tera(&e, &node.path))?;
+    functions::register(&mut tera, &env);
+
+    let mut sources: Vec<(String, String)> = Vec::new();
+    let own_dir = format!("{}/templates", node.path);
+    for file in &node.chart.templates {
+        sources.push((
+            format!("{}/{}", node.path, file.name),
+            text_of(file, &node.path)?,
+        ));
+    }
+    for &d in &node.descendants {
+        for file in nodes[d]
+            .chart
+            .templates
+            .iter()
+            .filter(|f| is_partial(&f.name))
+        {
+            sources.push((
+                format!("{}/{}", nodes[d].path, file.name),
+                text_of(file, &nodes[d].path)?,
+            ));
+        }
+    }
+    tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+        .map_err(|e| error::from_tera(&e, &own_dir))?;
+
+    let scope = context::ChartScope::new(node.values, &node.chart.metadata, release, capabilities);
+    let globals = tera.global_context();
+    globals.insert_value("Values", scope.values.clone());
+    globals.insert_value("Chart", scope.chart.clone());
+    globals.insert_value("Release", scope.release.clone());
+    globals.insert_value("Capabilities", scope.capabilities.clone());
+
+    let tera = Arc::new(tera);
+    env.attach(&tera);
+    Ok(ChartEngine { tera, _env: env })
+}
+
+fn text_of(file: &crate::chart::ChartFile, chart_path: &str) -> Result<String, RenderError> {
+    String::from_utf8(file.data.clone()).map_err(|_| {
+        RenderError::at(
+            format!("{chart_path}/{}", file.name),
+            None,
+            "template is not valid UTF-8 text",
+        )
+    })
+}
+
+fn render_one(engine: &ChartEngine, path: &str, base_path: &str) -> Result<String, RenderError> {
+    let template = context::template_value(path, base_path);
+    functions::enter_template(path, template.clone());
+    error::clear_nested();
+    let mut ctx = Context::new();
+    ctx.insert_value("Template", template);
+    engine
+        .tera
+        .render(path, &ctx)
+        .map_err(|e| error::from_tera(&e, path))
+}
+
+/// Renders every template of `chart` and its subcharts with `values` (the final, coalesced
+/// values of the top chart; each subchart's under its name).
+pub fn render(
+    chart: &Chart,
+    values: &Values,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let release = context::release_value(&options.release);
+    let capabilities = context::capabilities_value(&options.capabilities);
+    let nodes = collect_nodes(chart, values);
+
+    let engines: Vec<ChartEngine> = (0..nodes.len())
+        .into_par_iter()
+        .map(|i| build_engine(&nodes, i, options, &release, &capabilities))
+        .collect::<Result<_, _>>()?;
+
+    // (node, template path, base path)
+    let mut jobs: Vec<(usize, String, String)> = Vec::new();
+    let mut notes_job = None;
+    for (i, node) in nodes.iter().enumerate() {
+        if node.chart.is_library() {
+            continue;
+        }
+        let base_path = format!("{}/templates", node.path);
+        for file in &node.chart.templates {
+            if is_partial(&file.name) {
+                continue;
+            }
+            let path = format!("{}/{}", node.path, file.name);
+            if file.name == NOTES {
+                if node.is_top {
+                    notes_job = Some((i, path, base_path.clone()));
+                }
+                continue;
+            }
+            jobs.push((i, path, base_path.clone()));
+        }
+    }
+    jobs.sort_by(|a, b| a.1.cmp(&b.1));
+
+    let templates: Vec<RenderedTemplate> = jobs
+        .par_iter()
+        .map(|(i, path, base)| {
+            render_one(&engines[*i], path, base).map(|content| RenderedTemplate {
+                path: path.clone(),
+                content,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let notes = match notes_job {
+        Some((i, path, base)) => Some(render_one(&engines[i], &path, &base)?),
+        None => None,
+    };
+    Ok(Rendered { templates, notes })
+}
+
+#[cfg(test)]
+mod tests;
