@@ -189,7 +189,10 @@ pub(crate) fn read_entries(
             }
             Some(_) => {}
         }
-        let size = entry.header().size().map_err(|e| io_failure(e, "bad entry header"))?;
+        let size = entry
+            .header()
+            .size()
+            .map_err(|e| io_failure(e, "bad entry header"))?;
         if size > budget.bytes {
             return Err(too_large());
         }
@@ -339,9 +342,13 @@ pub fn package_bytes(
         if let Some(app_version) = app_version {
             metadata.app_version = Some(app_version.to_string());
         }
-        let shown = format!("{} (with --version/--app-version)", origin.file("Chart.yaml"));
+        let shown = format!(
+            "{} (with --version/--app-version)",
+            origin.file("Chart.yaml")
+        );
         validate_metadata_in(&metadata, &shown)?;
-        let yaml = serde_yaml::to_string(&metadata).map_err(|e| ChartError::metadata(&shown, e.to_string()))?;
+        let yaml = serde_yaml::to_string(&metadata)
+            .map_err(|e| ChartError::metadata(&shown, e.to_string()))?;
         let chart_yaml = files
             .iter_mut()
             .find(|f| f.name == "Chart.yaml")
@@ -364,7 +371,9 @@ pub fn package_bytes(
         tar.append_data(&mut header, &path, file.data.as_slice())
             .map_err(|e| ChartError::write(&file_name, e))?;
     }
-    let tar_bytes = tar.into_inner().map_err(|e| ChartError::write(&file_name, e))?;
+    let tar_bytes = tar
+        .into_inner()
+        .map_err(|e| ChartError::write(&file_name, e))?;
     let mut gz = flate2::GzBuilder::new()
         .mtime(0)
         .operating_system(255)

@@ -226,7 +226,11 @@ impl Comparator {
         if compare_versions(v, con) == Ordering::Less {
             return false;
         }
-        if con.major == 0 && con.minor == 0 && con.patch == 0 && !self.minor_dirty && !self.patch_dirty
+        if con.major == 0
+            && con.minor == 0
+            && con.patch == 0
+            && !self.minor_dirty
+            && !self.patch_dirty
         {
             return true;
         }
@@ -250,9 +254,15 @@ fn rewrite_hyphen_ranges(text: &str) -> String {
             .unwrap_or(0);
         let left = &before[start..];
         let after = rest[pos + 3..].trim_start();
-        let end = after.find(|c: char| !is_version_char(c)).unwrap_or(after.len());
+        let end = after
+            .find(|c: char| !is_version_char(c))
+            .unwrap_or(after.len());
         let right = &after[..end];
-        let left_ok = !left.is_empty() && before[..start].chars().last().is_none_or(|c| c.is_whitespace() || c == ',' || c == '|');
+        let left_ok = !left.is_empty()
+            && before[..start]
+                .chars()
+                .last()
+                .is_none_or(|c| c.is_whitespace() || c == ',' || c == '|');
         if left_ok && !right.is_empty() {
             out.push_str(&before[..start]);
             out.push_str(&format!(">= {left}, <= {right}"));
@@ -414,7 +424,10 @@ impl<'a> Cursor<'a> {
         let part = |cursor: &mut Self, what: &str| -> Result<Part, String> {
             let digits = cursor.take_while(|c| c.is_ascii_digit() || matches!(c, 'x' | 'X' | '*'));
             match digits {
-                "" => Err(format!("expected a {what} version number at `{}`", cursor.rest())),
+                "" => Err(format!(
+                    "expected a {what} version number at `{}`",
+                    cursor.rest()
+                )),
                 "x" | "X" | "*" => Ok(Part::Wildcard),
                 d if d.chars().all(|c| c.is_ascii_digit()) => d
                     .parse()
@@ -465,9 +478,15 @@ mod tests {
 
     #[test]
     fn lenient_versions_fill_missing_parts() {
-        assert_eq!(parse_lenient_version("v1.28").unwrap(), Version::new(1, 28, 0));
         assert_eq!(
-            parse_lenient_version("1.28.3-gke.100").unwrap().pre.as_str(),
+            parse_lenient_version("v1.28").unwrap(),
+            Version::new(1, 28, 0)
+        );
+        assert_eq!(
+            parse_lenient_version("1.28.3-gke.100")
+                .unwrap()
+                .pre
+                .as_str(),
             "gke.100"
         );
         assert!(parse_lenient_version("1.2.3.4").is_err());
@@ -490,7 +509,16 @@ mod tests {
 
     #[test]
     fn malformed_constraints_are_errors() {
-        for bad in [">>1.0", "1.0.0.0", "abc", ">=1.0 <2.0,", ">=1.0<2.0", "||", "", "="] {
+        for bad in [
+            ">>1.0",
+            "1.0.0.0",
+            "abc",
+            ">=1.0 <2.0,",
+            ">=1.0<2.0",
+            "||",
+            "",
+            "=",
+        ] {
             assert!(parse_constraint(bad).is_err(), "{bad:?} should be rejected");
         }
     }

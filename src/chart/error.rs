@@ -88,13 +88,19 @@ pub enum ChartError {
     #[error("{origin} has too many entries (more than {limit})")]
     ArchiveTooManyEntries { origin: String, limit: usize },
 
-    #[error("{path} is a symbolic link to {target}, outside the chart; a chart may only link to its own files")]
+    #[error(
+        "{path} is a symbolic link to {target}, outside the chart; a chart may only link to its own files"
+    )]
     SymlinkEscapesChart { path: String, target: String },
 
-    #[error("{path} is not a regular file (device, socket or pipe); a chart may only contain files and directories")]
+    #[error(
+        "{path} is not a regular file (device, socket or pipe); a chart may only contain files and directories"
+    )]
     IrregularFile { path: String },
 
-    #[error("chart {chart} requires kubeVersion {constraint}, which is incompatible with Kubernetes {kube_version}")]
+    #[error(
+        "chart {chart} requires kubeVersion {constraint}, which is incompatible with Kubernetes {kube_version}"
+    )]
     IncompatibleKubeVersion {
         chart: String,
         constraint: String,

@@ -78,14 +78,21 @@ mod tests {
 
     #[test]
     fn patterns_negation_and_directories() {
-        let rules = HelmIgnore::parse("*.txt\n!keep.txt\ndocs/\n/top.md\n# comment\n", "x").unwrap();
+        let rules =
+            HelmIgnore::parse("*.txt\n!keep.txt\ndocs/\n/top.md\n# comment\n", "x").unwrap();
         assert!(rules.is_ignored("notes.txt", false));
         assert!(rules.is_ignored("templates/deep/notes.txt", false));
         assert!(!rules.is_ignored("keep.txt", false));
         assert!(rules.is_ignored("docs", true));
-        assert!(!rules.is_ignored("docs", false), "`docs/` only matches directories");
+        assert!(
+            !rules.is_ignored("docs", false),
+            "`docs/` only matches directories"
+        );
         assert!(rules.is_ignored("top.md", false));
-        assert!(!rules.is_ignored("sub/top.md", false), "`/top.md` is anchored");
+        assert!(
+            !rules.is_ignored("sub/top.md", false),
+            "`/top.md` is anchored"
+        );
         assert!(!rules.is_ignored("Chart.yaml", false));
     }
 

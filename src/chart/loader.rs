@@ -194,8 +194,8 @@ impl DirWalker {
                 format!("{relative}/{name}")
             };
             let path = dir.join(&name);
-            let link_meta =
-                fs::symlink_metadata(&path).map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
+            let link_meta = fs::symlink_metadata(&path)
+                .map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
             let ignored = |is_dir: bool| {
                 rules.iter().any(|(prefix, rules)| {
                     child_rel
@@ -213,14 +213,17 @@ impl DirWalker {
                         message: "is a broken symbolic link".into(),
                     });
                 };
+                let meta = fs::metadata(&target)
+                    .map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
+                if ignored(meta.is_dir()) {
+                    continue;
+                }
                 if !target.starts_with(&self.root) {
                     return Err(ChartError::SymlinkEscapesChart {
                         path: self.shown(&child_rel),
                         target: target.display().to_string(),
                     });
                 }
-                let meta = fs::metadata(&target)
-                    .map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
                 (meta, target)
             } else {
                 (link_meta, path.clone())
@@ -265,7 +268,8 @@ impl DirWalker {
                     limit: ArchiveLimits::default().max_decompressed_bytes,
                 });
             }
-            let data = fs::read(&target).map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
+            let data =
+                fs::read(&target).map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
             self.remaining = self.remaining.saturating_sub(data.len() as u64);
             self.files.push(RawFile::new(child_rel, data));
         }
@@ -376,7 +380,9 @@ pub(crate) fn assemble(
 
     for (name, files) in subchart_dirs {
         let sub_origin = origin.subchart(&name);
-        chart.dependencies.push(assemble(files, &sub_origin, budget)?);
+        chart
+            .dependencies
+            .push(assemble(files, &sub_origin, budget)?);
     }
     for archive_file in subchart_archives {
         let shown = origin.file(&archive_file.name);
@@ -412,7 +418,9 @@ pub(crate) fn parse_metadata(data: &[u8], shown: &str) -> Result<Metadata, Chart
         // by deserializing one field at a time, and its line by its key.
         for (key, value) in mapping {
             let single = serde_yaml::Mapping::from_iter([(key.clone(), value.clone())]);
-            if let Err(field_err) = serde_yaml::from_value::<Metadata>(serde_yaml::Value::Mapping(single)) {
+            if let Err(field_err) =
+                serde_yaml::from_value::<Metadata>(serde_yaml::Value::Mapping(single))
+            {
                 let key = key.as_str().unwrap_or("?");
                 let line = text.lines().position(|l| {
                     l.strip_prefix(key)
@@ -420,7 +428,10 @@ pub(crate) fn parse_metadata(data: &[u8], shown: &str) -> Result<Metadata, Chart
                 });
                 return ChartError::InvalidYaml {
                     file: shown.to_string(),
-                    position: line.map(|l| super::TextPosition { line: l + 1, column: 1 }),
+                    position: line.map(|l| super::TextPosition {
+                        line: l + 1,
+                        column: 1,
+                    }),
                     message: format!("field `{key}`: {field_err}"),
                 };
             }

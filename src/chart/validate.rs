@@ -17,9 +17,7 @@ pub(crate) fn validate_metadata_in(md: &Metadata, file: &str) -> Result<(), Char
     match md.api_version.as_str() {
         "v2" | "v1" | "" => {}
         other => {
-            return fail(format!(
-                "apiVersion `{other}` is not supported (use `v2`)"
-            ));
+            return fail(format!("apiVersion `{other}` is not supported (use `v2`)"));
         }
     }
     if md.name.trim().is_empty() {
@@ -57,7 +55,9 @@ pub(crate) fn validate_metadata_in(md: &Metadata, file: &str) -> Result<(), Char
     for (index, dependency) in md.dependencies.iter().enumerate() {
         let position = index + 1;
         if dependency.name.trim().is_empty() {
-            return fail(format!("dependency #{position} has no name (`name:` is required)"));
+            return fail(format!(
+                "dependency #{position} has no name (`name:` is required)"
+            ));
         }
         if let Some(alias) = dependency.alias.as_deref()
             && !alias.is_empty()
@@ -103,7 +103,10 @@ pub fn check_kube_version(md: &Metadata, kube_version: &str) -> Result<(), Chart
         return Ok(());
     };
     let constraint = parse_constraint(constraint_text).map_err(|e| {
-        ChartError::metadata(format!("Chart.yaml of chart {}", md.name), format!("kubeVersion: {e}"))
+        ChartError::metadata(
+            format!("Chart.yaml of chart {}", md.name),
+            format!("kubeVersion: {e}"),
+        )
     })?;
     let mut version = parse_lenient_version(kube_version)?;
     version.pre = Prerelease::EMPTY;

@@ -1,0 +1,1 @@
+{% macro fullname() %}{{ Release.Name }}-full{% endmacro %}
