@@ -1,1 +1,279 @@
 //! Manifests: rendered documents parsed into Kubernetes objects, validated and ordered.
+//!
+//! [`parse_rendered`] splits every rendered template into YAML documents, drops empty ones,
+//! and checks each is a mapping with `apiVersion`, `kind` and `metadata.name`, that no two
+//! objects share kind/namespace/name, and that hook annotations make sense. Then
+//! [`split_hooks`] separates hooks from ordinary resources, [`sort_for_install`] /
+//! [`sort_for_uninstall`] order them by kind like helm, and [`to_helm_output`] prints them the
+//! way `helm template` does.
+
+mod hooks;
+mod order;
+
+use std::collections::HashMap;
+
+use crate::engine::Rendered;
+
+pub use hooks::{
+    HOOK_ANNOTATION, HOOK_DELETE_POLICY_ANNOTATION, HOOK_WEIGHT_ANNOTATION, Hook, HookDeletePolicy,
+    HookEvent, parse_hook,
+};
+pub use order::{INSTALL_ORDER, UNINSTALL_ORDER, compare_kinds};
+
+/// One Kubernetes object from a rendered template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// The template it came from (`mychart/templates/deployment.yaml`).
+    pub source: String,
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// `metadata.namespace` when the document sets it.
+    pub namespace: Option<String>,
+    /// The parsed document.
+    pub object: serde_json::Value,
+    /// The document's YAML text as rendered (surrounding whitespace trimmed).
+    pub text: String,
+    /// Its hook annotations, when it is a hook.
+    pub hook: Option<Hook>,
+}
+
+impl Manifest {
+    /// `Kind/name` or `Kind/namespace/name`, for messages.
+    pub fn display_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// A rendered document that is not a valid Kubernetes object, or a clash between two.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{source_path}: document {document} (line {line}) is not valid YAML: {message}")]
+    InvalidYaml {
+        source_path: String,
+        document: usize,
+        line: usize,
+        message: String,
+    },
+    #[error(
+        "{source_path}: document {document} (line {line}) is not a mapping: a Kubernetes object needs apiVersion, kind and metadata"
+    )]
+    NotAMapping {
+        source_path: String,
+        document: usize,
+        line: usize,
+    },
+    #[error("{source_path}: document {document} (line {line}) has no {field}")]
+    MissingField {
+        source_path: String,
+        document: usize,
+        line: usize,
+        field: &'static str,
+    },
+    #[error("{source_path}: {object} has an invalid hook: {message}")]
+    InvalidHook {
+        source_path: String,
+        object: String,
+        message: String,
+    },
+    #[error("{object} is defined twice: in {first} and in {second}")]
+    Duplicate {
+        object: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// Splits a rendered template into `(first line number, document text)` pieces at `---`
+/// separator lines.
+fn split_documents(content: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    let mut start_line = 1;
+    for (index, line) in content.lines().enumerate() {
+        let line_number = index + 1;
+        let is_separator = line.trim_end() == "---" || line.starts_with("--- ");
+        if is_separator {
+            docs.push((start_line, std::mem::take(&mut current)));
+            start_line = line_number + 1;
+            let rest = line[3..].trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                current.push_str(rest);
+                current.push('\n');
+                start_line = line_number;
+            }
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    docs.push((start_line, current));
+    docs
+}
+
+fn string_at<'a>(object: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {
+    object
+        .pointer(pointer)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+}
+
+/// Parses one template's output into manifests.
+fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, ManifestError> {
+    let mut out = Vec::new();
+    let mut document = 0;
+    for (first_line, text) in split_documents(content) {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        document += 1;
+        let object: serde_json::Value =
+            serde_yaml::from_str(trimmed).map_err(|e| ManifestError::InvalidYaml {
+                source_path: source.to_string(),
+                document,
+                line: first_line
+                    + leading_blank_lines(&text)
+                    + e.location()
+                        .map(|l| l.line().saturating_sub(1))
+                        .unwrap_or(0),
+                message: strip_location(&e.to_string()),
+            })?;
+        if object.is_null() {
+            // Only comments: nothing to apply.
+            continue;
+        }
+        let line = first_line + leading_blank_lines(&text);
+        if !object.is_object() {
+            return Err(ManifestError::NotAMapping {
+                source_path: source.to_string(),
+                document,
+                line,
+            });
+        }
+        let missing = |field| ManifestError::MissingField {
+            source_path: source.to_string(),
+            document,
+            line,
+            field,
+        };
+        let api_version = string_at(&object, "/apiVersion").ok_or_else(|| missing("apiVersion"))?;
+        let kind = string_at(&object, "/kind").ok_or_else(|| missing("kind"))?;
+        let name = string_at(&object, "/metadata/name").ok_or_else(|| missing("metadata.name"))?;
+        let namespace = string_at(&object, "/metadata/namespace").map(String::from);
+        let mut manifest = Manifest {
+            source: source.to_string(),
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace,
+            text: trimmed.to_string(),
+            hook: None,
+            object: serde_json::Value::Null,
+        };
+        manifest.hook = parse_hook(&object).map_err(|message| ManifestError::InvalidHook {
+            source_path: source.to_string(),
+            object: manifest.display_name(),
+            message,
+        })?;
+        manifest.object = object;
+        out.push(manifest);
+    }
+    Ok(out)
+}
+
+fn leading_blank_lines(text: &str) -> usize {
+    text.lines().take_while(|l| l.trim().is_empty()).count()
+}
+
+/// serde_yaml appends "at line L column C"; the error already says where, in template terms.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(pos) => message[..pos].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Parses every rendered template into manifests, in template path order then document
+/// order. Empty documents are dropped; anything else that is not a Kubernetes object, and
+/// any kind/namespace/name defined twice, is an error naming the template(s).
+pub fn parse_rendered(rendered: &Rendered) -> Result<Vec<Manifest>, ManifestError> {
+    let mut templates: Vec<_> = rendered.templates.iter().collect();
+    templates.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut manifests = Vec::new();
+    for template in templates {
+        manifests.extend(parse_template(&template.path, &template.content)?);
+    }
+    check_duplicates(&manifests)?;
+    Ok(manifests)
+}
+
+fn check_duplicates(manifests: &[Manifest]) -> Result<(), ManifestError> {
+    let mut seen: HashMap<(&str, &str, &str), &Manifest> = HashMap::new();
+    for m in manifests {
+        let key = (
+            m.kind.as_str(),
+            m.namespace.as_deref().unwrap_or(""),
+            m.name.as_str(),
+        );
+        if let Some(first) = seen.insert(key, m) {
+            return Err(ManifestError::Duplicate {
+                object: m.display_name(),
+                first: first.source.clone(),
+                second: m.source.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Orders manifests for installation by kind (helm's `InstallOrder`); stable otherwise.
+pub fn sort_for_install(manifests: &mut [Manifest]) {
+    manifests.sort_by(|a, b| compare_kinds(&a.kind, &b.kind, INSTALL_ORDER));
+}
+
+/// Orders manifests for deletion by kind (helm's `UninstallOrder`); stable otherwise.
+pub fn sort_for_uninstall(manifests: &mut [Manifest]) {
+    manifests.sort_by(|a, b| compare_kinds(&a.kind, &b.kind, UNINSTALL_ORDER));
+}
+
+/// Separates hooks from ordinary resources: `(hooks, resources)`, each keeping its order.
+pub fn split_hooks(manifests: Vec<Manifest>) -> (Vec<Manifest>, Vec<Manifest>) {
+    manifests.into_iter().partition(|m| m.hook.is_some())
+}
+
+/// The hooks that run at `event`, in execution order: weight, then kind (install order),
+/// then name.
+pub fn hooks_for(event: HookEvent, hooks: &[Manifest]) -> Vec<&Manifest> {
+    let mut selected: Vec<&Manifest> = hooks
+        .iter()
+        .filter(|m| m.hook.as_ref().is_some_and(|h| h.runs_on(event)))
+        .collect();
+    selected.sort_by(|a, b| {
+        let weight = |m: &Manifest| m.hook.as_ref().map_or(0, |h| h.weight);
+        weight(a)
+            .cmp(&weight(b))
+            .then_with(|| compare_kinds(&a.kind, &b.kind, INSTALL_ORDER))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    selected
+}
+
+/// Formats manifests like `helm template`: `---\n# Source: <template>\n<document>\n` each.
+pub fn to_helm_output<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> String {
+    let mut out = String::new();
+    for m in manifests {
+        out.push_str("---\n# Source: ");
+        out.push_str(&m.source);
+        out.push('\n');
+        out.push_str(&m.text);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
