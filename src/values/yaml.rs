@@ -42,7 +42,13 @@ impl HelmNode<'_> {
             return false;
         }
         let offset = start - base;
-        offset == 0 || !matches!(self.source.as_bytes()[offset - 1], b'"' | b'\'')
+        if offset > 0 && matches!(self.source.as_bytes()[offset - 1], b'"' | b'\'') {
+            return false;
+        }
+        // An explicitly tagged scalar (`!!str 12`) is taken as written.
+        let before = self.source[..offset].trim_end_matches([' ', '\t']);
+        let last_token = before.rsplit([' ', '\t', '\n', '\r']).next().unwrap_or("");
+        !last_token.starts_with('!')
     }
 }
 
@@ -300,6 +306,14 @@ mod tests {
         assert_eq!(
             one("b: &b {x: 1, z: 2}\nd:\n  <<: *b\n  z: 3\ne:\n  z: 3\n  <<: *b\n"),
             json!({"b": {"x": 1, "z": 2}, "d": {"x": 1, "z": 3}, "e": {"x": 1, "z": 2}})
+        );
+    }
+
+    #[test]
+    fn explicitly_tagged_strings_stay_strings() {
+        assert_eq!(
+            one("a: !!str 12\nb: !!str yes"),
+            json!({"a": "12", "b": "yes"})
         );
     }
 
