@@ -506,7 +506,10 @@ fn show_prints_like_helm_show() {
         "{chart_yaml}"
     );
     assert!(chart_yaml.contains("type: application\nversion: 1.2.3\n"));
-    assert!(chart_yaml.ends_with("x-rudder-custom:\n  kept: true\n\n"), "{chart_yaml}");
+    assert!(
+        chart_yaml.ends_with("x-rudder-custom:\n  kept: true\n\n"),
+        "{chart_yaml}"
+    );
     let values = show(&chart, ShowWhat::Values).unwrap();
     assert_eq!(
         values,

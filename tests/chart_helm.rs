@@ -76,11 +76,8 @@ fn helm_reads_packages_made_by_rudder() {
     // And rudder's `show` matches helm's for the README and values.
     let (ok, helm_readme, _) = run_helm(&["show", "readme", tgz], tmp.path());
     assert!(ok);
-    let ours = rudder::action::show::show(
-        Path::new(tgz),
-        rudder::action::show::ShowWhat::Readme,
-    )
-    .unwrap();
+    let ours =
+        rudder::action::show::show(Path::new(tgz), rudder::action::show::ShowWhat::Readme).unwrap();
     assert_eq!(ours, helm_readme);
 }
 
@@ -100,8 +97,16 @@ fn rudder_reads_packages_made_by_helm() {
     fs::write(src.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
     fs::write(src.join(".helmignore"), "*.swp\nscratch/\n").unwrap();
     fs::write(src.join("editor.swp"), "junk").unwrap();
-    fs::write(src.join("charts/child/Chart.yaml"), "apiVersion: v2\nname: child\nversion: 0.1.0\n").unwrap();
-    fs::write(src.join("charts/child/templates/svc.yaml"), "kind: Service\n").unwrap();
+    fs::write(
+        src.join("charts/child/Chart.yaml"),
+        "apiVersion: v2\nname: child\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    fs::write(
+        src.join("charts/child/templates/svc.yaml"),
+        "kind: Service\n",
+    )
+    .unwrap();
     fs::copy(
         fixture("full/charts/packed-0.1.0.tgz"),
         src.join("charts/packed-0.1.0.tgz"),
@@ -109,7 +114,12 @@ fn rudder_reads_packages_made_by_helm() {
     .unwrap();
     let dist = tmp.path().join("dist");
     let (ok, _, stderr) = run_helm(
-        &["package", src.to_str().unwrap(), "-d", dist.to_str().unwrap()],
+        &[
+            "package",
+            src.to_str().unwrap(),
+            "-d",
+            dist.to_str().unwrap(),
+        ],
         tmp.path(),
     );
     assert!(ok, "helm package failed: {stderr}");
@@ -236,7 +246,11 @@ fn constraints_follow_helms_semantics() {
             wrong.push(format!("{constraint:?} vs {version}: helm says {expected}"));
         }
     }
-    assert!(wrong.is_empty(), "disagreements with helm:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "disagreements with helm:\n{}",
+        wrong.join("\n")
+    );
     for constraint in INVALID_CONSTRAINTS {
         assert!(
             parse_constraint(constraint).is_err(),
@@ -315,7 +329,12 @@ fn kube_version_checks_match_helm_template() {
             format!("apiVersion: v2\nname: k\nversion: 0.1.0\nkubeVersion: \"{constraint}\"\n");
         fs::write(dir.join("Chart.yaml"), &chart_yaml).unwrap();
         let (helm_ok, _, stderr) = run_helm(
-            &["template", dir.to_str().unwrap(), "--kube-version", kube_version],
+            &[
+                "template",
+                dir.to_str().unwrap(),
+                "--kube-version",
+                kube_version,
+            ],
             tmp.path(),
         );
         assert!(
@@ -324,11 +343,17 @@ fn kube_version_checks_match_helm_template() {
         );
         let md = chart::load(&dir).unwrap().metadata;
         let ours = chart::check_kube_version(&md, kube_version);
-        assert_eq!(ours.is_ok(), helm_ok, "{constraint:?} on {kube_version}: {ours:?}");
+        assert_eq!(
+            ours.is_ok(),
+            helm_ok,
+            "{constraint:?} on {kube_version}: {ours:?}"
+        );
         if let Err(e) = ours {
             assert_eq!(
                 e.to_string(),
-                format!("chart k requires kubeVersion {constraint}, which is incompatible with Kubernetes {kube_version}")
+                format!(
+                    "chart k requires kubeVersion {constraint}, which is incompatible with Kubernetes {kube_version}"
+                )
             );
         }
     }

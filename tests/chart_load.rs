@@ -56,7 +56,11 @@ fn a_chart_directory_loads_every_part_of_the_chart_format() {
     );
     assert_eq!(
         names(&chart.templates),
-        ["templates/NOTES.txt", "templates/_helpers.tpl", "templates/deployment.yaml"],
+        [
+            "templates/NOTES.txt",
+            "templates/_helpers.tpl",
+            "templates/deployment.yaml"
+        ],
         "templates sorted, hidden template files skipped"
     );
     assert_eq!(chart.values["replicaCount"], serde_json::json!(2));
@@ -70,7 +74,10 @@ fn a_chart_directory_loads_every_part_of_the_chart_format() {
     );
     let schema: serde_json::Value = serde_json::from_slice(chart.schema.as_ref().unwrap()).unwrap();
     assert_eq!(schema["properties"]["replicaCount"]["type"], "integer");
-    assert_eq!(chart.lock.as_ref().unwrap()["dependencies"][0]["name"], "child");
+    assert_eq!(
+        chart.lock.as_ref().unwrap()["dependencies"][0]["name"],
+        "child"
+    );
     assert_eq!(
         names(&chart.files),
         [
@@ -85,7 +92,10 @@ fn a_chart_directory_loads_every_part_of_the_chart_format() {
         "every other file is kept, minus what .helmignore excludes"
     );
     assert_eq!(
-        chart.crd_files().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        chart
+            .crd_files()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>(),
         ["crds/crontab.yaml"]
     );
     let subcharts: Vec<&str> = chart.dependencies.iter().map(Chart::name).collect();
@@ -118,9 +128,13 @@ fn a_directory_and_its_package_load_to_the_same_chart() {
 #[test]
 fn package_overrides_keep_unknown_fields() {
     let out = tempfile::tempdir().unwrap();
-    let tgz =
-        chart::archive::write_package(&fixture("full"), out.path(), Some("9.9.9-rc.1"), Some("7.0"))
-            .unwrap();
+    let tgz = chart::archive::write_package(
+        &fixture("full"),
+        out.path(),
+        Some("9.9.9-rc.1"),
+        Some("7.0"),
+    )
+    .unwrap();
     assert_eq!(tgz.file_name().unwrap(), "full-9.9.9-rc.1.tgz");
     let chart = chart::load(&tgz).unwrap();
     assert_eq!(chart.metadata.version, "9.9.9-rc.1");
@@ -180,8 +194,14 @@ fn a_wrongly_typed_chart_yaml_field_is_named_with_its_line() {
 #[test]
 fn chart_yaml_without_name_or_version_or_with_a_bad_version_is_refused() {
     let cases = [
-        ("apiVersion: v2\nversion: 0.1.0\n", "the chart name is missing (`name:` is required)"),
-        ("apiVersion: v2\nname: mychart\n", "the chart version is missing (`version:` is required)"),
+        (
+            "apiVersion: v2\nversion: 0.1.0\n",
+            "the chart name is missing (`name:` is required)",
+        ),
+        (
+            "apiVersion: v2\nname: mychart\n",
+            "the chart version is missing (`version:` is required)",
+        ),
         (
             "apiVersion: v2\nname: mychart\nversion: 1.2\n",
             "version `1.2` is not a valid semantic version",
@@ -210,7 +230,10 @@ fn chart_yaml_without_name_or_version_or_with_a_bad_version_is_refused() {
             "apiVersion: v2\nname: mychart\nversion: 1.2.3\ndependencies:\n- name: db\n  alias: my.db\n",
             "dependency `db` has an invalid alias `my.db`",
         ),
-        ("apiVersion: v3\nname: mychart\nversion: 1.2.3\n", "apiVersion `v3` is not supported"),
+        (
+            "apiVersion: v3\nname: mychart\nversion: 1.2.3\n",
+            "apiVersion `v3` is not supported",
+        ),
     ];
     for (chart_yaml, expected) in cases {
         let (_tmp, dir) = chart_dir(&[("Chart.yaml", chart_yaml)]);
@@ -239,7 +262,10 @@ fn invalid_values_yaml_is_reported_with_file_and_line() {
 
 #[test]
 fn values_yaml_must_be_a_mapping() {
-    let (_tmp, dir) = chart_dir(&[("Chart.yaml", GOOD_CHART_YAML), ("values.yaml", "- a\n- b\n")]);
+    let (_tmp, dir) = chart_dir(&[
+        ("Chart.yaml", GOOD_CHART_YAML),
+        ("values.yaml", "- a\n- b\n"),
+    ]);
     let err = load_error(&dir);
     assert!(err.contains("values.yaml"), "{err}");
     assert!(err.contains("map"), "{err}");
@@ -263,7 +289,10 @@ fn an_invalid_schema_is_reported_with_its_line() {
 fn a_subchart_error_names_the_subchart_file() {
     let (_tmp, dir) = chart_dir(&[
         ("Chart.yaml", GOOD_CHART_YAML),
-        ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: one\n"),
+        (
+            "charts/sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: one\n",
+        ),
     ]);
     let err = load_error(&dir);
     let file = dir.join("charts/sub/Chart.yaml").display().to_string();
@@ -287,7 +316,10 @@ fn loose_files_in_charts_are_refused_but_hidden_ones_skipped() {
 #[test]
 fn a_utf8_bom_is_ignored_like_helm() {
     let (_tmp, dir) = chart_dir(&[
-        ("Chart.yaml", "\u{feff}apiVersion: v2\nname: mychart\nversion: 0.1.0\n"),
+        (
+            "Chart.yaml",
+            "\u{feff}apiVersion: v2\nname: mychart\nversion: 0.1.0\n",
+        ),
         ("values.yaml", "\u{feff}a: 1\n"),
     ]);
     let chart = chart::load(&dir).unwrap();
@@ -321,7 +353,10 @@ fn symlinks_leaving_the_chart_are_refused() {
     fs::write(&secret, "password").unwrap();
     std::os::unix::fs::symlink(&secret, dir.join("leak.txt")).unwrap();
     let err = chart::load(&dir).unwrap_err();
-    assert!(matches!(err, ChartError::SymlinkEscapesChart { .. }), "{err}");
+    assert!(
+        matches!(err, ChartError::SymlinkEscapesChart { .. }),
+        "{err}"
+    );
     assert_eq!(
         err.to_string(),
         format!(
@@ -357,7 +392,10 @@ fn a_symlink_loop_is_refused() {
 fn device_files_and_pipes_are_refused() {
     let (_tmp, dir) = chart_dir(&[("Chart.yaml", GOOD_CHART_YAML)]);
     let fifo = dir.join("pipe");
-    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(status.success());
     assert_eq!(
         load_error(&dir),

@@ -26,23 +26,23 @@ pub fn show(chart_path: &Path, what: ShowWhat) -> Result<String, ChartError> {
         out.push_str(&chart_yaml(&chart));
         out.push('\n');
     }
-    if what == ShowWhat::Values || all {
-        if let Some(raw) = &chart.raw_values {
-            if all {
-                out.push_str("---\n");
-            }
-            out.push_str(raw);
-            out.push('\n');
+    if let Some(raw) = &chart.raw_values
+        && (what == ShowWhat::Values || all)
+    {
+        if all {
+            out.push_str("---\n");
         }
+        out.push_str(raw);
+        out.push('\n');
     }
-    if what == ShowWhat::Readme || all {
-        if let Some(readme) = find_readme(&chart) {
-            if all {
-                out.push_str("---\n");
-            }
-            out.push_str(&String::from_utf8_lossy(&readme.data));
-            out.push('\n');
+    if (what == ShowWhat::Readme || all)
+        && let Some(readme) = find_readme(&chart)
+    {
+        if all {
+            out.push_str("---\n");
         }
+        out.push_str(&String::from_utf8_lossy(&readme.data));
+        out.push('\n');
     }
     if what == ShowWhat::Crds || all {
         for (_, crd) in chart.crd_files_recursive() {

@@ -147,7 +147,7 @@ pub(crate) fn read_entries(
         use tar::EntryType as T;
         match kind {
             T::Directory => {
-                split_entry_path(&raw_path).map_err(|r| unsafe_entry(r))?;
+                split_entry_path(&raw_path).map_err(unsafe_entry)?;
                 continue;
             }
             T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => continue,
@@ -174,7 +174,7 @@ pub(crate) fn read_entries(
                 ));
             }
         }
-        let (entry_top, relative) = split_entry_path(&raw_path).map_err(|r| unsafe_entry(r))?;
+        let (entry_top, relative) = split_entry_path(&raw_path).map_err(unsafe_entry)?;
         if relative.is_empty() {
             return Err(unsafe_entry(
                 "it is not inside the chart's top-level folder",

@@ -237,7 +237,7 @@ impl Comparator {
         if v.major != con.major {
             return false;
         }
-        !(v.minor != con.minor && !self.minor_dirty)
+        v.minor == con.minor || self.minor_dirty
     }
 }
 
