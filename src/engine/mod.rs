@@ -17,6 +17,7 @@
 mod context;
 mod error;
 pub mod functions;
+pub mod yaml;
 
 use std::sync::Arc;
 

@@ -13,10 +13,7 @@ pub(crate) fn is_empty(value: &Value) -> bool {
 
 /// YAML text of a value as helm's `toYaml` prints it: keys sorted, no trailing newline.
 pub(crate) fn yaml_text(value: &Value) -> TeraResult<String> {
-    let json = value_to_json(value);
-    let text = serde_yaml::to_string(&json)
-        .map_err(|e| Error::message(format!("toYaml: cannot write YAML: {e}")))?;
-    Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
+    Ok(crate::engine::yaml::to_yaml(&value_to_json(value)))
 }
 
 pub(crate) fn to_yaml(value: Value, _: Kwargs, _: &State) -> TeraResult<String> {
