@@ -541,3 +541,62 @@ fn show_prints_like_helm_show() {
         )
     );
 }
+
+/// Property test: whatever the bytes, loading an archive returns a chart or an error — it
+/// never panics, hangs or exceeds its limits. Mutations hit both the gzip layer and (after
+/// re-compressing) the tar layer beneath it. Seeded, so a failure reproduces.
+#[test]
+fn randomly_corrupted_archives_never_panic() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let (_, valid) = archive::package_bytes(&fixture("full"), None, None).unwrap();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(valid.as_slice()),
+        &mut tar,
+    )
+    .unwrap();
+    let mut rng = StdRng::seed_from_u64(0x5eed);
+    let limits = ArchiveLimits {
+        max_decompressed_bytes: 1 << 20,
+        max_entries: 200,
+    };
+    let (mut loaded, mut refused) = (0, 0);
+    for round in 0..600 {
+        let mut bytes = if round % 2 == 0 {
+            valid.clone()
+        } else {
+            tar.clone()
+        };
+        match rng.random_range(0..3) {
+            0 => {
+                for _ in 0..rng.random_range(1..8) {
+                    let i = rng.random_range(0..bytes.len());
+                    bytes[i] = rng.random();
+                }
+            }
+            1 => bytes.truncate(rng.random_range(0..bytes.len())),
+            _ => {
+                let i = rng.random_range(0..bytes.len());
+                let junk: Vec<u8> = (0..rng.random_range(1..600))
+                    .map(|_| rng.random())
+                    .collect();
+                bytes.splice(i..i, junk);
+            }
+        }
+        if round % 2 == 1 {
+            bytes = gzip(&bytes);
+        }
+        match chart::load_archive_with_limits(&bytes, "fuzzed.tgz", limits) {
+            Ok(chart) => {
+                assert!(!chart.name().is_empty());
+                loaded += 1;
+            }
+            Err(err) => {
+                assert!(err.to_string().contains("fuzzed.tgz"), "{err}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0 && loaded + refused == 600);
+}

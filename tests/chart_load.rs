@@ -426,3 +426,41 @@ fn helmignore_negation_and_directory_rules_follow_gitignore() {
     );
     assert_eq!(names(&chart.templates), ["templates/build"]);
 }
+
+#[test]
+fn apiversion_v1_charts_read_dependencies_from_requirements_yaml() {
+    let (_tmp, dir) = chart_dir(&[
+        (
+            "Chart.yaml",
+            "apiVersion: v1\nname: legacy\nversion: 1.0.0\n",
+        ),
+        (
+            "requirements.yaml",
+            "dependencies:\n- name: mysql\n  version: 1.2.3\n  repository: https://charts.example.com\n",
+        ),
+        (
+            "requirements.lock",
+            "dependencies: []\ndigest: sha256:abc\n",
+        ),
+    ]);
+    let chart = chart::load(&dir).unwrap();
+    assert_eq!(chart.metadata.dependencies[0].name, "mysql");
+    assert_eq!(chart.lock.as_ref().unwrap()["digest"], "sha256:abc");
+    assert_eq!(
+        names(&chart.files),
+        ["requirements.lock", "requirements.yaml"]
+    );
+    assert_eq!(
+        chart::metadata_warnings(&chart.metadata),
+        ["apiVersion v1 is deprecated; use v2"]
+    );
+    // In a v2 chart requirements.yaml is just a file.
+    fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: legacy\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let chart = chart::load(&dir).unwrap();
+    assert!(chart.metadata.dependencies.is_empty());
+    assert!(chart.lock.is_none());
+}

@@ -289,7 +289,11 @@ pub(crate) fn assemble(
             chart: origin.chart(),
         });
     };
-    let metadata = parse_metadata(&chart_file.data, &chart_yaml)?;
+    let mut metadata = parse_metadata(&chart_file.data, &chart_yaml)?;
+    let legacy = matches!(metadata.api_version.as_str(), "v1" | "");
+    if legacy {
+        apply_requirements(&mut metadata, &files, origin)?;
+    }
     validate_metadata_in(&metadata, &chart_yaml)?;
 
     let mut chart = Chart {
@@ -310,11 +314,25 @@ pub(crate) fn assemble(
         let name = file.name.as_str();
         match name {
             "Chart.yaml" => {}
-            "Chart.lock" => {
+            "Chart.lock" | "requirements.lock" => {
+                if name == "requirements.lock" && (!legacy || chart.lock.is_some()) {
+                    chart.files.push(ChartFile {
+                        name: file.name,
+                        data: file.data,
+                    });
+                    continue;
+                }
                 let text = utf8(&file.data, &origin.file(name))?;
                 let lock = serde_yaml::from_str(text)
                     .map_err(|e| ChartError::yaml(origin.file(name), &e))?;
                 chart.lock = Some(lock);
+                if name == "requirements.lock" {
+                    // helm keeps a v1 chart's requirements files among its files too.
+                    chart.files.push(ChartFile {
+                        name: file.name,
+                        data: file.data,
+                    });
+                }
             }
             "values.yaml" => {
                 let shown = origin.file(name);
@@ -396,6 +414,32 @@ pub(crate) fn assemble(
         .dependencies
         .sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     Ok(chart)
+}
+
+/// apiVersion v1 charts (helm 2) list dependencies in `requirements.yaml`; like helm, read
+/// them into the metadata when Chart.yaml has none. The file itself stays in `files`.
+fn apply_requirements(
+    metadata: &mut Metadata,
+    files: &[RawFile],
+    origin: &Origin,
+) -> Result<(), ChartError> {
+    #[derive(serde::Deserialize)]
+    struct Requirements {
+        #[serde(default)]
+        dependencies: Vec<super::Dependency>,
+    }
+    let Some(file) = files.iter().find(|f| f.name == "requirements.yaml") else {
+        return Ok(());
+    };
+    let shown = origin.file(&file.name);
+    let text = utf8(&file.data, &shown)?;
+    if text.trim().is_empty() || !metadata.dependencies.is_empty() {
+        return Ok(());
+    }
+    let requirements: Requirements =
+        serde_yaml::from_str(text).map_err(|e| ChartError::yaml(&shown, &e))?;
+    metadata.dependencies = requirements.dependencies;
+    Ok(())
 }
 
 /// Parses `Chart.yaml`; `shown` names it in errors.
