@@ -1,5 +1,39 @@
 //! Actions: one function per user command (`template`, `lint`, `package`, …). The CLI is a
 //! thin shim over these, the way helm's `pkg/action` sits behind its commands.
 
+pub mod create;
+pub mod lint;
 pub mod package;
+pub mod render;
 pub mod show;
+pub mod template;
+
+use std::path::{Path, PathBuf};
+
+/// Why an action failed: the error of the layer that failed, or a bad flag or file.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Chart(#[from] crate::chart::ChartError),
+    #[error(transparent)]
+    Values(#[from] crate::values::ValuesError),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error("{0}")]
+    InvalidFlag(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl ActionError {
+    /// An I/O failure on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        ActionError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,1 +1,367 @@
 //! Command-line interface: clap definitions and thin shims over [`crate::action`].
+//!
+//! Each subcommand parses its flags, builds the options struct of one action function,
+//! calls it and prints the result; no logic of its own lives here.
+
+mod values_flags;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::action;
+use crate::engine::{Capabilities, KubeVersion};
+pub use values_flags::{ValuesFlags, value_options};
+
+/// rudder: helm's habits, tera templates, diff built in.
+#[derive(Parser, Debug)]
+#[command(name = "rudder", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalFlags,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, as helm names them.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalFlags {
+    /// Namespace scope for this request
+    #[arg(short = 'n', long, global = true, env = "RUDDER_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Path to the kubeconfig file
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Name of the kubeconfig context to use
+    #[arg(long = "kube-context", global = true)]
+    pub kube_context: Option<String>,
+    /// Print verbose output
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+impl GlobalFlags {
+    /// The namespace to work in: `-n`, or `default`.
+    pub fn namespace(&self) -> String {
+        self.namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Render chart templates locally and print the manifests
+    Template(TemplateArgs),
+    /// Examine a chart for possible issues
+    Lint(LintArgs),
+    /// Create a new chart with the given name
+    Create(CreateArgs),
+    /// Package a chart directory into a chart archive
+    Package(PackageArgs),
+    /// Show information of a chart
+    #[command(subcommand)]
+    Show(ShowCommand),
+}
+
+/// Flags that choose the Kubernetes version and APIs templates are rendered for.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CapabilityFlags {
+    /// Kubernetes API versions used for Capabilities.APIVersions (repeatable)
+    #[arg(
+        short = 'a',
+        long = "api-versions",
+        value_name = "G/V",
+        value_delimiter = ','
+    )]
+    pub api_versions: Vec<String>,
+    /// Kubernetes version used for Capabilities.KubeVersion
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    pub kube_version: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TemplateArgs {
+    /// [NAME] CHART: the release name is optional ("release-name" when omitted)
+    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
+    pub positional: Vec<String>,
+    #[command(flatten)]
+    pub values: ValuesFlags,
+    #[command(flatten)]
+    pub capabilities: CapabilityFlags,
+    /// Only show manifests rendered from the given templates (repeatable, globs allowed)
+    #[arg(short = 's', long = "show-only", value_name = "PATH")]
+    pub show_only: Vec<String>,
+    /// Write each template to a file under DIR instead of stdout
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Include CRDs from the chart's crds/ directory in the output
+    #[arg(long = "include-crds")]
+    pub include_crds: bool,
+    /// Skip the chart's crds/ directory
+    #[arg(long = "skip-crds")]
+    pub skip_crds: bool,
+    /// Set Release.IsUpgrade instead of Release.IsInstall
+    #[arg(long = "is-upgrade")]
+    pub is_upgrade: bool,
+    /// Do not print hooks
+    #[arg(long = "no-hooks")]
+    pub no_hooks: bool,
+    /// Skip test hooks
+    #[arg(long = "skip-tests")]
+    pub skip_tests: bool,
+    /// Print the rendered NOTES.txt after the manifests
+    #[arg(long = "notes")]
+    pub notes: bool,
+    /// Chart version constraint (for charts from repositories)
+    #[arg(long = "version", value_name = "CONSTRAINT")]
+    pub version: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    /// Chart paths to lint (default: the current directory)
+    #[arg(value_name = "CHART")]
+    pub charts: Vec<PathBuf>,
+    #[command(flatten)]
+    pub values: ValuesFlags,
+    #[command(flatten)]
+    pub capabilities: CapabilityFlags,
+    /// Fail on lint warnings
+    #[arg(long)]
+    pub strict: bool,
+    /// Lint dependent charts too
+    #[arg(long = "with-subcharts")]
+    pub with_subcharts: bool,
+    /// Print only warnings and errors
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Name (and path) of the chart to create
+    pub name: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct PackageArgs {
+    /// Chart directories to package
+    #[arg(value_name = "CHART", required = true)]
+    pub charts: Vec<PathBuf>,
+    /// Location to write the chart archive to
+    #[arg(short = 'd', long = "destination", default_value = ".")]
+    pub destination: PathBuf,
+    /// Set the version on the chart to this semver version
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Set the appVersion on the chart to this version
+    #[arg(long = "app-version")]
+    pub app_version: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ShowCommand {
+    /// Show the chart's definition (Chart.yaml)
+    Chart(ShowArgs),
+    /// Show the chart's values.yaml
+    Values(ShowArgs),
+    /// Show the chart's README
+    Readme(ShowArgs),
+    /// Show the chart's CRDs
+    Crds(ShowArgs),
+    /// Show all information of the chart
+    All(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Chart path
+    pub chart: PathBuf,
+}
+
+/// Parses the command line, runs the command, and turns errors into helm-style output.
+pub fn run() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let sub = matches
+        .subcommand()
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
+    match dispatch(cli, &sub) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cli: Cli, sub: &ArgMatches) -> Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Template(args) => template(&global, args, sub),
+        Command::Lint(args) => lint(args, sub),
+        Command::Create(args) => create(args),
+        Command::Package(args) => package(args),
+        Command::Show(what) => show(what),
+    }
+}
+
+fn capabilities(flags: &CapabilityFlags) -> Result<Capabilities> {
+    let mut capabilities = Capabilities::default();
+    if let Some(version) = &flags.kube_version {
+        capabilities.kube_version = KubeVersion::parse(version).context("--kube-version")?;
+    }
+    capabilities
+        .api_versions
+        .extend(flags.api_versions.iter().cloned());
+    Ok(capabilities)
+}
+
+fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Result<ExitCode> {
+    let (release_name, chart) = match args.positional.as_slice() {
+        [chart] => ("release-name".to_string(), chart.clone()),
+        [name, chart] => (name.clone(), chart.clone()),
+        _ => unreachable!("clap enforces one or two positionals"),
+    };
+    let opts = action::template::TemplateOptions {
+        release_name,
+        namespace: global.namespace(),
+        chart: PathBuf::from(chart),
+        values: value_options(sub),
+        capabilities: capabilities(&args.capabilities)?,
+        show_only: args.show_only,
+        output_dir: args.output_dir,
+        include_crds: args.include_crds && !args.skip_crds,
+        is_upgrade: args.is_upgrade,
+        no_hooks: args.no_hooks,
+        skip_tests: args.skip_tests,
+        notes: args.notes,
+    };
+    let output = action::template::template(&opts)?;
+    print!("{output}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lint(args: LintArgs, sub: &ArgMatches) -> Result<ExitCode> {
+    let charts = if args.charts.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.charts
+    };
+    let opts = action::lint::LintOptions {
+        values: value_options(sub),
+        capabilities: capabilities(&args.capabilities)?,
+        strict: args.strict,
+        with_subcharts: args.with_subcharts,
+    };
+    let mut failed = 0;
+    for chart in &charts {
+        let report = action::lint::lint(chart, &opts);
+        print!("{}", report.render(args.quiet));
+        if report.failed(args.strict) {
+            failed += 1;
+        }
+    }
+    println!(
+        "\n{} chart(s) linted, {} chart(s) failed",
+        charts.len(),
+        failed
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn create(args: CreateArgs) -> Result<ExitCode> {
+    let dir = action::create::create(&args.name)?;
+    println!("Creating {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn package(args: PackageArgs) -> Result<ExitCode> {
+    for chart in args.charts {
+        let opts = action::package::PackageOptions {
+            chart_path: chart,
+            destination: args.destination.clone(),
+            version: args.version.clone(),
+            app_version: args.app_version.clone(),
+        };
+        let path = action::package::package(&opts)?;
+        println!(
+            "Successfully packaged chart and saved it to: {}",
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(command: ShowCommand) -> Result<ExitCode> {
+    use action::show::ShowWhat;
+    let (what, args) = match command {
+        ShowCommand::Chart(a) => (ShowWhat::Chart, a),
+        ShowCommand::Values(a) => (ShowWhat::Values, a),
+        ShowCommand::Readme(a) => (ShowWhat::Readme, a),
+        ShowCommand::Crds(a) => (ShowWhat::Crds, a),
+        ShowCommand::All(a) => (ShowWhat::All, a),
+    };
+    print!("{}", action::show::show(&args.chart, what)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn values_flags_keep_command_line_order() {
+        let matches = Cli::command().get_matches_from([
+            "rudder",
+            "template",
+            "c",
+            "--set",
+            "a=1",
+            "-f",
+            "x.yaml",
+            "--set-string",
+            "b=2",
+            "-f",
+            "y.yaml,z.yaml",
+            "--set-json",
+            "c=3",
+        ]);
+        let (_, sub) = matches.subcommand().unwrap();
+        let sources = value_options(sub).sources;
+        use crate::values::ValueSource as S;
+        assert_eq!(
+            sources,
+            vec![
+                S::Set("a=1".into()),
+                S::File("x.yaml".into()),
+                S::SetString("b=2".into()),
+                S::File("y.yaml".into()),
+                S::File("z.yaml".into()),
+                S::SetJson("c=3".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn namespace_accepts_the_glued_short_form() {
+        let cli = Cli::try_parse_from(["rudder", "template", "-nkubeagi-system", "c"]).unwrap();
+        assert_eq!(cli.global.namespace(), "kubeagi-system");
+    }
+}

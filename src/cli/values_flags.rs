@@ -11,7 +11,12 @@ use crate::values::{ValueOptions, ValueSource};
 #[derive(Args, Debug, Clone, Default)]
 pub struct ValuesFlags {
     /// Specify values in a YAML file (can be repeated or comma-separated)
-    #[arg(short = 'f', long = "values", value_name = "FILE", value_delimiter = ',')]
+    #[arg(
+        short = 'f',
+        long = "values",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
     pub values: Vec<PathBuf>,
     /// Set values on the command line (a=b,c.d=e)
     #[arg(long = "set", value_name = "KEY=VAL")]
@@ -34,9 +39,7 @@ pub struct ValuesFlags {
 pub fn value_options(matches: &ArgMatches) -> ValueOptions {
     let mut ordered: Vec<(usize, ValueSource)> = Vec::new();
     let mut collect = |id: &str, make: fn(String) -> ValueSource| {
-        if let (Some(indices), Some(values)) =
-            (matches.indices_of(id), matches.get_raw(id))
-        {
+        if let (Some(indices), Some(values)) = (matches.indices_of(id), matches.get_raw(id)) {
             for (index, raw) in indices.zip(values) {
                 ordered.push((index, make(raw.to_string_lossy().into_owned())));
             }

@@ -1,0 +1,88 @@
+//! The render pipeline every command shares (helm's `renderResources`): a chart and the
+//! user's values in; the values the templates saw, ordered manifests, hooks, CRDs and
+//! notes out. Nothing here touches a cluster.
+
+use crate::chart::{self, Chart};
+use crate::engine::{self, Capabilities, ReleaseInfo, RenderOptions};
+use crate::manifest::{self, Manifest};
+use crate::values::{self, Values};
+
+/// One file from a `crds/` directory of the chart or a subchart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrdFile {
+    /// `mychart/crds/crontab.yaml`, `parent/charts/child/crds/x.yaml`.
+    pub path: String,
+    pub content: String,
+}
+
+/// Everything a release is made of, before it meets a cluster.
+#[derive(Debug, Clone)]
+pub struct RenderedRelease {
+    /// The chart with disabled subcharts removed.
+    pub chart: Chart,
+    /// The values the templates were rendered with.
+    pub values: Values,
+    pub crds: Vec<CrdFile>,
+    /// Non-hook objects in install order.
+    pub manifests: Vec<Manifest>,
+    /// Hook objects, in the order they were rendered.
+    pub hooks: Vec<Manifest>,
+    pub notes: Option<String>,
+}
+
+/// Why a chart could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}: library charts are not installable")]
+    LibraryChart(String),
+    #[error(transparent)]
+    Chart(#[from] chart::ChartError),
+    #[error(transparent)]
+    Values(#[from] values::ValuesError),
+    #[error(transparent)]
+    Schema(#[from] values::SchemaError),
+    #[error(transparent)]
+    Template(#[from] engine::RenderError),
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
+}
+
+/// Renders `chart` for `release` with the user-supplied values.
+pub fn render_release(
+    mut chart: Chart,
+    user_values: &Values,
+    release: ReleaseInfo,
+    capabilities: Capabilities,
+) -> Result<RenderedRelease, RenderError> {
+    if chart.is_library() {
+        return Err(RenderError::LibraryChart(chart.name().to_string()));
+    }
+    chart::check_kube_version(&chart.metadata, &capabilities.kube_version.version)?;
+    let values = values::compute_render_values(&mut chart, user_values)?;
+    values::validate_schema(&chart, &values)?;
+    let options = RenderOptions {
+        release,
+        capabilities,
+        ..Default::default()
+    };
+    let rendered = engine::render(&chart, &values, &options)?;
+    let parsed = manifest::parse_rendered(&rendered)?;
+    let (hooks, mut manifests) = manifest::split_hooks(parsed);
+    manifest::sort_for_install(&mut manifests);
+    let crds = chart
+        .crd_files_recursive()
+        .into_iter()
+        .map(|(chart_path, file)| CrdFile {
+            path: format!("{chart_path}/{}", file.name),
+            content: String::from_utf8_lossy(&file.data).into_owned(),
+        })
+        .collect();
+    Ok(RenderedRelease {
+        chart,
+        values,
+        crds,
+        manifests,
+        hooks,
+        notes: rendered.notes,
+    })
+}
