@@ -13,6 +13,7 @@ use std::process::Command;
 
 const PARITY_CHART: &str = "testdata/values/parity-chart";
 const UMBRELLA_CHART: &str = "testdata/values/umbrella";
+const VERSIONLESS_CHART: &str = "testdata/values/umbrella-versionless";
 const INPUTS: &str = "testdata/values/inputs";
 
 fn root() -> PathBuf {
@@ -189,7 +190,7 @@ fn check_table(chart: &str, cases: &[Case]) -> usize {
         }
         match (&helm_result, &rudder_result) {
             (Ok(h), Ok(r)) if normalize_all(h) == normalize_all(r) => {}
-            (Err(_), Err(_)) => {}
+            (Err(h), Err(r)) => println!("  {name}: both reject\n    helm:   {h}\n    rudder: {r}"),
             _ => mismatches.push(format!(
                 "case {name:?} {flags:?}\n  helm:   {}\n  rudder: {}",
                 show(&helm_result),
@@ -510,7 +511,65 @@ fn subchart_values_match_helm() {
             ],
         ),
         case("null for a whole subchart", &["--set", "primary=null"]),
+        case(
+            "subchart-level global loses to parent global",
+            &["--set", "db.global.region=x,db.global.mine=1"],
+        ),
+        case("non-map global is skipped", &["--set", "global=5"]),
+        case("null global", &["--set", "global=null"]),
+        case("null global entry", &["--set", "global.labels=null"]),
+        case(
+            "non-boolean tag is ignored",
+            &["--set", "tags.caching=maybe"],
+        ),
+        case("null tags", &["--set", "tags=null"]),
+        case(
+            "condition beats false tags",
+            &[
+                "--set",
+                "replica.enabled=true",
+                "--set",
+                "tags.optional=false,tags.caching=false",
+            ],
+        ),
+        case(
+            "globals into nested subchart",
+            &["--set", "db.metrics.enabled=true,global.deep.a.b=1"],
+        ),
         fails("subchart values must be a map", &["--set", "db=5"]),
+        fails("subchart schema type violation", &["--set", "db.storage=5"]),
+        fails(
+            "subchart schema pattern violation",
+            &["--set-string", "db.storage=lots"],
+        ),
+        case(
+            "disabled subchart's schema is not checked",
+            &["--set", "db.enabled=false,db.storage=5"],
+        ),
     ];
     check_table(UMBRELLA_CHART, &cases);
+}
+
+#[test]
+fn unversioned_and_unlisted_subcharts_match_helm() {
+    let cases = vec![
+        case("defaults", &[]),
+        case(
+            "condition still applies by name",
+            &["--set", "db.enabled=false"],
+        ),
+        case(
+            "values for an alias that matched no chart",
+            &["--set", "primary.size=huge"],
+        ),
+        case(
+            "unlisted subchart takes values",
+            &["--set", "extra.extra=false,extra.more=1"],
+        ),
+        case(
+            "enable the versioned alias",
+            &["--set", "replica.enabled=true"],
+        ),
+    ];
+    check_table(VERSIONLESS_CHART, &cases);
 }

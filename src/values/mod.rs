@@ -19,7 +19,7 @@ pub type Values = serde_json::Map<String, serde_json::Value>;
 /// Why values could not be read, merged or computed.
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[error("cannot read values file {path}: {source}")]
+    #[error("cannot read values file {path}: {}", io_reason(.source))]
     Read {
         path: String,
         source: std::io::Error,
@@ -191,6 +191,15 @@ fn apply_set_json(base: &mut Values, line: &str) -> Result<(), ValuesError> {
         line: line.to_string(),
         source,
     })
+}
+
+/// An I/O error as a sentence fragment: "No such file or directory", without "(os error 2)".
+pub(crate) fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// A value's kind, as error messages name it.

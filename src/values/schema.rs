@@ -31,7 +31,7 @@ impl fmt::Display for SchemaViolation {
 /// Values that a chart's `values.schema.json` rejects, or a schema that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
-    #[error("values don't meet the chart's values.schema.json:\n{}", list(.0))]
+    #[error("values don't match values.schema.json ({} problem(s)):\n{}", .0.len(), list(.0))]
     Violations(Vec<SchemaViolation>),
 }
 

@@ -388,7 +388,7 @@ impl Parser {
                     .map(|bytes| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
                     .map_err(|e| StrvalsError::File {
                         path: raw.to_string(),
-                        reason: e.to_string(),
+                        reason: super::io_reason(&e),
                     })
             }
             ParseMode::String | ParseMode::Literal | ParseMode::Json => {
