@@ -23,7 +23,7 @@ pub fn show(chart_path: &Path, what: ShowWhat) -> Result<String, ChartError> {
     let mut out = String::new();
     let all = what == ShowWhat::All;
     if what == ShowWhat::Chart || all {
-        out.push_str(&chart_yaml(&chart));
+        out.push_str(&chart.metadata.to_sorted_yaml());
         out.push('\n');
     }
     if let Some(raw) = &chart.raw_values
@@ -52,34 +52,6 @@ pub fn show(chart_path: &Path, what: ShowWhat) -> Result<String, ChartError> {
         }
     }
     Ok(out)
-}
-
-/// Chart.yaml as helm prints it: every field, keys sorted.
-fn chart_yaml(chart: &Chart) -> String {
-    let json = serde_json::to_value(&chart.metadata).expect("metadata serializes");
-    serde_yaml::to_string(&sorted(json)).expect("metadata serializes to YAML")
-}
-
-fn sorted(value: serde_json::Value) -> serde_yaml::Value {
-    use serde_json::Value as J;
-    use serde_yaml::Value as Y;
-    match value {
-        J::Null => Y::Null,
-        J::Bool(b) => Y::Bool(b),
-        J::Number(n) => serde_yaml::to_value(n).unwrap_or(Y::Null),
-        J::String(s) => Y::String(s),
-        J::Array(items) => Y::Sequence(items.into_iter().map(sorted).collect()),
-        J::Object(map) => {
-            let mut entries: Vec<(String, J)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Y::Mapping(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (Y::String(k), sorted(v)))
-                    .collect(),
-            )
-        }
-    }
 }
 
 fn find_readme(chart: &Chart) -> Option<&chart::ChartFile> {

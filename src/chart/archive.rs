@@ -347,8 +347,7 @@ pub fn package_bytes(
             origin.file("Chart.yaml")
         );
         validate_metadata_in(&metadata, &shown)?;
-        let yaml = serde_yaml::to_string(&metadata)
-            .map_err(|e| ChartError::metadata(&shown, e.to_string()))?;
+        let yaml = metadata.to_sorted_yaml();
         let chart_yaml = files
             .iter_mut()
             .find(|f| f.name == "Chart.yaml")

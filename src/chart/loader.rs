@@ -8,6 +8,7 @@ use super::validate::validate_metadata_in;
 use super::{Chart, ChartError, ChartFile, Metadata};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -143,7 +144,7 @@ pub(crate) fn collect_dir_files(dir: &Path) -> Result<Vec<RawFile>, ChartError> 
         ancestors: vec![root.clone()],
         files: Vec::new(),
     };
-    let rules = vec![(String::new(), HelmIgnore::for_dir(dir)?)];
+    let rules = vec![(String::new(), Rc::new(HelmIgnore::for_dir(dir)?))];
     walker.walk(dir, "", &rules)?;
     let mut files = walker.files;
     files.sort_by(|a, b| a.name.cmp(&b.name));
@@ -168,7 +169,7 @@ impl DirWalker {
         &mut self,
         dir: &Path,
         relative: &str,
-        rules: &[(String, HelmIgnore)],
+        rules: &[(String, Rc<HelmIgnore>)],
     ) -> Result<(), ChartError> {
         let shown_dir = if relative.is_empty() {
             self.shown_root.clone()
@@ -250,7 +251,10 @@ impl DirWalker {
                     .is_some_and(|rest| !rest.contains('/'));
                 let mut nested = rules.to_vec();
                 if is_subchart {
-                    nested.push((format!("{child_rel}/"), HelmIgnore::for_dir(&target)?));
+                    nested.push((
+                        format!("{child_rel}/"),
+                        Rc::new(HelmIgnore::for_dir(&target)?),
+                    ));
                 }
                 self.ancestors.push(canonical);
                 self.walk(&target, &child_rel, &nested)?;

@@ -120,3 +120,34 @@ fn optional_string_or_number<'de, D: serde::Deserializer<'de>>(
         ))),
     }
 }
+
+impl Metadata {
+    /// Chart.yaml text for this metadata, keys sorted alphabetically as helm writes it
+    /// (`helm show chart`, packaged Chart.yaml with `--version`).
+    pub fn to_sorted_yaml(&self) -> String {
+        let json = serde_json::to_value(self).expect("metadata serializes to JSON");
+        serde_yaml::to_string(&sorted_yaml(json)).expect("metadata serializes to YAML")
+    }
+}
+
+fn sorted_yaml(value: serde_json::Value) -> serde_yaml::Value {
+    use serde_json::Value as J;
+    use serde_yaml::Value as Y;
+    match value {
+        J::Null => Y::Null,
+        J::Bool(b) => Y::Bool(b),
+        J::Number(n) => serde_yaml::to_value(n).unwrap_or(Y::Null),
+        J::String(s) => Y::String(s),
+        J::Array(items) => Y::Sequence(items.into_iter().map(sorted_yaml).collect()),
+        J::Object(map) => {
+            let mut entries: Vec<(String, J)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Y::Mapping(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (Y::String(k), sorted_yaml(v)))
+                    .collect(),
+            )
+        }
+    }
+}
