@@ -79,6 +79,17 @@ fn helm_reads_packages_made_by_rudder() {
     let ours =
         rudder::action::show::show(Path::new(tgz), rudder::action::show::ShowWhat::Readme).unwrap();
     assert_eq!(ours, helm_readme);
+
+    // A package whose Chart.yaml rudder rewrote (--version/--app-version) reads the same.
+    let out = tmp.path().join("override");
+    let tgz =
+        chart::archive::write_package(&fixture("full"), &out, Some("2.0.0"), Some("7.0")).unwrap();
+    let (ok, stdout, stderr) = run_helm(&["show", "chart", tgz.to_str().unwrap()], tmp.path());
+    assert!(ok, "{stderr}");
+    let shown: Metadata = serde_yaml::from_str(&stdout).unwrap();
+    assert_eq!(shown.version, "2.0.0");
+    assert_eq!(shown.app_version.as_deref(), Some("7.0"));
+    assert_eq!(shown.annotations["example.com/owner"], "platform");
 }
 
 #[test]
