@@ -200,6 +200,19 @@ mod tests {
     }
 
     #[test]
+    fn formats_are_annotations_and_whole_floats_are_integers_as_in_helm() {
+        let top = chart(
+            "app",
+            Some(json!({"properties": {
+                "email": {"type": "string", "format": "email"},
+                "n": {"type": "integer"}}})),
+            vec![],
+        );
+        assert!(validate_schema(&top, &map(json!({"email": "nope", "n": 2.0}))).is_ok());
+        assert!(validate_schema(&top, &map(json!({"n": 2.5}))).is_err());
+    }
+
+    #[test]
     fn remote_references_are_never_fetched() {
         let top = chart(
             "app",
