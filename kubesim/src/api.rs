@@ -1,0 +1,1167 @@
+//! The resource API: URL routing, authentication and authorization, and the verbs
+//! (get, list, watch, create, update, patch, delete, deletecollection) over the store.
+
+use crate::apply::{Part, record_update, server_side_apply};
+use crate::discovery;
+use crate::errors::ApiError;
+use crate::faults::{Faults, Injected};
+use crate::fields::Walk;
+use crate::kinds::{ResourceKey, ResourceType, crd_status};
+use crate::patch;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::store::{Store, meta_str, new_uid, now_rfc3339};
+use crate::validation;
+use crate::User;
+use base64::Engine;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use hyper::body::Frame;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The response body type: whole JSON documents or a watch stream.
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Everything a request handler needs, shared by all connections.
+pub struct AppState {
+    pub store: Mutex<Store>,
+    pub users: Vec<User>,
+    pub faults: Faults,
+    pub state_file: Option<PathBuf>,
+    pub server_address: Mutex<String>,
+    pub log: bool,
+}
+
+/// The connection must be closed without a response (fault injection).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by fault injection")]
+pub struct DropConnection;
+
+fn json_response(code: u16, body: &Value) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).expect("JSON values serialize");
+    let mut resp = Response::new(Full::new(Bytes::from(bytes)).boxed_unsync());
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn error_response(err: &ApiError) -> Response<Body> {
+    let mut resp = json_response(err.code(), &err.to_status());
+    if err.code() == 429 {
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// Handles one HTTP request.
+pub async fn handle(
+    state: Arc<AppState>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, DropConnection> {
+    let latency = state.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match state.faults.take() {
+        Some(Injected::Drop) => return Err(DropConnection),
+        Some(Injected::Fail(code)) => {
+            let message = match code {
+                429 => "Too many requests, please try again later.".to_string(),
+                503 => "the server is currently unable to handle the request".to_string(),
+                _ => "an error on the server (\"injected fault\") has prevented the request from succeeding".to_string(),
+            };
+            return Ok(error_response(&ApiError::Injected { code, message }));
+        }
+        None => {}
+    }
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let headers = req.headers().clone();
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Err(DropConnection),
+    };
+    let resp = route(&state, &method, &uri, &headers, body).await;
+    if state.log {
+        eprintln!("kubesim: {method} {uri} -> {}", resp.status().as_u16());
+    }
+    Ok(resp)
+}
+
+fn authenticate<'a>(state: &'a AppState, headers: &http::HeaderMap) -> Option<&'a User> {
+    let token = headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim();
+    state.users.iter().find(|u| u.token == token)
+}
+
+/// A parsed resource URL.
+#[derive(Debug, Clone, PartialEq)]
+struct ResourcePath {
+    group: String,
+    version: String,
+    resource: String,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn parse_resource_path(path: &str) -> Option<ResourcePath> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] => (String::new(), v.to_string(), rest),
+        ["apis", g, v, rest @ ..] => (g.to_string(), v.to_string(), rest),
+        _ => return None,
+    };
+    let s = |i: usize| rest.get(i).map(|x| x.to_string());
+    let rp = match rest {
+        [] => return None,
+        ["namespaces", ns, res, ..] if !(group.is_empty() && matches!(*res, "status" | "finalize") && rest.len() == 3) => {
+            ResourcePath {
+                group,
+                version,
+                resource: res.to_string(),
+                namespace: Some(ns.to_string()),
+                name: s(3),
+                subresource: s(4),
+            }
+        }
+        [res, ..] => ResourcePath {
+            group,
+            version,
+            resource: res.to_string(),
+            namespace: None,
+            name: s(1),
+            subresource: s(2),
+        },
+    };
+    Some(rp)
+}
+
+fn wants_aggregated(headers: &http::HeaderMap) -> bool {
+    let accept = headers
+        .get("accept")
+        .and_then(|a| a.to_str().ok())
+        .unwrap_or("");
+    let first = accept.split(',').next().unwrap_or("");
+    let params: Vec<&str> = first.split(';').map(str::trim).collect();
+    params.contains(&"as=APIGroupDiscoveryList") && params.contains(&"v=v2")
+}
+
+fn aggregated_response(doc: &Value) -> Response<Body> {
+    let mut resp = json_response(200, doc);
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"),
+    );
+    resp
+}
+
+async fn route(
+    state: &Arc<AppState>,
+    method: &Method,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let path = uri.path();
+    if matches!(path, "/healthz" | "/readyz" | "/livez") {
+        let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")).boxed_unsync());
+        resp.headers_mut()
+            .insert("content-type", HeaderValue::from_static("text/plain"));
+        return resp;
+    }
+    let Some(user) = authenticate(state, headers) else {
+        return error_response(&ApiError::Unauthorized);
+    };
+    let query: HashMap<String, String> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let types = state.store.lock().expect("store lock").types().to_vec();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    if method == Method::GET {
+        let doc = match segs.as_slice() {
+            ["version"] => Some(discovery::version()),
+            ["api"] => {
+                if wants_aggregated(headers) {
+                    return aggregated_response(&discovery::aggregated(&types, true));
+                }
+                Some(discovery::core_versions(&state.server_address.lock().expect("lock")))
+            }
+            ["apis"] => {
+                if wants_aggregated(headers) {
+                    return aggregated_response(&discovery::aggregated(&types, false));
+                }
+                Some(discovery::group_list(&types))
+            }
+            ["api", v] => discovery::resource_list(&types, "", v),
+            ["apis", g] => discovery::group(&types, g),
+            ["apis", g, v] => discovery::resource_list(&types, g, v),
+            ["openapi", "v2"] => Some(discovery::openapi_v2(&types)),
+            ["openapi", "v3"] => Some(discovery::openapi_v3_index(&types)),
+            ["openapi", "v3", "api", v] => discovery::openapi_v3_document(&types, "", v),
+            ["openapi", "v3", "apis", g, v] => discovery::openapi_v3_document(&types, g, v),
+            _ => None,
+        };
+        if let Some(doc) = doc {
+            return json_response(200, &doc);
+        }
+        if !(segs.first() == Some(&"api") || segs.first() == Some(&"apis")) || segs.len() < 3 {
+            return error_response(&ApiError::UnknownPath);
+        }
+    }
+    let Some(rp) = parse_resource_path(path) else {
+        return error_response(&ApiError::UnknownPath);
+    };
+    let rt = {
+        let store = state.store.lock().expect("store lock");
+        store.find_type(&rp.group, &rp.version, &rp.resource)
+    };
+    let Some(rt) = rt else {
+        return error_response(&ApiError::UnknownPath);
+    };
+    let ctx = Ctx {
+        state: state.clone(),
+        rt,
+        rp,
+        query,
+        user: user.clone(),
+        user_agent: headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+        accept: headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+    };
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    match ctx.dispatch(method, &content_type, body).await {
+        Ok(resp) => resp,
+        Err(err) => error_response(&err),
+    }
+}
+
+struct Ctx {
+    state: Arc<AppState>,
+    rt: ResourceType,
+    rp: ResourcePath,
+    query: HashMap<String, String>,
+    user: User,
+    user_agent: String,
+    accept: String,
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    let v: Value = serde_json::from_slice(body).or_else(|_| {
+        serde_yaml::from_slice::<Value>(body)
+            .map_err(|e| ApiError::BadRequest(format!("the request body could not be decoded: {e}")))
+    })?;
+    if !v.is_object() {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".into(),
+        ));
+    }
+    Ok(v)
+}
+
+impl Ctx {
+    fn q(&self, k: &str) -> Option<&str> {
+        self.query.get(k).map(String::as_str)
+    }
+
+    fn dry_run(&self) -> bool {
+        self.q("dryRun") == Some("All")
+    }
+
+    fn walk(&self) -> Walk {
+        Walk {
+            custom: self.rt.custom,
+        }
+    }
+
+    fn key(&self) -> ResourceKey {
+        self.rt.key()
+    }
+
+    fn ns(&self) -> String {
+        if self.rt.namespaced {
+            self.rp.namespace.clone().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+
+    fn api_version(&self) -> String {
+        self.rt.api_version_for(&self.rp.version)
+    }
+
+    fn not_found(&self, name: &str) -> ApiError {
+        ApiError::NotFound {
+            group: self.rt.group.clone(),
+            resource: self.rt.plural.clone(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The manager name of a non-apply write: `fieldManager`, else the user agent's program name.
+    fn update_manager(&self) -> String {
+        self.q("fieldManager")
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                let prog = self.user_agent.split('/').next().unwrap_or("").trim();
+                if prog.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    prog.to_string()
+                }
+            })
+    }
+
+    fn authorize(&self, verb: &str) -> Result<(), ApiError> {
+        let verb_ok = self
+            .user
+            .verbs
+            .as_ref()
+            .is_none_or(|vs| vs.iter().any(|v| v == verb || v == "*"));
+        let ns = self.rp.namespace.clone().filter(|_| self.rt.namespaced);
+        let ns_ok = match (&self.user.namespaces, &ns) {
+            (None, _) => true,
+            (Some(allowed), Some(ns)) => allowed.iter().any(|a| a == ns),
+            (Some(allowed), None) => {
+                // A namespace object itself is in scope when it is one of the allowed ones.
+                self.rt.kind == "Namespace"
+                    && self
+                        .rp
+                        .name
+                        .as_ref()
+                        .is_some_and(|n| allowed.contains(n))
+            }
+        };
+        if verb_ok && ns_ok {
+            return Ok(());
+        }
+        let resource = match &self.rp.subresource {
+            Some(sub) => format!("{}/{}", self.rt.plural, sub),
+            None => self.rt.plural.clone(),
+        };
+        let subject = match &self.rp.name {
+            Some(n) if verb != "create" => format!("{} \"{n}\"", self.rt.qualified_resource()),
+            _ => self.rt.qualified_resource(),
+        };
+        let scope = match ns {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
+        Err(ApiError::Forbidden {
+            group: self.rt.group.clone(),
+            resource: self.rt.plural.clone(),
+            name: self.rp.name.clone().filter(|_| verb != "create"),
+            message: format!(
+                "{subject} is forbidden: User \"{}\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
+                self.user.name, self.rt.group
+            ),
+        })
+    }
+
+    async fn dispatch(self, method: &Method, content_type: &str, body: Bytes) -> Result<Response<Body>, ApiError> {
+        if self.rt.namespaced && self.rp.namespace.is_none() && self.rp.name.is_some() {
+            return Err(ApiError::UnknownPath);
+        }
+        let sub = self.rp.subresource.clone();
+        if let Some(s) = &sub {
+            if !(s == "status" && self.rt.has_status) {
+                return Err(ApiError::UnknownPath);
+            }
+        }
+        let watching = matches!(self.q("watch"), Some("true") | Some("1"));
+        let verb = match (method.as_str(), self.rp.name.is_some()) {
+            ("GET", true) => "get",
+            ("GET", false) if watching => "watch",
+            ("GET", false) => "list",
+            ("POST", false) => "create",
+            ("PUT", true) => "update",
+            ("PATCH", true) => "patch",
+            ("DELETE", true) => "delete",
+            ("DELETE", false) => "deletecollection",
+            _ => return Err(ApiError::MethodNotAllowed),
+        };
+        self.authorize(verb)?;
+        let name = self.rp.name.clone().unwrap_or_default();
+        let part = if sub.is_some() {
+            Part::Status
+        } else {
+            Part::Main {
+                has_status: self.rt.has_status,
+            }
+        };
+        let (code, value) = match verb {
+            "get" => (200, self.get(&name)?),
+            "list" => {
+                if self.accept.contains("as=Table") {
+                    (200, self.table()?)
+                } else {
+                    (200, self.list()?)
+                }
+            }
+            "watch" => return self.watch(),
+            "create" => self.create(parse_body(&body)?)?,
+            "update" => (200, self.update(&name, parse_body(&body)?, part)?),
+            "patch" => self.patch(&name, content_type, &body, part)?,
+            "delete" => {
+                let opts = if body.is_empty() {
+                    json!({})
+                } else {
+                    parse_body(&body).unwrap_or(json!({}))
+                };
+                (200, self.delete(&name, &opts)?)
+            }
+            _ => (200, self.delete_collection()?),
+        };
+        let value = if verb == "get" && self.accept.contains("as=Table") {
+            self.table_of(vec![value])
+        } else {
+            value
+        };
+        Ok(json_response(code, &value))
+    }
+
+    fn with_version(&self, mut obj: Value) -> Value {
+        obj["apiVersion"] = json!(self.api_version());
+        obj
+    }
+
+    fn get(&self, name: &str) -> Result<Value, ApiError> {
+        let store = self.state.store.lock().expect("store lock");
+        store
+            .get(&self.key(), &self.ns(), name)
+            .cloned()
+            .map(|o| self.with_version(o))
+            .ok_or_else(|| self.not_found(name))
+    }
+
+    fn selected(&self, store: &Store) -> Result<Vec<Value>, ApiError> {
+        let labels = LabelSelector::parse(self.q("labelSelector").unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let fields = FieldSelector::parse(self.q("fieldSelector").unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let ns = self.rp.namespace.as_deref().filter(|_| self.rt.namespaced);
+        Ok(store
+            .list(&self.key(), ns)
+            .into_iter()
+            .filter(|o| labels.matches_object(o) && fields.matches_object(o))
+            .map(|o| self.with_version(o.clone()))
+            .collect())
+    }
+
+    fn list(&self) -> Result<Value, ApiError> {
+        let store = self.state.store.lock().expect("store lock");
+        let items = self.selected(&store)?;
+        let mut rv = store.resource_version();
+        drop(store);
+        let mut start = 0usize;
+        if let Some(token) = self.q("continue").filter(|t| !t.is_empty()) {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(token)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .ok_or_else(|| ApiError::BadRequest("invalid continue token".into()))?;
+            let after_ns = decoded["ns"].as_str().unwrap_or_default();
+            let after_name = decoded["name"].as_str().unwrap_or_default();
+            rv = decoded["rv"].as_u64().unwrap_or(rv);
+            start = items
+                .iter()
+                .position(|o| (meta_str(o, "namespace").as_str(), meta_str(o, "name").as_str()) > (after_ns, after_name))
+                .unwrap_or(items.len());
+        }
+        let limit = self
+            .q("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0);
+        let end = limit.map_or(items.len(), |l| (start + l).min(items.len()));
+        let page: Vec<Value> = items[start..end].to_vec();
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if end < items.len() {
+            let last = page.last().expect("a non-empty page precedes remaining items");
+            let token = json!({"rv": rv, "ns": meta_str(last, "namespace"), "name": meta_str(last, "name")});
+            metadata["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(token.to_string()));
+            metadata["remainingItemCount"] = json!(items.len() - end);
+        }
+        Ok(json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
+            "metadata": metadata, "items": page}))
+    }
+
+    fn table(&self) -> Result<Value, ApiError> {
+        let list = self.list()?;
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        let mut t = self.table_of(items);
+        t["metadata"] = list["metadata"].clone();
+        Ok(t)
+    }
+
+    /// A `meta.k8s.io/v1` Table with the Name and Age columns (what kubectl get prints).
+    fn table_of(&self, items: Vec<Value>) -> Value {
+        let now = chrono::Utc::now();
+        let rows: Vec<Value> = items
+            .into_iter()
+            .map(|o| {
+                let created = meta_str(&o, "creationTimestamp");
+                let age = chrono::DateTime::parse_from_rfc3339(&created)
+                    .map(|t| human_age(now.signed_duration_since(t.with_timezone(&chrono::Utc))))
+                    .unwrap_or_else(|_| "<unknown>".into());
+                let partial = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": o["metadata"].clone()});
+                json!({"cells": [meta_str(&o, "name"), age], "object": partial})
+            })
+            .collect();
+        json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},
+            "columnDefinitions": [
+                {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0},
+                {"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0}
+            ],
+            "rows": rows})
+    }
+
+    fn watch(&self) -> Result<Response<Body>, ApiError> {
+        let labels = LabelSelector::parse(self.q("labelSelector").unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let fields = FieldSelector::parse(self.q("fieldSelector").unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let since: u64 = self
+            .q("resourceVersion")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
+        let bookmarks = self.q("allowWatchBookmarks") == Some("true");
+        let timeout = self
+            .q("timeoutSeconds")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(1800));
+        let ns = self.rp.namespace.clone().filter(|_| self.rt.namespaced);
+        let key = self.key();
+        let api_version = self.api_version();
+        let store = self.state.store.lock().expect("store lock");
+        let mut initial: Vec<Value> = Vec::new();
+        let (past, rx) = if since == 0 {
+            for o in self.selected(&store)? {
+                initial.push(json!({"type": "ADDED", "object": o}));
+            }
+            store
+                .watch_from(store.resource_version())
+                .map_err(|_| ApiError::Internal("watch setup failed".into()))?
+        } else {
+            match store.watch_from(since) {
+                Ok(x) => x,
+                Err(oldest) => {
+                    return Err(ApiError::Gone {
+                        requested: since,
+                        oldest,
+                    });
+                }
+            }
+        };
+        let current_rv = store.resource_version();
+        drop(store);
+        let matches = move |e: &crate::store::Event| {
+            e.key == key
+                && ns.as_ref().is_none_or(|n| *n == e.namespace)
+                && labels.matches_object(&e.object)
+                && fields.matches_object(&e.object)
+        };
+        for e in past.iter().filter(|e| matches(e)) {
+            let mut o = e.object.clone();
+            o["apiVersion"] = json!(api_version);
+            initial.push(json!({"type": e.kind, "object": o}));
+        }
+        let last_sent = past.last().map(|e| e.rv).unwrap_or(current_rv);
+        let bookmark_kind = self.rt.kind.clone();
+        let initial_stream = futures::stream::iter(initial);
+        let live = futures::stream::unfold((rx, last_sent), move |(mut rx, last)| {
+            let matches = matches.clone();
+            let api_version = api_version.clone();
+            let bookmark_kind = bookmark_kind.clone();
+            async move {
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+                        Ok(Ok(e)) => {
+                            if e.rv <= last {
+                                continue;
+                            }
+                            if matches(&e) {
+                                let mut o = e.object.clone();
+                                o["apiVersion"] = json!(api_version);
+                                return Some((json!({"type": e.kind, "object": o}), (rx, e.rv)));
+                            }
+                        }
+                        Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => return None,
+                        Ok(Err(_)) => return None,
+                        Err(_) if bookmarks => {
+                            let b = json!({"type": "BOOKMARK", "object": {"kind": bookmark_kind,
+                                "apiVersion": api_version, "metadata": {"resourceVersion": last.to_string()}}});
+                            return Some((b, (rx, last)));
+                        }
+                        Err(_) => continue,
+                    }
+                }
+            }
+        });
+        let events = initial_stream.chain(live);
+        let deadline = tokio::time::sleep(timeout);
+        let events = events.take_until(deadline).map(|ev| {
+            let mut line = serde_json::to_vec(&ev).expect("JSON values serialize");
+            line.push(b'\n');
+            Ok::<_, Infallible>(Frame::data(Bytes::from(line)))
+        });
+        let mut resp = Response::new(BodyExt::boxed_unsync(StreamBody::new(events)));
+        resp.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        resp.headers_mut()
+            .insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        resp.headers_mut().remove("transfer-encoding");
+        Ok(resp)
+    }
+
+    fn invalid(&self, name: &str, causes: Vec<crate::errors::Cause>) -> ApiError {
+        ApiError::Invalid {
+            group: self.rt.group.clone(),
+            kind: self.rt.kind.clone(),
+            qualified_kind: self.rt.qualified_kind(),
+            name: name.to_string(),
+            causes,
+        }
+    }
+
+    fn check_type_and_namespace(&self, obj: &mut Value) -> Result<(), ApiError> {
+        if let Some(kind) = obj.get("kind").and_then(Value::as_str) {
+            if kind != self.rt.kind {
+                return Err(ApiError::BadRequest(format!(
+                    "the kind of the provided object ({kind}) does not match the kind of the URL ({})",
+                    self.rt.kind
+                )));
+            }
+        }
+        obj["apiVersion"] = json!(self.api_version());
+        obj["kind"] = json!(self.rt.kind);
+        if !obj.get("metadata").is_some_and(Value::is_object) {
+            obj["metadata"] = json!({});
+        }
+        if self.rt.namespaced {
+            let url_ns = self.ns();
+            match obj["metadata"].get("namespace").and_then(Value::as_str) {
+                Some(ns) if !ns.is_empty() && ns != url_ns => {
+                    return Err(ApiError::BadRequest(
+                        "the namespace of the provided object does not match the namespace sent on the request".into(),
+                    ));
+                }
+                _ => obj["metadata"]["namespace"] = json!(url_ns),
+            }
+        } else if let Some(m) = obj["metadata"].as_object_mut() {
+            m.remove("namespace");
+        }
+        Ok(())
+    }
+
+    fn persist(&self, store: &Store) {
+        if let Some(path) = &self.state.state_file {
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, store.snapshot()).is_ok() {
+                let _ = std::fs::rename(&tmp, path);
+            }
+        }
+    }
+
+    fn create(&self, mut obj: Value) -> Result<(u16, Value), ApiError> {
+        self.check_type_and_namespace(&mut obj)?;
+        let manager = self.update_manager();
+        let mut store = self.state.store.lock().expect("store lock");
+        let obj = self.finish_create(&mut store, obj, Some(&manager))?;
+        Ok((201, obj))
+    }
+
+    /// Creates `obj` (already typed and namespaced); `manager` records managedFields unless the
+    /// caller (server-side apply) has already set them.
+    fn finish_create(&self, store: &mut Store, mut obj: Value, manager: Option<&str>) -> Result<Value, ApiError> {
+        let meta = obj["metadata"].as_object_mut().expect("metadata is a map");
+        if meta.get("name").and_then(Value::as_str).unwrap_or("").is_empty() {
+            if let Some(prefix) = meta.get("generateName").and_then(Value::as_str) {
+                const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+                let suffix: String = (0..5)
+                    .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
+                    .collect();
+                meta.insert("name".into(), json!(format!("{prefix}{suffix}")));
+            }
+        }
+        let name = meta_str(&obj, "name");
+        let ns = self.ns();
+        if self.rt.namespaced && !name.is_empty() {
+            let ns_key = ResourceKey { group: String::new(), plural: "namespaces".into() };
+            match store.get(&ns_key, "", &ns) {
+                None => {
+                    return Err(ApiError::NotFound {
+                        group: String::new(),
+                        resource: "namespaces".into(),
+                        name: ns,
+                    });
+                }
+                Some(n) if n.pointer("/metadata/deletionTimestamp").is_some() => {
+                    return Err(ApiError::Forbidden {
+                        group: self.rt.group.clone(),
+                        resource: self.rt.plural.clone(),
+                        name: Some(name.clone()),
+                        message: format!(
+                            "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                            self.rt.qualified_resource()
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        if !name.is_empty() && store.get(&self.key(), &ns, &name).is_some() {
+            return Err(ApiError::AlreadyExists {
+                group: self.rt.group.clone(),
+                resource: self.rt.plural.clone(),
+                name,
+            });
+        }
+        if self.rt.has_status && self.rt.kind != "Namespace" {
+            if let Some(m) = obj.as_object_mut() {
+                m.remove("status");
+            }
+        }
+        let rt = self.rt.clone();
+        validation::apply_defaults(&rt, &mut obj, None, &mut || store.next_cluster_ip());
+        let causes = validation::validate(&self.rt, &obj, None);
+        if !causes.is_empty() {
+            return Err(self.invalid(&name, causes));
+        }
+        let now = now_rfc3339();
+        {
+            let meta = obj["metadata"].as_object_mut().expect("metadata is a map");
+            meta.insert("uid".into(), json!(new_uid()));
+            meta.insert("creationTimestamp".into(), json!(now));
+            meta.remove("resourceVersion");
+            meta.remove("deletionTimestamp");
+            meta.remove("deletionGracePeriodSeconds");
+            if self.rt.has_generation {
+                meta.insert("generation".into(), json!(1));
+            } else {
+                meta.remove("generation");
+            }
+        }
+        if let Some(manager) = manager {
+            if let Some(m) = obj["metadata"].as_object_mut() {
+                m.remove("managedFields");
+            }
+            record_update(None, &mut obj, manager, &self.api_version(), Part::Main { has_status: self.rt.has_status }, self.walk());
+        }
+        if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom {
+            obj["status"] = crd_status(&obj, &now);
+        }
+        if self.dry_run() {
+            return Ok(obj);
+        }
+        let stored = store.put(&self.key(), obj);
+        self.persist(store);
+        Ok(self.with_version(stored))
+    }
+
+    fn update(&self, name: &str, mut obj: Value, part: Part) -> Result<Value, ApiError> {
+        self.check_type_and_namespace(&mut obj)?;
+        let body_name = meta_str(&obj, "name");
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        obj["metadata"]["name"] = json!(name);
+        let manager = self.update_manager();
+        let mut store = self.state.store.lock().expect("store lock");
+        let old = store
+            .get(&self.key(), &self.ns(), name)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
+        self.finish_update(&mut store, &old, obj, part, Some(&manager))
+    }
+
+    /// Stores `new` over `old` with the apiserver's update semantics.
+    fn finish_update(
+        &self,
+        store: &mut Store,
+        old: &Value,
+        mut new: Value,
+        part: Part,
+        manager: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let name = meta_str(old, "name");
+        let old_rv = meta_str(old, "resourceVersion");
+        let new_rv = meta_str(&new, "resourceVersion");
+        if !new_rv.is_empty() && new_rv != old_rv {
+            return Err(ApiError::Conflict {
+                group: self.rt.group.clone(),
+                resource: self.rt.plural.clone(),
+                qualified: self.rt.qualified_resource(),
+                name,
+            });
+        }
+        match part {
+            Part::Status => {
+                let mut merged = old.clone();
+                merged["status"] = new.get("status").cloned().unwrap_or(Value::Null);
+                if merged["status"].is_null() {
+                    merged.as_object_mut().expect("objects are maps").remove("status");
+                }
+                if let Some(mf) = new.pointer("/metadata/managedFields") {
+                    merged["metadata"]["managedFields"] = mf.clone();
+                }
+                new = merged;
+            }
+            Part::Main { has_status: true } => {
+                let m = new.as_object_mut().expect("objects are maps");
+                match old.get("status") {
+                    Some(s) => {
+                        m.insert("status".into(), s.clone());
+                    }
+                    None => {
+                        m.remove("status");
+                    }
+                }
+            }
+            Part::Main { has_status: false } => {}
+        }
+        {
+            let meta = new["metadata"].as_object_mut().expect("metadata is a map");
+            for k in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+                match old["metadata"].get(k) {
+                    Some(v) => {
+                        meta.insert(k.into(), v.clone());
+                    }
+                    None => {
+                        meta.remove(k);
+                    }
+                }
+            }
+            meta.insert("resourceVersion".into(), json!(old_rv));
+        }
+        let rt = self.rt.clone();
+        validation::apply_defaults(&rt, &mut new, Some(old), &mut || store.next_cluster_ip());
+        if let Some(manager) = manager {
+            record_update(Some(old), &mut new, manager, &self.api_version(), part, self.walk());
+        }
+        let causes = validation::validate(&self.rt, &new, Some(old));
+        if !causes.is_empty() {
+            return Err(self.invalid(&name, causes));
+        }
+        if self.rt.has_generation {
+            let spec_of = |o: &Value| {
+                let mut c = o.clone();
+                if let Some(m) = c.as_object_mut() {
+                    m.remove("metadata");
+                    m.remove("status");
+                }
+                c
+            };
+            let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+            let bumped = if spec_of(old) != spec_of(&new) { generation + 1 } else { generation };
+            new["metadata"]["generation"] = json!(bumped);
+        }
+        if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom && part != Part::Status {
+            new["status"] = crd_status(&new, &now_rfc3339());
+            if let Some(conds) = old.pointer("/status/conditions") {
+                new["status"]["conditions"] = conds.clone();
+            }
+        }
+        if new == *old {
+            return Ok(self.with_version(new));
+        }
+        let finalizers_gone = new
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|f| f.is_empty());
+        if new.pointer("/metadata/deletionTimestamp").is_some() && finalizers_gone {
+            if self.dry_run() {
+                return Ok(new);
+            }
+            store.put(&self.key(), new);
+            let removed = store
+                .remove(&self.key(), &self.ns(), &name)
+                .expect("object was just stored");
+            collect_garbage(store, &removed, "Background");
+            self.persist(store);
+            return Ok(self.with_version(removed));
+        }
+        if self.dry_run() {
+            return Ok(new);
+        }
+        let stored = store.put(&self.key(), new);
+        self.persist(store);
+        Ok(self.with_version(stored))
+    }
+
+    fn patch(&self, name: &str, content_type: &str, body: &Bytes, part: Part) -> Result<(u16, Value), ApiError> {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        let mut store = self.state.store.lock().expect("store lock");
+        let old = store.get(&self.key(), &self.ns(), name).cloned();
+        if media == "application/apply-patch+yaml" || media == "application/apply-patch+cbor" {
+            let manager = self
+                .q("fieldManager")
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| ApiError::BadRequest("PATCH with apply must specify fieldManager".into()))?
+                .to_string();
+            let mut config = parse_body(body)?;
+            self.check_type_and_namespace(&mut config)?;
+            let cfg_name = meta_str(&config, "name");
+            if !cfg_name.is_empty() && cfg_name != name {
+                return Err(ApiError::BadRequest(format!(
+                    "the name of the object ({cfg_name}) does not match the name on the URL ({name})"
+                )));
+            }
+            let force = self.q("force") == Some("true");
+            let mut merged = server_side_apply(old.as_ref(), &config, &manager, force, &self.api_version(), part, self.walk())?;
+            merged["apiVersion"] = json!(self.api_version());
+            merged["kind"] = json!(self.rt.kind);
+            merged["metadata"]["name"] = json!(name);
+            if self.rt.namespaced {
+                merged["metadata"]["namespace"] = json!(self.ns());
+            }
+            return match old {
+                None => {
+                    if part == Part::Status {
+                        return Err(self.not_found(name));
+                    }
+                    Ok((201, self.finish_create(&mut store, merged, None)?))
+                }
+                Some(old) => {
+                    let rv_given = config.pointer("/metadata/resourceVersion").is_some();
+                    if !rv_given {
+                        merged["metadata"]["resourceVersion"] = json!(meta_str(&old, "resourceVersion"));
+                    }
+                    Ok((200, self.finish_update(&mut store, &old, merged, part, None)?))
+                }
+            };
+        }
+        let old = old.ok_or_else(|| self.not_found(name))?;
+        let patch_value: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("the request body could not be decoded: {e}")))?;
+        let patched = match media {
+            "application/merge-patch+json" => patch::merge_patch(&old, &patch_value),
+            "application/json-patch+json" => patch::json_patch(&old, &patch_value).map_err(|e| {
+                self.invalid(
+                    name,
+                    vec![crate::errors::Cause {
+                        reason: "FieldValueInvalid".into(),
+                        message: format!("Invalid value: {}: {e}", String::from_utf8_lossy(body)),
+                        field: "patch".into(),
+                    }],
+                )
+            })?,
+            "application/strategic-merge-patch+json" if !self.rt.custom => {
+                patch::strategic_merge_patch(&old, &patch_value)
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))?
+            }
+            _ => {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}",
+                    if self.rt.custom { "" } else { ", application/strategic-merge-patch+json" }
+                )));
+            }
+        };
+        let manager = self.update_manager();
+        Ok((200, self.finish_update(&mut store, &old, patched, part, Some(&manager))?))
+    }
+
+    fn delete(&self, name: &str, opts: &Value) -> Result<Value, ApiError> {
+        let mut store = self.state.store.lock().expect("store lock");
+        let old = store
+            .get(&self.key(), &self.ns(), name)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
+        if let Some(uid) = opts.pointer("/preconditions/uid").and_then(Value::as_str) {
+            if uid != meta_str(&old, "uid") {
+                return Err(ApiError::Conflict {
+                    group: self.rt.group.clone(),
+                    resource: self.rt.plural.clone(),
+                    qualified: self.rt.qualified_resource(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        if let Some(rv) = opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
+            if rv != meta_str(&old, "resourceVersion") {
+                return Err(ApiError::Conflict {
+                    group: self.rt.group.clone(),
+                    resource: self.rt.plural.clone(),
+                    qualified: self.rt.qualified_resource(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        let policy = self
+            .q("propagationPolicy")
+            .map(str::to_string)
+            .or_else(|| opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| "Background".to_string());
+        let dry_run = self.dry_run()
+            || opts
+                .get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|d| d.iter().any(|x| x == "All"));
+        let has_finalizers = old
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+            && self.rt.kind != "Namespace";
+        if has_finalizers {
+            if old.pointer("/metadata/deletionTimestamp").is_some() {
+                return Ok(self.with_version(old));
+            }
+            let mut marked = old.clone();
+            marked["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            if dry_run {
+                return Ok(marked);
+            }
+            let stored = store.put(&self.key(), marked);
+            self.persist(&store);
+            return Ok(self.with_version(stored));
+        }
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": name, "group": self.rt.group, "kind": self.rt.plural, "uid": meta_str(&old, "uid")}});
+        if dry_run {
+            return Ok(status);
+        }
+        let removed = store
+            .remove(&self.key(), &self.ns(), name)
+            .expect("object exists under the lock");
+        if self.rt.kind == "Namespace" {
+            for (key, obj) in store.all_in_namespace(name) {
+                if let Some(gone) = store.remove(&key, name, &meta_str(&obj, "name")) {
+                    collect_garbage(&mut store, &gone, "Background");
+                }
+            }
+        }
+        collect_garbage(&mut store, &removed, &policy);
+        self.persist(&store);
+        if self.rt.kind == "Namespace" {
+            let mut ns = self.with_version(removed);
+            ns["status"] = json!({"phase": "Terminating"});
+            ns["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+            return Ok(ns);
+        }
+        Ok(status)
+    }
+
+    fn delete_collection(&self) -> Result<Value, ApiError> {
+        let names: Vec<String> = {
+            let store = self.state.store.lock().expect("store lock");
+            self.selected(&store)?
+                .iter()
+                .map(|o| meta_str(o, "name"))
+                .collect()
+        };
+        let mut items = Vec::new();
+        for name in names {
+            let obj = self.get(&name);
+            if self.delete(&name, &json!({})).is_ok() {
+                if let Ok(o) = obj {
+                    items.push(o);
+                }
+            }
+        }
+        let rv = self.state.store.lock().expect("store lock").resource_version();
+        Ok(json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
+            "metadata": {"resourceVersion": rv.to_string()}, "items": items}))
+    }
+}
+
+/// Deletes (or orphans) the dependents of a removed object, recursively.
+pub fn collect_garbage(store: &mut Store, removed: &Value, policy: &str) {
+    let uid = meta_str(removed, "uid");
+    if uid.is_empty() {
+        return;
+    }
+    for (key, dep) in store.dependents_of(&uid) {
+        let ns = meta_str(&dep, "namespace");
+        let name = meta_str(&dep, "name");
+        let mut updated = dep.clone();
+        if let Some(refs) = updated
+            .pointer_mut("/metadata/ownerReferences")
+            .and_then(Value::as_array_mut)
+        {
+            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
+        }
+        let remaining = updated
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if policy == "Orphan" || remaining > 0 {
+            if remaining == 0 {
+                if let Some(m) = updated["metadata"].as_object_mut() {
+                    m.remove("ownerReferences");
+                }
+            }
+            store.put(&key, updated);
+        } else if let Some(gone) = store.remove(&key, &ns, &name) {
+            collect_garbage(store, &gone, "Background");
+        }
+    }
+}
+
+fn human_age(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=599 => format!("{}m{}s", s / 60, s % 60),
+        600..=10799 => format!("{}m", s / 60),
+        10800..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_paths_are_split_into_their_parts() {
+        let p = parse_resource_path("/apis/apps/v1/namespaces/default/deployments/web/status").unwrap();
+        assert_eq!(
+            (p.group.as_str(), p.version.as_str(), p.resource.as_str()),
+            ("apps", "v1", "deployments")
+        );
+        assert_eq!(p.namespace.as_deref(), Some("default"));
+        assert_eq!(p.name.as_deref(), Some("web"));
+        assert_eq!(p.subresource.as_deref(), Some("status"));
+        let ns = parse_resource_path("/api/v1/namespaces/team-a").unwrap();
+        assert_eq!((ns.resource.as_str(), ns.name.as_deref()), ("namespaces", Some("team-a")));
+        let st = parse_resource_path("/api/v1/namespaces/team-a/status").unwrap();
+        assert_eq!(st.subresource.as_deref(), Some("status"));
+        let all = parse_resource_path("/api/v1/configmaps").unwrap();
+        assert_eq!((all.namespace, all.name), (None, None));
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(human_age(chrono::Duration::seconds(5)), "5s");
+        assert_eq!(human_age(chrono::Duration::seconds(200)), "3m20s");
+        assert_eq!(human_age(chrono::Duration::seconds(7200)), "120m");
+        assert_eq!(human_age(chrono::Duration::days(3)), "3d");
+    }
+}

@@ -1,0 +1,552 @@
+//! Server-side apply and managedFields bookkeeping: per-manager field ownership, conflicts,
+//! removal of fields a manager stops applying, and ownership transfer on ordinary writes.
+
+use crate::errors::{ApiError, Cause};
+use crate::fields::{
+    FieldPath, FieldSet, ListKind, Walk, item_key, list_kind, path_string, remove_at, value_at,
+};
+use serde_json::{Map, Value, json};
+
+/// One `metadata.managedFields` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedEntry {
+    pub manager: String,
+    /// `Apply` or `Update`.
+    pub operation: String,
+    pub api_version: String,
+    pub time: String,
+    pub subresource: String,
+    pub fields: FieldSet,
+}
+
+impl ManagedEntry {
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": self.fields.to_fields_v1(),
+        });
+        if !self.subresource.is_empty() {
+            v["subresource"] = json!(self.subresource);
+        }
+        v
+    }
+
+    /// How the apiserver names this manager in conflict messages.
+    fn describe(&self) -> String {
+        let mut s = format!("{:?}", self.manager);
+        if !self.subresource.is_empty() {
+            s.push_str(&format!(" with subresource {:?}", self.subresource));
+        }
+        if self.operation == "Update" {
+            s.push_str(&format!(" using {}", self.api_version));
+        }
+        s
+    }
+}
+
+/// Reads `metadata.managedFields`.
+pub fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
+    obj.pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| {
+                    let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    let manager = s("manager");
+                    if manager.is_empty() && e.get("fieldsV1").is_none() {
+                        return None;
+                    }
+                    Some(ManagedEntry {
+                        manager,
+                        operation: s("operation"),
+                        api_version: s("apiVersion"),
+                        time: s("time"),
+                        subresource: s("subresource"),
+                        fields: FieldSet::from_fields_v1(e.get("fieldsV1").unwrap_or(&Value::Null)),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes `metadata.managedFields` (removing it when there are no entries).
+pub fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let live: Vec<Value> = entries
+        .iter()
+        .filter(|e| !e.fields.is_empty())
+        .map(ManagedEntry::to_json)
+        .collect();
+    if live.is_empty() {
+        meta.remove("managedFields");
+    } else {
+        meta.insert("managedFields".into(), Value::Array(live));
+    }
+}
+
+/// What part of an object a write addresses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Part {
+    /// The main resource; `status` is excluded when the type has a status subresource.
+    Main { has_status: bool },
+    /// The `status` subresource: only `status` is tracked.
+    Status,
+}
+
+impl Part {
+    fn subresource(self) -> &'static str {
+        match self {
+            Part::Main { .. } => "",
+            Part::Status => "status",
+        }
+    }
+}
+
+const UNTRACKED_METADATA: &[&str] = &[
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
+
+/// The part of `obj` whose fields are owned: no identity metadata, apiVersion or kind.
+pub fn tracked_view(obj: &Value, part: Part) -> Value {
+    let mut view = obj.clone();
+    let Some(map) = view.as_object_mut() else {
+        return Value::Object(Map::new());
+    };
+    map.remove("apiVersion");
+    map.remove("kind");
+    match part {
+        Part::Main { has_status: true } => {
+            map.remove("status");
+        }
+        Part::Main { has_status: false } => {}
+        Part::Status => {
+            map.retain(|k, _| k == "status");
+        }
+    }
+    if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in UNTRACKED_METADATA {
+            meta.remove(*k);
+        }
+        if meta.is_empty() {
+            map.remove("metadata");
+        }
+    }
+    view
+}
+
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, c| !c.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+fn is_item(path: &FieldPath) -> bool {
+    path.last()
+        .is_some_and(|p| p.starts_with("k:") || p.starts_with("v:"))
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Records an ordinary (non-apply) write by `manager`: it takes ownership of every field it
+/// changed, other managers lose those fields, and fields that no longer exist are disowned.
+pub fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    api_version: &str,
+    part: Part,
+    walk: Walk,
+) {
+    let explicit = new.pointer("/metadata/managedFields").cloned();
+    let previous = old.and_then(|o| o.pointer("/metadata/managedFields").cloned());
+    let mut entries = match (&explicit, &previous) {
+        (Some(e), p) if Some(e) != p.as_ref() => read_managed(new),
+        _ => old.map(read_managed).unwrap_or_default(),
+    };
+    let empty = Value::Object(Map::new());
+    let old_view = old.map(|o| tracked_view(o, part)).unwrap_or(empty);
+    let new_view = tracked_view(new, part);
+    let new_fields = FieldSet::of(&new_view, walk);
+    let changed = FieldSet {
+        paths: new_fields
+            .paths
+            .iter()
+            .filter(|p| {
+                let before = value_at(&old_view, p, walk);
+                if is_item(p) {
+                    before.is_none()
+                } else {
+                    before != value_at(&new_view, p, walk)
+                }
+            })
+            .cloned()
+            .collect(),
+    };
+    let everything = FieldSet::of(&tracked_view(new, Part::Main { has_status: false }), walk);
+    let sub = part.subresource();
+    for e in entries.iter_mut() {
+        e.fields = e.fields.intersection(&everything);
+        let mine = e.manager == manager && e.operation == "Update" && e.subresource == sub;
+        if !mine {
+            e.fields = e.fields.difference(&changed);
+        }
+    }
+    if !changed.is_empty() {
+        let now = now_rfc3339();
+        match entries
+            .iter_mut()
+            .find(|e| e.manager == manager && e.operation == "Update" && e.subresource == sub)
+        {
+            Some(e) => {
+                e.fields = e.fields.union(&changed);
+                e.time = now;
+                e.api_version = api_version.to_string();
+            }
+            None => entries.push(ManagedEntry {
+                manager: manager.to_string(),
+                operation: "Update".into(),
+                api_version: api_version.to_string(),
+                time: now,
+                subresource: sub.to_string(),
+                fields: changed,
+            }),
+        }
+    }
+    write_managed(new, &entries);
+}
+
+/// Merges an applied configuration into `live`: maps recursively, associative lists per key,
+/// set lists as unions, everything else replaced.
+fn merge_applied(live: &mut Value, cfg: &Value, names: &mut Vec<String>, walk: Walk) {
+    match (live, cfg) {
+        (Value::Object(l), Value::Object(c)) => {
+            for (k, cv) in c {
+                names.push(k.clone());
+                match l.get_mut(k) {
+                    Some(lv) if (lv.is_object() && cv.is_object()) || (lv.is_array() && cv.is_array()) => {
+                        merge_applied(lv, cv, names, walk)
+                    }
+                    _ => {
+                        l.insert(k.clone(), cv.clone());
+                    }
+                }
+                names.pop();
+            }
+        }
+        (Value::Array(l), Value::Array(c)) => {
+            let field = names.last().cloned().unwrap_or_default();
+            let probe: Vec<Value> = l.iter().chain(c.iter()).cloned().collect();
+            match list_kind(names, &field, &probe, walk.custom) {
+                ListKind::Map(keys) => {
+                    for item in c {
+                        let key = item_key(&field, keys, item);
+                        match l.iter_mut().find(|i| item_key(&field, keys, i) == key) {
+                            Some(existing) => merge_applied(existing, item, names, walk),
+                            None => l.push(item.clone()),
+                        }
+                    }
+                }
+                ListKind::Set => {
+                    for item in c {
+                        if !l.contains(item) {
+                            l.push(item.clone());
+                        }
+                    }
+                }
+                ListKind::Atomic => *l = c.clone(),
+            }
+        }
+        (live, cfg) => *live = cfg.clone(),
+    }
+}
+
+/// Server-side apply of `config` by `manager` onto `live` (None when the object is new).
+/// Returns the merged object with updated managedFields, or a 409 naming each conflict.
+pub fn server_side_apply(
+    live: Option<&Value>,
+    config: &Value,
+    manager: &str,
+    force: bool,
+    api_version: &str,
+    part: Part,
+    walk: Walk,
+) -> Result<Value, ApiError> {
+    let mut cfg_view = tracked_view(config, part);
+    strip_nulls(&mut cfg_view);
+    let cfg_set = FieldSet::of(&cfg_view, walk);
+    let mut entries = live.map(read_managed).unwrap_or_default();
+    let sub = part.subresource();
+    let is_me = |e: &ManagedEntry| e.manager == manager && e.operation == "Apply" && e.subresource == sub;
+    let empty = Value::Object(Map::new());
+    let live_obj = live.unwrap_or(&empty);
+
+    let mut conflicts: Vec<(usize, FieldPath)> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if is_me(e) {
+            continue;
+        }
+        for p in e.fields.intersection(&cfg_set).paths {
+            if is_item(&p) {
+                continue;
+            }
+            if value_at(live_obj, &p, walk) != value_at(&cfg_view, &p, walk) {
+                conflicts.push((i, p));
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        if !force {
+            return Err(conflict_error(&entries, &conflicts));
+        }
+        for (i, p) in &conflicts {
+            entries[*i].fields.paths.remove(p);
+        }
+    }
+
+    let previously_mine = entries
+        .iter()
+        .find(|e| is_me(e))
+        .map(|e| e.fields.clone())
+        .unwrap_or_default();
+    let others = entries
+        .iter()
+        .filter(|e| !is_me(e))
+        .fold(FieldSet::default(), |acc, e| acc.union(&e.fields));
+    let mut merged = live.cloned().unwrap_or_else(|| json!({}));
+    let abandoned = previously_mine.difference(&cfg_set).difference(&others);
+    // Deepest paths first so list items go after their own fields.
+    let mut abandoned: Vec<FieldPath> = abandoned.paths.into_iter().collect();
+    abandoned.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in abandoned {
+        if others.has_descendant_of(&p) || cfg_set.has_descendant_of(&p) {
+            continue;
+        }
+        remove_at(&mut merged, &p, walk);
+    }
+    merge_applied(&mut merged, &cfg_view, &mut Vec::new(), walk);
+
+    let now = now_rfc3339();
+    let mine = ManagedEntry {
+        manager: manager.to_string(),
+        operation: "Apply".into(),
+        api_version: api_version.to_string(),
+        time: now,
+        subresource: sub.to_string(),
+        fields: cfg_set,
+    };
+    match entries.iter_mut().find(|e| is_me(e)) {
+        Some(e) => *e = mine,
+        None => entries.insert(0, mine),
+    }
+    if merged.get("metadata").is_none() {
+        merged["metadata"] = json!({});
+    }
+    write_managed(&mut merged, &entries);
+    Ok(merged)
+}
+
+fn conflict_error(entries: &[ManagedEntry], conflicts: &[(usize, FieldPath)]) -> ApiError {
+    let causes: Vec<Cause> = conflicts
+        .iter()
+        .map(|(i, p)| Cause {
+            reason: "FieldManagerConflict".into(),
+            message: format!("conflict with {}", entries[*i].describe()),
+            field: path_string(p),
+        })
+        .collect();
+    let message = if conflicts.len() == 1 {
+        let (i, p) = &conflicts[0];
+        format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            entries[*i].describe(),
+            path_string(p)
+        )
+    } else {
+        let mut managers: Vec<usize> = conflicts.iter().map(|(i, _)| *i).collect();
+        managers.sort_by_key(|i| entries[*i].describe());
+        managers.dedup();
+        let mut lines = Vec::new();
+        for m in managers {
+            lines.push(format!("conflicts with {}:", entries[m].describe()));
+            for (_, p) in conflicts.iter().filter(|(i, _)| *i == m) {
+                lines.push(format!("- {}", path_string(p)));
+            }
+        }
+        format!(
+            "Apply failed with {} conflicts: {}",
+            conflicts.len(),
+            lines.join("\n")
+        )
+    };
+    ApiError::ApplyConflict { message, causes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: Walk = Walk { custom: false };
+    const MAIN: Part = Part::Main { has_status: true };
+
+    fn deployment(replicas: i64, image: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [
+                {"name": "web", "image": image}]}}}})
+    }
+
+    fn managers(obj: &Value) -> Vec<(String, String)> {
+        read_managed(obj)
+            .into_iter()
+            .map(|e| (e.manager, e.operation))
+            .collect()
+    }
+
+    #[test]
+    fn first_apply_creates_the_object_and_records_ownership() {
+        let obj = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        assert_eq!(obj["spec"]["replicas"], 2);
+        let entries = read_managed(&obj);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].operation, "Apply");
+        let fv1 = entries[0].fields.to_fields_v1();
+        assert_eq!(fv1["f:spec"]["f:replicas"], json!({}));
+        assert_eq!(fv1["f:metadata"]["f:labels"]["f:app"], json!({}));
+        assert!(fv1["f:metadata"].get("f:name").is_none(), "identity fields are not owned");
+    }
+
+    #[test]
+    fn another_manager_changing_an_owned_field_conflicts_unless_forced() {
+        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let err = server_side_apply(Some(&live), &deployment(5, "nginx:1"), "bob", false, "apps/v1", MAIN, W)
+            .unwrap_err();
+        let status = err.to_status();
+        assert_eq!(status["code"], 409);
+        assert_eq!(status["reason"], "Conflict");
+        assert_eq!(
+            status["message"],
+            "Apply failed with 1 conflict: conflict with \"alice\": .spec.replicas"
+        );
+        assert_eq!(status["details"]["causes"][0]["field"], ".spec.replicas");
+        assert_eq!(status["details"]["causes"][0]["reason"], "FieldManagerConflict");
+
+        let forced = server_side_apply(Some(&live), &deployment(5, "nginx:1"), "bob", true, "apps/v1", MAIN, W)
+            .unwrap();
+        assert_eq!(forced["spec"]["replicas"], 5);
+        let alice = read_managed(&forced).into_iter().find(|e| e.manager == "alice").unwrap();
+        assert!(!alice.fields.contains(&vec!["f:spec".into(), "f:replicas".into()]));
+        let bob = read_managed(&forced).into_iter().find(|e| e.manager == "bob").unwrap();
+        assert!(bob.fields.contains(&vec!["f:spec".into(), "f:replicas".into()]));
+    }
+
+    #[test]
+    fn applying_the_same_value_shares_ownership_without_conflict() {
+        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let shared = server_side_apply(Some(&live), &deployment(2, "nginx:1"), "bob", false, "apps/v1", MAIN, W)
+            .unwrap();
+        assert_eq!(managers(&shared).len(), 2);
+    }
+
+    #[test]
+    fn fields_a_manager_stops_applying_are_removed() {
+        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let mut cfg = deployment(2, "nginx:1");
+        cfg["metadata"].as_object_mut().unwrap().remove("labels");
+        let after = server_side_apply(Some(&live), &cfg, "alice", false, "apps/v1", MAIN, W).unwrap();
+        assert!(after["metadata"].get("labels").is_none(), "{after}");
+        assert_eq!(after["spec"]["replicas"], 2);
+    }
+
+    #[test]
+    fn fields_still_owned_by_another_manager_survive_removal() {
+        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let live = server_side_apply(Some(&live), &deployment(2, "nginx:1"), "bob", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let mut cfg = deployment(2, "nginx:1");
+        cfg["metadata"].as_object_mut().unwrap().remove("labels");
+        let after = server_side_apply(Some(&live), &cfg, "alice", false, "apps/v1", MAIN, W).unwrap();
+        assert_eq!(after["metadata"]["labels"]["app"], "web");
+    }
+
+    #[test]
+    fn containers_are_merged_per_name_across_managers() {
+        let live = server_side_apply(None, &deployment(1, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let sidecar = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}});
+        let merged = server_side_apply(Some(&live), &sidecar, "bob", false, "apps/v1", MAIN, W).unwrap();
+        let names: Vec<&str> = merged["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["web", "proxy"]);
+        // alice dropping nothing keeps bob's container; alice changing her image is fine.
+        let again = server_side_apply(Some(&merged), &deployment(1, "nginx:2"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        assert_eq!(again["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
+        assert_eq!(again["spec"]["template"]["spec"]["containers"][1]["name"], "proxy");
+    }
+
+    #[test]
+    fn an_update_takes_ownership_so_a_later_apply_conflicts_with_it() {
+        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let mut scaled = live.clone();
+        scaled["spec"]["replicas"] = json!(7);
+        record_update(Some(&live), &mut scaled, "kubectl-scale", "apps/v1", MAIN, W);
+        let entries = read_managed(&scaled);
+        let scaler = entries.iter().find(|e| e.manager == "kubectl-scale").unwrap();
+        assert_eq!(scaler.operation, "Update");
+        assert_eq!(scaler.fields.paths.len(), 1);
+        let err = server_side_apply(Some(&scaled), &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Apply failed with 1 conflict: conflict with \"kubectl-scale\" using apps/v1: .spec.replicas"
+        );
+    }
+
+    #[test]
+    fn several_conflicts_are_grouped_by_manager() {
+        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
+            .unwrap();
+        let err = server_side_apply(Some(&live), &deployment(3, "nginx:2"), "bob", false, "apps/v1", MAIN, W)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Apply failed with 2 conflicts: conflicts with \"alice\":\n- .spec.replicas\n- .spec.template.spec.containers[name=\"web\"].image"
+        );
+    }
+}

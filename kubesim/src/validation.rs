@@ -1,0 +1,439 @@
+//! Validation and defaulting of objects on write: names, required fields, immutable fields.
+
+use crate::errors::Cause;
+use crate::kinds::ResourceType;
+use crate::selectors::LabelSelector;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+fn is_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_label)
+}
+
+/// RFC 1123 label: at most 63 lowercase alphanumerics or '-'.
+pub fn is_dns1123_label(s: &str) -> bool {
+    is_label(s)
+}
+
+/// RFC 1035 label: an RFC 1123 label starting with a letter.
+pub fn is_dns1035_label(s: &str) -> bool {
+    is_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// Go's `%q` for a string, as the apiserver prints invalid values.
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn validate_name(rt: &ResourceType, name: &str, causes: &mut Vec<Cause>) {
+    let (ok, msg) = match rt.kind.as_str() {
+        "Namespace" => (is_dns1123_label(name), DNS1123_LABEL_MSG),
+        "Service" => (is_dns1035_label(name), DNS1035_LABEL_MSG),
+        _ => (is_dns1123_subdomain(name), DNS1123_SUBDOMAIN_MSG),
+    };
+    if !ok {
+        causes.push(Cause::invalid("metadata.name", &quoted(name), msg));
+    }
+}
+
+fn validate_labels(obj: &Value, causes: &mut Vec<Cause>) {
+    let Some(labels) = obj.pointer("/metadata/labels").and_then(Value::as_object) else {
+        return;
+    };
+    for (k, v) in labels {
+        let value = v.as_str().unwrap_or_default();
+        let ok = value.len() <= 63
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && (value.is_empty()
+                || (value.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && value.ends_with(|c: char| c.is_ascii_alphanumeric())));
+        if !v.is_string() || !ok {
+            causes.push(Cause::invalid(
+                &format!("metadata.labels"),
+                &quoted(value),
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            ));
+        }
+        let _ = k;
+    }
+}
+
+fn validate_containers(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Cause>) {
+    let containers = spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array);
+    match containers {
+        None => causes.push(Cause::required(&format!("{prefix}.containers"))),
+        Some(cs) if cs.is_empty() => causes.push(Cause::required(&format!("{prefix}.containers"))),
+        Some(cs) => {
+            for (i, c) in cs.iter().enumerate() {
+                let field = format!("{prefix}.containers[{i}]");
+                match c.get("name").and_then(Value::as_str) {
+                    None | Some("") => causes.push(Cause::required(&format!("{field}.name"))),
+                    Some(n) if !is_dns1123_label(n) => causes.push(Cause::invalid(
+                        &format!("{field}.name"),
+                        &quoted(n),
+                        DNS1123_LABEL_MSG,
+                    )),
+                    _ => {}
+                }
+                if c.get("image").and_then(Value::as_str).unwrap_or("").is_empty() {
+                    causes.push(Cause::required(&format!("{field}.image")));
+                }
+            }
+        }
+    }
+}
+
+fn go_map(labels: &BTreeMap<String, String>) -> String {
+    let parts: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k:?}:{v:?}"))
+        .collect();
+    format!("map[string]string{{{}}}", parts.join(", "))
+}
+
+fn validate_workload(obj: &Value, kind: &str, causes: &mut Vec<Cause>) {
+    let spec = obj.get("spec");
+    let template = spec.and_then(|s| s.get("template"));
+    let selector = spec.and_then(|s| s.get("selector"));
+    let needs_selector = matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet");
+    if needs_selector {
+        match selector {
+            None => causes.push(Cause::required("spec.selector")),
+            Some(sel) => {
+                let parsed = LabelSelector::from_object(sel);
+                let template_labels = template
+                    .map(|t| crate::selectors::labels_of(t))
+                    .unwrap_or_default();
+                if parsed.is_empty() {
+                    causes.push(Cause::invalid(
+                        "spec.selector",
+                        "v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}",
+                        "empty selector is invalid for deployment",
+                    ));
+                } else if !parsed.matches(&template_labels) {
+                    causes.push(Cause::invalid(
+                        "spec.template.metadata.labels",
+                        &go_map(&template_labels),
+                        "`selector` does not match template `labels`",
+                    ));
+                }
+            }
+        }
+    }
+    let template_spec_path = if kind == "CronJob" {
+        "spec.jobTemplate.spec.template.spec"
+    } else {
+        "spec.template.spec"
+    };
+    let template_spec = if kind == "CronJob" {
+        obj.pointer("/spec/jobTemplate/spec/template/spec")
+    } else {
+        template.and_then(|t| t.get("spec"))
+    };
+    validate_containers(template_spec, template_spec_path, causes);
+    if kind == "CronJob" && obj.pointer("/spec/schedule").is_none() {
+        causes.push(Cause::required("spec.schedule"));
+    }
+}
+
+/// Validates an object about to be stored; `old` is the stored version on updates.
+pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if name.is_empty() {
+        causes.push(Cause {
+            reason: "FieldValueRequired".into(),
+            message: "Required value: name or generateName is required".into(),
+            field: "metadata.name".into(),
+        });
+    } else {
+        validate_name(rt, name, &mut causes);
+    }
+    validate_labels(obj, &mut causes);
+    if rt.custom {
+        return causes;
+    }
+    match rt.kind.as_str() {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
+            validate_workload(obj, &rt.kind, &mut causes)
+        }
+        "Pod" => validate_containers(obj.get("spec"), "spec", &mut causes),
+        "Service" => {
+            let spec = obj.get("spec");
+            let ty = spec
+                .and_then(|s| s.get("type"))
+                .and_then(Value::as_str)
+                .unwrap_or("ClusterIP");
+            let headless = spec.and_then(|s| s.get("clusterIP")).and_then(Value::as_str) == Some("None");
+            let ports = spec
+                .and_then(|s| s.get("ports"))
+                .and_then(Value::as_array)
+                .map(|p| p.len())
+                .unwrap_or(0);
+            if ports == 0 && ty != "ExternalName" && !headless {
+                causes.push(Cause::required("spec.ports"));
+            }
+            if let Some(ports) = spec.and_then(|s| s.get("ports")).and_then(Value::as_array) {
+                for (i, p) in ports.iter().enumerate() {
+                    if p.get("port").and_then(Value::as_i64).is_none() {
+                        causes.push(Cause::invalid(
+                            &format!("spec.ports[{i}].port"),
+                            "0",
+                            "must be between 1 and 65535, inclusive",
+                        ));
+                    }
+                }
+            }
+        }
+        "CustomResourceDefinition" => {
+            let spec = obj.get("spec");
+            for field in ["group", "names", "scope", "versions"] {
+                if spec.and_then(|s| s.get(field)).is_none() {
+                    causes.push(Cause::required(&format!("spec.{field}")));
+                }
+            }
+            if let (Some(group), Some(plural)) = (
+                obj.pointer("/spec/group").and_then(Value::as_str),
+                obj.pointer("/spec/names/plural").and_then(Value::as_str),
+            ) {
+                let expected = format!("{plural}.{group}");
+                if name != expected {
+                    causes.push(Cause::invalid(
+                        "metadata.name",
+                        &quoted(name),
+                        &format!("must be spec.names.plural+\".\"+spec.group"),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(old) = old {
+        validate_immutable(rt, obj, old, &mut causes);
+    }
+    causes
+}
+
+fn go_selector(sel: &Value) -> String {
+    let labels = sel
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect::<BTreeMap<_, _>>()
+        })
+        .unwrap_or_default();
+    format!(
+        "v1.LabelSelector{{MatchLabels:{}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}",
+        go_map(&labels)
+    )
+}
+
+fn validate_immutable(rt: &ResourceType, new: &Value, old: &Value, causes: &mut Vec<Cause>) {
+    match rt.kind.as_str() {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
+            let (n, o) = (new.pointer("/spec/selector"), old.pointer("/spec/selector"));
+            if n != o {
+                causes.push(Cause::invalid(
+                    "spec.selector",
+                    &go_selector(n.unwrap_or(&Value::Null)),
+                    "field is immutable",
+                ));
+            }
+        }
+        "Service" => {
+            let old_ip = old.pointer("/spec/clusterIP").and_then(Value::as_str);
+            let new_ip = new.pointer("/spec/clusterIP").and_then(Value::as_str);
+            if let (Some(o), Some(n)) = (old_ip, new_ip) {
+                if o != n && !o.is_empty() {
+                    causes.push(Cause::invalid("spec.clusterIPs[0]", &quoted(n), "may not change once set"));
+                }
+            }
+        }
+        "ConfigMap" | "Secret" => {
+            if old.get("immutable") == Some(&json!(true)) {
+                for field in ["data", "binaryData", "stringData"] {
+                    if new.get(field) != old.get(field) {
+                        causes.push(Cause::forbidden(
+                            field,
+                            &format!("field is immutable when `immutable` is set"),
+                        ));
+                    }
+                }
+            }
+        }
+        "Job" => {
+            if new.pointer("/spec/template") != old.pointer("/spec/template") {
+                causes.push(Cause::invalid(
+                    "spec.template",
+                    "core.PodTemplateSpec{...}",
+                    "field is immutable",
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fills in the defaults the real apiserver sets on creation and update.
+pub fn apply_defaults(rt: &ResourceType, obj: &mut Value, old: Option<&Value>, next_ip: &mut dyn FnMut() -> String) {
+    if rt.custom {
+        return;
+    }
+    match rt.kind.as_str() {
+        "Service" => {
+            let spec = obj
+                .as_object_mut()
+                .expect("objects are maps")
+                .entry("spec")
+                .or_insert_with(|| json!({}));
+            if spec.get("type").is_none() {
+                spec["type"] = json!("ClusterIP");
+            }
+            if spec.get("sessionAffinity").is_none() {
+                spec["sessionAffinity"] = json!("None");
+            }
+            if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+                for p in ports {
+                    if p.get("protocol").is_none() {
+                        p["protocol"] = json!("TCP");
+                    }
+                    if p.get("targetPort").is_none() {
+                        if let Some(port) = p.get("port").cloned() {
+                            p["targetPort"] = port;
+                        }
+                    }
+                }
+            }
+            if spec["type"] != "ExternalName" && spec.get("clusterIP").is_none() {
+                let ip = old
+                    .and_then(|o| o.pointer("/spec/clusterIP"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(&mut *next_ip);
+                spec["clusterIP"] = json!(ip);
+            }
+            if let Some(ip) = spec.get("clusterIP").cloned() {
+                if spec.get("clusterIPs").is_none() {
+                    spec["clusterIPs"] = json!([ip]);
+                }
+            }
+        }
+        "Deployment" => {
+            let spec = obj
+                .as_object_mut()
+                .expect("objects are maps")
+                .entry("spec")
+                .or_insert_with(|| json!({}));
+            if spec.get("replicas").is_none() {
+                spec["replicas"] = json!(1);
+            }
+            if spec.get("revisionHistoryLimit").is_none() {
+                spec["revisionHistoryLimit"] = json!(10);
+            }
+            if spec.get("progressDeadlineSeconds").is_none() {
+                spec["progressDeadlineSeconds"] = json!(600);
+            }
+            if spec.get("strategy").is_none() {
+                spec["strategy"] = json!({"type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
+            }
+        }
+        "StatefulSet" | "ReplicaSet" => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("replicas").or_insert(json!(1));
+            }
+        }
+        "Namespace" => {
+            if obj.pointer("/status/phase").is_none() {
+                obj["status"] = json!({"phase": "Active"});
+            }
+            let name = obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
+            let meta = obj["metadata"].as_object_mut().expect("metadata is a map");
+            let labels = meta.entry("labels").or_insert_with(|| json!({}));
+            if labels.get("kubernetes.io/metadata.name").is_none() {
+                labels["kubernetes.io/metadata.name"] = name;
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::builtin_types;
+
+    fn rt(kind: &str) -> ResourceType {
+        builtin_types().into_iter().find(|t| t.kind == kind).unwrap()
+    }
+
+    #[test]
+    fn names_must_be_dns_subdomains() {
+        let causes = validate(&rt("ConfigMap"), &json!({"metadata": {"name": "Bad_Name"}}), None);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "metadata.name");
+        assert!(causes[0].message.starts_with("Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"));
+        assert!(validate(&rt("ConfigMap"), &json!({"metadata": {"name": "ok.name-1"}}), None).is_empty());
+        assert!(!validate(&rt("Service"), &json!({"metadata": {"name": "1svc"}, "spec": {"ports": [{"port": 80}]}}), None).is_empty());
+    }
+
+    #[test]
+    fn deployment_requires_selector_matching_template_and_containers() {
+        let causes = validate(&rt("Deployment"), &json!({"metadata": {"name": "web"}, "spec": {}}), None);
+        let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, vec!["spec.selector", "spec.template.spec.containers"]);
+        let mismatch = json!({"metadata": {"name": "web"}, "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+        let causes = validate(&rt("Deployment"), &mismatch, None);
+        assert_eq!(causes[0].field, "spec.template.metadata.labels");
+        assert!(causes[0].message.ends_with("`selector` does not match template `labels`"));
+    }
+
+    #[test]
+    fn deployment_selector_and_service_cluster_ip_are_immutable() {
+        let d = |app: &str| json!({"metadata": {"name": "web"}, "spec": {
+            "selector": {"matchLabels": {"app": app}},
+            "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+        let causes = validate(&rt("Deployment"), &d("b"), Some(&d("a")));
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "spec.selector");
+        assert!(causes[0].message.ends_with("field is immutable"));
+        let s = |ip: &str| json!({"metadata": {"name": "svc"}, "spec": {"clusterIP": ip, "ports": [{"port": 80}]}});
+        let causes = validate(&rt("Service"), &s("10.96.0.9"), Some(&s("10.96.0.8")));
+        assert_eq!(causes[0].field, "spec.clusterIPs[0]");
+    }
+
+    #[test]
+    fn services_get_a_cluster_ip_and_default_protocol() {
+        let mut svc = json!({"metadata": {"name": "svc"}, "spec": {"ports": [{"port": 80}]}});
+        apply_defaults(&rt("Service"), &mut svc, None, &mut || "10.96.0.10".to_string());
+        assert_eq!(svc["spec"]["clusterIP"], "10.96.0.10");
+        assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
+        assert_eq!(svc["spec"]["ports"][0]["targetPort"], 80);
+        assert_eq!(svc["spec"]["type"], "ClusterIP");
+    }
+}
