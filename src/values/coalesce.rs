@@ -7,7 +7,7 @@
 //! (copied into every subchart, the parent's globals winning).
 
 use super::{Values, ValuesError, type_name};
-use crate::chart::{Chart, constraint};
+use crate::chart::{Chart, Dependency, constraint};
 use serde_json::{Map, Value};
 
 const GLOBAL_KEY: &str = "global";
@@ -226,21 +226,48 @@ fn process_dependency_enabled(
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let existing = std::mem::take(&mut chart.dependencies);
-    let mut kept: Vec<Chart> = existing
-        .iter()
-        .filter(|sub| {
-            !chart.metadata.dependencies.iter().any(|req| {
-                sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
-            })
-        })
-        .cloned()
+    let matches = |sub: &Chart, req: &Dependency| {
+        sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
+    };
+    let mut existing: Vec<Option<Chart>> = std::mem::take(&mut chart.dependencies)
+        .into_iter()
+        .map(Some)
         .collect();
-    for req in &mut chart.metadata.dependencies {
-        if let Some(sub) = existing.iter().find(|sub| {
-            sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
-        }) {
-            let mut sub = sub.clone();
+    // For each Chart.yaml entry, the first loaded subchart it names (helm's getAliasDependency).
+    let chosen: Vec<Option<usize>> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .map(|req| {
+            existing
+                .iter()
+                .position(|sub| sub.as_ref().is_some_and(|sub| matches(sub, req)))
+        })
+        .collect();
+    // Subcharts that no entry names are kept as they are.
+    let mut kept: Vec<Chart> = Vec::new();
+    for slot in existing.iter_mut() {
+        let listed = slot.as_ref().is_some_and(|sub| {
+            chart
+                .metadata
+                .dependencies
+                .iter()
+                .any(|req| matches(sub, req))
+        });
+        if !listed && let Some(sub) = slot.take() {
+            kept.push(sub);
+        }
+    }
+    for (n, req) in chart.metadata.dependencies.iter_mut().enumerate() {
+        if let Some(i) = chosen[n] {
+            // Moved out on its last use, copied when another (aliased) entry names it too.
+            let used_again = chosen[n + 1..].contains(&Some(i));
+            let mut sub = if used_again {
+                existing[i].clone()
+            } else {
+                existing[i].take()
+            }
+            .expect("each subchart is moved out on its last use only");
             if let Some(alias) = req.alias.as_deref().filter(|a| !a.is_empty()) {
                 sub.metadata.name = alias.to_string();
             }
@@ -397,7 +424,7 @@ fn path_to_map(path: &str, data: Values) -> Values {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::{Dependency, Metadata};
+    use crate::chart::Metadata;
     use serde_json::json;
 
     fn chart(name: &str, values: Value, deps: Vec<Dependency>, subs: Vec<Chart>) -> Chart {
