@@ -405,6 +405,18 @@ fn values_match_helm_for_every_case() {
             "set-literal twice",
             &["--set-literal", "a=b", "--set-literal", "c=d"],
         ),
+        case(
+            "set-json spaces before comma",
+            &["--set-json", "a=[1] ,b=2"],
+        ),
+        case(
+            "set-json huge integer",
+            &["--set-json", "a=12345678901234567890"],
+        ),
+        case("set-json negative zero", &["--set-json", "a=-0"]),
+        case("set-json leading blank", &["--set-json", r#"a= {"x":1}"#]),
+        case("set-literal empty name", &["--set-literal", "=x"]),
+        case("set-literal bare index", &["--set-literal", "a[0]"]),
         case("schema accepts", &["--set", "schemaChecked=7"]),
         // Errors: both must fail.
         fails("schema type violation", &["--set", "schemaChecked=abc"]),
@@ -437,6 +449,17 @@ fn values_match_helm_for_every_case() {
         fails("index into a string", &["--set", "a=1,a[0]=2"]),
         fails("null map key in file", &["-f", "@null-key.yaml"]),
         fails("infinity in file", &["-f", "@infinity.yaml"]),
+        fails("set-json junk after number", &["--set-json", "a=1x"]),
+        fails("set-json junk after string", &["--set-json", r#"a="x"y"#]),
+        fails("set-json leading zero", &["--set-json", "a=01"]),
+        fails("set-json number out of range", &["--set-json", "a=1e400"]),
+        fails("set-json bad literal", &["--set-json", "a=tru"]),
+        fails("set-json extra brace", &["--set-json", r#"a={"x":1}}"#]),
+        fails("set-literal without value", &["--set-literal", "a"]),
+        fails(
+            "set-literal dotted without value",
+            &["--set-literal", "a.b"],
+        ),
         fails("missing set-file", &["--set-file", "a=@missing.txt"]),
     ];
     assert!(cases.len() >= 40);

@@ -79,6 +79,15 @@ impl<'de> Visitor<'de> for HelmNode<'_> {
         Ok(Node::Value(Value::from(v)))
     }
 
+    /// Integers beyond 64 bits become floats, as helm's YAML 1.1 resolution makes them.
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
+        self.visit_f64(v as f64)
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
+        self.visit_f64(v as f64)
+    }
+
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
         finite(v).map(Node::Value).map_err(E::custom)
     }
