@@ -112,7 +112,7 @@ pub(crate) fn read_entries(
                 limit: limit_bytes,
             }
         } else {
-            corrupt(format!("{what}: {e}"))
+            corrupt(format!("it is truncated or corrupt ({what}: {e})"))
         }
     };
     let mut archive = tar::Archive::new(reader);
@@ -121,9 +121,9 @@ pub(crate) fn read_entries(
     let mut seen = HashSet::new();
     let entries = archive
         .entries()
-        .map_err(|e| io_failure(e, "cannot read the tar stream"))?;
+        .map_err(|e| io_failure(e, "reading the tar stream"))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| io_failure(e, "cannot read the tar stream"))?;
+        let mut entry = entry.map_err(|e| io_failure(e, "reading the tar stream"))?;
         if budget.entries == 0 {
             return Err(ChartError::ArchiveTooManyEntries {
                 origin: origin.to_string(),
@@ -192,14 +192,14 @@ pub(crate) fn read_entries(
         let size = entry
             .header()
             .size()
-            .map_err(|e| io_failure(e, "bad entry header"))?;
+            .map_err(|e| io_failure(e, "reading an entry header"))?;
         if size > budget.bytes {
             return Err(too_large());
         }
         let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
         entry
             .read_to_end(&mut data)
-            .map_err(|e| io_failure(e, &format!("cannot read `{raw_path}`")))?;
+            .map_err(|e| io_failure(e, &format!("reading `{raw_path}`")))?;
         if data.len() as u64 != size {
             return Err(corrupt(format!(
                 "`{raw_path}` is truncated ({} of {size} bytes)",
@@ -214,7 +214,7 @@ pub(crate) fn read_entries(
     // Read to the end so a truncated or corrupt gzip trailer (CRC, length) is noticed.
     let mut reader = archive.into_inner();
     io::copy(&mut reader, &mut io::sink())
-        .map_err(|e| io_failure(e, "the compressed data is truncated or corrupt"))?;
+        .map_err(|e| io_failure(e, "checking the end of the gzip stream"))?;
     budget.bytes = budget.bytes.saturating_sub(reader.read);
     let Some(top) = top else {
         return Err(corrupt("it contains no files".into()));
