@@ -464,3 +464,20 @@ fn apiversion_v1_charts_read_dependencies_from_requirements_yaml() {
     assert!(chart.metadata.dependencies.is_empty());
     assert!(chart.lock.is_none());
 }
+
+#[test]
+fn a_chart_directory_over_helms_size_cap_is_refused() {
+    let (_tmp, dir) = chart_dir(&[("Chart.yaml", GOOD_CHART_YAML)]);
+    // A sparse 101 MiB file: refused from its size, before anything is read.
+    let big = fs::File::create(dir.join("big.bin")).unwrap();
+    big.set_len(101 * 1024 * 1024).unwrap();
+    assert_eq!(
+        load_error(&dir),
+        format!(
+            "{} is too large: its files add up to more than 104857600 bytes",
+            dir.display()
+        )
+    );
+    fs::write(dir.join(".helmignore"), "*.bin\n").unwrap();
+    assert!(chart::load(&dir).is_ok(), "ignored files do not count");
+}

@@ -255,16 +255,17 @@ fn split_entry_path(raw: &str) -> Result<(String, String), &'static str> {
 /// written to a temporary directory in `dest` and renamed into place, so a failure leaves
 /// nothing behind. An existing `dest/<top folder>` is never overwritten.
 pub fn extract(bytes: &[u8], dest: &Path) -> Result<PathBuf, ChartError> {
-    extract_with_limits(bytes, dest, ArchiveLimits::default())
+    extract_with_limits(bytes, "the chart archive", dest, ArchiveLimits::default())
 }
 
-/// [`extract`] with explicit decompression limits.
+/// [`extract`] naming the archive in errors (`origin`: a file name or URL) and with
+/// explicit decompression limits.
 pub fn extract_with_limits(
     bytes: &[u8],
+    origin: &str,
     dest: &Path,
     limits: ArchiveLimits,
 ) -> Result<PathBuf, ChartError> {
-    let origin = "the chart archive";
     let mut budget = Budget::new(limits);
     let (top, files) = read_entries(bytes, origin, &mut budget)?;
     loader::assemble(files.clone(), &Origin::archive(origin, &top), &mut budget)?;
