@@ -307,6 +307,7 @@ fn values_match_helm_for_every_case() {
         case("set empty value", &["--set", "outer.inner="]),
         case("set deep merge", &["--set", "nested.deep.deeper.value=2"]),
         case("set null subtree", &["--set", "nested.deep=null"]),
+        case("nested null without a default is kept", &["--set", "image.newKey=null"]),
         case("set over null default", &["--set", "nullDefault=x"]),
         case("set scalar over map default", &["--set", "service=flat"]),
         case("set false", &["--set", "enabled=false"]),
@@ -558,6 +559,19 @@ fn subchart_values_match_helm() {
         case(
             "globals into nested subchart",
             &["--set", "db.metrics.enabled=true,global.deep.a.b=1"],
+        ),
+        case(
+            "imports chain up from a grandchild",
+            &["--set", "db.metrics.enabled=true"],
+        ),
+        case(
+            "parent value beats a grandchild import",
+            &[
+                "--set",
+                "db.metrics.enabled=true,db.port=1",
+                "--set-string",
+                "db.metricsLabels.scraped=no",
+            ],
         ),
         fails("subchart values must be a map", &["--set", "db=5"]),
         fails("subchart schema type violation", &["--set", "db.storage=5"]),

@@ -143,6 +143,13 @@ fn coalesce_values(chart: &Chart, values: &mut Values, prefix: &str, merge: bool
     }
 }
 
+/// helm's `CoalesceTables` (what `upgrade --reuse-values` uses to lay new values over the
+/// release's old ones): merges `src` into `dst`, `dst` winning; maps merge deeply, and a
+/// `null` in `dst` over a non-null `src` value deletes the key.
+pub fn coalesce_user_tables(dst: &mut Values, src: Values) {
+    coalesce_tables(dst, src, false)
+}
+
 /// Merges `src` into `dst`; `dst` wins. When coalescing (not merging), a `null` in `dst`
 /// over a non-null `src` value deletes the key.
 fn coalesce_tables(dst: &mut Values, mut src: Values, merge: bool) {
@@ -568,6 +575,19 @@ mod tests {
         );
         let err = compute_render_values(&mut top, &map(json!({"sub": 5}))).unwrap_err();
         assert!(err.to_string().contains("\"sub\""), "{err}");
+    }
+
+    #[test]
+    fn coalesce_user_tables_lets_new_values_win_and_null_delete() {
+        let mut new = map(json!({"a": 2, "m": {"x": null}, "n": null}));
+        coalesce_user_tables(
+            &mut new,
+            map(json!({"a": 1, "b": 1, "m": {"x": 1, "y": 1}})),
+        );
+        assert_eq!(
+            Value::Object(new),
+            json!({"a": 2, "b": 1, "m": {"y": 1}, "n": null})
+        );
     }
 
     #[test]

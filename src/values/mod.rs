@@ -6,7 +6,7 @@ mod schema;
 pub mod strvals;
 mod yaml;
 
-pub use coalesce::compute_render_values;
+pub use coalesce::{coalesce_user_tables, compute_render_values};
 pub use schema::{SchemaError, SchemaViolation, validate_schema};
 pub use strvals::ParseMode;
 
