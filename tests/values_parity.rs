@@ -307,7 +307,10 @@ fn values_match_helm_for_every_case() {
         case("set empty value", &["--set", "outer.inner="]),
         case("set deep merge", &["--set", "nested.deep.deeper.value=2"]),
         case("set null subtree", &["--set", "nested.deep=null"]),
-        case("nested null without a default is kept", &["--set", "image.newKey=null"]),
+        case(
+            "nested null without a default is kept",
+            &["--set", "image.newKey=null"],
+        ),
         case("set over null default", &["--set", "nullDefault=x"]),
         case("set scalar over map default", &["--set", "service=flat"]),
         case("set false", &["--set", "enabled=false"]),
