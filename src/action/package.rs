@@ -20,24 +20,7 @@ pub struct PackageOptions {
 /// Packages the chart and returns the path of the written archive.
 pub fn package(opts: &PackageOptions) -> Result<PathBuf, ChartError> {
     let loaded = chart::load_dir(&opts.chart_path)?;
-    let missing: Vec<String> = loaded
-        .metadata
-        .dependencies
-        .iter()
-        .filter(|dependency| {
-            !loaded
-                .dependencies
-                .iter()
-                .any(|sub| sub.name() == dependency.name)
-        })
-        .map(|dependency| dependency.name.clone())
-        .collect();
-    if !missing.is_empty() {
-        return Err(ChartError::MissingDependencies {
-            chart: loaded.name().to_string(),
-            missing,
-        });
-    }
+    loaded.check_dependencies_present()?;
     chart::archive::write_package(
         &opts.chart_path,
         &opts.destination,

@@ -57,6 +57,7 @@ pub fn render_release(
     if chart.is_library() {
         return Err(RenderError::LibraryChart(chart.name().to_string()));
     }
+    chart.check_dependencies_present()?;
     chart::check_kube_version(&chart.metadata, &capabilities.kube_version.version)?;
     let values = values::compute_render_values(&mut chart, user_values)?;
     values::validate_schema(&chart, &values)?;

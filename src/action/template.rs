@@ -66,13 +66,12 @@ pub fn template(opts: &TemplateOptions) -> Result<String, ActionError> {
             }
         }
     }
-    if opts.notes {
-        if let Some(notes) = rendered.notes.as_deref().filter(|n| !n.trim().is_empty()) {
-            out.push_str("\nNOTES:\n");
-            out.push_str(notes);
-            if !notes.ends_with('\n') {
-                out.push('\n');
-            }
+    let notes = rendered.notes.as_deref().filter(|n| !n.trim().is_empty());
+    if let Some(notes) = notes.filter(|_| opts.notes) {
+        out.push_str("\nNOTES:\n");
+        out.push_str(notes);
+        if !notes.ends_with('\n') {
+            out.push('\n');
         }
     }
     Ok(out)

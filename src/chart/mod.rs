@@ -60,6 +60,31 @@ impl Chart {
         self.metadata.chart_type.as_deref() == Some("library")
     }
 
+    /// Fails, naming them, when dependencies declared in Chart.yaml are missing from
+    /// `charts/` (helm: "found in Chart.yaml, but missing in charts/ directory").
+    pub fn check_dependencies_present(&self) -> Result<(), ChartError> {
+        let missing: Vec<String> = self
+            .metadata
+            .dependencies
+            .iter()
+            .filter(|declared| {
+                !self
+                    .dependencies
+                    .iter()
+                    .any(|sub| sub.name() == declared.name)
+            })
+            .map(|declared| declared.name.clone())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ChartError::MissingDependencies {
+                chart: self.name().to_string(),
+                missing,
+            })
+        }
+    }
+
     /// The files under `crds/`, which are installed before anything else and never templated.
     /// Like helm, only `.yaml`, `.yml` and `.json` files count.
     pub fn crd_files(&self) -> impl Iterator<Item = &ChartFile> {
