@@ -1,6 +1,7 @@
 //! The resource API: URL routing, authentication and authorization, and the verbs
 //! (get, list, watch, create, update, patch, delete, deletecollection) over the store.
 
+use crate::User;
 use crate::apply::{Part, record_update, server_side_apply};
 use crate::discovery;
 use crate::errors::ApiError;
@@ -11,7 +12,6 @@ use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Store, meta_str, new_uid, now_rfc3339};
 use crate::validation;
-use crate::User;
 use base64::Engine;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -89,9 +89,15 @@ pub async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(DropConnection),
     };
+    let logged_body =
+        (state.log && method != Method::GET && std::env::var_os("KUBESIM_LOG_BODY").is_some())
+            .then(|| String::from_utf8_lossy(&body).to_string());
     let resp = route(&state, &method, &uri, &headers, body).await;
     if state.log {
         eprintln!("kubesim: {method} {uri} -> {}", resp.status().as_u16());
+        if let Some(b) = logged_body {
+            eprintln!("kubesim:   body: {b}");
+        }
     }
     Ok(resp)
 }
@@ -127,7 +133,9 @@ fn parse_resource_path(path: &str) -> Option<ResourcePath> {
     let s = |i: usize| rest.get(i).map(|x| x.to_string());
     let rp = match rest {
         [] => return None,
-        ["namespaces", ns, res, ..] if !(group.is_empty() && matches!(*res, "status" | "finalize") && rest.len() == 3) => {
+        ["namespaces", ns, res, ..]
+            if !(group.is_empty() && matches!(*res, "status" | "finalize") && rest.len() == 3) =>
+        {
             ResourcePath {
                 group,
                 version,
@@ -163,7 +171,9 @@ fn aggregated_response(doc: &Value) -> Response<Body> {
     let mut resp = json_response(200, doc);
     resp.headers_mut().insert(
         "content-type",
-        HeaderValue::from_static("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"),
+        HeaderValue::from_static(
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        ),
     );
     resp
 }
@@ -185,11 +195,32 @@ async fn route(
     let Some(user) = authenticate(state, headers) else {
         return error_response(&ApiError::Unauthorized);
     };
-    let query: HashMap<String, String> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let query: HashMap<String, String> =
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let types = state.store.lock().expect("store lock").types().to_vec();
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if method == Method::GET && segs == ["openapi", "v2"] {
+        let accept = headers
+            .get("accept")
+            .and_then(|a| a.to_str().ok())
+            .unwrap_or("");
+        if accept.contains("protobuf") {
+            let mut resp = Response::new(
+                Full::new(Bytes::from(discovery::openapi_v2_protobuf())).boxed_unsync(),
+            );
+            resp.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static(discovery::OPENAPI_V2_PROTOBUF),
+            );
+            return resp;
+        }
+    }
     if method == Method::GET {
         let doc = match segs.as_slice() {
             ["version"] => Some(discovery::version()),
@@ -197,7 +228,9 @@ async fn route(
                 if wants_aggregated(headers) {
                     return aggregated_response(&discovery::aggregated(&types, true));
                 }
-                Some(discovery::core_versions(&state.server_address.lock().expect("lock")))
+                Some(discovery::core_versions(
+                    &state.server_address.lock().expect("lock"),
+                ))
             }
             ["apis"] => {
                 if wants_aggregated(headers) {
@@ -253,6 +286,16 @@ async fn route(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
+    if !body.is_empty() && (content_type.contains("protobuf") || content_type.contains("cbor")) {
+        return error_response(&ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml{}",
+            if method == Method::PATCH {
+                ", application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
+            } else {
+                ""
+            }
+        )));
+    }
     match ctx.dispatch(method, &content_type, body).await {
         Ok(resp) => resp,
         Err(err) => error_response(&err),
@@ -271,8 +314,9 @@ struct Ctx {
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     let v: Value = serde_json::from_slice(body).or_else(|_| {
-        serde_yaml::from_slice::<Value>(body)
-            .map_err(|e| ApiError::BadRequest(format!("the request body could not be decoded: {e}")))
+        serde_yaml::from_slice::<Value>(body).map_err(|e| {
+            ApiError::BadRequest(format!("the request body could not be decoded: {e}"))
+        })
     })?;
     if !v.is_object() {
         return Err(ApiError::BadRequest(
@@ -348,11 +392,7 @@ impl Ctx {
             (Some(allowed), None) => {
                 // A namespace object itself is in scope when it is one of the allowed ones.
                 self.rt.kind == "Namespace"
-                    && self
-                        .rp
-                        .name
-                        .as_ref()
-                        .is_some_and(|n| allowed.contains(n))
+                    && self.rp.name.as_ref().is_some_and(|n| allowed.contains(n))
             }
         };
         if verb_ok && ns_ok {
@@ -381,15 +421,20 @@ impl Ctx {
         })
     }
 
-    async fn dispatch(self, method: &Method, content_type: &str, body: Bytes) -> Result<Response<Body>, ApiError> {
+    async fn dispatch(
+        self,
+        method: &Method,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<Response<Body>, ApiError> {
         if self.rt.namespaced && self.rp.namespace.is_none() && self.rp.name.is_some() {
             return Err(ApiError::UnknownPath);
         }
         let sub = self.rp.subresource.clone();
-        if let Some(s) = &sub {
-            if !(s == "status" && self.rt.has_status) {
-                return Err(ApiError::UnknownPath);
-            }
+        if let Some(s) = &sub
+            && !(s == "status" && self.rt.has_status)
+        {
+            return Err(ApiError::UnknownPath);
         }
         let watching = matches!(self.q("watch"), Some("true") | Some("1"));
         let verb = match (method.as_str(), self.rp.name.is_some()) {
@@ -488,7 +533,12 @@ impl Ctx {
             rv = decoded["rv"].as_u64().unwrap_or(rv);
             start = items
                 .iter()
-                .position(|o| (meta_str(o, "namespace").as_str(), meta_str(o, "name").as_str()) > (after_ns, after_name))
+                .position(|o| {
+                    (
+                        meta_str(o, "namespace").as_str(),
+                        meta_str(o, "name").as_str(),
+                    ) > (after_ns, after_name)
+                })
                 .unwrap_or(items.len());
         }
         let limit = self
@@ -499,13 +549,18 @@ impl Ctx {
         let page: Vec<Value> = items[start..end].to_vec();
         let mut metadata = json!({"resourceVersion": rv.to_string()});
         if end < items.len() {
-            let last = page.last().expect("a non-empty page precedes remaining items");
+            let last = page
+                .last()
+                .expect("a non-empty page precedes remaining items");
             let token = json!({"rv": rv, "ns": meta_str(last, "namespace"), "name": meta_str(last, "name")});
-            metadata["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(token.to_string()));
+            metadata["continue"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(token.to_string()));
             metadata["remainingItemCount"] = json!(items.len() - end);
         }
-        Ok(json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
-            "metadata": metadata, "items": page}))
+        Ok(
+            json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
+            "metadata": metadata, "items": page}),
+        )
     }
 
     fn table(&self) -> Result<Value, ApiError> {
@@ -559,9 +614,16 @@ impl Ctx {
         let api_version = self.api_version();
         let store = self.state.store.lock().expect("store lock");
         let mut initial: Vec<Value> = Vec::new();
-        let (past, rx) = if since == 0 {
+        let send_initial = self.q("sendInitialEvents") == Some("true");
+        let (past, rx) = if since == 0 || send_initial {
             for o in self.selected(&store)? {
                 initial.push(json!({"type": "ADDED", "object": o}));
+            }
+            if send_initial {
+                initial.push(json!({"type": "BOOKMARK", "object": {
+                    "kind": self.rt.kind, "apiVersion": self.api_version(),
+                    "metadata": {"resourceVersion": store.resource_version().to_string(),
+                        "annotations": {"k8s.io/initial-events-end": "true"}}}}));
             }
             store
                 .watch_from(store.resource_version())
@@ -585,12 +647,16 @@ impl Ctx {
                 && labels.matches_object(&e.object)
                 && fields.matches_object(&e.object)
         };
-        for e in past.iter().filter(|e| matches(e)) {
+        for e in past.iter().filter(|e| matches(e) && !send_initial) {
             let mut o = e.object.clone();
             o["apiVersion"] = json!(api_version);
             initial.push(json!({"type": e.kind, "object": o}));
         }
-        let last_sent = past.last().map(|e| e.rv).unwrap_or(current_rv);
+        let last_sent = if send_initial {
+            current_rv
+        } else {
+            past.last().map(|e| e.rv).unwrap_or(current_rv)
+        };
         let bookmark_kind = self.rt.kind.clone();
         let initial_stream = futures::stream::iter(initial);
         let live = futures::stream::unfold((rx, last_sent), move |(mut rx, last)| {
@@ -610,7 +676,9 @@ impl Ctx {
                                 return Some((json!({"type": e.kind, "object": o}), (rx, e.rv)));
                             }
                         }
-                        Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => return None,
+                        Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                            return None;
+                        }
                         Ok(Err(_)) => return None,
                         Err(_) if bookmarks => {
                             let b = json!({"type": "BOOKMARK", "object": {"kind": bookmark_kind,
@@ -649,13 +717,13 @@ impl Ctx {
     }
 
     fn check_type_and_namespace(&self, obj: &mut Value) -> Result<(), ApiError> {
-        if let Some(kind) = obj.get("kind").and_then(Value::as_str) {
-            if kind != self.rt.kind {
-                return Err(ApiError::BadRequest(format!(
-                    "the kind of the provided object ({kind}) does not match the kind of the URL ({})",
-                    self.rt.kind
-                )));
-            }
+        if let Some(kind) = obj.get("kind").and_then(Value::as_str)
+            && kind != self.rt.kind
+        {
+            return Err(ApiError::BadRequest(format!(
+                "the kind of the provided object ({kind}) does not match the kind of the URL ({})",
+                self.rt.kind
+            )));
         }
         obj["apiVersion"] = json!(self.api_version());
         obj["kind"] = json!(self.rt.kind);
@@ -697,21 +765,33 @@ impl Ctx {
 
     /// Creates `obj` (already typed and namespaced); `manager` records managedFields unless the
     /// caller (server-side apply) has already set them.
-    fn finish_create(&self, store: &mut Store, mut obj: Value, manager: Option<&str>) -> Result<Value, ApiError> {
+    fn finish_create(
+        &self,
+        store: &mut Store,
+        mut obj: Value,
+        manager: Option<&str>,
+    ) -> Result<Value, ApiError> {
         let meta = obj["metadata"].as_object_mut().expect("metadata is a map");
-        if meta.get("name").and_then(Value::as_str).unwrap_or("").is_empty() {
-            if let Some(prefix) = meta.get("generateName").and_then(Value::as_str) {
-                const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-                let suffix: String = (0..5)
-                    .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
-                    .collect();
-                meta.insert("name".into(), json!(format!("{prefix}{suffix}")));
-            }
+        if meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+            && let Some(prefix) = meta.get("generateName").and_then(Value::as_str)
+        {
+            const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+            let suffix: String = (0..5)
+                .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
+                .collect();
+            meta.insert("name".into(), json!(format!("{prefix}{suffix}")));
         }
         let name = meta_str(&obj, "name");
         let ns = self.ns();
         if self.rt.namespaced && !name.is_empty() {
-            let ns_key = ResourceKey { group: String::new(), plural: "namespaces".into() };
+            let ns_key = ResourceKey {
+                group: String::new(),
+                plural: "namespaces".into(),
+            };
             match store.get(&ns_key, "", &ns) {
                 None => {
                     return Err(ApiError::NotFound {
@@ -741,11 +821,13 @@ impl Ctx {
                 name,
             });
         }
-        if self.rt.has_status && self.rt.kind != "Namespace" {
-            if let Some(m) = obj.as_object_mut() {
-                m.remove("status");
-            }
+        if self.rt.has_status
+            && self.rt.kind != "Namespace"
+            && let Some(m) = obj.as_object_mut()
+        {
+            m.remove("status");
         }
+        normalize_metadata(&mut obj);
         let rt = self.rt.clone();
         validation::apply_defaults(&rt, &mut obj, None, &mut || store.next_cluster_ip());
         let causes = validation::validate(&self.rt, &obj, None);
@@ -770,7 +852,16 @@ impl Ctx {
             if let Some(m) = obj["metadata"].as_object_mut() {
                 m.remove("managedFields");
             }
-            record_update(None, &mut obj, manager, &self.api_version(), Part::Main { has_status: self.rt.has_status }, self.walk());
+            record_update(
+                None,
+                &mut obj,
+                manager,
+                &self.api_version(),
+                Part::Main {
+                    has_status: self.rt.has_status,
+                },
+                self.walk(),
+            );
         }
         if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom {
             obj["status"] = crd_status(&obj, &now);
@@ -826,7 +917,10 @@ impl Ctx {
                 let mut merged = old.clone();
                 merged["status"] = new.get("status").cloned().unwrap_or(Value::Null);
                 if merged["status"].is_null() {
-                    merged.as_object_mut().expect("objects are maps").remove("status");
+                    merged
+                        .as_object_mut()
+                        .expect("objects are maps")
+                        .remove("status");
                 }
                 if let Some(mf) = new.pointer("/metadata/managedFields") {
                     merged["metadata"]["managedFields"] = mf.clone();
@@ -848,7 +942,13 @@ impl Ctx {
         }
         {
             let meta = new["metadata"].as_object_mut().expect("metadata is a map");
-            for k in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            for k in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ] {
                 match old["metadata"].get(k) {
                     Some(v) => {
                         meta.insert(k.into(), v.clone());
@@ -860,10 +960,18 @@ impl Ctx {
             }
             meta.insert("resourceVersion".into(), json!(old_rv));
         }
+        normalize_metadata(&mut new);
         let rt = self.rt.clone();
         validation::apply_defaults(&rt, &mut new, Some(old), &mut || store.next_cluster_ip());
         if let Some(manager) = manager {
-            record_update(Some(old), &mut new, manager, &self.api_version(), part, self.walk());
+            record_update(
+                Some(old),
+                &mut new,
+                manager,
+                &self.api_version(),
+                part,
+                self.walk(),
+            );
         }
         let causes = validation::validate(&self.rt, &new, Some(old));
         if !causes.is_empty() {
@@ -878,8 +986,15 @@ impl Ctx {
                 }
                 c
             };
-            let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-            let bumped = if spec_of(old) != spec_of(&new) { generation + 1 } else { generation };
+            let generation = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let bumped = if spec_of(old) != spec_of(&new) {
+                generation + 1
+            } else {
+                generation
+            };
             new["metadata"]["generation"] = json!(bumped);
         }
         if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom && part != Part::Status {
@@ -915,7 +1030,13 @@ impl Ctx {
         Ok(self.with_version(stored))
     }
 
-    fn patch(&self, name: &str, content_type: &str, body: &Bytes, part: Part) -> Result<(u16, Value), ApiError> {
+    fn patch(
+        &self,
+        name: &str,
+        content_type: &str,
+        body: &Bytes,
+        part: Part,
+    ) -> Result<(u16, Value), ApiError> {
         let media = content_type.split(';').next().unwrap_or("").trim();
         let mut store = self.state.store.lock().expect("store lock");
         let old = store.get(&self.key(), &self.ns(), name).cloned();
@@ -923,7 +1044,9 @@ impl Ctx {
             let manager = self
                 .q("fieldManager")
                 .filter(|m| !m.is_empty())
-                .ok_or_else(|| ApiError::BadRequest("PATCH with apply must specify fieldManager".into()))?
+                .ok_or_else(|| {
+                    ApiError::BadRequest("PATCH with apply must specify fieldManager".into())
+                })?
                 .to_string();
             let mut config = parse_body(body)?;
             self.check_type_and_namespace(&mut config)?;
@@ -934,7 +1057,15 @@ impl Ctx {
                 )));
             }
             let force = self.q("force") == Some("true");
-            let mut merged = server_side_apply(old.as_ref(), &config, &manager, force, &self.api_version(), part, self.walk())?;
+            let mut merged = server_side_apply(
+                old.as_ref(),
+                &config,
+                &manager,
+                force,
+                &self.api_version(),
+                part,
+                self.walk(),
+            )?;
             merged["apiVersion"] = json!(self.api_version());
             merged["kind"] = json!(self.rt.kind);
             merged["metadata"]["name"] = json!(name);
@@ -951,27 +1082,37 @@ impl Ctx {
                 Some(old) => {
                     let rv_given = config.pointer("/metadata/resourceVersion").is_some();
                     if !rv_given {
-                        merged["metadata"]["resourceVersion"] = json!(meta_str(&old, "resourceVersion"));
+                        merged["metadata"]["resourceVersion"] =
+                            json!(meta_str(&old, "resourceVersion"));
                     }
-                    Ok((200, self.finish_update(&mut store, &old, merged, part, None)?))
+                    Ok((
+                        200,
+                        self.finish_update(&mut store, &old, merged, part, None)?,
+                    ))
                 }
             };
         }
         let old = old.ok_or_else(|| self.not_found(name))?;
-        let patch_value: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("the request body could not be decoded: {e}")))?;
+        let patch_value: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::BadRequest(format!("the request body could not be decoded: {e}"))
+        })?;
         let patched = match media {
             "application/merge-patch+json" => patch::merge_patch(&old, &patch_value),
-            "application/json-patch+json" => patch::json_patch(&old, &patch_value).map_err(|e| {
-                self.invalid(
-                    name,
-                    vec![crate::errors::Cause {
-                        reason: "FieldValueInvalid".into(),
-                        message: format!("Invalid value: {}: {e}", String::from_utf8_lossy(body)),
-                        field: "patch".into(),
-                    }],
-                )
-            })?,
+            "application/json-patch+json" => {
+                patch::json_patch(&old, &patch_value).map_err(|e| {
+                    self.invalid(
+                        name,
+                        vec![crate::errors::Cause {
+                            reason: "FieldValueInvalid".into(),
+                            message: format!(
+                                "Invalid value: {}: {e}",
+                                String::from_utf8_lossy(body)
+                            ),
+                            field: "patch".into(),
+                        }],
+                    )
+                })?
+            }
             "application/strategic-merge-patch+json" if !self.rt.custom => {
                 patch::strategic_merge_patch(&old, &patch_value)
                     .map_err(|e| ApiError::BadRequest(e.to_string()))?
@@ -979,12 +1120,19 @@ impl Ctx {
             _ => {
                 return Err(ApiError::UnsupportedMediaType(format!(
                     "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}",
-                    if self.rt.custom { "" } else { ", application/strategic-merge-patch+json" }
+                    if self.rt.custom {
+                        ""
+                    } else {
+                        ", application/strategic-merge-patch+json"
+                    }
                 )));
             }
         };
         let manager = self.update_manager();
-        Ok((200, self.finish_update(&mut store, &old, patched, part, Some(&manager))?))
+        Ok((
+            200,
+            self.finish_update(&mut store, &old, patched, part, Some(&manager))?,
+        ))
     }
 
     fn delete(&self, name: &str, opts: &Value) -> Result<Value, ApiError> {
@@ -993,30 +1141,36 @@ impl Ctx {
             .get(&self.key(), &self.ns(), name)
             .cloned()
             .ok_or_else(|| self.not_found(name))?;
-        if let Some(uid) = opts.pointer("/preconditions/uid").and_then(Value::as_str) {
-            if uid != meta_str(&old, "uid") {
-                return Err(ApiError::Conflict {
-                    group: self.rt.group.clone(),
-                    resource: self.rt.plural.clone(),
-                    qualified: self.rt.qualified_resource(),
-                    name: name.to_string(),
-                });
-            }
+        if let Some(uid) = opts.pointer("/preconditions/uid").and_then(Value::as_str)
+            && uid != meta_str(&old, "uid")
+        {
+            return Err(ApiError::Conflict {
+                group: self.rt.group.clone(),
+                resource: self.rt.plural.clone(),
+                qualified: self.rt.qualified_resource(),
+                name: name.to_string(),
+            });
         }
-        if let Some(rv) = opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
-            if rv != meta_str(&old, "resourceVersion") {
-                return Err(ApiError::Conflict {
-                    group: self.rt.group.clone(),
-                    resource: self.rt.plural.clone(),
-                    qualified: self.rt.qualified_resource(),
-                    name: name.to_string(),
-                });
-            }
+        if let Some(rv) = opts
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            && rv != meta_str(&old, "resourceVersion")
+        {
+            return Err(ApiError::Conflict {
+                group: self.rt.group.clone(),
+                resource: self.rt.plural.clone(),
+                qualified: self.rt.qualified_resource(),
+                name: name.to_string(),
+            });
         }
         let policy = self
             .q("propagationPolicy")
             .map(str::to_string)
-            .or_else(|| opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| {
+                opts.get("propagationPolicy")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| "Background".to_string());
         let dry_run = self.dry_run()
             || opts
@@ -1041,6 +1195,9 @@ impl Ctx {
             let stored = store.put(&self.key(), marked);
             self.persist(&store);
             return Ok(self.with_version(stored));
+        }
+        if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom {
+            return self.delete_crd(&mut store, old, dry_run);
         }
         let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
             "details": {"name": name, "group": self.rt.group, "kind": self.rt.plural, "uid": meta_str(&old, "uid")}});
@@ -1068,6 +1225,53 @@ impl Ctx {
         Ok(status)
     }
 
+    /// Deleting a CRD marks it Terminating, then (like the apiextensions finalizer) removes
+    /// its custom resources and finally the CRD itself, shortly afterwards.
+    fn delete_crd(&self, store: &mut Store, old: Value, dry_run: bool) -> Result<Value, ApiError> {
+        let mut marked = old.clone();
+        let now = now_rfc3339();
+        marked["metadata"]["deletionTimestamp"] = json!(now);
+        marked["metadata"]["finalizers"] = json!(["customresourcecleanup.apiextensions.k8s.io"]);
+        if let Some(conds) = marked
+            .pointer_mut("/status/conditions")
+            .and_then(Value::as_array_mut)
+        {
+            conds.push(json!({"type": "Terminating", "status": "True", "reason": "InstanceDeletionInProgress",
+                "message": "CustomResource deletion is in progress", "lastTransitionTime": now}));
+        }
+        if dry_run {
+            return Ok(marked);
+        }
+        if old.pointer("/metadata/deletionTimestamp").is_some() {
+            return Ok(self.with_version(old));
+        }
+        let stored = store.put(&self.key(), marked);
+        self.persist(store);
+        let state = self.state.clone();
+        let key = self.key();
+        let name = meta_str(&old, "name");
+        let served = crate::kinds::type_from_crd(&old).map(|t| t.key());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut store = state.store.lock().expect("store lock");
+            if let Some(cr_key) = served {
+                let instances: Vec<(String, String)> = store
+                    .list(&cr_key, None)
+                    .into_iter()
+                    .map(|o| (meta_str(o, "namespace"), meta_str(o, "name")))
+                    .collect();
+                for (ns, n) in instances {
+                    store.remove(&cr_key, &ns, &n);
+                }
+            }
+            store.remove(&key, "", &name);
+            if let Some(path) = &state.state_file {
+                let _ = std::fs::write(path, store.snapshot());
+            }
+        });
+        Ok(self.with_version(stored))
+    }
+
     fn delete_collection(&self) -> Result<Value, ApiError> {
         let names: Vec<String> = {
             let store = self.state.store.lock().expect("store lock");
@@ -1079,15 +1283,35 @@ impl Ctx {
         let mut items = Vec::new();
         for name in names {
             let obj = self.get(&name);
-            if self.delete(&name, &json!({})).is_ok() {
-                if let Ok(o) = obj {
-                    items.push(o);
-                }
+            if self.delete(&name, &json!({})).is_ok()
+                && let Ok(o) = obj
+            {
+                items.push(o);
             }
         }
-        let rv = self.state.store.lock().expect("store lock").resource_version();
-        Ok(json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
-            "metadata": {"resourceVersion": rv.to_string()}, "items": items}))
+        let rv = self
+            .state
+            .store
+            .lock()
+            .expect("store lock")
+            .resource_version();
+        Ok(
+            json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
+            "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+        )
+    }
+}
+
+/// Drops empty and null metadata fields, as the apiserver's typed ObjectMeta (omitempty) does.
+fn normalize_metadata(obj: &mut Value) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.retain(|_, v| match v {
+            Value::Null => false,
+            Value::Object(m) => !m.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        });
     }
 }
 
@@ -1112,10 +1336,10 @@ pub fn collect_garbage(store: &mut Store, removed: &Value, policy: &str) {
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
         if policy == "Orphan" || remaining > 0 {
-            if remaining == 0 {
-                if let Some(m) = updated["metadata"].as_object_mut() {
-                    m.remove("ownerReferences");
-                }
+            if remaining == 0
+                && let Some(m) = updated["metadata"].as_object_mut()
+            {
+                m.remove("ownerReferences");
             }
             store.put(&key, updated);
         } else if let Some(gone) = store.remove(&key, &ns, &name) {
@@ -1141,7 +1365,8 @@ mod tests {
 
     #[test]
     fn resource_paths_are_split_into_their_parts() {
-        let p = parse_resource_path("/apis/apps/v1/namespaces/default/deployments/web/status").unwrap();
+        let p =
+            parse_resource_path("/apis/apps/v1/namespaces/default/deployments/web/status").unwrap();
         assert_eq!(
             (p.group.as_str(), p.version.as_str(), p.resource.as_str()),
             ("apps", "v1", "deployments")
@@ -1150,7 +1375,10 @@ mod tests {
         assert_eq!(p.name.as_deref(), Some("web"));
         assert_eq!(p.subresource.as_deref(), Some("status"));
         let ns = parse_resource_path("/api/v1/namespaces/team-a").unwrap();
-        assert_eq!((ns.resource.as_str(), ns.name.as_deref()), ("namespaces", Some("team-a")));
+        assert_eq!(
+            (ns.resource.as_str(), ns.name.as_deref()),
+            ("namespaces", Some("team-a"))
+        );
         let st = parse_resource_path("/api/v1/namespaces/team-a/status").unwrap();
         assert_eq!(st.subresource.as_deref(), Some("status"));
         let all = parse_resource_path("/api/v1/configmaps").unwrap();

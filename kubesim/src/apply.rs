@@ -247,7 +247,10 @@ fn merge_applied(live: &mut Value, cfg: &Value, names: &mut Vec<String>, walk: W
             for (k, cv) in c {
                 names.push(k.clone());
                 match l.get_mut(k) {
-                    Some(lv) if (lv.is_object() && cv.is_object()) || (lv.is_array() && cv.is_array()) => {
+                    Some(lv)
+                        if (lv.is_object() && cv.is_object())
+                            || (lv.is_array() && cv.is_array()) =>
+                    {
                         merge_applied(lv, cv, names, walk)
                     }
                     _ => {
@@ -300,7 +303,8 @@ pub fn server_side_apply(
     let cfg_set = FieldSet::of(&cfg_view, walk);
     let mut entries = live.map(read_managed).unwrap_or_default();
     let sub = part.subresource();
-    let is_me = |e: &ManagedEntry| e.manager == manager && e.operation == "Apply" && e.subresource == sub;
+    let is_me =
+        |e: &ManagedEntry| e.manager == manager && e.operation == "Apply" && e.subresource == sub;
     let empty = Value::Object(Map::new());
     let live_obj = live.unwrap_or(&empty);
 
@@ -428,8 +432,16 @@ mod tests {
 
     #[test]
     fn first_apply_creates_the_object_and_records_ownership() {
-        let obj = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
+        let obj = server_side_apply(
+            None,
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
         assert_eq!(obj["spec"]["replicas"], 2);
         let entries = read_managed(&obj);
         assert_eq!(entries.len(), 1);
@@ -437,15 +449,34 @@ mod tests {
         let fv1 = entries[0].fields.to_fields_v1();
         assert_eq!(fv1["f:spec"]["f:replicas"], json!({}));
         assert_eq!(fv1["f:metadata"]["f:labels"]["f:app"], json!({}));
-        assert!(fv1["f:metadata"].get("f:name").is_none(), "identity fields are not owned");
+        assert!(
+            fv1["f:metadata"].get("f:name").is_none(),
+            "identity fields are not owned"
+        );
     }
 
     #[test]
     fn another_manager_changing_an_owned_field_conflicts_unless_forced() {
-        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
-        let err = server_side_apply(Some(&live), &deployment(5, "nginx:1"), "bob", false, "apps/v1", MAIN, W)
-            .unwrap_err();
+        let live = server_side_apply(
+            None,
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
+        let err = server_side_apply(
+            Some(&live),
+            &deployment(5, "nginx:1"),
+            "bob",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap_err();
         let status = err.to_status();
         assert_eq!(status["code"], 409);
         assert_eq!(status["reason"], "Conflict");
@@ -454,57 +485,132 @@ mod tests {
             "Apply failed with 1 conflict: conflict with \"alice\": .spec.replicas"
         );
         assert_eq!(status["details"]["causes"][0]["field"], ".spec.replicas");
-        assert_eq!(status["details"]["causes"][0]["reason"], "FieldManagerConflict");
+        assert_eq!(
+            status["details"]["causes"][0]["reason"],
+            "FieldManagerConflict"
+        );
 
-        let forced = server_side_apply(Some(&live), &deployment(5, "nginx:1"), "bob", true, "apps/v1", MAIN, W)
-            .unwrap();
+        let forced = server_side_apply(
+            Some(&live),
+            &deployment(5, "nginx:1"),
+            "bob",
+            true,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
         assert_eq!(forced["spec"]["replicas"], 5);
-        let alice = read_managed(&forced).into_iter().find(|e| e.manager == "alice").unwrap();
-        assert!(!alice.fields.contains(&vec!["f:spec".into(), "f:replicas".into()]));
-        let bob = read_managed(&forced).into_iter().find(|e| e.manager == "bob").unwrap();
-        assert!(bob.fields.contains(&vec!["f:spec".into(), "f:replicas".into()]));
+        let alice = read_managed(&forced)
+            .into_iter()
+            .find(|e| e.manager == "alice")
+            .unwrap();
+        assert!(
+            !alice
+                .fields
+                .contains(&vec!["f:spec".into(), "f:replicas".into()])
+        );
+        let bob = read_managed(&forced)
+            .into_iter()
+            .find(|e| e.manager == "bob")
+            .unwrap();
+        assert!(
+            bob.fields
+                .contains(&vec!["f:spec".into(), "f:replicas".into()])
+        );
     }
 
     #[test]
     fn applying_the_same_value_shares_ownership_without_conflict() {
-        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
-        let shared = server_side_apply(Some(&live), &deployment(2, "nginx:1"), "bob", false, "apps/v1", MAIN, W)
-            .unwrap();
+        let live = server_side_apply(
+            None,
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
+        let shared = server_side_apply(
+            Some(&live),
+            &deployment(2, "nginx:1"),
+            "bob",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
         assert_eq!(managers(&shared).len(), 2);
     }
 
     #[test]
     fn fields_a_manager_stops_applying_are_removed() {
-        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
+        let live = server_side_apply(
+            None,
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
         let mut cfg = deployment(2, "nginx:1");
         cfg["metadata"].as_object_mut().unwrap().remove("labels");
-        let after = server_side_apply(Some(&live), &cfg, "alice", false, "apps/v1", MAIN, W).unwrap();
+        let after =
+            server_side_apply(Some(&live), &cfg, "alice", false, "apps/v1", MAIN, W).unwrap();
         assert!(after["metadata"].get("labels").is_none(), "{after}");
         assert_eq!(after["spec"]["replicas"], 2);
     }
 
     #[test]
     fn fields_still_owned_by_another_manager_survive_removal() {
-        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
-        let live = server_side_apply(Some(&live), &deployment(2, "nginx:1"), "bob", false, "apps/v1", MAIN, W)
-            .unwrap();
+        let live = server_side_apply(
+            None,
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
+        let live = server_side_apply(
+            Some(&live),
+            &deployment(2, "nginx:1"),
+            "bob",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
         let mut cfg = deployment(2, "nginx:1");
         cfg["metadata"].as_object_mut().unwrap().remove("labels");
-        let after = server_side_apply(Some(&live), &cfg, "alice", false, "apps/v1", MAIN, W).unwrap();
+        let after =
+            server_side_apply(Some(&live), &cfg, "alice", false, "apps/v1", MAIN, W).unwrap();
         assert_eq!(after["metadata"]["labels"]["app"], "web");
     }
 
     #[test]
     fn containers_are_merged_per_name_across_managers() {
-        let live = server_side_apply(None, &deployment(1, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
+        let live = server_side_apply(
+            None,
+            &deployment(1, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
         let sidecar = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web"},
             "spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}});
-        let merged = server_side_apply(Some(&live), &sidecar, "bob", false, "apps/v1", MAIN, W).unwrap();
+        let merged =
+            server_side_apply(Some(&live), &sidecar, "bob", false, "apps/v1", MAIN, W).unwrap();
         let names: Vec<&str> = merged["spec"]["template"]["spec"]["containers"]
             .as_array()
             .unwrap()
@@ -513,25 +619,65 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["web", "proxy"]);
         // alice dropping nothing keeps bob's container; alice changing her image is fine.
-        let again = server_side_apply(Some(&merged), &deployment(1, "nginx:2"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
-        assert_eq!(again["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
-        assert_eq!(again["spec"]["template"]["spec"]["containers"][1]["name"], "proxy");
+        let again = server_side_apply(
+            Some(&merged),
+            &deployment(1, "nginx:2"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
+        assert_eq!(
+            again["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:2"
+        );
+        assert_eq!(
+            again["spec"]["template"]["spec"]["containers"][1]["name"],
+            "proxy"
+        );
     }
 
     #[test]
     fn an_update_takes_ownership_so_a_later_apply_conflicts_with_it() {
-        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
+        let live = server_side_apply(
+            None,
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
         let mut scaled = live.clone();
         scaled["spec"]["replicas"] = json!(7);
-        record_update(Some(&live), &mut scaled, "kubectl-scale", "apps/v1", MAIN, W);
+        record_update(
+            Some(&live),
+            &mut scaled,
+            "kubectl-scale",
+            "apps/v1",
+            MAIN,
+            W,
+        );
         let entries = read_managed(&scaled);
-        let scaler = entries.iter().find(|e| e.manager == "kubectl-scale").unwrap();
+        let scaler = entries
+            .iter()
+            .find(|e| e.manager == "kubectl-scale")
+            .unwrap();
         assert_eq!(scaler.operation, "Update");
         assert_eq!(scaler.fields.paths.len(), 1);
-        let err = server_side_apply(Some(&scaled), &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap_err();
+        let err = server_side_apply(
+            Some(&scaled),
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Apply failed with 1 conflict: conflict with \"kubectl-scale\" using apps/v1: .spec.replicas"
@@ -540,10 +686,26 @@ mod tests {
 
     #[test]
     fn several_conflicts_are_grouped_by_manager() {
-        let live = server_side_apply(None, &deployment(2, "nginx:1"), "alice", false, "apps/v1", MAIN, W)
-            .unwrap();
-        let err = server_side_apply(Some(&live), &deployment(3, "nginx:2"), "bob", false, "apps/v1", MAIN, W)
-            .unwrap_err();
+        let live = server_side_apply(
+            None,
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
+        let err = server_side_apply(
+            Some(&live),
+            &deployment(3, "nginx:2"),
+            "bob",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Apply failed with 2 conflicts: conflicts with \"alice\":\n- .spec.replicas\n- .spec.template.spec.containers[name=\"web\"].image"

@@ -84,8 +84,10 @@ fn resource_entries(t: &ResourceType) -> Vec<Value> {
     }
     let mut out = vec![main];
     if t.has_status {
-        out.push(json!({"name": format!("{}/status", t.plural), "singularName": "",
-            "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"]}));
+        out.push(
+            json!({"name": format!("{}/status", t.plural), "singularName": "",
+            "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"]}),
+        );
     }
     out
 }
@@ -105,7 +107,9 @@ pub fn resource_list(types: &[ResourceType], group: &str, version: &str) -> Opti
         format!("{group}/{version}")
     };
     let resources: Vec<Value> = matching.into_iter().flat_map(resource_entries).collect();
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 /// The aggregated discovery document (`apidiscovery.k8s.io/v2` APIGroupDiscoveryList) for
@@ -252,15 +256,17 @@ pub fn openapi_v3_document(types: &[ResourceType], group: &str, version: &str) -
         schemas.insert(
             name,
             json!({"type": "object", "x-kubernetes-group-version-kind": gvk,
-                "x-kubernetes-preserve-unknown-fields": true,
-                "properties": {
-                    "apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                    "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
-                }}),
+            "x-kubernetes-preserve-unknown-fields": true,
+            "properties": {
+                "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+            }}),
         );
     }
-    Some(json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": GIT_VERSION},
-        "paths": paths, "components": {"schemas": schemas}}))
+    Some(
+        json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": GIT_VERSION},
+        "paths": paths, "components": {"schemas": schemas}}),
+    )
 }
 
 /// `/openapi/v2`: a permissive Swagger 2.0 document with one definition per kind.
@@ -297,6 +303,37 @@ pub fn openapi_v2(types: &[ResourceType]) -> Value {
         "paths": paths, "definitions": definitions})
 }
 
+fn proto_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    let varint = |mut v: u64, out: &mut Vec<u8>| loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    };
+    varint(u64::from(field << 3 | 2), out);
+    varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+/// The protobuf media type clients ask `/openapi/v2` for.
+pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `/openapi/v2` in protobuf (gnostic `openapi.v2.Document`): swagger, info and no definitions,
+/// so client-side validation finds no schema and leaves objects to the server.
+pub fn openapi_v2_protobuf() -> Vec<u8> {
+    let mut info = Vec::new();
+    proto_field(&mut info, 1, b"Kubernetes");
+    proto_field(&mut info, 2, GIT_VERSION.as_bytes());
+    let mut doc = Vec::new();
+    proto_field(&mut doc, 1, b"2.0");
+    proto_field(&mut doc, 2, &info);
+    proto_field(&mut doc, 8, &[]);
+    doc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +358,18 @@ mod tests {
             .find(|r| r["name"] == "services")
             .unwrap();
         assert_eq!(svc["shortNames"], json!(["svc"]));
+    }
+
+    #[test]
+    fn openapi_v2_protobuf_encodes_swagger_and_info() {
+        let doc = openapi_v2_protobuf();
+        assert_eq!(&doc[..5], &[0x0a, 3, b'2', b'.', b'0']);
+        assert_eq!(doc[5], 0x12, "field 2 (info) follows");
+        assert_eq!(
+            &doc[doc.len() - 2..],
+            &[0x42, 0],
+            "empty paths message last"
+        );
     }
 
     #[test]

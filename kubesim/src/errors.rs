@@ -221,7 +221,9 @@ impl ApiError {
                 Value::Array(
                     causes
                         .iter()
-                        .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                        .map(
+                            |c| json!({"reason": c.reason, "message": c.message, "field": c.field}),
+                        )
                         .collect(),
                 ),
             );
@@ -261,7 +263,10 @@ mod tests {
         assert_eq!(s["reason"], "NotFound");
         assert_eq!(s["code"], 404);
         assert_eq!(s["status"], "Failure");
-        assert_eq!(s["details"], json!({"name": "web", "group": "apps", "kind": "deployments"}));
+        assert_eq!(
+            s["details"],
+            json!({"name": "web", "group": "apps", "kind": "deployments"})
+        );
     }
 
     #[test]
@@ -284,6 +289,9 @@ mod tests {
         assert_eq!(s["code"], 422);
         assert_eq!(s["details"]["kind"], "Deployment");
         assert_eq!(s["details"]["causes"][0]["reason"], "FieldValueRequired");
-        assert_eq!(s["details"]["causes"][1]["field"], "spec.template.spec.containers");
+        assert_eq!(
+            s["details"]["causes"][1]["field"],
+            "spec.template.spec.containers"
+        );
     }
 }

@@ -35,8 +35,13 @@ pub fn list_kind(path: &[String], field: &str, items: &[Value], custom: bool) ->
         return ListKind::Atomic;
     }
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
-        | "imagePullSecrets" | "resourceClaims" => ListKind::Map(&["name"]),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims" => ListKind::Map(&["name"]),
         "ports" => {
             if items.iter().any(|i| i.get("containerPort").is_some()) {
                 ListKind::Map(&["containerPort", "protocol"])
@@ -156,7 +161,7 @@ impl FieldSet {
                     if !child.is_empty() {
                         child.insert(".".into(), Value::Object(Map::new()));
                     }
-                } else if child.is_empty() && self.paths.contains(&path[..=i].to_vec()) {
+                } else if child.is_empty() && self.paths.contains(&path[..=i]) {
                     child.insert(".".into(), Value::Object(Map::new()));
                 }
                 node = child;
@@ -237,15 +242,22 @@ fn collect(v: &Value, path: &mut FieldPath, out: &mut BTreeSet<FieldPath>, walk:
 }
 
 /// Finds the index of the list item at a `k:` or `v:` path element.
-fn find_item(items: &[Value], list_field: &str, el: &str, names: &[String], walk: Walk) -> Option<usize> {
+fn find_item(
+    items: &[Value],
+    list_field: &str,
+    el: &str,
+    names: &[String],
+    walk: Walk,
+) -> Option<usize> {
     if let Some(key) = el.strip_prefix("k:") {
         let key: Value = serde_json::from_str(key).ok()?;
         let ListKind::Map(keys) = list_kind(names, list_field, items, walk.custom) else {
             // The schema for a single-item probe may be ambiguous: fall back to the key's fields.
             let keys: Vec<String> = key.as_object()?.keys().cloned().collect();
             return items.iter().position(|i| {
-                keys.iter()
-                    .all(|k| i.get(k).cloned().or_else(|| key_default(list_field, k)) == key.get(k).cloned())
+                keys.iter().all(|k| {
+                    i.get(k).cloned().or_else(|| key_default(list_field, k)) == key.get(k).cloned()
+                })
             });
         };
         items
@@ -378,7 +390,11 @@ mod tests {
         let obj = json!({"metadata": {"finalizers": ["a", "b"]}, "spec": {"args": ["x", "y"]}});
         let set = FieldSet::of(&obj, BUILTIN);
         assert!(set.contains(&vec!["f:spec".into(), "f:args".into()]));
-        assert!(set.contains(&vec!["f:metadata".into(), "f:finalizers".into(), "v:\"a\"".into()]));
+        assert!(set.contains(&vec![
+            "f:metadata".into(),
+            "f:finalizers".into(),
+            "v:\"a\"".into()
+        ]));
         assert_eq!(set.paths.len(), 3);
     }
 
@@ -394,11 +410,11 @@ mod tests {
         ];
         assert_eq!(value_at(&obj, &path, BUILTIN), Some(&json!("two")));
         assert!(remove_at(&mut obj, &path[..3], BUILTIN));
-        assert_eq!(obj, json!({"spec": {"containers": [{"name": "a", "image": "one"}]}}));
         assert_eq!(
-            path_string(&path),
-            ".spec.containers[name=\"b\"].image"
+            obj,
+            json!({"spec": {"containers": [{"name": "a", "image": "one"}]}})
         );
+        assert_eq!(path_string(&path), ".spec.containers[name=\"b\"].image");
     }
 
     #[test]

@@ -87,7 +87,9 @@ impl ResourceType {
 }
 
 /// The identity of a stored resource collection, independent of version.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ResourceKey {
     pub group: String,
     pub plural: String,
@@ -121,7 +123,12 @@ const fn b(
         namespaced,
         short_names,
         has_status,
-        has_generation: has_status,
+        // Services, Namespaces and PVCs carry status but no metadata.generation.
+        has_generation: has_status
+            && !matches!(
+                kind.as_bytes(),
+                b"Service" | b"Namespace" | b"PersistentVolumeClaim"
+            ),
     }
 }
 
@@ -130,7 +137,15 @@ const BUILTINS: &[Builtin] = &[
     b("", "v1", "ConfigMap", "configmaps", true, &["cm"], false),
     b("", "v1", "Secret", "secrets", true, &[], false),
     b("", "v1", "Service", "services", true, &["svc"], true),
-    b("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], false),
+    b(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        true,
+        &["sa"],
+        false,
+    ),
     b("", "v1", "Pod", "pods", true, &["po"], true),
     b(
         "",
@@ -142,9 +157,33 @@ const BUILTINS: &[Builtin] = &[
         true,
     ),
     b("", "v1", "Event", "events", true, &["ev"], false),
-    b("apps", "v1", "Deployment", "deployments", true, &["deploy"], true),
-    b("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], true),
-    b("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], true),
+    b(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+        &["deploy"],
+        true,
+    ),
+    b(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        true,
+        &["rs"],
+        true,
+    ),
+    b(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+        &["sts"],
+        true,
+    ),
     b("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"], true),
     b("batch", "v1", "Job", "jobs", true, &[], true),
     b("batch", "v1", "CronJob", "cronjobs", true, &["cj"], true),
@@ -328,21 +367,21 @@ pub fn crd_status(crd: &Value, now: &str) -> Value {
     let spec = crd.get("spec").cloned().unwrap_or(Value::Null);
     let names = spec.get("names").cloned().unwrap_or(json!({}));
     let mut accepted = names.clone();
-    if accepted.get("singular").is_none() {
-        if let (Some(obj), Some(kind)) = (
+    if accepted.get("singular").is_none()
+        && let (Some(obj), Some(kind)) = (
             accepted.as_object_mut(),
             names.get("kind").and_then(Value::as_str),
-        ) {
-            obj.insert("singular".into(), json!(kind.to_lowercase()));
-        }
+        )
+    {
+        obj.insert("singular".into(), json!(kind.to_lowercase()));
     }
-    if accepted.get("listKind").is_none() {
-        if let (Some(obj), Some(kind)) = (
+    if accepted.get("listKind").is_none()
+        && let (Some(obj), Some(kind)) = (
             accepted.as_object_mut(),
             names.get("kind").and_then(Value::as_str),
-        ) {
-            obj.insert("listKind".into(), json!(format!("{kind}List")));
-        }
+        )
+    {
+        obj.insert("listKind".into(), json!(format!("{kind}List")));
     }
     let stored: Vec<Value> = spec
         .get("versions")

@@ -118,8 +118,12 @@ impl ServerBuilder {
             Some(path) if path.exists() => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading the state file {}", path.display()))?;
-                store::Store::restore(&text)
-                    .with_context(|| format!("the state file {} is not a kubesim snapshot", path.display()))?
+                store::Store::restore(&text).with_context(|| {
+                    format!(
+                        "the state file {} is not a kubesim snapshot",
+                        path.display()
+                    )
+                })?
             }
             _ => store::Store::new(),
         };
@@ -362,7 +366,8 @@ impl Server {
                 }
             }
         }
-        Err(last_err.expect("at least one bind attempt")).with_context(|| format!("re-binding {}", self.addr))
+        Err(last_err.expect("at least one bind attempt"))
+            .with_context(|| format!("re-binding {}", self.addr))
     }
 }
 
@@ -377,9 +382,6 @@ impl Drop for Server {
 
 fn pem_to_der(pem: &str) -> anyhow::Result<Vec<u8>> {
     use base64::Engine;
-    let body: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     Ok(base64::engine::general_purpose::STANDARD.decode(body)?)
 }

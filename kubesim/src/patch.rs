@@ -44,8 +44,13 @@ enum SmpList {
 fn smp_list(path: &[String], field: &str, items: &[Value]) -> SmpList {
     let in_service_spec = path.len() == 1 && path[0] == "spec";
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
-        | "imagePullSecrets" | "resourceClaims" => SmpList::Keyed("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims" => SmpList::Keyed("name"),
         "ports" => {
             if items.iter().any(|i| i.get("containerPort").is_some()) {
                 SmpList::Keyed("containerPort")
@@ -160,7 +165,9 @@ fn merge_list(
     patch: &[Value],
     path: &mut Vec<String>,
 ) -> Result<(), PatchError> {
-    let (field, parent) = path.split_last().expect("lists are reached through a field");
+    let (field, parent) = path
+        .split_last()
+        .expect("lists are reached through a field");
     let probe: Vec<Value> = items.iter().chain(patch.iter()).cloned().collect();
     let kind = smp_list(parent, field, &probe);
     if patch
@@ -227,7 +234,10 @@ mod tests {
         let out = strategic_merge_patch(&deployment(), &patch).unwrap();
         let cs = &out["spec"]["template"]["spec"]["containers"];
         assert_eq!(cs[0]["image"], "nginx:2");
-        assert_eq!(cs[0]["env"][1]["value"], "2", "fields not in the patch survive");
+        assert_eq!(
+            cs[0]["env"][1]["value"], "2",
+            "fields not in the patch survive"
+        );
         assert_eq!(cs[1]["name"], "sidecar");
     }
 
@@ -244,8 +254,14 @@ mod tests {
             web["env"],
             json!([{"name": "A", "value": "1"}, {"name": "B", "value": "20"}, {"name": "C", "value": "3"}])
         );
-        assert_eq!(web["ports"], json!([{"containerPort": 80, "name": "http"}, {"containerPort": 443}]));
-        assert_eq!(web["volumeMounts"], json!([{"mountPath": "/data", "name": "data", "readOnly": true}]));
+        assert_eq!(
+            web["ports"],
+            json!([{"containerPort": 80, "name": "http"}, {"containerPort": 443}])
+        );
+        assert_eq!(
+            web["volumeMounts"],
+            json!([{"mountPath": "/data", "name": "data", "readOnly": true}])
+        );
     }
 
     #[test]
@@ -261,7 +277,8 @@ mod tests {
 
     #[test]
     fn lists_without_merge_key_are_replaced_and_replace_directive_replaces_keyed_lists() {
-        let doc = json!({"spec": {"args": ["a", "b"], "containers": [{"name": "x"}, {"name": "y"}]}});
+        let doc =
+            json!({"spec": {"args": ["a", "b"], "containers": [{"name": "x"}, {"name": "y"}]}});
         let patch = json!({"spec": {"args": ["c"],
             "containers": [{"name": "z"}, {"$patch": "replace"}]}});
         let out = strategic_merge_patch(&doc, &patch).unwrap();
@@ -277,12 +294,18 @@ mod tests {
             "spec": {"ports": [{"port": 80, "targetPort": 9090}, {"port": 443}]}});
         let out = strategic_merge_patch(&doc, &patch).unwrap();
         assert_eq!(out["metadata"]["finalizers"], json!(["a", "b"]));
-        assert_eq!(out["spec"]["ports"], json!([{"port": 80, "targetPort": 9090}, {"port": 443}]));
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([{"port": 80, "targetPort": 9090}, {"port": 443}])
+        );
     }
 
     #[test]
     fn merge_patch_replaces_lists_and_json_patch_applies_operations() {
-        let merged = merge_patch(&deployment(), &json!({"spec": {"template": {"spec": {"volumes": []}}}}));
+        let merged = merge_patch(
+            &deployment(),
+            &json!({"spec": {"template": {"spec": {"volumes": []}}}}),
+        );
         assert_eq!(merged["spec"]["template"]["spec"]["volumes"], json!([]));
         let patched = json_patch(
             &json!({"data": {"a": "1"}}),

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 pub enum SelectorError {
     #[error("unable to parse requirement: {0}")]
     BadRequirement(String),
-    #[error("\"{0}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"")]
+    #[error(
+        "\"{0}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+    )]
     UnknownField(String),
 }
 
@@ -231,18 +233,30 @@ mod tests {
         assert!(sel.matches(&labels(&[("app", "web")])));
         assert!(!sel.matches(&labels(&[("app", "web"), ("tier", "db")])));
         assert!(!sel.matches(&labels(&[("app", "api")])));
-        assert!(LabelSelector::parse("app==web").unwrap().matches(&labels(&[("app", "web")])));
+        assert!(
+            LabelSelector::parse("app==web")
+                .unwrap()
+                .matches(&labels(&[("app", "web")]))
+        );
     }
 
     #[test]
     fn set_based_selectors_match_and_exclude() {
-        let sel = LabelSelector::parse("env in (prod, staging),tier notin (db),release,!legacy")
-            .unwrap();
+        let sel =
+            LabelSelector::parse("env in (prod, staging),tier notin (db),release,!legacy").unwrap();
         assert!(sel.matches(&labels(&[("env", "prod"), ("release", "1")])));
         assert!(!sel.matches(&labels(&[("env", "dev"), ("release", "1")])));
         assert!(!sel.matches(&labels(&[("env", "prod")])));
-        assert!(!sel.matches(&labels(&[("env", "prod"), ("release", "1"), ("legacy", "y")])));
-        assert!(!sel.matches(&labels(&[("env", "prod"), ("release", "1"), ("tier", "db")])));
+        assert!(!sel.matches(&labels(&[
+            ("env", "prod"),
+            ("release", "1"),
+            ("legacy", "y")
+        ])));
+        assert!(!sel.matches(&labels(&[
+            ("env", "prod"),
+            ("release", "1"),
+            ("tier", "db")
+        ])));
     }
 
     #[test]

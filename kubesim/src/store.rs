@@ -21,6 +21,9 @@ pub struct Event {
     pub object: Value,
 }
 
+/// Retained events after a resourceVersion, and a receiver for the ones to come.
+pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
+
 /// All stored objects of every resource.
 pub struct Store {
     rv: u64,
@@ -84,12 +87,16 @@ impl Store {
         for (key, obj) in snap.objects {
             let ns = meta_str(&obj, "namespace");
             let name = meta_str(&obj, "name");
-            if key.plural == "customresourcedefinitions" {
-                if let Some(t) = type_from_crd(&obj) {
-                    store.types.push(t);
-                }
+            if key.plural == "customresourcedefinitions"
+                && let Some(t) = type_from_crd(&obj)
+            {
+                store.types.push(t);
             }
-            store.objects.entry(key).or_default().insert((ns, name), obj);
+            store
+                .objects
+                .entry(key)
+                .or_default()
+                .insert((ns, name), obj);
         }
         Ok(store)
     }
@@ -130,7 +137,9 @@ impl Store {
     pub fn find_type(&self, group: &str, version: &str, resource: &str) -> Option<ResourceType> {
         self.types
             .iter()
-            .find(|t| t.group == group && t.plural == resource && t.versions.iter().any(|v| v == version))
+            .find(|t| {
+                t.group == group && t.plural == resource && t.versions.iter().any(|v| v == version)
+            })
             .cloned()
     }
 
@@ -194,7 +203,10 @@ impl Store {
                 let owned = obj
                     .pointer("/metadata/ownerReferences")
                     .and_then(Value::as_array)
-                    .is_some_and(|refs| refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)));
+                    .is_some_and(|refs| {
+                        refs.iter()
+                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+                    });
                 if owned {
                     out.push((key.clone(), obj.clone()));
                 }
@@ -236,11 +248,12 @@ impl Store {
             .remove(&(namespace.to_string(), name.to_string()))?;
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        if key.plural == "customresourcedefinitions" && key.group == "apiextensions.k8s.io" {
-            if let Some(t) = type_from_crd(&obj) {
-                self.types.retain(|x| x.key() != t.key());
-                self.objects.remove(&t.key());
-            }
+        if key.plural == "customresourcedefinitions"
+            && key.group == "apiextensions.k8s.io"
+            && let Some(t) = type_from_crd(&obj)
+        {
+            self.types.retain(|x| x.key() != t.key());
+            self.objects.remove(&t.key());
         }
         self.emit(Event {
             rv,
@@ -272,15 +285,17 @@ impl Store {
 
     /// Subscribes to future events and returns the retained events after `since`, or the
     /// oldest retained resourceVersion if `since` is too old to resume from.
-    pub fn watch_from(
-        &self,
-        since: u64,
-    ) -> Result<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>), u64> {
+    pub fn watch_from(&self, since: u64) -> Result<WatchStart, u64> {
         let oldest = self.events.front().map(|e| e.rv).unwrap_or(self.rv + 1);
         if since + 1 < oldest && since < self.rv && self.events.len() >= EVENT_HISTORY {
             return Err(oldest);
         }
-        let past = self.events.iter().filter(|e| e.rv > since).cloned().collect();
+        let past = self
+            .events
+            .iter()
+            .filter(|e| e.rv > since)
+            .cloned()
+            .collect();
         Ok((past, self.sender.subscribe()))
     }
 }
@@ -346,8 +361,14 @@ mod tests {
         let mut store = Store::new();
         let before = store.resource_version();
         let (_, mut rx) = store.watch_from(before).unwrap();
-        let a = store.put(&cm_key(), json!({"metadata": {"name": "a", "namespace": "default"}}));
-        let b = store.put(&cm_key(), json!({"metadata": {"name": "b", "namespace": "default"}}));
+        let a = store.put(
+            &cm_key(),
+            json!({"metadata": {"name": "a", "namespace": "default"}}),
+        );
+        let b = store.put(
+            &cm_key(),
+            json!({"metadata": {"name": "b", "namespace": "default"}}),
+        );
         assert_eq!(a["metadata"]["resourceVersion"], (before + 1).to_string());
         assert_eq!(b["metadata"]["resourceVersion"], (before + 2).to_string());
         assert_eq!(rx.try_recv().unwrap().kind, "ADDED");
@@ -360,9 +381,15 @@ mod tests {
     #[test]
     fn snapshot_round_trips_objects_and_crd_types() {
         let mut store = Store::new();
-        store.put(&cm_key(), json!({"metadata": {"name": "a", "namespace": "default"}}));
         store.put(
-            &ResourceKey { group: "apiextensions.k8s.io".into(), plural: "customresourcedefinitions".into() },
+            &cm_key(),
+            json!({"metadata": {"name": "a", "namespace": "default"}}),
+        );
+        store.put(
+            &ResourceKey {
+                group: "apiextensions.k8s.io".into(),
+                plural: "customresourcedefinitions".into(),
+            },
             json!({"metadata": {"name": "widgets.example.com"}, "spec": {"group": "example.com",
                 "names": {"plural": "widgets", "kind": "Widget"}, "scope": "Namespaced",
                 "versions": [{"name": "v1", "served": true, "storage": true}]}}),

@@ -65,7 +65,7 @@ fn validate_labels(obj: &Value, causes: &mut Vec<Cause>) {
                     && value.ends_with(|c: char| c.is_ascii_alphanumeric())));
         if !v.is_string() || !ok {
             causes.push(Cause::invalid(
-                &format!("metadata.labels"),
+                "metadata.labels",
                 &quoted(value),
                 "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
             ));
@@ -93,7 +93,11 @@ fn validate_containers(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Caus
                     )),
                     _ => {}
                 }
-                if c.get("image").and_then(Value::as_str).unwrap_or("").is_empty() {
+                if c.get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
                     causes.push(Cause::required(&format!("{field}.image")));
                 }
             }
@@ -102,10 +106,7 @@ fn validate_containers(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Caus
 }
 
 fn go_map(labels: &BTreeMap<String, String>) -> String {
-    let parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k:?}:{v:?}"))
-        .collect();
+    let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k:?}:{v:?}")).collect();
     format!("map[string]string{{{}}}", parts.join(", "))
 }
 
@@ -113,14 +114,17 @@ fn validate_workload(obj: &Value, kind: &str, causes: &mut Vec<Cause>) {
     let spec = obj.get("spec");
     let template = spec.and_then(|s| s.get("template"));
     let selector = spec.and_then(|s| s.get("selector"));
-    let needs_selector = matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet");
+    let needs_selector = matches!(
+        kind,
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet"
+    );
     if needs_selector {
         match selector {
             None => causes.push(Cause::required("spec.selector")),
             Some(sel) => {
                 let parsed = LabelSelector::from_object(sel);
                 let template_labels = template
-                    .map(|t| crate::selectors::labels_of(t))
+                    .map(crate::selectors::labels_of)
                     .unwrap_or_default();
                 if parsed.is_empty() {
                     causes.push(Cause::invalid(
@@ -185,7 +189,10 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
                 .and_then(|s| s.get("type"))
                 .and_then(Value::as_str)
                 .unwrap_or("ClusterIP");
-            let headless = spec.and_then(|s| s.get("clusterIP")).and_then(Value::as_str) == Some("None");
+            let headless = spec
+                .and_then(|s| s.get("clusterIP"))
+                .and_then(Value::as_str)
+                == Some("None");
             let ports = spec
                 .and_then(|s| s.get("ports"))
                 .and_then(Value::as_array)
@@ -222,7 +229,7 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
                     causes.push(Cause::invalid(
                         "metadata.name",
                         &quoted(name),
-                        &format!("must be spec.names.plural+\".\"+spec.group"),
+                        "must be spec.names.plural+\".\"+spec.group",
                     ));
                 }
             }
@@ -266,41 +273,110 @@ fn validate_immutable(rt: &ResourceType, new: &Value, old: &Value, causes: &mut 
         "Service" => {
             let old_ip = old.pointer("/spec/clusterIP").and_then(Value::as_str);
             let new_ip = new.pointer("/spec/clusterIP").and_then(Value::as_str);
-            if let (Some(o), Some(n)) = (old_ip, new_ip) {
-                if o != n && !o.is_empty() {
-                    causes.push(Cause::invalid("spec.clusterIPs[0]", &quoted(n), "may not change once set"));
-                }
-            }
-        }
-        "ConfigMap" | "Secret" => {
-            if old.get("immutable") == Some(&json!(true)) {
-                for field in ["data", "binaryData", "stringData"] {
-                    if new.get(field) != old.get(field) {
-                        causes.push(Cause::forbidden(
-                            field,
-                            &format!("field is immutable when `immutable` is set"),
-                        ));
-                    }
-                }
-            }
-        }
-        "Job" => {
-            if new.pointer("/spec/template") != old.pointer("/spec/template") {
+            if let (Some(o), Some(n)) = (old_ip, new_ip)
+                && o != n
+                && !o.is_empty()
+            {
                 causes.push(Cause::invalid(
-                    "spec.template",
-                    "core.PodTemplateSpec{...}",
-                    "field is immutable",
+                    "spec.clusterIPs[0]",
+                    &quoted(n),
+                    "may not change once set",
                 ));
             }
+        }
+        "ConfigMap" | "Secret" if old.get("immutable") == Some(&json!(true)) => {
+            for field in ["data", "binaryData", "stringData"] {
+                if new.get(field) != old.get(field) {
+                    causes.push(Cause::forbidden(
+                        field,
+                        "field is immutable when `immutable` is set",
+                    ));
+                }
+            }
+        }
+        "Job" if new.pointer("/spec/template") != old.pointer("/spec/template") => {
+            causes.push(Cause::invalid(
+                "spec.template",
+                "core.PodTemplateSpec{...}",
+                "field is immutable",
+            ));
         }
         _ => {}
     }
 }
 
+/// Defaults of a pod spec: policies, scheduler, and per-container pull policy and ports.
+fn default_pod_spec(spec: &mut Value, restart_policy: Option<&str>) {
+    let Some(map) = spec.as_object_mut() else {
+        return;
+    };
+    if let Some(policy) = restart_policy {
+        map.entry("restartPolicy").or_insert(json!(policy));
+    }
+    map.entry("dnsPolicy").or_insert(json!("ClusterFirst"));
+    map.entry("schedulerName")
+        .or_insert(json!("default-scheduler"));
+    map.entry("securityContext").or_insert(json!({}));
+    map.entry("terminationGracePeriodSeconds")
+        .or_insert(json!(30));
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = map.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in containers.iter_mut().filter_map(Value::as_object_mut) {
+            let image = c
+                .get("image")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let tag = image
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .split_once(':')
+                .map(|(_, t)| t.to_string());
+            let pull = if image.contains('@') || tag.as_deref().is_some_and(|t| t != "latest") {
+                "IfNotPresent"
+            } else {
+                "Always"
+            };
+            c.entry("imagePullPolicy").or_insert(json!(pull));
+            c.entry("terminationMessagePath")
+                .or_insert(json!("/dev/termination-log"));
+            c.entry("terminationMessagePolicy").or_insert(json!("File"));
+            c.entry("resources").or_insert(json!({}));
+            if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
+                for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+                    p.entry("protocol").or_insert(json!("TCP"));
+                }
+            }
+        }
+    }
+}
+
 /// Fills in the defaults the real apiserver sets on creation and update.
-pub fn apply_defaults(rt: &ResourceType, obj: &mut Value, old: Option<&Value>, next_ip: &mut dyn FnMut() -> String) {
+pub fn apply_defaults(
+    rt: &ResourceType,
+    obj: &mut Value,
+    old: Option<&Value>,
+    next_ip: &mut dyn FnMut() -> String,
+) {
     if rt.custom {
         return;
+    }
+    let template_spec = match rt.kind.as_str() {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
+            Some(("/spec/template/spec", Some("Always")))
+        }
+        "Job" => Some(("/spec/template/spec", None)),
+        "CronJob" => Some(("/spec/jobTemplate/spec/template/spec", None)),
+        "Pod" => Some(("/spec", Some("Always"))),
+        _ => None,
+    };
+    if let Some((pointer, restart)) = template_spec
+        && let Some(spec) = obj.pointer_mut(pointer)
+    {
+        default_pod_spec(spec, restart);
     }
     match rt.kind.as_str() {
         "Service" => {
@@ -320,10 +396,10 @@ pub fn apply_defaults(rt: &ResourceType, obj: &mut Value, old: Option<&Value>, n
                     if p.get("protocol").is_none() {
                         p["protocol"] = json!("TCP");
                     }
-                    if p.get("targetPort").is_none() {
-                        if let Some(port) = p.get("port").cloned() {
-                            p["targetPort"] = port;
-                        }
+                    if p.get("targetPort").is_none()
+                        && let Some(port) = p.get("port").cloned()
+                    {
+                        p["targetPort"] = port;
                     }
                 }
             }
@@ -335,10 +411,10 @@ pub fn apply_defaults(rt: &ResourceType, obj: &mut Value, old: Option<&Value>, n
                     .unwrap_or_else(&mut *next_ip);
                 spec["clusterIP"] = json!(ip);
             }
-            if let Some(ip) = spec.get("clusterIP").cloned() {
-                if spec.get("clusterIPs").is_none() {
-                    spec["clusterIPs"] = json!([ip]);
-                }
+            if let Some(ip) = spec.get("clusterIP").cloned()
+                && spec.get("clusterIPs").is_none()
+            {
+                spec["clusterIPs"] = json!([ip]);
             }
         }
         "Deployment" => {
@@ -370,7 +446,10 @@ pub fn apply_defaults(rt: &ResourceType, obj: &mut Value, old: Option<&Value>, n
             if obj.pointer("/status/phase").is_none() {
                 obj["status"] = json!({"phase": "Active"});
             }
-            let name = obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
+            let name = obj
+                .pointer("/metadata/name")
+                .cloned()
+                .unwrap_or(Value::Null);
             let meta = obj["metadata"].as_object_mut().expect("metadata is a map");
             let labels = meta.entry("labels").or_insert_with(|| json!({}));
             if labels.get("kubernetes.io/metadata.name").is_none() {
@@ -387,37 +466,75 @@ mod tests {
     use crate::kinds::builtin_types;
 
     fn rt(kind: &str) -> ResourceType {
-        builtin_types().into_iter().find(|t| t.kind == kind).unwrap()
+        builtin_types()
+            .into_iter()
+            .find(|t| t.kind == kind)
+            .unwrap()
     }
 
     #[test]
     fn names_must_be_dns_subdomains() {
-        let causes = validate(&rt("ConfigMap"), &json!({"metadata": {"name": "Bad_Name"}}), None);
+        let causes = validate(
+            &rt("ConfigMap"),
+            &json!({"metadata": {"name": "Bad_Name"}}),
+            None,
+        );
         assert_eq!(causes.len(), 1);
         assert_eq!(causes[0].field, "metadata.name");
-        assert!(causes[0].message.starts_with("Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"));
-        assert!(validate(&rt("ConfigMap"), &json!({"metadata": {"name": "ok.name-1"}}), None).is_empty());
-        assert!(!validate(&rt("Service"), &json!({"metadata": {"name": "1svc"}, "spec": {"ports": [{"port": 80}]}}), None).is_empty());
+        assert!(
+            causes[0]
+                .message
+                .starts_with("Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain")
+        );
+        assert!(
+            validate(
+                &rt("ConfigMap"),
+                &json!({"metadata": {"name": "ok.name-1"}}),
+                None
+            )
+            .is_empty()
+        );
+        assert!(
+            !validate(
+                &rt("Service"),
+                &json!({"metadata": {"name": "1svc"}, "spec": {"ports": [{"port": 80}]}}),
+                None
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn deployment_requires_selector_matching_template_and_containers() {
-        let causes = validate(&rt("Deployment"), &json!({"metadata": {"name": "web"}, "spec": {}}), None);
+        let causes = validate(
+            &rt("Deployment"),
+            &json!({"metadata": {"name": "web"}, "spec": {}}),
+            None,
+        );
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, vec!["spec.selector", "spec.template.spec.containers"]);
+        assert_eq!(
+            fields,
+            vec!["spec.selector", "spec.template.spec.containers"]
+        );
         let mismatch = json!({"metadata": {"name": "web"}, "spec": {
             "selector": {"matchLabels": {"app": "web"}},
             "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
         let causes = validate(&rt("Deployment"), &mismatch, None);
         assert_eq!(causes[0].field, "spec.template.metadata.labels");
-        assert!(causes[0].message.ends_with("`selector` does not match template `labels`"));
+        assert!(
+            causes[0]
+                .message
+                .ends_with("`selector` does not match template `labels`")
+        );
     }
 
     #[test]
     fn deployment_selector_and_service_cluster_ip_are_immutable() {
-        let d = |app: &str| json!({"metadata": {"name": "web"}, "spec": {
+        let d = |app: &str| {
+            json!({"metadata": {"name": "web"}, "spec": {
             "selector": {"matchLabels": {"app": app}},
-            "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+            "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+        };
         let causes = validate(&rt("Deployment"), &d("b"), Some(&d("a")));
         assert_eq!(causes.len(), 1);
         assert_eq!(causes[0].field, "spec.selector");
@@ -430,10 +547,27 @@ mod tests {
     #[test]
     fn services_get_a_cluster_ip_and_default_protocol() {
         let mut svc = json!({"metadata": {"name": "svc"}, "spec": {"ports": [{"port": 80}]}});
-        apply_defaults(&rt("Service"), &mut svc, None, &mut || "10.96.0.10".to_string());
+        apply_defaults(&rt("Service"), &mut svc, None, &mut || {
+            "10.96.0.10".to_string()
+        });
         assert_eq!(svc["spec"]["clusterIP"], "10.96.0.10");
         assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
         assert_eq!(svc["spec"]["ports"][0]["targetPort"], 80);
         assert_eq!(svc["spec"]["type"], "ClusterIP");
+    }
+
+    #[test]
+    fn pod_templates_get_pull_policy_by_tag_and_tcp_ports() {
+        let mut d = json!({"metadata": {"name": "web"}, "spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "nginx:1.27", "ports": [{"containerPort": 80}]},
+            {"name": "b", "image": "nginx"}]}}}});
+        apply_defaults(&rt("Deployment"), &mut d, None, &mut || unreachable!());
+        let spec = &d["spec"]["template"]["spec"];
+        assert_eq!(spec["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(spec["containers"][1]["imagePullPolicy"], "Always");
+        assert_eq!(spec["containers"][0]["ports"][0]["protocol"], "TCP");
+        assert_eq!(spec["restartPolicy"], "Always");
+        assert_eq!(d["spec"]["replicas"], 1);
+        assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
     }
 }

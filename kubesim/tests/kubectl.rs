@@ -1,0 +1,426 @@
+//! Fidelity: the real kubectl v1.35.2 drives kubesim through discovery, server-side apply,
+//! get, diff, field-manager conflicts, errors and delete, and sees what a real cluster shows.
+
+mod common;
+
+use common::{Run, peers_bin, run};
+use kubesim::{Server, User};
+use serde_json::Value;
+use std::path::PathBuf;
+
+const MANIFEST: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web, tier: front}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {color: blue, size: large}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: gizmo}
+spec: {size: 3}
+"#;
+
+struct Kubectl {
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Kubectl {
+    async fn run(&self, args: &[&str]) -> Run {
+        run(&self.bin, &self.kubeconfig, args, None).await
+    }
+
+    /// Writes a manifest file and returns its path.
+    fn manifest(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write manifest");
+        path.to_string_lossy().to_string()
+    }
+
+    async fn get_json(&self, args: &[&str]) -> Value {
+        let mut full = vec!["get"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["-o", "json"]);
+        let out = self.run(&full).await;
+        out.ok();
+        serde_json::from_str(&out.stdout).expect("kubectl prints JSON")
+    }
+}
+
+async fn kubectl_for(server: &Server) -> Option<Kubectl> {
+    let bin = peers_bin()?.join("kubectl");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("config");
+    server
+        .write_kubeconfig(&kubeconfig)
+        .expect("write kubeconfig");
+    Some(Kubectl {
+        bin,
+        kubeconfig,
+        dir,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_resources_lists_the_built_in_kinds_with_scope_and_short_names() {
+    let server = Server::start().await.expect("server starts");
+    let Some(k) = kubectl_for(&server).await else {
+        return;
+    };
+    let out = k.run(&["api-resources"]).await;
+    out.ok();
+    let line = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{}", out.stdout))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line("deployments"),
+        vec!["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    );
+    assert_eq!(
+        line("namespaces"),
+        vec!["namespaces", "ns", "v1", "false", "Namespace"]
+    );
+    assert_eq!(
+        line("customresourcedefinitions"),
+        vec![
+            "customresourcedefinitions",
+            "crd,crds",
+            "apiextensions.k8s.io/v1",
+            "false",
+            "CustomResourceDefinition"
+        ]
+    );
+    let v = k.run(&["version"]).await;
+    v.ok();
+    assert!(v.stdout.contains("Server Version: v1.35.2"), "{}", v.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_get_reapply_conflict_diff_and_delete() {
+    let server = Server::start().await.expect("server starts");
+    let Some(k) = kubectl_for(&server).await else {
+        return;
+    };
+    let file = k.manifest("app.yaml", MANIFEST);
+
+    // As against a real cluster, the custom resource cannot be mapped until its CRD exists.
+    let first = k.run(&["apply", "--server-side", "-f", &file]).await;
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert!(
+        first
+            .stdout
+            .contains("deployment.apps/web serverside-applied"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains(
+            "customresourcedefinition.apiextensions.k8s.io/widgets.example.com serverside-applied"
+        ),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stderr.contains("ensure CRDs are installed first"),
+        "{}",
+        first.stderr
+    );
+    let second = k.run(&["apply", "--server-side", "-f", &file]).await;
+    second.ok();
+    assert!(
+        second
+            .stdout
+            .contains("widget.example.com/gizmo serverside-applied"),
+        "{}",
+        second.stdout
+    );
+
+    // get -o yaml shows what was applied plus the server's defaults and metadata.
+    let yaml = k.run(&["get", "deployment", "web", "-o", "yaml"]).await;
+    yaml.ok();
+    let deploy: Value = serde_yaml::from_str(&yaml.stdout).expect("YAML output");
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    assert_eq!(deploy["metadata"]["labels"]["tier"], "front");
+    assert_eq!(deploy["metadata"]["generation"], 1);
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+    assert_eq!(deploy["spec"]["strategy"]["type"], "RollingUpdate");
+    assert!(
+        deploy["metadata"]["uid"]
+            .as_str()
+            .is_some_and(|u| u.len() == 36)
+    );
+    let svc = k.get_json(&["service", "web"]).await;
+    assert!(
+        svc["spec"]["clusterIP"]
+            .as_str()
+            .is_some_and(|ip| ip.starts_with("10.96."))
+    );
+    let widget = k.get_json(&["wd", "gizmo"]).await;
+    assert_eq!(widget["spec"]["size"], 3);
+    let crd = k.get_json(&["crd", "widgets.example.com"]).await;
+    let established = crd["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .any(|c| c["type"] == "Established" && c["status"] == "True");
+    assert!(established, "{crd}");
+
+    // Re-applying without the tier label removes it; changing the image bumps generation.
+    let changed = MANIFEST
+        .replace("labels: {app: web, tier: front}", "labels: {app: web}")
+        .replace("nginx:1.27", "nginx:1.28");
+    let file2 = k.manifest("app2.yaml", &changed);
+    k.run(&["apply", "--server-side", "-f", &file2]).await.ok();
+    let deploy = k.get_json(&["deployment", "web"]).await;
+    assert!(
+        deploy["metadata"]["labels"].get("tier").is_none(),
+        "{}",
+        deploy["metadata"]
+    );
+    assert_eq!(deploy["metadata"]["generation"], 2);
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.28"
+    );
+
+    // A second field manager changing replicas conflicts until it forces.
+    let scaled = changed.replace("replicas: 2", "replicas: 5");
+    let file3 = k.manifest("app3.yaml", &scaled);
+    let conflict = k
+        .run(&[
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "-f",
+            &file3,
+        ])
+        .await;
+    assert_eq!(conflict.code, 1);
+    assert!(
+        conflict
+            .stderr
+            .contains("Apply failed with 1 conflict: conflict with \"kubectl\": .spec.replicas"),
+        "{}",
+        conflict.stderr
+    );
+    assert_eq!(
+        k.get_json(&["deployment", "web"]).await["spec"]["replicas"],
+        2
+    );
+    k.run(&[
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "--force-conflicts",
+        "-f",
+        &file3,
+    ])
+    .await
+    .ok();
+    let deploy = k
+        .get_json(&["deployment", "web", "--show-managed-fields"])
+        .await;
+    assert_eq!(deploy["spec"]["replicas"], 5);
+    let managers: Vec<&str> = deploy["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap())
+        .collect();
+    assert!(
+        managers.contains(&"other") && managers.contains(&"kubectl"),
+        "{managers:?}"
+    );
+
+    // diff: nothing to show for the live manifest, the change for a new image.
+    let same = k
+        .run(&[
+            "diff",
+            "--server-side",
+            "--field-manager=other",
+            "-f",
+            &file3,
+        ])
+        .await;
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    let newer = k.manifest("app4.yaml", &scaled.replace("nginx:1.28", "nginx:1.29"));
+    let diff = k
+        .run(&[
+            "diff",
+            "--server-side",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            &newer,
+        ])
+        .await;
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    let changed_line = |sign: char, text: &str| {
+        diff.stdout.lines().any(|l| {
+            l.starts_with(sign)
+                && !l.starts_with("---")
+                && !l.starts_with("+++")
+                && l.contains(text)
+        })
+    };
+    assert!(changed_line('-', "image: nginx:1.28"), "{}", diff.stdout);
+    assert!(changed_line('+', "image: nginx:1.29"), "{}", diff.stdout);
+    assert!(
+        !changed_line('-', "replicas"),
+        "replicas are unchanged: {}",
+        diff.stdout
+    );
+    assert_eq!(
+        k.get_json(&["deployment", "web"]).await["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.28",
+        "diff is a dry run"
+    );
+
+    // delete removes everything, including the custom resource.
+    let deleted = k.run(&["delete", "-f", &file]).await;
+    deleted.ok();
+    assert!(
+        deleted.stdout.contains("deployment.apps \"web\" deleted"),
+        "{}",
+        deleted.stdout
+    );
+    assert!(
+        deleted
+            .stdout
+            .contains("widget.example.com \"gizmo\" deleted"),
+        "{}",
+        deleted.stdout
+    );
+    let gone = k.run(&["get", "deployment", "web"]).await;
+    assert_eq!(gone.code, 1);
+    assert!(
+        gone.stderr
+            .contains("Error from server (NotFound): deployments.apps \"web\" not found"),
+        "{}",
+        gone.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_reports_invalid_forbidden_and_unauthorized_like_a_real_cluster() {
+    let server = Server::builder()
+        .user(User {
+            name: "bob".into(),
+            token: "bob-token".into(),
+            namespaces: Some(vec!["team-a".into()]),
+            verbs: Some(vec!["get".into(), "list".into()]),
+        })
+        .start()
+        .await
+        .expect("server starts");
+    let Some(k) = kubectl_for(&server).await else {
+        return;
+    };
+    let bad = k.manifest(
+        "bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\ndata: {a: b}\n",
+    );
+    let invalid = k.run(&["apply", "--server-side", "-f", &bad]).await;
+    assert_eq!(invalid.code, 1);
+    assert!(
+        invalid.stderr.contains("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters"),
+        "{}",
+        invalid.stderr
+    );
+
+    let forbidden = k
+        .run(&[
+            "--context",
+            "kubesim-bob",
+            "get",
+            "configmaps",
+            "-n",
+            "kube-system",
+        ])
+        .await;
+    assert_eq!(forbidden.code, 1);
+    assert!(
+        forbidden.stderr.contains(
+            "Error from server (Forbidden): configmaps is forbidden: User \"bob\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"kube-system\""
+        ),
+        "{}",
+        forbidden.stderr
+    );
+    let allowed = k
+        .run(&["--context", "kubesim-bob", "get", "configmaps"])
+        .await;
+    allowed.ok();
+    assert!(
+        allowed
+            .stderr
+            .contains("No resources found in team-a namespace."),
+        "{}",
+        allowed.stderr
+    );
+    let write = k
+        .run(&["--context", "kubesim-bob", "delete", "configmap", "x"])
+        .await;
+    assert!(
+        write.stderr.contains(
+            "Error from server (Forbidden): configmaps \"x\" is forbidden: User \"bob\" cannot delete resource \"configmaps\" in API group \"\" in the namespace \"team-a\""
+        ),
+        "{}",
+        write.stderr
+    );
+
+    let anonymous = k.run(&["--token", "wrong", "get", "pods"]).await;
+    assert_eq!(anonymous.code, 1);
+    assert!(
+        anonymous
+            .stderr
+            .contains("error: You must be logged in to the server (Unauthorized)"),
+        "{}",
+        anonymous.stderr
+    );
+}
