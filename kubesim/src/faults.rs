@@ -54,6 +54,11 @@ impl Faults {
         self.inner.drops.store(0, Ordering::SeqCst);
     }
 
+    /// How many injected failures are still waiting for a request.
+    pub fn pending_failures(&self) -> usize {
+        self.inner.failures.lock().expect("fault lock").len()
+    }
+
     /// The configured latency.
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.inner.latency_ms.load(Ordering::SeqCst))
