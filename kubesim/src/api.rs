@@ -286,15 +286,25 @@ async fn route(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
-    if !body.is_empty() && (content_type.contains("protobuf") || content_type.contains("cbor")) {
-        return error_response(&ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml{}",
-            if method == Method::PATCH {
-                ", application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
-            } else {
-                ""
+    let (content_type, body) = if !body.is_empty() && content_type.contains("protobuf") {
+        match crate::proto::decode(&body) {
+            Ok(obj) => (
+                "application/json".to_string(),
+                Bytes::from(serde_json::to_vec(&obj).expect("JSON values serialize")),
+            ),
+            // DeleteOptions we cannot read are treated as defaults.
+            Err(_) if *method == Method::DELETE => ("application/json".to_string(), Bytes::new()),
+            Err(e) => {
+                return error_response(&ApiError::UnsupportedMediaType(e.to_string()));
             }
-        )));
+        }
+    } else {
+        (content_type, body)
+    };
+    if !body.is_empty() && content_type.contains("cbor") {
+        return error_response(&ApiError::UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".into(),
+        ));
     }
     match ctx.dispatch(method, &content_type, body).await {
         Ok(resp) => resp,

@@ -6,12 +6,14 @@
 
 pub mod api;
 pub mod apply;
+pub mod controller;
 pub mod discovery;
 pub mod errors;
 pub mod faults;
 pub mod fields;
 pub mod kinds;
 pub mod patch;
+pub mod proto;
 pub mod selectors;
 pub mod store;
 pub mod tls;
@@ -156,9 +158,15 @@ impl ServerBuilder {
             _dir: dir,
             kubeconfig,
             running: None,
-            _controller_delay: self.controller_delay,
-            _fail_image_tag: self.fail_image_tag,
+            controller: None,
         };
+        server.controller = Some(controller::spawn(
+            server.state.clone(),
+            controller::ControllerConfig {
+                delay: self.controller_delay,
+                fail_image_tag: self.fail_image_tag,
+            },
+        ));
         server.write_kubeconfig(&server.kubeconfig.clone())?;
         server.serve(listener);
         Ok(server)
@@ -175,8 +183,7 @@ pub struct Server {
     _dir: tempfile::TempDir,
     kubeconfig: PathBuf,
     running: Option<(watch::Sender<bool>, JoinHandle<()>)>,
-    _controller_delay: Duration,
-    _fail_image_tag: String,
+    controller: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -373,6 +380,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Some(controller) = self.controller.take() {
+            controller.abort();
+        }
         if let Some((tx, task)) = self.running.take() {
             let _ = tx.send(true);
             task.abort();

@@ -437,6 +437,15 @@ pub fn apply_defaults(
                     "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
             }
         }
+        "Secret"
+            if obj
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty() =>
+        {
+            obj["type"] = json!("Opaque");
+        }
         "StatefulSet" | "ReplicaSet" => {
             if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.entry("replicas").or_insert(json!(1));

@@ -424,3 +424,68 @@ async fn kubectl_reports_invalid_forbidden_and_unauthorized_like_a_real_cluster(
         anonymous.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_waits_for_ready_replicas_and_fails_for_a_crashing_image() {
+    let server = Server::builder()
+        .controller_delay(std::time::Duration::from_millis(500))
+        .start()
+        .await
+        .expect("server starts");
+    let Some(k) = kubectl_for(&server).await else {
+        return;
+    };
+    let file = k.manifest("deploy.yaml", MANIFEST.split("---").next().unwrap());
+    k.run(&["apply", "--server-side", "-f", &file]).await.ok();
+    let started = std::time::Instant::now();
+    let status = k
+        .run(&["rollout", "status", "deployment/web", "--timeout", "30s"])
+        .await;
+    status.ok();
+    assert!(
+        status
+            .stdout
+            .contains("deployment \"web\" successfully rolled out"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(400),
+        "rollout waited for the simulated pods"
+    );
+    let deploy = k.get_json(&["deployment", "web"]).await;
+    assert_eq!(deploy["status"]["readyReplicas"], 2);
+    assert_eq!(deploy["status"]["observedGeneration"], 1);
+    let pods = k.get_json(&["pods", "-l", "app=web"]).await;
+    assert_eq!(pods["items"].as_array().unwrap().len(), 2);
+
+    k.run(&["set", "image", "deployment/web", "web=nginx:fail"])
+        .await
+        .ok();
+    let stuck = k
+        .run(&["rollout", "status", "deployment/web", "--timeout", "2s"])
+        .await;
+    assert_eq!(stuck.code, 1);
+    assert!(
+        stuck
+            .stdout
+            .contains("Waiting for deployment \"web\" rollout to finish"),
+        "{}",
+        stuck.stdout
+    );
+    assert!(
+        stuck.stderr.contains("timed out waiting for the condition"),
+        "{}",
+        stuck.stderr
+    );
+    let history = k.run(&["rollout", "history", "deployment/web"]).await;
+    history.ok();
+    assert_eq!(
+        history
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(char::is_numeric))
+            .count(),
+        2
+    );
+}

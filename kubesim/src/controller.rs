@@ -1,0 +1,766 @@
+//! Simulated controllers, so waits and rollouts can be tested: Deployment → ReplicaSets → Pods
+//! with status converging after a configurable delay, StatefulSet, DaemonSet, Job, bound PVCs
+//! and LoadBalancer Services. Pod templates whose image tag is the "fail" tag never become
+//! ready and report CrashLoopBackOff.
+
+use crate::api::AppState;
+use crate::apply::{Part, record_update};
+use crate::fields::Walk;
+use crate::kinds::ResourceKey;
+use crate::store::{Store, meta_str, new_uid, now_rfc3339};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How the simulated controllers behave.
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// How long a pod takes to become ready after it is wanted.
+    pub delay: Duration,
+    /// Image tag that never becomes ready.
+    pub fail_image_tag: String,
+}
+
+const MANAGER: &str = "kube-controller-manager";
+const TICK: Duration = Duration::from_millis(50);
+
+fn key(group: &str, plural: &str) -> ResourceKey {
+    ResourceKey {
+        group: group.into(),
+        plural: plural.into(),
+    }
+}
+
+/// Runs the controllers until the returned task is aborted.
+pub fn spawn(state: Arc<AppState>, config: ControllerConfig) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut memory = Memory::default();
+        loop {
+            tokio::time::sleep(TICK).await;
+            let mut store = state.store.lock().expect("store lock");
+            let before = store.changes;
+            reconcile(&mut store, &config, &mut memory, Instant::now());
+            if store.changes != before
+                && let Some(path) = &state.state_file
+            {
+                let _ = std::fs::write(path, store.snapshot());
+            }
+        }
+    })
+}
+
+/// When each object first wanted its current replica count (readiness starts counting then).
+#[derive(Default)]
+pub struct Memory {
+    wanted_since: HashMap<String, (String, Instant)>,
+}
+
+impl Memory {
+    /// Whether a workload wanting `want` replicas has them ready: scaling down keeps the
+    /// readiness already reached, scaling up waits `delay` again.
+    fn replicas_ready(&mut self, uid: &str, want: i64, now: Instant, delay: Duration) -> bool {
+        let what = want.to_string();
+        if let Some((previous, since)) = self.wanted_since.get(uid).cloned() {
+            let previous: i64 = previous.parse().unwrap_or(0);
+            if want < previous && now.duration_since(since) >= delay {
+                self.wanted_since.insert(uid.to_string(), (what, since));
+                return true;
+            }
+        }
+        self.settled(uid, &what, now, delay)
+    }
+
+    /// Whether `uid` has wanted `what` for at least `delay`.
+    fn settled(&mut self, uid: &str, what: &str, now: Instant, delay: Duration) -> bool {
+        let entry = self
+            .wanted_since
+            .entry(uid.to_string())
+            .or_insert_with(|| (what.to_string(), now));
+        if entry.0 != what {
+            *entry = (what.to_string(), now);
+        }
+        now.duration_since(entry.1) >= delay
+    }
+}
+
+/// One pass of every controller.
+pub fn reconcile(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    deployments(store, config, memory, now);
+    replicasets(store, config, memory, now);
+    statefulsets(store, config, memory, now);
+    daemonsets(store, config, memory, now);
+    jobs(store, config, memory, now);
+    bare_pods(store, config, memory, now);
+    pvcs(store);
+    load_balancers(store);
+}
+
+fn template_fails(template: &Value, tag: &str) -> bool {
+    template
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+                let last = image.rsplit('/').next().unwrap_or("");
+                last.split_once(':').is_some_and(|(_, t)| t == tag)
+            })
+        })
+}
+
+/// A stable, pod-template-hash-like name suffix for a template.
+pub fn template_hash(template: &Value) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in template.to_string().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (0..10)
+        .map(|i| ALPHABET[((h >> (i * 6)) % ALPHABET.len() as u64) as usize] as char)
+        .collect()
+}
+
+fn int(v: Option<&Value>, default: i64) -> i64 {
+    v.and_then(Value::as_i64).unwrap_or(default)
+}
+
+fn owned_by<'a>(objs: &'a [Value], uid: &str) -> Vec<&'a Value> {
+    objs.iter()
+        .filter(|o| {
+            o.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+        })
+        .collect()
+}
+
+fn owner_ref(owner: &Value, api_version: &str, kind: &str) -> Value {
+    json!({"apiVersion": api_version, "kind": kind, "name": meta_str(owner, "name"),
+        "uid": meta_str(owner, "uid"), "controller": true, "blockOwnerDeletion": true})
+}
+
+/// Stores a controller-made change to `status` (only if it changed).
+fn write_status(store: &mut Store, k: &ResourceKey, old: &Value, status: Value, api_version: &str) {
+    if old.get("status") == Some(&status) {
+        return;
+    }
+    let mut new = old.clone();
+    new["status"] = status;
+    record_update(
+        Some(old),
+        &mut new,
+        MANAGER,
+        api_version,
+        Part::Status,
+        Walk { custom: false },
+    );
+    store.put(k, new);
+}
+
+/// Creates an object on behalf of a controller.
+fn create(store: &mut Store, k: &ResourceKey, mut obj: Value, api_version: &str) -> Value {
+    let meta = obj["metadata"].as_object_mut().expect("metadata is a map");
+    meta.insert("uid".into(), json!(new_uid()));
+    meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
+    if k.plural != "pods" {
+        meta.insert("generation".into(), json!(1));
+    }
+    record_update(
+        None,
+        &mut obj,
+        MANAGER,
+        api_version,
+        Part::Main { has_status: true },
+        Walk { custom: false },
+    );
+    store.put(k, obj)
+}
+
+fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    let dk = key("apps", "deployments");
+    let rk = key("apps", "replicasets");
+    let deploys: Vec<Value> = store.list(&dk, None).into_iter().cloned().collect();
+    for d in deploys {
+        if d.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let ns = meta_str(&d, "namespace");
+        let uid = meta_str(&d, "uid");
+        let desired = int(d.pointer("/spec/replicas"), 1);
+        let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let hash = template_hash(&template);
+        let all_rs: Vec<Value> = store.list(&rk, Some(&ns)).into_iter().cloned().collect();
+        let owned: Vec<&Value> = owned_by(&all_rs, &uid);
+        let max_revision = owned
+            .iter()
+            .filter_map(|r| {
+                r.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<i64>().ok())
+            })
+            .max()
+            .unwrap_or(0);
+        let current = owned
+            .iter()
+            .find(|r| {
+                r.pointer("/metadata/labels/pod-template-hash")
+                    .and_then(Value::as_str)
+                    == Some(hash.as_str())
+            })
+            .map(|r| (*r).clone());
+        let new_rs = match current {
+            Some(rs) => {
+                let mut updated = rs.clone();
+                updated["spec"]["replicas"] = json!(desired);
+                if updated != rs {
+                    record_update(
+                        Some(&rs),
+                        &mut updated,
+                        MANAGER,
+                        "apps/v1",
+                        Part::Main { has_status: true },
+                        Walk { custom: false },
+                    );
+                    let mut bumped = updated.clone();
+                    bumped["metadata"]["generation"] =
+                        json!(int(rs.pointer("/metadata/generation"), 1) + 1);
+                    store.put(&rk, bumped)
+                } else {
+                    rs
+                }
+            }
+            None => {
+                let mut labels = template
+                    .pointer("/metadata/labels")
+                    .cloned()
+                    .unwrap_or(json!({}));
+                labels["pod-template-hash"] = json!(hash);
+                let mut rs_template = template.clone();
+                rs_template["metadata"]["labels"] = labels.clone();
+                let mut selector = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+                if selector.get("matchLabels").is_none() {
+                    selector["matchLabels"] = json!({});
+                }
+                selector["matchLabels"]["pod-template-hash"] = json!(hash);
+                let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {"name": format!("{}-{hash}", meta_str(&d, "name")), "namespace": ns,
+                        "labels": labels,
+                        "annotations": {"deployment.kubernetes.io/revision": (max_revision + 1).to_string(),
+                            "deployment.kubernetes.io/desired-replicas": desired.to_string(),
+                            "deployment.kubernetes.io/max-replicas": (desired + 1).to_string()},
+                        "ownerReferences": [owner_ref(&d, "apps/v1", "Deployment")]},
+                    "spec": {"replicas": desired, "minReadySeconds": int(d.pointer("/spec/minReadySeconds"), 0),
+                        "selector": selector, "template": rs_template}});
+                create(store, &rk, rs, "apps/v1")
+            }
+        };
+        // Revision annotation on the Deployment follows its newest ReplicaSet.
+        let revision = new_rs
+            .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+            .cloned()
+            .unwrap_or(json!("1"));
+        let new_ready = int(new_rs.pointer("/status/readyReplicas"), 0);
+        let new_available = int(new_rs.pointer("/status/availableReplicas"), 0);
+        let new_name = meta_str(&new_rs, "name");
+        // Old ReplicaSets scale down once the new one is fully available.
+        let mut old_replicas = 0;
+        let mut old_ready = 0;
+        for rs in owned.iter().filter(|r| meta_str(r, "name") != new_name) {
+            let want = if new_available >= desired {
+                0
+            } else {
+                int(rs.pointer("/spec/replicas"), 0)
+            };
+            if int(rs.pointer("/spec/replicas"), 0) != want {
+                let mut scaled = (*rs).clone();
+                scaled["spec"]["replicas"] = json!(want);
+                record_update(
+                    Some(rs),
+                    &mut scaled,
+                    MANAGER,
+                    "apps/v1",
+                    Part::Main { has_status: true },
+                    Walk { custom: false },
+                );
+                store.put(&rk, scaled);
+            }
+            old_replicas += want;
+            old_ready += int(rs.pointer("/status/readyReplicas"), 0).min(want);
+        }
+        let mut d_now = store
+            .get(&dk, &ns, &meta_str(&d, "name"))
+            .cloned()
+            .unwrap_or(d.clone());
+        if d_now.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+            != Some(&revision)
+        {
+            let before = d_now.clone();
+            d_now["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                revision.clone();
+            record_update(
+                Some(&before),
+                &mut d_now,
+                MANAGER,
+                "apps/v1",
+                Part::Main { has_status: true },
+                Walk { custom: false },
+            );
+            d_now = store.put(&dk, d_now);
+        }
+        let total = desired + old_replicas;
+        let available = new_available + old_ready;
+        let complete = new_available >= desired && old_replicas == 0;
+        let fails = template_fails(&template, &config.fail_image_tag);
+        let deadline = int(d.pointer("/spec/progressDeadlineSeconds"), 600);
+        memory.settled(&format!("{uid}/progress"), &hash, now, Duration::ZERO);
+        let started = memory
+            .wanted_since
+            .get(&format!("{uid}/progress"))
+            .map(|(_, t)| *t)
+            .unwrap_or(now);
+        let stamp = now_rfc3339();
+        let old_cond = |t: &str| {
+            d_now
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|c| c["type"] == t))
+                .cloned()
+        };
+        let condition = |t: &str, status: &str, reason: &str, message: String| {
+            let previous = old_cond(t);
+            let transition = previous
+                .as_ref()
+                .filter(|p| p["status"] == status)
+                .and_then(|p| p.get("lastTransitionTime").cloned())
+                .unwrap_or(json!(stamp));
+            let update = previous
+                .as_ref()
+                .filter(|p| p["status"] == status && p["reason"] == reason)
+                .and_then(|p| p.get("lastUpdateTime").cloned())
+                .unwrap_or(json!(stamp));
+            json!({"type": t, "status": status, "reason": reason, "message": message,
+                "lastTransitionTime": transition, "lastUpdateTime": update})
+        };
+        let available_cond = if available >= desired {
+            condition(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.".into(),
+            )
+        } else {
+            condition(
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.".into(),
+            )
+        };
+        let rs_name = meta_str(&new_rs, "name");
+        let progressing_cond = if complete {
+            condition(
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+            )
+        } else if fails
+            && now.duration_since(started) >= Duration::from_secs(deadline.max(0) as u64)
+        {
+            condition(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
+            )
+        } else {
+            condition(
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                format!("ReplicaSet \"{rs_name}\" is progressing."),
+            )
+        };
+        let mut status = json!({
+            "observedGeneration": int(d.pointer("/metadata/generation"), 1),
+            "replicas": total,
+            "updatedReplicas": desired,
+            "readyReplicas": new_ready + old_ready,
+            "availableReplicas": available,
+            "conditions": [available_cond, progressing_cond],
+        });
+        if total - available > 0 {
+            status["unavailableReplicas"] = json!(total - available);
+        }
+        for k in [
+            "readyReplicas",
+            "availableReplicas",
+            "replicas",
+            "updatedReplicas",
+        ] {
+            if status[k] == 0 {
+                status.as_object_mut().expect("status is a map").remove(k);
+            }
+        }
+        write_status(store, &dk, &d_now, status, "apps/v1");
+    }
+}
+
+/// The pods a workload wants: how many, from which template, and in what state.
+struct PodSet<'a> {
+    owner: &'a Value,
+    owner_kind: &'a str,
+    template: &'a Value,
+    want: i64,
+    ready: bool,
+    fails: bool,
+    /// Stable names by ordinal (StatefulSets); random suffixes otherwise.
+    names: Option<&'a dyn Fn(i64) -> String>,
+}
+
+/// Keeps the wanted pods owned by the workload and returns how many are ready.
+fn pods_for(store: &mut Store, set: PodSet<'_>) -> i64 {
+    let PodSet {
+        owner,
+        owner_kind,
+        template,
+        want,
+        ready,
+        fails,
+        names,
+    } = set;
+    let owner_api = "apps/v1";
+    let pk = key("", "pods");
+    let ns = meta_str(owner, "namespace");
+    let uid = meta_str(owner, "uid");
+    let all: Vec<Value> = store.list(&pk, Some(&ns)).into_iter().cloned().collect();
+    let mut mine: Vec<Value> = owned_by(&all, &uid).into_iter().cloned().collect();
+    mine.sort_by_key(|p| meta_str(p, "name"));
+    while (mine.len() as i64) > want {
+        let p = mine.pop().expect("non-empty");
+        store.remove(&pk, &ns, &meta_str(&p, "name"));
+    }
+    let mut index = 0;
+    while (mine.len() as i64) < want {
+        let name = match names {
+            Some(f) => f(index),
+            None => {
+                const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+                let suffix: String = (0..5)
+                    .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
+                    .collect();
+                format!("{}-{suffix}", meta_str(owner, "name"))
+            }
+        };
+        index += 1;
+        if store.get(&pk, &ns, &name).is_some() {
+            continue;
+        }
+        let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
+        spec["nodeName"] = json!("kubesim-node");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns,
+                "labels": template.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
+                "ownerReferences": [owner_ref(owner, owner_api, owner_kind)]},
+            "spec": spec,
+            "status": {"phase": "Pending"}});
+        mine.push(create(store, &pk, pod, "v1"));
+    }
+    let mut ready_count = 0;
+    for p in &mine {
+        let status = pod_status(p, ready, fails);
+        if ready && !fails {
+            ready_count += 1;
+        }
+        write_status(store, &pk, p, status, "v1");
+    }
+    ready_count
+}
+
+fn pod_status(pod: &Value, ready: bool, fails: bool) -> Value {
+    let started = pod
+        .pointer("/status/startTime")
+        .cloned()
+        .unwrap_or_else(|| json!(now_rfc3339()));
+    let containers: Vec<Value> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let is_ready = ready && !fails;
+    let statuses: Vec<Value> = containers
+        .iter()
+        .map(|c| {
+            let state = if fails {
+                json!({"waiting": {"reason": "CrashLoopBackOff",
+                    "message": format!("back-off restarting failed container {} in pod {}", c["name"].as_str().unwrap_or(""), meta_str(pod, "name"))}})
+            } else if ready {
+                json!({"running": {"startedAt": started}})
+            } else {
+                json!({"waiting": {"reason": "ContainerCreating"}})
+            };
+            json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": is_ready,
+                "started": is_ready, "restartCount": if fails { 3 } else { 0 }, "state": state})
+        })
+        .collect();
+    let previous = |t: &str| {
+        pod.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|c| c["type"] == t))
+            .cloned()
+    };
+    let cond = |t: &str, ok: bool| {
+        let status = if ok { "True" } else { "False" };
+        let since = previous(t)
+            .filter(|p| p["status"] == status)
+            .and_then(|p| p.get("lastTransitionTime").cloned())
+            .unwrap_or_else(|| json!(now_rfc3339()));
+        json!({"type": t, "status": status, "lastTransitionTime": since})
+    };
+    json!({
+        "phase": if ready || fails { "Running" } else { "Pending" },
+        "hostIP": "10.0.0.1", "podIP": "10.244.0.10", "startTime": started,
+        "conditions": [cond("PodScheduled", true), cond("Initialized", true),
+            cond("ContainersReady", is_ready), cond("Ready", is_ready)],
+        "containerStatuses": statuses,
+    })
+}
+
+fn replicasets(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    let rk = key("apps", "replicasets");
+    let all: Vec<Value> = store.list(&rk, None).into_iter().cloned().collect();
+    for rs in all {
+        let want = int(rs.pointer("/spec/replicas"), 1);
+        let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let fails = template_fails(&template, &config.fail_image_tag);
+        let uid = meta_str(&rs, "uid");
+        let ready = want == 0 || memory.replicas_ready(&uid, want, now, config.delay);
+        let ready_count = pods_for(
+            store,
+            PodSet {
+                owner: &rs,
+                owner_kind: "ReplicaSet",
+                template: &template,
+                want,
+                ready,
+                fails,
+                names: None,
+            },
+        );
+        let mut status = json!({"replicas": want, "fullyLabeledReplicas": want,
+            "readyReplicas": ready_count, "availableReplicas": ready_count,
+            "observedGeneration": int(rs.pointer("/metadata/generation"), 1)});
+        for k in ["readyReplicas", "availableReplicas", "fullyLabeledReplicas"] {
+            if status[k] == 0 {
+                status.as_object_mut().expect("map").remove(k);
+            }
+        }
+        let current = store
+            .get(&rk, &meta_str(&rs, "namespace"), &meta_str(&rs, "name"))
+            .cloned();
+        if let Some(current) = current {
+            write_status(store, &rk, &current, status, "apps/v1");
+        }
+    }
+}
+
+fn statefulsets(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    let sk = key("apps", "statefulsets");
+    let all: Vec<Value> = store.list(&sk, None).into_iter().cloned().collect();
+    for s in all {
+        let want = int(s.pointer("/spec/replicas"), 1);
+        let template = s.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let fails = template_fails(&template, &config.fail_image_tag);
+        let hash = template_hash(&template);
+        let name = meta_str(&s, "name");
+        let update_revision = format!("{name}-{hash}");
+        let partition =
+            int(s.pointer("/spec/updateStrategy/rollingUpdate/partition"), 0).clamp(0, want);
+        let ready = memory.settled(
+            &meta_str(&s, "uid"),
+            &format!("{want}/{hash}"),
+            now,
+            config.delay,
+        );
+        let ordinal_name = |i: i64| format!("{name}-{i}");
+        let ready_count = pods_for(
+            store,
+            PodSet {
+                owner: &s,
+                owner_kind: "StatefulSet",
+                template: &template,
+                want,
+                ready,
+                fails,
+                names: Some(&ordinal_name),
+            },
+        );
+        let previous_current = s
+            .pointer("/status/currentRevision")
+            .and_then(Value::as_str)
+            .unwrap_or(&update_revision)
+            .to_string();
+        let updated = if ready_count == want {
+            want - partition
+        } else {
+            0
+        };
+        let current_revision = if partition == 0 && ready_count == want {
+            update_revision.clone()
+        } else {
+            previous_current
+        };
+        let status = json!({"observedGeneration": int(s.pointer("/metadata/generation"), 1),
+            "replicas": want, "readyReplicas": ready_count, "availableReplicas": ready_count,
+            "currentReplicas": if current_revision == update_revision { want } else { partition },
+            "updatedReplicas": updated,
+            "currentRevision": current_revision, "updateRevision": update_revision,
+            "collisionCount": 0});
+        let current = store.get(&sk, &meta_str(&s, "namespace"), &name).cloned();
+        if let Some(current) = current {
+            write_status(store, &sk, &current, status, "apps/v1");
+        }
+    }
+}
+
+fn daemonsets(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    let dk = key("apps", "daemonsets");
+    let all: Vec<Value> = store.list(&dk, None).into_iter().cloned().collect();
+    for d in all {
+        let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let fails = template_fails(&template, &config.fail_image_tag);
+        let hash = template_hash(&template);
+        let ready = memory.settled(&meta_str(&d, "uid"), &hash, now, config.delay);
+        let ready_count = pods_for(
+            store,
+            PodSet {
+                owner: &d,
+                owner_kind: "DaemonSet",
+                template: &template,
+                want: 1,
+                ready,
+                fails,
+                names: None,
+            },
+        );
+        let status = json!({"observedGeneration": int(d.pointer("/metadata/generation"), 1),
+            "desiredNumberScheduled": 1, "currentNumberScheduled": 1, "numberMisscheduled": 0,
+            "numberReady": ready_count, "numberAvailable": ready_count,
+            "updatedNumberScheduled": if ready { 1 } else { 0 }});
+        let current = store
+            .get(&dk, &meta_str(&d, "namespace"), &meta_str(&d, "name"))
+            .cloned();
+        if let Some(current) = current {
+            write_status(store, &dk, &current, status, "apps/v1");
+        }
+    }
+}
+
+fn jobs(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    let jk = key("batch", "jobs");
+    let all: Vec<Value> = store.list(&jk, None).into_iter().cloned().collect();
+    for j in all {
+        let template = j.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let fails = template_fails(&template, &config.fail_image_tag);
+        let done = memory.settled(&meta_str(&j, "uid"), "run", now, config.delay);
+        let completions = int(j.pointer("/spec/completions"), 1);
+        let start = j
+            .pointer("/status/startTime")
+            .cloned()
+            .unwrap_or_else(|| json!(now_rfc3339()));
+        let stamp = now_rfc3339();
+        let status = if !done {
+            json!({"startTime": start, "active": 1, "ready": 0})
+        } else if fails {
+            let mut s = j.get("status").cloned().unwrap_or(json!({}));
+            if s.get("conditions").is_none() {
+                s = json!({"startTime": start, "failed": int(j.pointer("/spec/backoffLimit"), 6) + 1, "ready": 0,
+                    "conditions": [
+                        {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": stamp, "lastTransitionTime": stamp},
+                        {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": stamp, "lastTransitionTime": stamp}]});
+            }
+            s
+        } else {
+            let mut s = j.get("status").cloned().unwrap_or(json!({}));
+            if s.get("conditions").is_none() {
+                s = json!({"startTime": start, "succeeded": completions, "ready": 0,
+                    "completionTime": stamp,
+                    "conditions": [
+                        {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": stamp, "lastTransitionTime": stamp},
+                        {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": stamp, "lastTransitionTime": stamp}]});
+            }
+            s
+        };
+        let current = store
+            .get(&jk, &meta_str(&j, "namespace"), &meta_str(&j, "name"))
+            .cloned();
+        if let Some(current) = current {
+            write_status(store, &jk, &current, status, "batch/v1");
+        }
+    }
+}
+
+fn bare_pods(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    let pk = key("", "pods");
+    let all: Vec<Value> = store.list(&pk, None).into_iter().cloned().collect();
+    for p in all {
+        if p.pointer("/metadata/ownerReferences").is_some() {
+            continue;
+        }
+        let fails = template_fails(&p, &config.fail_image_tag);
+        let ready = memory.settled(&meta_str(&p, "uid"), "run", now, config.delay);
+        write_status(store, &pk, &p, pod_status(&p, ready, fails), "v1");
+    }
+}
+
+fn pvcs(store: &mut Store) {
+    let k = key("", "persistentvolumeclaims");
+    let all: Vec<Value> = store.list(&k, None).into_iter().cloned().collect();
+    for pvc in all {
+        if pvc.pointer("/status/phase").and_then(Value::as_str) == Some("Bound") {
+            continue;
+        }
+        let modes = pvc
+            .pointer("/spec/accessModes")
+            .cloned()
+            .unwrap_or(json!(["ReadWriteOnce"]));
+        let capacity = pvc
+            .pointer("/spec/resources/requests/storage")
+            .cloned()
+            .unwrap_or(json!("1Gi"));
+        let mut bound = pvc.clone();
+        if bound.pointer("/spec/volumeName").is_none() {
+            bound["spec"]["volumeName"] = json!(format!("pvc-{}", meta_str(&pvc, "uid")));
+            bound = store.put(&k, bound);
+        }
+        write_status(
+            store,
+            &k,
+            &bound,
+            json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": capacity}}),
+            "v1",
+        );
+    }
+}
+
+fn load_balancers(store: &mut Store) {
+    let k = key("", "services");
+    let all: Vec<Value> = store.list(&k, None).into_iter().cloned().collect();
+    for (i, svc) in all.iter().enumerate() {
+        if svc.pointer("/spec/type").and_then(Value::as_str) != Some("LoadBalancer")
+            || svc.pointer("/status/loadBalancer/ingress").is_some()
+        {
+            continue;
+        }
+        let ip = format!("172.18.255.{}", 1 + i % 250);
+        write_status(
+            store,
+            &k,
+            svc,
+            json!({"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}),
+            "v1",
+        );
+    }
+}
