@@ -581,27 +581,10 @@ impl Ctx {
         Ok(t)
     }
 
-    /// A `meta.k8s.io/v1` Table with the Name and Age columns (what kubectl get prints).
+    /// A `meta.k8s.io/v1` Table with the columns `kubectl get` prints.
     fn table_of(&self, items: Vec<Value>) -> Value {
-        let now = chrono::Utc::now();
-        let rows: Vec<Value> = items
-            .into_iter()
-            .map(|o| {
-                let created = meta_str(&o, "creationTimestamp");
-                let age = chrono::DateTime::parse_from_rfc3339(&created)
-                    .map(|t| human_age(now.signed_duration_since(t.with_timezone(&chrono::Utc))))
-                    .unwrap_or_else(|_| "<unknown>".into());
-                let partial = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                    "metadata": o["metadata"].clone()});
-                json!({"cells": [meta_str(&o, "name"), age], "object": partial})
-            })
-            .collect();
-        json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},
-            "columnDefinitions": [
-                {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0},
-                {"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0}
-            ],
-            "rows": rows})
+        let include_object = self.q("includeObject") == Some("Object");
+        crate::table::table(&self.rt.kind, items, include_object)
     }
 
     fn watch(&self) -> Result<Response<Body>, ApiError> {
@@ -1358,17 +1341,6 @@ pub fn collect_garbage(store: &mut Store, removed: &Value, policy: &str) {
     }
 }
 
-fn human_age(d: chrono::Duration) -> String {
-    let s = d.num_seconds().max(0);
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=599 => format!("{}m{}s", s / 60, s % 60),
-        600..=10799 => format!("{}m", s / 60),
-        10800..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1393,13 +1365,5 @@ mod tests {
         assert_eq!(st.subresource.as_deref(), Some("status"));
         let all = parse_resource_path("/api/v1/configmaps").unwrap();
         assert_eq!((all.namespace, all.name), (None, None));
-    }
-
-    #[test]
-    fn ages_read_like_kubectl() {
-        assert_eq!(human_age(chrono::Duration::seconds(5)), "5s");
-        assert_eq!(human_age(chrono::Duration::seconds(200)), "3m20s");
-        assert_eq!(human_age(chrono::Duration::seconds(7200)), "120m");
-        assert_eq!(human_age(chrono::Duration::days(3)), "3d");
     }
 }

@@ -16,6 +16,7 @@ pub mod patch;
 pub mod proto;
 pub mod selectors;
 pub mod store;
+pub mod table;
 pub mod tls;
 pub mod validation;
 

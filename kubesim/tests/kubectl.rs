@@ -458,6 +458,24 @@ async fn rollout_status_waits_for_ready_replicas_and_fails_for_a_crashing_image(
     assert_eq!(deploy["status"]["observedGeneration"], 1);
     let pods = k.get_json(&["pods", "-l", "app=web"]).await;
     assert_eq!(pods["items"].as_array().unwrap().len(), 2);
+    let table = k.run(&["get", "deployment", "web"]).await;
+    table.ok();
+    let header: Vec<&str> = table
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
+    let row: Vec<&str> = table
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..4], ["web", "2/2", "2", "2"]);
 
     k.run(&["set", "image", "deployment/web", "web=nginx:fail"])
         .await
