@@ -441,8 +441,13 @@ impl Ctx {
             return Err(ApiError::UnknownPath);
         }
         let sub = self.rp.subresource.clone();
+        let scalable = !self.rt.custom
+            && matches!(
+                self.rt.kind.as_str(),
+                "Deployment" | "ReplicaSet" | "StatefulSet"
+            );
         if let Some(s) = &sub
-            && !(s == "status" && self.rt.has_status)
+            && !((s == "status" && self.rt.has_status) || (s == "scale" && scalable))
         {
             return Err(ApiError::UnknownPath);
         }
@@ -467,6 +472,14 @@ impl Ctx {
                 has_status: self.rt.has_status,
             }
         };
+        if sub.as_deref() == Some("scale") {
+            let value = match verb {
+                "get" => scale_of(&self.get(&name)?),
+                "update" | "patch" => self.rescale(&name, verb, content_type, &body)?,
+                _ => return Err(ApiError::MethodNotAllowed),
+            };
+            return Ok(json_response(200, &value));
+        }
         let (code, value) = match verb {
             "get" => (200, self.get(&name)?),
             "list" => {
@@ -496,6 +509,73 @@ impl Ctx {
             value
         };
         Ok(json_response(code, &value))
+    }
+
+    /// PUT or PATCH of the `scale` subresource: only `spec.replicas` changes.
+    fn rescale(
+        &self,
+        name: &str,
+        verb: &str,
+        content_type: &str,
+        body: &Bytes,
+    ) -> Result<Value, ApiError> {
+        let mut store = self.state.store.lock().expect("store lock");
+        let old = store
+            .get(&self.key(), &self.ns(), name)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))?;
+        let scale = scale_of(&old);
+        let wanted = if verb == "update" {
+            parse_body(body)?
+        } else {
+            let p: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::BadRequest(format!("the request body could not be decoded: {e}"))
+            })?;
+            match content_type.split(';').next().unwrap_or("").trim() {
+                "application/json-patch+json" => patch::json_patch(&scale, &p)
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+                _ => patch::merge_patch(&scale, &p),
+            }
+        };
+        let given_rv = meta_str(&wanted, "resourceVersion");
+        if !given_rv.is_empty() && given_rv != meta_str(&old, "resourceVersion") {
+            return Err(ApiError::Conflict {
+                group: self.rt.group.clone(),
+                resource: self.rt.plural.clone(),
+                qualified: self.rt.qualified_resource(),
+                name: name.to_string(),
+            });
+        }
+        let replicas = wanted
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if replicas < 0 {
+            return Err(ApiError::Invalid {
+                group: "autoscaling".into(),
+                kind: "Scale".into(),
+                qualified_kind: "Scale.autoscaling".into(),
+                name: name.to_string(),
+                causes: vec![crate::errors::Cause::invalid(
+                    "spec.replicas",
+                    &replicas.to_string(),
+                    "must be greater than or equal to 0",
+                )],
+            });
+        }
+        let mut new = old.clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let manager = self.update_manager();
+        let updated = self.finish_update(
+            &mut store,
+            &old,
+            new,
+            Part::Main {
+                has_status: self.rt.has_status,
+            },
+            Some(&manager),
+        )?;
+        Ok(scale_of(&updated))
     }
 
     fn with_version(&self, mut obj: Value) -> Value {
@@ -1293,6 +1373,27 @@ impl Ctx {
             "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
         )
     }
+}
+
+/// The `autoscaling/v1` Scale view of a workload.
+fn scale_of(obj: &Value) -> Value {
+    let selector = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let meta = &obj["metadata"];
+    json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"]},
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0))},
+        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector}})
 }
 
 /// Drops empty and null metadata fields, as the apiserver's typed ObjectMeta (omitempty) does.

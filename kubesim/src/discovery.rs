@@ -73,6 +73,11 @@ pub fn group(types: &[ResourceType], name: &str) -> Option<Value> {
     Some(g)
 }
 
+/// Kinds with a `scale` subresource.
+fn scalable(t: &ResourceType) -> bool {
+    !t.custom && matches!(t.kind.as_str(), "Deployment" | "ReplicaSet" | "StatefulSet")
+}
+
 fn resource_entries(t: &ResourceType) -> Vec<Value> {
     let mut main = json!({"name": t.plural, "singularName": t.singular, "namespaced": t.namespaced,
         "kind": t.kind, "verbs": t.verbs()});
@@ -157,10 +162,19 @@ pub fn aggregated(types: &[ResourceType], legacy: bool) -> Value {
                             if !t.categories.is_empty() {
                                 r["categories"] = json!(t.categories);
                             }
+                            let mut subs = Vec::new();
                             if t.has_status {
-                                r["subresources"] = json!([{"subresource": "status",
+                                subs.push(json!({"subresource": "status",
                                     "responseKind": {"group": t.group, "version": v, "kind": t.kind},
-                                    "verbs": ["get", "patch", "update"]}]);
+                                    "verbs": ["get", "patch", "update"]}));
+                            }
+                            if scalable(t) {
+                                subs.push(json!({"subresource": "scale",
+                                    "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+                                    "verbs": ["get", "patch", "update"]}));
+                            }
+                            if !subs.is_empty() {
+                                r["subresources"] = Value::Array(subs);
                             }
                             r
                         })
