@@ -33,8 +33,12 @@ fn key(group: &str, plural: &str) -> ResourceKey {
 }
 
 /// Runs the controllers until the returned task is aborted.
-pub fn spawn(state: Arc<AppState>, config: ControllerConfig) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+pub fn spawn(
+    runtime: &tokio::runtime::Handle,
+    state: Arc<AppState>,
+    config: ControllerConfig,
+) -> tokio::task::JoinHandle<()> {
+    runtime.spawn(async move {
         let mut memory = Memory::default();
         loop {
             tokio::time::sleep(TICK).await;

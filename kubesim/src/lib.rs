@@ -143,8 +143,8 @@ impl ServerBuilder {
         } else {
             Some(tls::generate().context("generating the server certificate")?)
         };
-        let listener = TcpListener::bind(("127.0.0.1", self.port))
-            .await
+        let runtime = ServerRuntime::new()?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port))
             .with_context(|| format!("binding 127.0.0.1:{}", self.port))?;
         let addr = listener.local_addr()?;
         *state.server_address.lock().expect("lock") = addr.to_string();
@@ -160,8 +160,10 @@ impl ServerBuilder {
             kubeconfig,
             running: None,
             controller: None,
+            runtime,
         };
         server.controller = Some(controller::spawn(
+            &server.runtime.handle,
             server.state.clone(),
             controller::ControllerConfig {
                 delay: self.controller_delay,
@@ -169,8 +171,60 @@ impl ServerBuilder {
             },
         ));
         server.write_kubeconfig(&server.kubeconfig.clone())?;
-        server.serve(listener);
+        server.serve(listener)?;
         Ok(server)
+    }
+}
+
+/// The server's own tokio runtime on a background thread, so the server keeps answering while
+/// the test that started it blocks (for example on `std::process::Command::output`).
+struct ServerRuntime {
+    handle: tokio::runtime::Handle,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl ServerRuntime {
+    fn new() -> anyhow::Result<ServerRuntime> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("kubesim".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("kubesim-worker")
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = handle_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(Ok(runtime.handle().clone()));
+                runtime.block_on(async {
+                    let _ = shutdown_rx.await;
+                });
+                runtime.shutdown_background();
+            })
+            .context("starting the kubesim thread")?;
+        let handle = handle_rx
+            .recv()
+            .context("the kubesim thread ended before its runtime started")?
+            .context("building the kubesim runtime")?;
+        Ok(ServerRuntime {
+            handle,
+            shutdown: Some(shutdown_tx),
+        })
+    }
+}
+
+impl Drop for ServerRuntime {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
@@ -185,6 +239,7 @@ pub struct Server {
     kubeconfig: PathBuf,
     running: Option<(watch::Sender<bool>, JoinHandle<()>)>,
     controller: Option<JoinHandle<()>>,
+    runtime: ServerRuntime,
 }
 
 impl Server {
@@ -310,11 +365,16 @@ impl Server {
         Ok(())
     }
 
-    fn serve(&mut self, listener: TcpListener) {
+    fn serve(&mut self, listener: std::net::TcpListener) -> anyhow::Result<()> {
+        listener.set_nonblocking(true)?;
+        let listener = {
+            let _context = self.runtime.handle.enter();
+            TcpListener::from_std(listener)?
+        };
         let (tx, mut rx) = watch::channel(false);
         let state = self.state.clone();
         let acceptor = self.tls.clone().map(tokio_rustls::TlsAcceptor::from);
-        let task = tokio::spawn(async move {
+        let task = self.runtime.handle.spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
                 tokio::select! {
@@ -348,6 +408,7 @@ impl Server {
             while connections.join_next().await.is_some() {}
         });
         self.running = Some((tx, task));
+        Ok(())
     }
 
     /// Stops listening and closes every connection; the state is kept.
@@ -363,11 +424,8 @@ impl Server {
         self.stop().await;
         let mut last_err = None;
         for _ in 0..50 {
-            match TcpListener::bind(self.addr).await {
-                Ok(listener) => {
-                    self.serve(listener);
-                    return Ok(());
-                }
+            match std::net::TcpListener::bind(self.addr) {
+                Ok(listener) => return self.serve(listener),
                 Err(e) => {
                     last_err = Some(e);
                     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,6 +1,7 @@
 //! The kubesim binary: serves the simulated API server until killed.
 
 use clap::Parser;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// A Kubernetes API server simulator.
@@ -38,10 +39,14 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &args.write_kubeconfig {
         server.write_kubeconfig(path)?;
     }
-    println!("kubesim listening on {}", server.url());
+    let mut message = format!("kubesim listening on {}\n", server.url());
     if let Some(path) = &args.write_kubeconfig {
-        println!("kubeconfig written to {}", path.display());
+        message.push_str(&format!("kubeconfig written to {}\n", path.display()));
     }
+    // Whoever started us may stop reading; that must not stop the server.
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(message.as_bytes());
+    let _ = stdout.flush();
     tokio::signal::ctrl_c().await?;
     Ok(())
 }
