@@ -3,6 +3,7 @@
 //! Each subcommand parses its flags, builds the options struct of one action function,
 //! calls it and prints the result; no logic of its own lives here.
 
+mod repo;
 mod values_flags;
 
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ pub enum Command {
     /// Show information of a chart
     #[command(subcommand)]
     Show(ShowCommand),
+    #[command(flatten)]
+    Repo(repo::RepoCommands),
 }
 
 /// Flags that choose the Kubernetes version and APIs templates are rendered for.
@@ -196,10 +199,25 @@ pub fn run() -> ExitCode {
     match dispatch(cli, &sub) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", error_line(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, leaving out causes the message already quotes
+/// (library errors usually include their source's text).
+fn error_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        let text = text.split(" (os error").next().unwrap_or_default();
+        if !line.contains(text) {
+            line.push_str(": ");
+            line.push_str(text);
+        }
+    }
+    line
 }
 
 fn dispatch(cli: Cli, sub: &ArgMatches) -> Result<ExitCode> {
@@ -210,6 +228,7 @@ fn dispatch(cli: Cli, sub: &ArgMatches) -> Result<ExitCode> {
         Command::Create(args) => create(args),
         Command::Package(args) => package(args),
         Command::Show(what) => show(what),
+        Command::Repo(command) => repo::dispatch(command),
     }
 }
 
@@ -233,7 +252,7 @@ fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Resul
     let opts = action::template::TemplateOptions {
         release_name,
         namespace: global.namespace(),
-        chart: PathBuf::from(chart),
+        chart: repo::resolve_chart(&chart, args.version.as_deref())?,
         values: value_options(sub),
         capabilities: capabilities(&args.capabilities)?,
         show_only: args.show_only,
