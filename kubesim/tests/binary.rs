@@ -8,10 +8,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// The binary's process and its stdout (kept open while it runs).
-struct Running(
-    Child,
-    #[allow(dead_code)] BufReader<std::process::ChildStdout>,
-);
+struct Running {
+    child: Child,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
