@@ -382,7 +382,7 @@ impl Ctx {
             .unwrap_or_else(|| {
                 let prog = self.user_agent.split('/').next().unwrap_or("").trim();
                 if prog.is_empty() {
-                    "unknown".to_string()
+                    String::new()
                 } else {
                     prog.to_string()
                 }
@@ -705,10 +705,19 @@ impl Ctx {
             match store.watch_from(since) {
                 Ok(x) => x,
                 Err(oldest) => {
-                    return Err(ApiError::Gone {
+                    // Like the watch cache: a 200 stream carrying one ERROR event with a 410.
+                    let gone = ApiError::Gone {
                         requested: since,
                         oldest,
-                    });
+                    };
+                    let mut line =
+                        serde_json::to_vec(&json!({"type": "ERROR", "object": gone.to_status()}))
+                            .expect("JSON values serialize");
+                    line.push(b'\n');
+                    let mut resp = Response::new(Full::new(Bytes::from(line)).boxed_unsync());
+                    resp.headers_mut()
+                        .insert("content-type", HeaderValue::from_static("application/json"));
+                    return Ok(resp);
                 }
             }
         };

@@ -218,6 +218,16 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
             Some(rs) => {
                 let mut updated = rs.clone();
                 updated["spec"]["replicas"] = json!(desired);
+                // A ReplicaSet that becomes current again (rollback) takes the next revision.
+                let revision = rs
+                    .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse::<i64>().ok())
+                    .unwrap_or(0);
+                if revision < max_revision {
+                    updated["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                        json!((max_revision + 1).to_string());
+                }
                 if updated != rs {
                     record_update(
                         Some(&rs),
@@ -606,19 +616,22 @@ fn statefulsets(store: &mut Store, config: &ControllerConfig, memory: &mut Memor
             .and_then(Value::as_str)
             .unwrap_or(&update_revision)
             .to_string();
-        let updated = if ready_count == want {
-            want - partition
-        } else {
-            0
-        };
         let current_revision = if partition == 0 && ready_count == want {
             update_revision.clone()
         } else {
             previous_current
         };
+        // Pods at ordinals >= partition run the update revision; the rest stay current.
+        let updated = if current_revision == update_revision {
+            want
+        } else if ready_count == want {
+            want - partition
+        } else {
+            0
+        };
         let status = json!({"observedGeneration": int(s.pointer("/metadata/generation"), 1),
             "replicas": want, "readyReplicas": ready_count, "availableReplicas": ready_count,
-            "currentReplicas": if current_revision == update_revision { want } else { partition },
+            "currentReplicas": want - if current_revision == update_revision { 0 } else { updated },
             "updatedReplicas": updated,
             "currentRevision": current_revision, "updateRevision": update_revision,
             "collisionCount": 0});
