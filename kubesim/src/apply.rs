@@ -342,14 +342,20 @@ pub fn server_side_apply(
         .fold(FieldSet::default(), |acc, e| acc.union(&e.fields));
     let mut merged = live.cloned().unwrap_or_else(|| json!({}));
     let abandoned = previously_mine.difference(&cfg_set).difference(&others);
-    // Deepest paths first so list items go after their own fields.
+    // Shallowest paths first: removing a list item removes its fields with it (its key
+    // fields must still be there to find it).
     let mut abandoned: Vec<FieldPath> = abandoned.paths.into_iter().collect();
-    abandoned.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    abandoned.sort_by_key(|p| p.len());
+    let mut removed: Vec<FieldPath> = Vec::new();
     for p in abandoned {
-        if others.has_descendant_of(&p) || cfg_set.has_descendant_of(&p) {
+        if others.has_descendant_of(&p)
+            || cfg_set.has_descendant_of(&p)
+            || removed.iter().any(|r| p.starts_with(r))
+        {
             continue;
         }
         remove_at(&mut merged, &p, walk);
+        removed.push(p);
     }
     merge_applied(&mut merged, &cfg_view, &mut Vec::new(), walk);
 
@@ -563,6 +569,38 @@ mod tests {
             server_side_apply(Some(&live), &cfg, "alice", false, "apps/v1", MAIN, W).unwrap();
         assert!(after["metadata"].get("labels").is_none(), "{after}");
         assert_eq!(after["spec"]["replicas"], 2);
+    }
+
+    #[test]
+    fn a_container_the_manager_stops_applying_is_removed_whole() {
+        let mut two = deployment(2, "nginx:1");
+        two["spec"]["template"]["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "sidecar", "image": "envoy", "args": ["-v"]}));
+        let live = server_side_apply(None, &two, "alice", false, "apps/v1", MAIN, W).unwrap();
+        let after = server_side_apply(
+            Some(&live),
+            &deployment(2, "nginx:1"),
+            "alice",
+            false,
+            "apps/v1",
+            MAIN,
+            W,
+        )
+        .unwrap();
+        assert_eq!(
+            after["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "web", "image": "nginx:1"}])
+        );
+        let fields = &read_managed(&after)[0].fields;
+        assert!(
+            !fields
+                .paths
+                .iter()
+                .any(|p| p.iter().any(|e| e.contains("sidecar"))),
+            "ownership of the removed container is dropped too"
+        );
     }
 
     #[test]

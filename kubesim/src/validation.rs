@@ -182,6 +182,7 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
             validate_workload(obj, &rt.kind, &mut causes)
         }
+        "ConfigMap" | "Secret" => validate_data_keys(obj, &mut causes),
         "Pod" => validate_containers(obj.get("spec"), "spec", &mut causes),
         "Service" => {
             let spec = obj.get("spec");
@@ -240,6 +241,28 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
         validate_immutable(rt, obj, old, &mut causes);
     }
     causes
+}
+
+fn validate_data_keys(obj: &Value, causes: &mut Vec<Cause>) {
+    for field in ["data", "binaryData", "stringData"] {
+        let Some(map) = obj.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for key in map.keys() {
+            let ok = !key.is_empty()
+                && key.len() <= 253
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !ok {
+                causes.push(Cause::invalid(
+                    &format!("{field}[{key}]"),
+                    &quoted(key),
+                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+                ));
+            }
+        }
+    }
 }
 
 fn go_selector(sel: &Value) -> String {
@@ -437,14 +460,28 @@ pub fn apply_defaults(
                     "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
             }
         }
-        "Secret"
+        "Secret" => {
             if obj
                 .get("type")
                 .and_then(Value::as_str)
                 .unwrap_or("")
-                .is_empty() =>
-        {
-            obj["type"] = json!("Opaque");
+                .is_empty()
+            {
+                obj["type"] = json!("Opaque");
+            }
+            // stringData is write-only: it is folded into data, base64-encoded.
+            if let Some(Value::Object(plain)) =
+                obj.as_object_mut().and_then(|m| m.remove("stringData"))
+            {
+                use base64::Engine;
+                let map = obj.as_object_mut().expect("objects are maps");
+                let data = map.entry("data").or_insert_with(|| json!({}));
+                for (k, v) in plain {
+                    let text = v.as_str().unwrap_or_default();
+                    data[k.as_str()] =
+                        json!(base64::engine::general_purpose::STANDARD.encode(text));
+                }
+            }
         }
         "StatefulSet" | "ReplicaSet" => {
             if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
@@ -551,6 +588,23 @@ mod tests {
         let s = |ip: &str| json!({"metadata": {"name": "svc"}, "spec": {"clusterIP": ip, "ports": [{"port": 80}]}});
         let causes = validate(&rt("Service"), &s("10.96.0.9"), Some(&s("10.96.0.8")));
         assert_eq!(causes[0].field, "spec.clusterIPs[0]");
+    }
+
+    #[test]
+    fn config_keys_must_be_valid_and_secret_string_data_folds_into_data() {
+        let bad = json!({"metadata": {"name": "c"}, "data": {"bad key": "x", "good.key": "y"}});
+        let causes = validate(&rt("ConfigMap"), &bad, None);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "data[bad key]");
+        let mut secret = json!({"metadata": {"name": "s"}, "stringData": {"password": "hunter2"},
+            "data": {"user": "YWRtaW4="}});
+        apply_defaults(&rt("Secret"), &mut secret, None, &mut || unreachable!());
+        assert_eq!(
+            secret["data"],
+            json!({"user": "YWRtaW4=", "password": "aHVudGVyMg=="})
+        );
+        assert!(secret.get("stringData").is_none());
+        assert_eq!(secret["type"], "Opaque");
     }
 
     #[test]
