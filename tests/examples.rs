@@ -115,7 +115,7 @@ fn stack_condition_and_tags_disable_subcharts() {
 fn every_example_lints_clean_with_strict() {
     for chart in ["webapp", "model-worker", "stack"] {
         let path = format!("charts-examples/{chart}");
-        let out = rudder(&["lint", &path, "--strict"]);
+        let out = rudder(&["lint", &path, "--strict", "--with-subcharts"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

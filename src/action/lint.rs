@@ -93,8 +93,27 @@ pub struct LintOptions {
     pub with_subcharts: bool,
 }
 
-/// Lints one chart. Problems are findings in the report, never an `Err`.
-pub fn lint(chart_path: &Path, opts: &LintOptions) -> LintReport {
+/// Lints a chart (and, with `with_subcharts`, every chart under its `charts/`), one report
+/// per chart. Problems are findings in the reports, never an `Err`.
+pub fn lint(chart_path: &Path, opts: &LintOptions) -> Vec<LintReport> {
+    let mut reports = vec![lint_one(chart_path, opts)];
+    if opts.with_subcharts {
+        let mut subcharts: Vec<PathBuf> = std::fs::read_dir(chart_path.join("charts"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "tgz"))
+            .collect();
+        subcharts.sort();
+        for sub in subcharts {
+            reports.extend(lint(&sub, opts));
+        }
+    }
+    reports
+}
+
+fn lint_one(chart_path: &Path, opts: &LintOptions) -> LintReport {
     let mut report = LintReport {
         chart: chart_path.to_path_buf(),
         messages: Vec::new(),
@@ -137,12 +156,8 @@ fn lint_metadata(chart: &Chart, report: &mut LintReport) {
     if md.icon.is_none() {
         report.push(Severity::Info, "Chart.yaml", "icon is recommended");
     }
-    if md.api_version == "v1" {
-        report.push(
-            Severity::Warning,
-            "Chart.yaml",
-            "apiVersion v1 is deprecated: use apiVersion v2",
-        );
+    for warning in chart::metadata_warnings(md) {
+        report.push(Severity::Warning, "Chart.yaml", warning);
     }
     if md.maintainers.iter().any(|m| m.name.trim().is_empty()) {
         report.push(

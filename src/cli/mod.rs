@@ -280,17 +280,17 @@ fn lint(args: LintArgs, sub: &ArgMatches) -> Result<ExitCode> {
         strict: args.strict,
         with_subcharts: args.with_subcharts,
     };
-    let mut failed = 0;
-    for chart in &charts {
-        let report = action::lint::lint(chart, &opts);
+    let reports: Vec<_> = charts
+        .iter()
+        .flat_map(|chart| action::lint::lint(chart, &opts))
+        .collect();
+    let failed = reports.iter().filter(|r| r.failed(args.strict)).count();
+    for report in &reports {
         print!("{}", report.render(args.quiet));
-        if report.failed(args.strict) {
-            failed += 1;
-        }
     }
     println!(
         "\n{} chart(s) linted, {} chart(s) failed",
-        charts.len(),
+        reports.len(),
         failed
     );
     Ok(if failed > 0 {
