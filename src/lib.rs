@@ -10,4 +10,6 @@ pub mod chart;
 pub mod cli;
 pub mod engine;
 pub mod manifest;
+pub mod registry;
+pub mod repo;
 pub mod values;

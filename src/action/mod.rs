@@ -2,9 +2,19 @@
 //! thin shim over these, the way helm's `pkg/action` sits behind its commands.
 
 pub mod create;
+pub mod dependency;
 pub mod lint;
 pub mod package;
+pub mod pull;
+pub mod push;
+pub mod registry;
 pub mod render;
+pub mod repo_add;
+pub mod repo_index;
+pub mod repo_list;
+pub mod repo_remove;
+pub mod repo_update;
+pub mod search;
 pub mod show;
 pub mod template;
 

@@ -1,0 +1,213 @@
+//! Chart repositories: the `repositories.yaml` configuration and the index cache under the
+//! XDG directories ([`RepoSettings`]), helm's `index.yaml` format ([`index`]), the HTTP
+//! client that fetches indexes and charts with each repository's credentials and TLS
+//! settings ([`http`]), and [`locate_chart`], which turns a chart reference (`repo/chart`,
+//! a URL, `oci://…` or a local path) into a verified local chart file.
+
+pub mod file;
+pub mod http;
+pub mod index;
+mod locate;
+mod settings;
+
+pub use file::{RepoEntry, RepoFile};
+pub use http::HttpOptions;
+pub use index::{ChartVersion, IndexFile};
+pub use locate::{Fetched, LocateOptions, fetch_chart, locate_chart, locate_chart_with};
+pub use settings::RepoSettings;
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong with repositories, indexes, downloads and registries. Each
+/// message names the file, URL or repository at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin} is not a valid chart repository index: {reason}")]
+    InvalidIndex { origin: String, reason: String },
+    #[error("{} is not a valid repositories file: {reason}", path.display())]
+    InvalidRepoFile { path: PathBuf, reason: String },
+    #[error("no repository named \"{0}\" is configured (add it with `rudder repo add {0} URL`)")]
+    RepoNotFound(String),
+    #[error("repository name ({0}) already exists, please specify a different name")]
+    RepoExists(String),
+    #[error("invalid repository name \"{0}\": {1}")]
+    InvalidRepoName(String, String),
+    #[error("chart \"{chart}\" not found in repository \"{repo}\" (try `rudder repo update`)")]
+    ChartNotFound { repo: String, chart: String },
+    #[error(
+        "no version of chart \"{chart}\" in {origin} matches \"{constraint}\"; available: {}",
+        if available.is_empty() { "none".to_string() } else { available.join(", ") }
+    )]
+    NoMatchingVersion {
+        chart: String,
+        origin: String,
+        constraint: String,
+        available: Vec<String>,
+    },
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} answered {status}{hint}")]
+    Status {
+        url: String,
+        status: String,
+        hint: &'static str,
+    },
+    #[error("{url} is larger than the {limit}-byte limit")]
+    TooLarge { url: String, limit: u64 },
+    #[error(
+        "digest mismatch for {url}: the index says sha256:{expected}, the download is sha256:{actual}"
+    )]
+    DigestMismatch {
+        url: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("cannot use {}: {reason}", path.display())]
+    Tls { path: PathBuf, reason: String },
+    #[error("{0}")]
+    InvalidReference(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error(transparent)]
+    Chart(#[from] crate::chart::ChartError),
+    #[error(transparent)]
+    Constraint(#[from] crate::chart::constraint::ConstraintError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+}
+
+impl RepoError {
+    pub(crate) fn read(path: &Path, source: std::io::Error) -> Self {
+        RepoError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn write(path: &Path, source: std::io::Error) -> Self {
+        RepoError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// readers never see half a file and a failure leaves the old file (or nothing) in place.
+/// `private` restricts the file to its owner (for files holding credentials).
+pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), RepoError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(|e| RepoError::write(&dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rudder-")
+        .tempfile_in(&dir)
+        .map_err(|e| RepoError::write(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = if private { 0o600 } else { 0o644 };
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+            .map_err(|e| RepoError::write(path, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| RepoError::write(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| RepoError::write(path, e.error))?;
+    Ok(())
+}
+
+/// The sha256 of `bytes` in lowercase hex, as helm records digests in `index.yaml`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// YAML in helm's style (go-yaml via JSON: keys sorted, strings that would read as another
+/// type double-quoted) for a JSON-shaped value.
+pub fn helm_yaml(value: &serde_json::Value) -> String {
+    let mut text = crate::engine::yaml::to_yaml(&sort_keys(value.clone()));
+    text.push('\n');
+    text
+}
+
+fn sort_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sort_keys).collect())
+        }
+        other => other,
+    }
+}
+
+/// A table as helm prints them (gosuri/uitable): cells padded to their column's width and
+/// separated by a tab; cells longer than `max_width` are cut with `...`.
+pub fn table(rows: &[Vec<String>], max_width: Option<usize>) -> String {
+    let cut = |s: &str| -> String {
+        match max_width {
+            Some(w) if s.chars().count() > w => {
+                let kept: String = s.chars().take(w.saturating_sub(3)).collect();
+                format!("{kept}...")
+            }
+            _ => s.to_string(),
+        }
+    };
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c)).collect())
+        .collect();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i + 1 == row.len() {
+                    c.clone()
+                } else {
+                    format!("{c:<width$}", width = widths[i])
+                }
+            })
+            .collect();
+        out.push_str(cells.join("\t").trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,306 @@
+//! Shared helpers of the repository, dependency and OCI tests: the real helm binary, the
+//! rudder binary with isolated config/cache directories, chart packages made on the fly,
+//! and real servers started on loopback (nginx for HTTP repositories, Debian's
+//! `docker-registry` for OCI). Servers are stopped when their handle drops.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The real helm binary: `$RUDDER_PEERS_BIN/helm`, else `target/peers/bin/helm`.
+pub fn helm_bin() -> PathBuf {
+    let bin = std::env::var_os("RUDDER_PEERS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/bin"));
+    let helm = bin.join("helm");
+    assert!(
+        helm.exists(),
+        "helm not found at {}; run scripts/install-peers",
+        helm.display()
+    );
+    helm
+}
+
+/// Result of running a command.
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn run(out: Output) -> Run {
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs helm with its homes under `home`.
+pub fn helm(home: &Path, args: &[&str]) -> Run {
+    run(Command::new(helm_bin())
+        .args(args)
+        .env("HELM_CACHE_HOME", home.join("helm/cache"))
+        .env("HELM_CONFIG_HOME", home.join("helm/config"))
+        .env("HELM_DATA_HOME", home.join("helm/data"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("helm runs"))
+}
+
+/// Runs rudder with its config and cache under `home`.
+pub fn rudder(home: &Path, args: &[&str]) -> Run {
+    rudder_stdin(home, args, "")
+}
+
+/// Runs rudder with `stdin` as its standard input.
+pub fn rudder_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .args(args)
+        .env("RUDDER_CONFIG_HOME", home.join("config"))
+        .env("RUDDER_CACHE_HOME", home.join("cache"))
+        .env_remove("RUDDER_REPOSITORY_CONFIG")
+        .env_remove("RUDDER_REPOSITORY_CACHE")
+        .env_remove("RUDDER_REGISTRY_CONFIG")
+        .env_remove("RUDDER_CONTENT_CACHE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rudder runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    run(child.wait_with_output().unwrap())
+}
+
+/// Writes a minimal chart directory `parent/name` (version, appVersion, description and
+/// keywords as given) and returns its path.
+pub fn make_chart(parent: &Path, name: &str, version: &str, extra: &str) -> PathBuf {
+    let dir = parent.join(format!("src-{name}-{version}")).join(name);
+    fs::create_dir_all(dir.join("templates")).unwrap();
+    fs::write(
+        dir.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}-app\"\ndescription: The {name} chart\n{extra}"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("values.yaml"),
+        format!("greeting: hello from {name}\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ Release.Name }}-{{ Chart.Name }}\ndata:\n  greeting: {{ Values.greeting }}\n  version: {{ Chart.Version }}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Packages `name` at `version` into `dest` and returns the package path.
+pub fn package(dest: &Path, name: &str, version: &str) -> PathBuf {
+    package_with(dest, name, version, "")
+}
+
+/// [`package`] with extra Chart.yaml lines.
+pub fn package_with(dest: &Path, name: &str, version: &str, extra: &str) -> PathBuf {
+    let work = dest.join(".src");
+    let dir = make_chart(&work, name, version, extra);
+    let tgz = rudder::chart::archive::write_package(&dir, dest, None, None).unwrap();
+    fs::remove_dir_all(&work).unwrap();
+    tgz
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, child: &mut Child, log: &Path, what: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited ({status}) before listening: {}",
+                fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "{what} did not listen on 127.0.0.1:{port}: {}",
+        fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+fn find_binary(name: &str, fallbacks: &[&str]) -> PathBuf {
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    for f in fallbacks {
+        if Path::new(f).is_file() {
+            return PathBuf::from(f);
+        }
+    }
+    panic!("{name} is not installed (apt-get install {name}; .ci/run installs it)");
+}
+
+/// TLS material for a server: PEM certificate and key files.
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// An nginx serving `root` on 127.0.0.1:port (plain HTTP, or HTTPS with `tls`), with
+/// `extra` inserted in its `server` block; stopped on drop.
+pub struct Nginx {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    pub fn start(root: &Path, extra: &str) -> Nginx {
+        Nginx::start_with(root, extra, None, free_port())
+    }
+
+    pub fn start_with(root: &Path, extra: &str, tls: Option<&TlsFiles>, port: u16) -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let (listen, ssl) = match tls {
+            Some(t) => (
+                format!("127.0.0.1:{port} ssl"),
+                format!(
+                    "ssl_certificate {};\n    ssl_certificate_key {};",
+                    t.cert.display(),
+                    t.key.display()
+                ),
+            ),
+            None => (format!("127.0.0.1:{port}"), String::new()),
+        };
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/error.log info;\npid {d}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  types {{ application/x-yaml yaml; application/gzip tgz; }}\n  default_type application/octet-stream;\n  server {{\n    listen {listen};\n    server_name _;\n    {ssl}\n    root {root};\n    {extra}\n  }}\n}}\n",
+            root = root.display()
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        fs::write(&conf_path, conf).unwrap();
+        let log = dir.path().join("stderr.log");
+        let nginx = find_binary("nginx", &["/usr/sbin/nginx"]);
+        let mut child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("nginx starts");
+        wait_for_port(port, &mut child, &log, "nginx");
+        Nginx {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The access log so far (method, path, status, user).
+    pub fn access_log(&self) -> String {
+        fs::read_to_string(self._dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Distribution registry (`docker-registry`) on 127.0.0.1:port, plain HTTP, storing in
+/// a temporary directory; `auth` is inserted as its `auth:` section. Stopped on drop.
+pub struct Registry {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    pub fn start(auth: &str) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: rudder-test-secret\n{auth}\n",
+            dir.path().join("data").display()
+        );
+        let conf_path = dir.path().join("config.yml");
+        fs::write(&conf_path, conf).unwrap();
+        let log = dir.path().join("registry.log");
+        let bin = find_binary("docker-registry", &["/usr/bin/docker-registry"]);
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(dir.path().join("stdout.log")).unwrap())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("docker-registry starts");
+        wait_for_port(port, &mut child, &log, "docker-registry");
+        Registry {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Where files for the registry's config may live (htpasswd, token certs).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// sha256 hex of a file.
+pub fn sha256_file(path: &Path) -> String {
+    rudder::repo::sha256_hex(&fs::read(path).unwrap())
+}
