@@ -774,7 +774,20 @@ impl Ctx {
         });
         let events = initial_stream.chain(live);
         let deadline = tokio::time::sleep(timeout);
-        let events = events.take_until(deadline).map(|ev| {
+        // `kubectl get -w` asks for Tables: each event then carries a one-row Table.
+        let as_table = self.accept.contains("as=Table").then(|| {
+            (
+                self.rt.kind.clone(),
+                self.q("includeObject") == Some("Object"),
+            )
+        });
+        let events = events.take_until(deadline).map(move |mut ev| {
+            if let Some((kind, include_object)) = &as_table
+                && matches!(ev["type"].as_str(), Some("ADDED" | "MODIFIED" | "DELETED"))
+            {
+                let obj = ev["object"].take();
+                ev["object"] = crate::table::table(kind, vec![obj], *include_object);
+            }
             let mut line = serde_json::to_vec(&ev).expect("JSON values serialize");
             line.push(b'\n');
             Ok::<_, Infallible>(Frame::data(Bytes::from(line)))

@@ -507,3 +507,46 @@ async fn rollout_status_waits_for_ready_replicas_and_fails_for_a_crashing_image(
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_watch_prints_table_rows_for_each_event() {
+    let server = Server::start().await.expect("server starts");
+    let Some(k) = kubectl_for(&server).await else {
+        return;
+    };
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::default_namespaced(server.client().await);
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let cm = serde_json::from_value(
+            serde_json::json!({"metadata": {"name": "watched"}, "data": {"a": "1", "b": "2"}}),
+        )
+        .unwrap();
+        cms.create(&Default::default(), &cm).await.unwrap();
+        cms.delete("watched", &Default::default()).await.unwrap();
+    });
+    // kubectl get -w never exits by itself: bound it with coreutils' timeout.
+    let out = run(
+        std::path::Path::new("timeout"),
+        &k.kubeconfig,
+        &[
+            "4",
+            k.bin.to_str().unwrap(),
+            "get",
+            "configmaps",
+            "--watch",
+            "--output-watch-events",
+        ],
+        None,
+    )
+    .await;
+    writer.await.unwrap();
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["EVENT", "NAME", "DATA", "AGE"], "{}", out.stdout);
+    assert_eq!(&rows[1][..3], ["ADDED", "watched", "2"], "{}", out.stdout);
+    assert_eq!(&rows[2][..3], ["DELETED", "watched", "2"], "{}", out.stdout);
+}
