@@ -667,3 +667,43 @@ async fn crd_serves_its_custom_resources() {
         "custom resources do not take strategic merge patches"
     );
 }
+
+#[tokio::test]
+async fn kube_discovery_resolves_kinds_and_scopes_both_ways() {
+    use kube::core::GroupVersionKind;
+    use kube::discovery::{Discovery, Scope};
+    let server = Server::start().await.unwrap();
+    let client = server.client().await;
+    for discovery in [
+        Discovery::new(client.clone()).run().await.unwrap(),
+        Discovery::new(client.clone())
+            .run_aggregated()
+            .await
+            .unwrap(),
+    ] {
+        let (ar, caps) = discovery
+            .resolve_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment"))
+            .expect("Deployment is served");
+        assert_eq!(ar.plural, "deployments");
+        assert_eq!(caps.scope, Scope::Namespaced);
+        let subs: Vec<&str> = caps
+            .subresources
+            .iter()
+            .map(|(s, _)| s.plural.as_str())
+            .collect();
+        assert!(subs.contains(&"status"), "{subs:?}");
+        let (ns, caps) = discovery
+            .resolve_gvk(&GroupVersionKind::gvk("", "v1", "Namespace"))
+            .expect("Namespace is served");
+        assert_eq!(ns.plural, "namespaces");
+        assert_eq!(caps.scope, Scope::Cluster);
+        let (_, crb) = discovery
+            .resolve_gvk(&GroupVersionKind::gvk(
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRoleBinding",
+            ))
+            .expect("ClusterRoleBinding is served");
+        assert_eq!(crb.scope, Scope::Cluster);
+    }
+}
