@@ -168,7 +168,7 @@ fn sort_keys(value: serde_json::Value) -> serde_json::Value {
 }
 
 /// A table as helm prints them (gosuri/uitable): cells padded to their column's width and
-/// separated by a tab; cells longer than `max_width` are cut with `...`.
+/// (the last one too) separated by a tab; cells longer than `max_width` are cut with `...`.
 pub fn table(rows: &[Vec<String>], max_width: Option<usize>) -> String {
     let cut = |s: &str| -> String {
         match max_width {
@@ -198,15 +198,9 @@ pub fn table(rows: &[Vec<String>], max_width: Option<usize>) -> String {
         let cells: Vec<String> = row
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                if i + 1 == row.len() {
-                    c.clone()
-                } else {
-                    format!("{c:<width$}", width = widths[i])
-                }
-            })
+            .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
             .collect();
-        out.push_str(cells.join("\t").trim_end());
+        out.push_str(&cells.join("\t"));
         out.push('\n');
     }
     out

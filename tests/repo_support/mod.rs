@@ -87,10 +87,15 @@ pub fn rudder_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
 pub fn make_chart(parent: &Path, name: &str, version: &str, extra: &str) -> PathBuf {
     let dir = parent.join(format!("src-{name}-{version}")).join(name);
     fs::create_dir_all(dir.join("templates")).unwrap();
+    let description = if extra.contains("description:") {
+        String::new()
+    } else {
+        format!("description: The {name} chart\n")
+    };
     fs::write(
         dir.join("Chart.yaml"),
         format!(
-            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}-app\"\ndescription: The {name} chart\n{extra}"
+            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}-app\"\n{description}{extra}"
         ),
     )
     .unwrap();
