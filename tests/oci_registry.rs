@@ -1,0 +1,340 @@
+//! OCI registries with a real Distribution registry (Debian's `docker-registry`) on
+//! loopback: rudder pushes and helm pulls, helm pushes and rudder pulls (same media types,
+//! tags are versions with `+` as `_`), version constraints over tags, `registry
+//! login/logout` against a registry with basic auth, and clear errors for what is wrong.
+
+mod repo_support;
+
+use repo_support::*;
+use std::fs;
+use std::path::Path;
+
+fn ok(r: Run) -> String {
+    assert!(r.ok, "command failed: {}{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+fn fails(r: Run) -> String {
+    assert!(!r.ok, "command should fail but printed: {}", r.stdout);
+    r.stderr
+}
+
+fn digest_line(out: &str) -> &str {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Digest: "))
+        .unwrap_or_else(|| panic!("no Digest line in {out}"))
+}
+
+#[test]
+fn rudder_pushes_and_helm_pulls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let registry = Registry::start("");
+    let host = registry.host();
+    let pkg = package_with(
+        &home.join("pkgs"),
+        "webapp",
+        "1.2.3",
+        "home: https://example.test\n",
+    );
+    let remote = format!("oci://{host}/charts");
+    let out = ok(rudder(
+        home,
+        &["push", pkg.to_str().unwrap(), &remote, "--plain-http"],
+    ));
+    assert!(
+        out.starts_with(&format!(
+            "Pushed: {host}/charts/webapp:1.2.3\nDigest: sha256:"
+        )),
+        "{out}"
+    );
+
+    let dest = home.join("helm-out");
+    fs::create_dir_all(&dest).unwrap();
+    let h = helm(
+        home,
+        &[
+            "pull",
+            &format!("{remote}/webapp"),
+            "--version",
+            "1.2.3",
+            "--plain-http",
+            "-d",
+            dest.to_str().unwrap(),
+        ],
+    );
+    assert!(h.ok, "helm pull: {}", h.stderr);
+    assert_eq!(
+        fs::read(dest.join("webapp-1.2.3.tgz")).unwrap(),
+        fs::read(&pkg).unwrap()
+    );
+    // helm reports the same manifest digest rudder printed.
+    let helm_says = format!("{}{}", h.stdout, h.stderr);
+    assert!(helm_says.contains(digest_line(&out)), "{helm_says}");
+    let h = helm(
+        home,
+        &[
+            "show",
+            "chart",
+            &format!("{remote}/webapp"),
+            "--version",
+            "1.2.3",
+            "--plain-http",
+        ],
+    );
+    assert!(h.ok, "{}", h.stderr);
+    assert!(
+        h.stdout.contains("home: https://example.test"),
+        "{}",
+        h.stdout
+    );
+}
+
+#[test]
+fn helm_pushes_and_rudder_pulls_by_version_or_constraint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let registry = Registry::start("");
+    let host = registry.host();
+    let remote = format!("oci://{host}/team/charts");
+    let pkgs = home.join("pkgs");
+    let mut pushed = Vec::new();
+    for v in ["1.0.0", "1.1.0", "2.0.0-rc.1", "1.1.1+build.7"] {
+        let pkg = package(&pkgs, "worker", v);
+        let h = helm(
+            home,
+            &["push", pkg.to_str().unwrap(), &remote, "--plain-http"],
+        );
+        assert!(h.ok, "helm push: {}", h.stderr);
+        pushed.push(pkg);
+    }
+    let chart = format!("{remote}/worker");
+    let out_dir = home.join("out");
+    let pull = |args: &[&str]| {
+        let mut all = vec![
+            "pull",
+            chart.as_str(),
+            "--plain-http",
+            "-d",
+            out_dir.to_str().unwrap(),
+        ];
+        all.extend(args);
+        rudder(home, &all)
+    };
+    let out = ok(pull(&["--version", "1.0.0"]));
+    assert!(
+        out.starts_with(&format!(
+            "Pulled: {host}/team/charts/worker:1.0.0\nDigest: sha256:"
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read(out_dir.join("worker-1.0.0.tgz")).unwrap(),
+        fs::read(&pushed[0]).unwrap()
+    );
+    // A constraint picks the newest matching tag; no version means newest stable.
+    ok(pull(&["--version", "~1.1.0"]));
+    assert!(out_dir.join("worker-1.1.1+build.7.tgz").exists());
+    fs::remove_file(out_dir.join("worker-1.1.1+build.7.tgz")).unwrap();
+    let out = ok(pull(&[]));
+    assert!(out.contains("worker:1.1.1_build.7"), "{out}");
+    // --untar unpacks it.
+    ok(pull(&[
+        "--version",
+        "2.0.0-rc.1",
+        "--untar",
+        "--untardir",
+        "unpacked",
+    ]));
+    let chart_yaml = fs::read_to_string(out_dir.join("unpacked/worker/Chart.yaml")).unwrap();
+    assert!(chart_yaml.contains("version: 2.0.0-rc.1"), "{chart_yaml}");
+
+    // Nothing matches: the error lists the tags there are.
+    let err = fails(pull(&["--version", ">=3"]));
+    assert!(
+        err.contains(">=3") && err.contains("1.1.0") && err.contains("2.0.0-rc.1"),
+        "{err}"
+    );
+    let err = fails(pull(&["--version", "9.9.9"]));
+    assert!(err.contains("worker:9.9.9") && err.contains("404"), "{err}");
+}
+
+#[test]
+fn registry_mistakes_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let pkg = package(&home.join("pkgs"), "webapp", "1.0.0");
+    let closed = format!("127.0.0.1:{}", free_port());
+    let err = fails(rudder(
+        home,
+        &[
+            "push",
+            pkg.to_str().unwrap(),
+            &format!("oci://{closed}/charts"),
+            "--plain-http",
+        ],
+    ));
+    assert!(err.contains(&closed), "{err}");
+    let err = fails(rudder(
+        home,
+        &["push", pkg.to_str().unwrap(), "127.0.0.1:5000/charts"],
+    ));
+    assert!(err.contains("oci://"), "{err}");
+    let err = fails(rudder(
+        home,
+        &[
+            "push",
+            pkg.parent().unwrap().to_str().unwrap(),
+            "oci://127.0.0.1:1/c",
+        ],
+    ));
+    assert!(err.contains("directory"), "{err}");
+    let corrupt = home.join("corrupt.tgz");
+    fs::write(&corrupt, b"\x1f\x8bnot really").unwrap();
+    let err = fails(rudder(
+        home,
+        &[
+            "push",
+            corrupt.to_str().unwrap(),
+            "oci://127.0.0.1:1/c",
+            "--plain-http",
+        ],
+    ));
+    assert!(err.contains("corrupt.tgz"), "{err}");
+    let err = fails(rudder(home, &["pull", "oci://127.0.0.1:1/Bad/Name"]));
+    assert!(err.contains("oci://127.0.0.1:1/Bad/Name"), "{err}");
+}
+
+/// bcrypt of "s3cret" (the Distribution registry reads bcrypt htpasswd files).
+const HTPASSWD: &str = "alice:$2b$05$mLfK3LwTdZdxz8N7JzuvlencGomiHT0.zhChIO.aRtFQAOxmlyTvi\n";
+
+fn registry_with_basic_auth(dir: &Path) -> Registry {
+    let file = dir.join("htpasswd");
+    fs::write(&file, HTPASSWD).unwrap();
+    Registry::start(&format!(
+        "auth:\n  htpasswd:\n    realm: rudder-test\n    path: {}",
+        file.display()
+    ))
+}
+
+#[test]
+fn registry_login_stores_checked_credentials_and_logout_forgets_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let registry = registry_with_basic_auth(home);
+    let host = registry.host();
+    let pkg = package(&home.join("pkgs"), "webapp", "1.0.0");
+    let remote = format!("oci://{host}/charts");
+
+    let err = fails(rudder(
+        home,
+        &["push", pkg.to_str().unwrap(), &remote, "--plain-http"],
+    ));
+    assert!(
+        err.contains("401") && err.contains("registry login"),
+        "{err}"
+    );
+    let err = fails(rudder(
+        home,
+        &[
+            "registry",
+            "login",
+            &host,
+            "-u",
+            "alice",
+            "-p",
+            "wrong",
+            "--plain-http",
+        ],
+    ));
+    assert!(err.contains("401") && err.contains(&host), "{err}");
+    assert!(!home.join("config/registry/config.json").exists());
+
+    let out = rudder_stdin(
+        home,
+        &[
+            "registry",
+            "login",
+            &host,
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--plain-http",
+        ],
+        "s3cret\n",
+    );
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(out.stdout, "Login Succeeded\n");
+    let config = fs::read_to_string(home.join("config/registry/config.json")).unwrap();
+    assert!(
+        config.contains(&host) && !config.contains("s3cret"),
+        "{config}"
+    );
+
+    ok(rudder(
+        home,
+        &["push", pkg.to_str().unwrap(), &remote, "--plain-http"],
+    ));
+    ok(rudder(
+        home,
+        &[
+            "pull",
+            &format!("{remote}/webapp"),
+            "--version",
+            "1.0.0",
+            "--plain-http",
+            "-d",
+            home.join("out").to_str().unwrap(),
+        ],
+    ));
+    assert!(home.join("out/webapp-1.0.0.tgz").exists());
+
+    // helm, logged in to the same registry, pulls what rudder pushed.
+    let h = helm(
+        home,
+        &[
+            "registry",
+            "login",
+            &host,
+            "-u",
+            "alice",
+            "-p",
+            "s3cret",
+            "--plain-http",
+        ],
+    );
+    assert!(h.ok, "{}", h.stderr);
+    let dest = home.join("helm-out");
+    fs::create_dir_all(&dest).unwrap();
+    let h = helm(
+        home,
+        &[
+            "pull",
+            &format!("{remote}/webapp"),
+            "--version",
+            "1.0.0",
+            "--plain-http",
+            "-d",
+            dest.to_str().unwrap(),
+        ],
+    );
+    assert!(h.ok, "{}", h.stderr);
+
+    let out = ok(rudder(home, &["registry", "logout", &host]));
+    assert_eq!(out, format!("Removing login credentials for {host}\n"));
+    let err = fails(rudder(
+        home,
+        &[
+            "pull",
+            &format!("{remote}/webapp"),
+            "--version",
+            "1.0.0",
+            "--plain-http",
+            "-d",
+            home.join("out2").to_str().unwrap(),
+        ],
+    ));
+    assert!(err.contains("401"), "{err}");
+    let err = fails(rudder(home, &["registry", "logout", &host]));
+    assert!(err.contains("not logged in"), "{err}");
+}
