@@ -61,20 +61,6 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// Whether a workload wanting `want` replicas has them ready: scaling down keeps the
-    /// readiness already reached, scaling up waits `delay` again.
-    fn replicas_ready(&mut self, uid: &str, want: i64, now: Instant, delay: Duration) -> bool {
-        let what = want.to_string();
-        if let Some((previous, since)) = self.wanted_since.get(uid).cloned() {
-            let previous: i64 = previous.parse().unwrap_or(0);
-            if want < previous && now.duration_since(since) >= delay {
-                self.wanted_since.insert(uid.to_string(), (what, since));
-                return true;
-            }
-        }
-        self.settled(uid, &what, now, delay)
-    }
-
     /// Whether `uid` has wanted `what` for at least `delay`.
     fn settled(&mut self, uid: &str, what: &str, now: Instant, delay: Duration) -> bool {
         let entry = self
@@ -214,10 +200,10 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
                     == Some(hash.as_str())
             })
             .map(|r| (*r).clone());
-        let new_rs = match current {
+        let recreate = d.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("Recreate");
+        let (max_surge, max_unavailable) = rolling_limits(&d, desired);
+        let mut new_rs = match current {
             Some(rs) => {
-                let mut updated = rs.clone();
-                updated["spec"]["replicas"] = json!(desired);
                 // A ReplicaSet that becomes current again (rollback) takes the next revision.
                 let revision = rs
                     .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
@@ -225,22 +211,10 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
                     .and_then(|r| r.parse::<i64>().ok())
                     .unwrap_or(0);
                 if revision < max_revision {
+                    let mut updated = rs.clone();
                     updated["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
                         json!((max_revision + 1).to_string());
-                }
-                if updated != rs {
-                    record_update(
-                        Some(&rs),
-                        &mut updated,
-                        MANAGER,
-                        "apps/v1",
-                        Part::Main { has_status: true },
-                        Walk { custom: false },
-                    );
-                    let mut bumped = updated.clone();
-                    bumped["metadata"]["generation"] =
-                        json!(int(rs.pointer("/metadata/generation"), 1) + 1);
-                    store.put(&rk, bumped)
+                    controller_update(store, &rk, &rs, updated)
                 } else {
                     rs
                 }
@@ -263,46 +237,87 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
                         "labels": labels,
                         "annotations": {"deployment.kubernetes.io/revision": (max_revision + 1).to_string(),
                             "deployment.kubernetes.io/desired-replicas": desired.to_string(),
-                            "deployment.kubernetes.io/max-replicas": (desired + 1).to_string()},
+                            "deployment.kubernetes.io/max-replicas": (desired + max_surge).to_string()},
                         "ownerReferences": [owner_ref(&d, "apps/v1", "Deployment")]},
-                    "spec": {"replicas": desired, "minReadySeconds": int(d.pointer("/spec/minReadySeconds"), 0),
+                    "spec": {"replicas": 0, "minReadySeconds": int(d.pointer("/spec/minReadySeconds"), 0),
                         "selector": selector, "template": rs_template}});
                 create(store, &rk, rs, "apps/v1")
             }
         };
+        let new_name = meta_str(&new_rs, "name");
+        let mut old: Vec<Value> = owned
+            .iter()
+            .filter(|r| meta_str(r, "name") != new_name)
+            .map(|r| (*r).clone())
+            .collect();
+        old.sort_by_key(|r| meta_str(r, "creationTimestamp"));
+        let spec_of = |rs: &Value| int(rs.pointer("/spec/replicas"), 0);
+        let available_of =
+            |rs: &Value| int(rs.pointer("/status/availableReplicas"), 0).min(spec_of(rs));
+
+        // Scale the new ReplicaSet up within maxSurge (Recreate: once the old pods are gone).
+        let old_total: i64 = old.iter().map(spec_of).sum();
+        let new_current = spec_of(&new_rs);
+        let new_target = if new_current > desired {
+            desired
+        } else if recreate {
+            if old_total > 0 { new_current } else { desired }
+        } else {
+            let room = (desired + max_surge - (old_total + new_current)).max(0);
+            new_current + room.min(desired - new_current)
+        };
+        if new_target != new_current {
+            let mut scaled = new_rs.clone();
+            scaled["spec"]["replicas"] = json!(new_target);
+            new_rs = controller_update(store, &rk, &new_rs, scaled);
+        }
+
+        // Scale old ReplicaSets down without dropping below desired - maxUnavailable available
+        // pods: unhealthy pods first, then healthy ones, oldest ReplicaSets first.
+        let new_unavailable = (new_target - available_of(&new_rs)).max(0);
+        let min_available = desired - max_unavailable;
+        let all_total = old_total + new_target;
+        let mut budget = if recreate {
+            old_total
+        } else {
+            (all_total - min_available - new_unavailable).max(0)
+        };
+        let mut targets: Vec<i64> = old.iter().map(spec_of).collect();
+        for (i, rs) in old.iter().enumerate() {
+            let unhealthy = (targets[i] - available_of(rs)).max(0);
+            let n = unhealthy.min(budget);
+            targets[i] -= n;
+            budget -= n;
+        }
+        if !recreate {
+            let cleaned: i64 = old.iter().map(spec_of).sum::<i64>() - targets.iter().sum::<i64>();
+            budget = ((all_total - cleaned) - min_available - new_unavailable).max(0);
+        }
+        for target in targets.iter_mut() {
+            let n = (*target).min(budget);
+            *target -= n;
+            budget -= n;
+        }
+        let mut old_replicas = 0;
+        let mut old_ready = 0;
+        let mut old_available = 0;
+        for (rs, target) in old.iter().zip(targets) {
+            if spec_of(rs) != target {
+                let mut scaled = rs.clone();
+                scaled["spec"]["replicas"] = json!(target);
+                controller_update(store, &rk, rs, scaled);
+            }
+            old_replicas += target;
+            old_ready += int(rs.pointer("/status/readyReplicas"), 0).min(target);
+            old_available += available_of(rs).min(target);
+        }
+        let new_ready = int(new_rs.pointer("/status/readyReplicas"), 0).min(new_target);
+        let new_available = available_of(&new_rs).min(new_target);
         // Revision annotation on the Deployment follows its newest ReplicaSet.
         let revision = new_rs
             .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
             .cloned()
             .unwrap_or(json!("1"));
-        let new_ready = int(new_rs.pointer("/status/readyReplicas"), 0);
-        let new_available = int(new_rs.pointer("/status/availableReplicas"), 0);
-        let new_name = meta_str(&new_rs, "name");
-        // Old ReplicaSets scale down once the new one is fully available.
-        let mut old_replicas = 0;
-        let mut old_ready = 0;
-        for rs in owned.iter().filter(|r| meta_str(r, "name") != new_name) {
-            let want = if new_available >= desired {
-                0
-            } else {
-                int(rs.pointer("/spec/replicas"), 0)
-            };
-            if int(rs.pointer("/spec/replicas"), 0) != want {
-                let mut scaled = (*rs).clone();
-                scaled["spec"]["replicas"] = json!(want);
-                record_update(
-                    Some(rs),
-                    &mut scaled,
-                    MANAGER,
-                    "apps/v1",
-                    Part::Main { has_status: true },
-                    Walk { custom: false },
-                );
-                store.put(&rk, scaled);
-            }
-            old_replicas += want;
-            old_ready += int(rs.pointer("/status/readyReplicas"), 0).min(want);
-        }
         let mut d_now = store
             .get(&dk, &ns, &meta_str(&d, "name"))
             .cloned()
@@ -323,9 +338,9 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
             );
             d_now = store.put(&dk, d_now);
         }
-        let total = desired + old_replicas;
-        let available = new_available + old_ready;
-        let complete = new_available >= desired && old_replicas == 0;
+        let total = new_target + old_replicas;
+        let available = new_available + old_available;
+        let complete = new_available >= desired && old_replicas == 0 && new_target == desired;
         let fails = template_fails(&template, &config.fail_image_tag);
         let deadline = int(d.pointer("/spec/progressDeadlineSeconds"), 600);
         memory.settled(&format!("{uid}/progress"), &hash, now, Duration::ZERO);
@@ -357,7 +372,7 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
             json!({"type": t, "status": status, "reason": reason, "message": message,
                 "lastTransitionTime": transition, "lastUpdateTime": update})
         };
-        let available_cond = if available >= desired {
+        let available_cond = if available >= desired - max_unavailable {
             condition(
                 "Available",
                 "True",
@@ -400,7 +415,7 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
         let mut status = json!({
             "observedGeneration": int(d.pointer("/metadata/generation"), 1),
             "replicas": total,
-            "updatedReplicas": desired,
+            "updatedReplicas": new_target,
             "readyReplicas": new_ready + old_ready,
             "availableReplicas": available,
             "conditions": [available_cond, progressing_cond],
@@ -422,26 +437,94 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
     }
 }
 
+/// maxSurge and maxUnavailable resolved against the desired replicas (percentages round
+/// up for surge, down for unavailability; both zero means one unavailable, like the apiserver
+/// default validation would force).
+fn rolling_limits(d: &Value, desired: i64) -> (i64, i64) {
+    let resolve = |v: Option<&Value>, round_up: bool| -> i64 {
+        match v {
+            Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+            Some(Value::String(p)) if p.ends_with('%') => {
+                let pct: f64 = p.trim_end_matches('%').parse().unwrap_or(25.0);
+                let exact = desired as f64 * pct / 100.0;
+                if round_up {
+                    exact.ceil() as i64
+                } else {
+                    exact.floor() as i64
+                }
+            }
+            Some(Value::String(p)) => p.parse().unwrap_or(0),
+            _ => {
+                let exact = desired as f64 * 0.25;
+                if round_up {
+                    exact.ceil() as i64
+                } else {
+                    exact.floor() as i64
+                }
+            }
+        }
+    };
+    let surge = resolve(d.pointer("/spec/strategy/rollingUpdate/maxSurge"), true);
+    let unavailable = resolve(
+        d.pointer("/spec/strategy/rollingUpdate/maxUnavailable"),
+        false,
+    );
+    if surge == 0 && unavailable == 0 {
+        (0, 1)
+    } else {
+        (surge, unavailable)
+    }
+}
+
+/// Stores a controller's change to an object's spec or metadata, bumping its generation when
+/// the spec changed.
+fn controller_update(store: &mut Store, k: &ResourceKey, old: &Value, mut new: Value) -> Value {
+    record_update(
+        Some(old),
+        &mut new,
+        MANAGER,
+        "apps/v1",
+        Part::Main { has_status: true },
+        Walk { custom: false },
+    );
+    if old.get("spec") != new.get("spec") {
+        new["metadata"]["generation"] = json!(int(old.pointer("/metadata/generation"), 1) + 1);
+    }
+    store.put(k, new)
+}
+
 /// The pods a workload wants: how many, from which template, and in what state.
 struct PodSet<'a> {
     owner: &'a Value,
     owner_kind: &'a str,
     template: &'a Value,
     want: i64,
-    ready: bool,
+    readiness: Readiness,
     fails: bool,
     /// Stable names by ordinal (StatefulSets); random suffixes otherwise.
     names: Option<&'a dyn Fn(i64) -> String>,
 }
 
-/// Keeps the wanted pods owned by the workload and returns how many are ready.
-fn pods_for(store: &mut Store, set: PodSet<'_>) -> i64 {
+/// When a workload's pods are ready.
+#[derive(Clone, Copy)]
+enum Readiness {
+    /// Every pod is (or is not) ready, decided by the workload.
+    All(bool),
+    /// Each pod becomes ready `delay` after it was created, and available `min_ready` later.
+    PerPod {
+        delay: Duration,
+        min_ready: Duration,
+    },
+}
+
+/// Keeps the wanted pods owned by the workload; returns how many are ready and available.
+fn pods_for(store: &mut Store, memory: &mut Memory, now: Instant, set: PodSet<'_>) -> (i64, i64) {
     let PodSet {
         owner,
         owner_kind,
         template,
         want,
-        ready,
+        readiness,
         fails,
         names,
     } = set;
@@ -454,6 +537,7 @@ fn pods_for(store: &mut Store, set: PodSet<'_>) -> i64 {
     mine.sort_by_key(|p| meta_str(p, "name"));
     while (mine.len() as i64) > want {
         let p = mine.pop().expect("non-empty");
+        memory.wanted_since.remove(&meta_str(&p, "uid"));
         store.remove(&pk, &ns, &meta_str(&p, "name"));
     }
     let mut index = 0;
@@ -483,14 +567,29 @@ fn pods_for(store: &mut Store, set: PodSet<'_>) -> i64 {
         mine.push(create(store, &pk, pod, "v1"));
     }
     let mut ready_count = 0;
+    let mut available_count = 0;
     for p in &mine {
+        let (ready, available) = match readiness {
+            Readiness::All(r) => (r, r),
+            Readiness::PerPod { delay, min_ready } => {
+                let pod_uid = meta_str(p, "uid");
+                let ready = memory.settled(&pod_uid, "run", now, delay);
+                (
+                    ready,
+                    ready && memory.settled(&pod_uid, "run", now, delay + min_ready),
+                )
+            }
+        };
         let status = pod_status(p, ready, fails);
         if ready && !fails {
             ready_count += 1;
+            if available {
+                available_count += 1;
+            }
         }
         write_status(store, &pk, p, status, "v1");
     }
-    ready_count
+    (ready_count, available_count)
 }
 
 fn pod_status(pod: &Value, ready: bool, fails: bool) -> Value {
@@ -549,27 +648,40 @@ fn replicasets(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
         let want = int(rs.pointer("/spec/replicas"), 1);
         let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let fails = template_fails(&template, &config.fail_image_tag);
-        let uid = meta_str(&rs, "uid");
-        let ready = want == 0 || memory.replicas_ready(&uid, want, now, config.delay);
-        let ready_count = pods_for(
+        let min_ready =
+            Duration::from_secs(int(rs.pointer("/spec/minReadySeconds"), 0).max(0) as u64);
+        let (ready, available) = pods_for(
             store,
+            memory,
+            now,
             PodSet {
                 owner: &rs,
                 owner_kind: "ReplicaSet",
                 template: &template,
                 want,
-                ready,
+                readiness: Readiness::PerPod {
+                    delay: config.delay,
+                    min_ready,
+                },
                 fails,
                 names: None,
             },
         );
         let mut status = json!({"replicas": want, "fullyLabeledReplicas": want,
-            "readyReplicas": ready_count, "availableReplicas": ready_count,
+            "readyReplicas": ready, "availableReplicas": available,
             "observedGeneration": int(rs.pointer("/metadata/generation"), 1)});
-        for k in ["readyReplicas", "availableReplicas", "fullyLabeledReplicas"] {
+        for k in [
+            "readyReplicas",
+            "availableReplicas",
+            "fullyLabeledReplicas",
+            "replicas",
+        ] {
             if status[k] == 0 {
                 status.as_object_mut().expect("map").remove(k);
             }
+        }
+        if want == 0 {
+            status["replicas"] = json!(0);
         }
         let current = store
             .get(&rk, &meta_str(&rs, "namespace"), &meta_str(&rs, "name"))
@@ -599,14 +711,16 @@ fn statefulsets(store: &mut Store, config: &ControllerConfig, memory: &mut Memor
             config.delay,
         );
         let ordinal_name = |i: i64| format!("{name}-{i}");
-        let ready_count = pods_for(
+        let (ready_count, _) = pods_for(
             store,
+            memory,
+            now,
             PodSet {
                 owner: &s,
                 owner_kind: "StatefulSet",
                 template: &template,
                 want,
-                ready,
+                readiness: Readiness::All(ready),
                 fails,
                 names: Some(&ordinal_name),
             },
@@ -650,14 +764,16 @@ fn daemonsets(store: &mut Store, config: &ControllerConfig, memory: &mut Memory,
         let fails = template_fails(&template, &config.fail_image_tag);
         let hash = template_hash(&template);
         let ready = memory.settled(&meta_str(&d, "uid"), &hash, now, config.delay);
-        let ready_count = pods_for(
+        let (ready_count, _) = pods_for(
             store,
+            memory,
+            now,
             PodSet {
                 owner: &d,
                 owner_kind: "DaemonSet",
                 template: &template,
                 want: 1,
-                ready,
+                readiness: Readiness::All(ready),
                 fails,
                 names: None,
             },

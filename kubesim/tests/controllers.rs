@@ -9,6 +9,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kubesim::Server;
 use serde_json::json;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 fn deployment(name: &str, image: &str, replicas: i32) -> Deployment {
@@ -78,12 +79,18 @@ async fn deployment_completes_after_the_delay_and_rolls_to_a_new_replicaset() {
         .patch("web", &PatchParams::default(), &Patch::Strategic(&patch))
         .await
         .unwrap();
+    let max_total = std::sync::Arc::new(AtomicI32::new(0));
+    let surge_seen = max_total.clone();
     tokio::time::timeout(
         Duration::from_secs(10),
-        await_condition(deploys.clone(), "web", |d: Option<&Deployment>| {
+        await_condition(deploys.clone(), "web", move |d: Option<&Deployment>| {
             d.and_then(|d| d.status.as_ref()).is_some_and(|s| {
+                if s.observed_generation == Some(2) {
+                    surge_seen.fetch_max(s.replicas.unwrap_or(0), Ordering::SeqCst);
+                }
                 s.observed_generation == Some(2)
-                    && s.ready_replicas == Some(2)
+                    && s.updated_replicas == Some(2)
+                    && s.available_replicas == Some(2)
                     && s.replicas == Some(2)
             })
         }),
@@ -91,6 +98,11 @@ async fn deployment_completes_after_the_delay_and_rolls_to_a_new_replicaset() {
     .await
     .expect("second rollout completes")
     .unwrap();
+    assert_eq!(
+        max_total.load(Ordering::SeqCst),
+        3,
+        "25% maxSurge of 2 replicas allows exactly one extra pod during the rollout"
+    );
     let rs: Api<k8s_openapi::api::apps::v1::ReplicaSet> =
         Api::default_namespaced(server.client().await);
     let mut sets: Vec<(String, i32)> = rs
