@@ -275,10 +275,15 @@ async fn fetch(
                 });
             }
             let loaded = chart::load_archive(&bytes, chart_url.as_str())?;
+            // An `@alias` is locked as the repository's URL, as helm does.
+            let mut pinned = locked(cv.version().to_string());
+            if dep.repository.starts_with('@') || dep.repository.starts_with("alias:") {
+                pinned.repository = url.clone();
+            }
             Ok(Some(Download {
                 file_name: format!("{}-{}.tgz", loaded.metadata.name, loaded.metadata.version),
                 bytes,
-                locked: locked(cv.version().to_string()),
+                locked: pinned,
             }))
         }
         Source::Oci(base) => {
@@ -369,6 +374,23 @@ fn write_charts(
     Ok(())
 }
 
+/// The requirements as helm hashes them: `@alias` repositories replaced by their URLs.
+fn hashed_requirements(deps: &[Dependency], repos: &RepoFile) -> Vec<Dependency> {
+    deps.iter()
+        .map(|d| {
+            let mut d = d.clone();
+            let alias = d
+                .repository
+                .strip_prefix('@')
+                .or_else(|| d.repository.strip_prefix("alias:"));
+            if let Some(entry) = alias.and_then(|a| repos.get(a)) {
+                d.repository = entry.url.clone();
+            }
+            d
+        })
+        .collect()
+}
+
 fn lock_yaml(deps: &[Dependency], locked: &[LockedDependency]) -> String {
     let value = serde_json::json!({
         "dependencies": locked,
@@ -423,7 +445,7 @@ pub async fn update(
     if !deps.is_empty() {
         write_atomic(
             &opts.chart.join("Chart.lock"),
-            lock_yaml(&deps, &locked).as_bytes(),
+            lock_yaml(&hashed_requirements(&deps, &repos), &locked).as_bytes(),
             false,
         )?;
     }
@@ -460,7 +482,8 @@ pub async fn build(opts: &DependencyOptions, settings: &RepoSettings) -> Result<
         report.push_str(&update(opts, settings).await?);
         return Ok(report);
     };
-    let deps = metadata.dependencies.clone();
+    let repos = RepoFile::load(&settings.repository_config)?;
+    let deps = hashed_requirements(&metadata.dependencies, &repos);
     if lock_digest(&deps, &locked) != digest {
         return Err(RepoError::InvalidArgument(format!(
             "the lock file ({}) is out of sync with the dependencies file ({}): run `rudder dependency update`",
@@ -468,7 +491,6 @@ pub async fn build(opts: &DependencyOptions, settings: &RepoSettings) -> Result<
             opts.chart.join("Chart.yaml").display()
         )));
     }
-    let repos = RepoFile::load(&settings.repository_config)?;
     let as_deps: Vec<Dependency> = locked
         .iter()
         .map(|l| Dependency {
