@@ -280,6 +280,7 @@ async fn route(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string(),
+        warnings: Mutex::new(Vec::new()),
     };
     let content_type = headers
         .get("content-type")
@@ -320,6 +321,8 @@ struct Ctx {
     user: User,
     user_agent: String,
     accept: String,
+    /// `Warning` headers to send with the response.
+    warnings: Mutex<Vec<String>>,
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
@@ -508,7 +511,14 @@ impl Ctx {
         } else {
             value
         };
-        Ok(json_response(code, &value))
+        let mut resp = json_response(code, &value);
+        for w in self.warnings.lock().expect("warnings lock").iter() {
+            let header = format!("299 - {w:?}");
+            if let Ok(v) = HeaderValue::from_str(&header) {
+                resp.headers_mut().append("warning", v);
+            }
+        }
+        Ok(resp)
     }
 
     /// PUT or PATCH of the `scale` subresource: only `spec.replicas` changes.
@@ -850,8 +860,56 @@ impl Ctx {
         }
     }
 
+    /// Applies `fieldValidation` to fields the kind does not declare (pruned unless Strict)
+    /// and rejects values of the wrong type, like the apiserver's decoder.
+    fn check_schema(&self, obj: &mut Value, apply: bool) -> Result<(), ApiError> {
+        if self.rt.custom {
+            return Ok(());
+        }
+        let kind = &self.rt.kind;
+        let cannot = |detail: String| {
+            ApiError::BadRequest(format!(
+                "{kind} in version \"{}\" cannot be handled as a {kind}: {detail}",
+                self.rp.version
+            ))
+        };
+        let unknown = crate::schema::unknown_fields(kind, obj).map_err(cannot)?;
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        match self.q("fieldValidation") {
+            Some("Strict") if apply => {
+                let parts: Vec<String> = unknown
+                    .iter()
+                    .map(|u| format!(".{}: field not declared in schema", u.path))
+                    .collect();
+                return Err(ApiError::BadRequest(parts.join(", ")));
+            }
+            Some("Strict") => {
+                let parts: Vec<String> = unknown
+                    .iter()
+                    .map(|u| format!("unknown field {:?}", u.path))
+                    .collect();
+                return Err(cannot(format!(
+                    "strict decoding error: {}",
+                    parts.join(", ")
+                )));
+            }
+            Some("Ignore") => {}
+            _ => {
+                let mut warnings = self.warnings.lock().expect("warnings lock");
+                for u in &unknown {
+                    warnings.push(format!("unknown field {:?}", u.path));
+                }
+            }
+        }
+        crate::schema::prune(obj, &unknown);
+        Ok(())
+    }
+
     fn create(&self, mut obj: Value) -> Result<(u16, Value), ApiError> {
         self.check_type_and_namespace(&mut obj)?;
+        self.check_schema(&mut obj, false)?;
         let manager = self.update_manager();
         let mut store = self.state.store.lock().expect("store lock");
         let obj = self.finish_create(&mut store, obj, Some(&manager))?;
@@ -971,6 +1029,7 @@ impl Ctx {
 
     fn update(&self, name: &str, mut obj: Value, part: Part) -> Result<Value, ApiError> {
         self.check_type_and_namespace(&mut obj)?;
+        self.check_schema(&mut obj, false)?;
         let body_name = meta_str(&obj, "name");
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::BadRequest(format!(
@@ -1145,6 +1204,7 @@ impl Ctx {
                 .to_string();
             let mut config = parse_body(body)?;
             self.check_type_and_namespace(&mut config)?;
+            self.check_schema(&mut config, true)?;
             let cfg_name = meta_str(&config, "name");
             if !cfg_name.is_empty() && cfg_name != name {
                 return Err(ApiError::BadRequest(format!(
@@ -1223,6 +1283,8 @@ impl Ctx {
                 )));
             }
         };
+        let mut patched = patched;
+        self.check_schema(&mut patched, false)?;
         let manager = self.update_manager();
         Ok((
             200,

@@ -14,6 +14,7 @@ pub mod fields;
 pub mod kinds;
 pub mod patch;
 pub mod proto;
+pub mod schema;
 pub mod selectors;
 pub mod store;
 pub mod table;

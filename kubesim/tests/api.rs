@@ -707,3 +707,59 @@ async fn kube_discovery_resolves_kinds_and_scopes_both_ways() {
         assert_eq!(crb.scope, Scope::Cluster);
     }
 }
+
+#[tokio::test]
+async fn unknown_fields_are_pruned_or_rejected_per_field_validation() {
+    let server = Server::start().await.unwrap();
+    let deploys: Api<Deployment> = Api::default_namespaced(server.client().await);
+    let typo = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicass": 3, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx", "imagee": "x"}]}}}});
+    let strict = api_error(
+        deploys
+            .patch(
+                "web",
+                &PatchParams::apply("t").validation_strict(),
+                &Patch::Apply(&typo),
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((strict.code, strict.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(
+        strict.message,
+        ".spec.replicass: field not declared in schema, .spec.template.spec.containers[0].imagee: field not declared in schema"
+    );
+    // Without Strict the unknown fields are dropped (with Warning headers) and the rest applies.
+    let applied = deploys
+        .patch("web", &PatchParams::apply("t"), &Patch::Apply(&typo))
+        .await
+        .unwrap();
+    let stored = serde_json::to_value(&applied).unwrap();
+    assert!(stored["spec"].get("replicass").is_none());
+    assert!(
+        stored["spec"]["template"]["spec"]["containers"][0]
+            .get("imagee")
+            .is_none()
+    );
+    assert_eq!(
+        stored["spec"]["replicas"], 1,
+        "defaulted, the typo did not set it"
+    );
+
+    let wrong_type = json!({"spec": {"replicas": "three"}});
+    let err = api_error(
+        deploys
+            .patch("web", &PatchParams::default(), &Patch::Merge(&wrong_type))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.code, 400);
+    assert!(
+        err.message
+            .starts_with("Deployment in version \"v1\" cannot be handled as a Deployment: "),
+        "{}",
+        err.message
+    );
+}

@@ -374,6 +374,29 @@ async fn kubectl_reports_invalid_forbidden_and_unauthorized_like_a_real_cluster(
         invalid.stderr
     );
 
+    let typo = k.manifest(
+        "typo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo}\ndata: {a: b}\ndatta: {c: d}\n",
+    );
+    let strict = k.run(&["apply", "--server-side", "-f", &typo]).await;
+    assert_eq!(strict.code, 1);
+    assert!(
+        strict
+            .stderr
+            .contains("Error from server (BadRequest): .datta: field not declared in schema"),
+        "{}",
+        strict.stderr
+    );
+    let warned = k.run(&["apply", "--validate=warn", "-f", &typo]).await;
+    warned.ok();
+    assert!(
+        warned.stderr.contains("Warning: unknown field \"datta\""),
+        "{}",
+        warned.stderr
+    );
+    let stored = k.get_json(&["configmap", "typo"]).await;
+    assert!(stored.get("datta").is_none(), "unknown fields are dropped");
+
     let forbidden = k
         .run(&[
             "--context",
