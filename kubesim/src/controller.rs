@@ -40,11 +40,18 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     runtime.spawn(async move {
         let mut memory = Memory::default();
+        let mut seen_changes = u64::MAX;
         loop {
             tokio::time::sleep(TICK).await;
             let mut store = state.store.lock().expect("store lock");
             let before = store.changes;
+            // Nothing changed and no timer is running: the cluster has converged.
+            if before == seen_changes && !memory.pending {
+                continue;
+            }
+            memory.pending = false;
             reconcile(&mut store, &config, &mut memory, Instant::now());
+            seen_changes = store.changes;
             if store.changes != before
                 && let Some(path) = &state.state_file
             {
@@ -58,6 +65,8 @@ pub fn spawn(
 #[derive(Default)]
 pub struct Memory {
     wanted_since: HashMap<String, (String, Instant)>,
+    /// Set when some object is still waiting for a delay to pass.
+    pending: bool,
 }
 
 impl Memory {
@@ -70,7 +79,11 @@ impl Memory {
         if entry.0 != what {
             *entry = (what.to_string(), now);
         }
-        now.duration_since(entry.1) >= delay
+        let settled = now.duration_since(entry.1) >= delay;
+        if !settled {
+            self.pending = true;
+        }
+        settled
     }
 }
 
@@ -341,6 +354,10 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
         let total = new_target + old_replicas;
         let available = new_available + old_available;
         let complete = new_available >= desired && old_replicas == 0 && new_target == desired;
+        if !complete {
+            // Keep reconciling: the progress deadline may pass without any write.
+            memory.pending = true;
+        }
         let fails = template_fails(&template, &config.fail_image_tag);
         let deadline = int(d.pointer("/spec/progressDeadlineSeconds"), 600);
         memory.settled(&format!("{uid}/progress"), &hash, now, Duration::ZERO);

@@ -53,6 +53,14 @@ async fn deployment_completes_after_the_delay_and_rolls_to_a_new_replicaset() {
         started.elapsed() >= Duration::from_millis(350),
         "waited for the delay"
     );
+    // A converged Deployment is left alone: no status rewrites, no new resourceVersions.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let settled_rv = deploys.get("web").await.unwrap().metadata.resource_version;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        deploys.get("web").await.unwrap().metadata.resource_version,
+        settled_rv
+    );
     let status = done.status.unwrap();
     assert_eq!(
         (
