@@ -338,3 +338,57 @@ fn registry_login_stores_checked_credentials_and_logout_forgets_them() {
     let err = fails(rudder(home, &["registry", "logout", &host]));
     assert!(err.contains("not logged in"), "{err}");
 }
+
+#[test]
+fn registries_are_reached_over_verified_tls_unless_told_otherwise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let pki = pki(home);
+    let registry = Registry::start_with("", Some(&pki.server));
+    let host = registry.host();
+    let remote = format!("oci://{host}/charts");
+    let pkg = package(&home.join("pkgs"), "webapp", "1.0.0");
+    let push = |extra: &[&str]| {
+        let mut args = vec!["push", pkg.to_str().unwrap(), remote.as_str()];
+        args.extend(extra);
+        rudder(home, &args)
+    };
+    let err = fails(push(&[]));
+    assert!(
+        err.contains(&host) && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    ok(push(&["--ca-file", pki.ca.to_str().unwrap()]));
+    ok(push(&["--insecure-skip-tls-verify"]));
+    let dest = home.join("out");
+    let chart = format!("{remote}/webapp");
+    let err = fails(rudder(
+        home,
+        &[
+            "pull",
+            &chart,
+            "--version",
+            "1.0.0",
+            "-d",
+            dest.to_str().unwrap(),
+        ],
+    ));
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    ok(rudder(
+        home,
+        &[
+            "pull",
+            &chart,
+            "--version",
+            "1.0.0",
+            "--ca-file",
+            pki.ca.to_str().unwrap(),
+            "-d",
+            dest.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        fs::read(dest.join("webapp-1.0.0.tgz")).unwrap(),
+        fs::read(&pkg).unwrap()
+    );
+}

@@ -180,43 +180,6 @@ fn credentials_do_not_follow_a_redirect_or_a_chart_url_to_another_host() {
     assert!(b.access_log().contains("alice"));
 }
 
-/// A test CA and a server certificate for 127.0.0.1 and localhost (plus a client
-/// certificate), written as PEM files under `dir`.
-struct Pki {
-    ca: PathBuf,
-    server: TlsFiles,
-    client: TlsFiles,
-}
-
-fn pki(dir: &Path) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "rudder test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let issue = |names: Vec<String>, stem: &str| -> TlsFiles {
-        let params = CertificateParams::new(names).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        let files = TlsFiles {
-            cert: dir.join(format!("{stem}.pem")),
-            key: dir.join(format!("{stem}.key")),
-        };
-        fs::write(&files.cert, cert.pem()).unwrap();
-        fs::write(&files.key, key.serialize_pem()).unwrap();
-        files
-    };
-    let server = issue(vec!["127.0.0.1".into(), "localhost".into()], "server");
-    let client = issue(vec!["client.rudder.test".into()], "client");
-    let ca = dir.join("ca.pem");
-    fs::write(&ca, ca_cert.pem()).unwrap();
-    Pki { ca, server, client }
-}
-
 #[test]
 fn tls_is_verified_by_default_and_trusts_a_given_ca() {
     let tmp = tempfile::tempdir().unwrap();

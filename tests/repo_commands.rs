@@ -7,6 +7,7 @@ mod repo_support;
 
 use repo_support::*;
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// A served repository: packages in `root/charts`, indexed by rudder with the served URL.
@@ -105,6 +106,21 @@ fn repo_add_list_update_remove() {
     assert!(h.ok, "{}", h.stderr);
     let helm_json: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
     assert_eq!(helm_json, json);
+    // …and rudder reads helm's.
+    let h = helm(home, &["repo", "add", "fromhelm", &s.url]);
+    assert!(h.ok, "{}", h.stderr);
+    let helm_config = home.join("helm/config/repositories.yaml");
+    let r = rudder_env(
+        home,
+        &["repo", "list", "-o", "json"],
+        &[("RUDDER_REPOSITORY_CONFIG", helm_config.to_str().unwrap())],
+    );
+    assert!(
+        r.ok && r.stdout.contains("fromhelm"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
     let h = helm(
         home,
         &[
@@ -528,6 +544,30 @@ fn pull_refuses_tampered_missing_and_corrupt_packages_writing_nothing() {
         &["pull", "r/corrupt", "--untar", "-d", out.to_str().unwrap()],
     ));
     assert!(err.contains("corrupt-1.0.0.tgz"), "{err}");
+    // An archive that decompresses beyond helm's 100 MiB cap (a 100 KiB download).
+    let huge = {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        {
+            let mut tar = tar::Builder::new(&mut gz);
+            let mut header = tar::Header::new_gnu();
+            header.set_size(101 * 1024 * 1024);
+            header.set_mode(0o644);
+            header.set_cksum();
+            let data = std::io::repeat(b' ').take(101 * 1024 * 1024);
+            tar.append_data(&mut header, "huge/Chart.yaml", data)
+                .unwrap();
+            tar.finish().unwrap();
+        }
+        gz.finish().unwrap()
+    };
+    assert!(huge.len() < 1024 * 1024);
+    fs::write(s.dir.join("huge-1.0.0.tgz"), &huge).unwrap();
+    let url = format!("{}/huge-1.0.0.tgz", s.url);
+    let err = fails(rudder(
+        home,
+        &["pull", &url, "--untar", "-d", out.to_str().unwrap()],
+    ));
+    assert!(err.contains("huge-1.0.0.tgz"), "{err}");
     assert!(!out.exists() || fs::read_dir(&out).unwrap().next().is_none());
 }
 

@@ -59,15 +59,29 @@ pub fn rudder(home: &Path, args: &[&str]) -> Run {
 
 /// Runs rudder with `stdin` as its standard input.
 pub fn rudder_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
+    rudder_full(home, args, stdin, &[])
+}
+
+/// Runs rudder with extra environment variables.
+pub fn rudder_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    rudder_full(home, args, "", env)
+}
+
+fn rudder_full(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rudder"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rudder"));
+    command
         .args(args)
         .env("RUDDER_CONFIG_HOME", home.join("config"))
         .env("RUDDER_CACHE_HOME", home.join("cache"))
         .env_remove("RUDDER_REPOSITORY_CONFIG")
         .env_remove("RUDDER_REPOSITORY_CACHE")
         .env_remove("RUDDER_REGISTRY_CONFIG")
-        .env_remove("RUDDER_CONTENT_CACHE")
+        .env_remove("RUDDER_CONTENT_CACHE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -261,10 +275,24 @@ pub struct Registry {
 
 impl Registry {
     pub fn start(auth: &str) -> Registry {
+        Registry::start_with(auth, None)
+    }
+
+    /// A registry serving HTTPS with `tls` when given.
+    pub fn start_with(auth: &str, tls: Option<&TlsFiles>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
+        let tls = tls
+            .map(|t| {
+                format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    t.cert.display(),
+                    t.key.display()
+                )
+            })
+            .unwrap_or_default();
         let conf = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: rudder-test-secret\n{auth}\n",
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: rudder-test-secret\n{tls}{auth}\n",
             dir.path().join("data").display()
         );
         let conf_path = dir.path().join("config.yml");
@@ -303,6 +331,43 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A test CA and a server certificate for 127.0.0.1 and localhost (plus a client
+/// certificate), written as PEM files under `dir`.
+pub struct Pki {
+    pub ca: PathBuf,
+    pub server: TlsFiles,
+    pub client: TlsFiles,
+}
+
+pub fn pki(dir: &Path) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "rudder test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let issue = |names: Vec<String>, stem: &str| -> TlsFiles {
+        let params = CertificateParams::new(names).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let files = TlsFiles {
+            cert: dir.join(format!("{stem}.pem")),
+            key: dir.join(format!("{stem}.key")),
+        };
+        fs::write(&files.cert, cert.pem()).unwrap();
+        fs::write(&files.key, key.serialize_pem()).unwrap();
+        files
+    };
+    let server = issue(vec!["127.0.0.1".into(), "localhost".into()], "server");
+    let client = issue(vec!["client.rudder.test".into()], "client");
+    let ca = dir.join("ca.pem");
+    fs::write(&ca, ca_cert.pem()).unwrap();
+    Pki { ca, server, client }
 }
 
 /// sha256 hex of a file.
