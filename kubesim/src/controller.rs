@@ -20,6 +20,8 @@ pub struct ControllerConfig {
     pub delay: Duration,
     /// Image tag that never becomes ready.
     pub fail_image_tag: String,
+    /// The cluster CA published in every namespace's `kube-root-ca.crt` ConfigMap.
+    pub ca_pem: String,
 }
 
 const MANAGER: &str = "kube-controller-manager";
@@ -89,6 +91,7 @@ impl Memory {
 
 /// One pass of every controller.
 pub fn reconcile(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {
+    namespaces(store, config);
     deployments(store, config, memory, now);
     replicasets(store, config, memory, now);
     statefulsets(store, config, memory, now);
@@ -167,7 +170,7 @@ fn create(store: &mut Store, k: &ResourceKey, mut obj: Value, api_version: &str)
     let meta = obj["metadata"].as_object_mut().expect("metadata is a map");
     meta.insert("uid".into(), json!(new_uid()));
     meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
-    if k.plural != "pods" {
+    if k.plural == "replicasets" || k.plural == "pods" {
         meta.insert("generation".into(), json!(1));
     }
     record_update(
@@ -862,6 +865,34 @@ fn bare_pods(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, 
         let fails = template_fails(&p, &config.fail_image_tag);
         let ready = memory.settled(&meta_str(&p, "uid"), "run", now, config.delay);
         write_status(store, &pk, &p, pod_status(&p, ready, fails), "v1");
+    }
+}
+
+/// Every active namespace gets a `default` ServiceAccount and the `kube-root-ca.crt`
+/// ConfigMap, like the serviceaccount and root-ca-cert-publisher controllers provide.
+fn namespaces(store: &mut Store, config: &ControllerConfig) {
+    let nk = key("", "namespaces");
+    let sk = key("", "serviceaccounts");
+    let ck = key("", "configmaps");
+    let names: Vec<String> = store
+        .list(&nk, None)
+        .into_iter()
+        .filter(|n| n.pointer("/metadata/deletionTimestamp").is_none())
+        .map(|n| meta_str(n, "name"))
+        .collect();
+    for ns in names {
+        if store.get(&sk, &ns, "default").is_none() {
+            let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": ns}});
+            create(store, &sk, sa, "v1");
+        }
+        if store.get(&ck, &ns, "kube-root-ca.crt").is_none() {
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kube-root-ca.crt", "namespace": ns,
+                    "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": config.ca_pem}});
+            create(store, &ck, cm, "v1");
+        }
     }
 }
 

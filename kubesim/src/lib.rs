@@ -169,6 +169,7 @@ impl ServerBuilder {
             controller::ControllerConfig {
                 delay: self.controller_delay,
                 fail_image_tag: self.fail_image_tag,
+                ca_pem: server.ca_pem.clone().unwrap_or_default(),
             },
         ));
         server.write_kubeconfig(&server.kubeconfig.clone())?;

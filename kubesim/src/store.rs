@@ -74,6 +74,25 @@ impl Store {
                 .or_default()
                 .insert((String::new(), ns.to_string()), obj);
         }
+        // The apiserver's own Service, present in every real cluster.
+        let rv = store.bump();
+        let kubernetes = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default", "uid": new_uid(),
+                "resourceVersion": rv.to_string(), "creationTimestamp": now,
+                "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
+                "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
+                "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+            "status": {"loadBalancer": {}}});
+        store
+            .objects
+            .entry(ResourceKey {
+                group: String::new(),
+                plural: "services".into(),
+            })
+            .or_default()
+            .insert(("default".into(), "kubernetes".into()), kubernetes);
         store
     }
 

@@ -307,3 +307,34 @@ async fn statefulset_partition_holds_back_the_update_revision() {
     names.sort();
     assert_eq!(names, ["db-0", "db-1", "db-2"]);
 }
+
+#[tokio::test]
+async fn namespaces_get_a_default_service_account_and_the_root_ca_configmap() {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+    let server = server(100).await;
+    let client = server.client().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns = serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap();
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
+    let root = tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(cms, "kube-root-ca.crt", conditions::is_created()),
+    )
+    .await
+    .expect("published")
+    .unwrap()
+    .unwrap();
+    assert_eq!(root.data.unwrap()["ca.crt"], server.ca_pem().unwrap());
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "team");
+    assert!(sas.get_opt("default").await.unwrap().is_some());
+    let services: Api<Service> = Api::default_namespaced(client);
+    let kubernetes = services.get("kubernetes").await.unwrap();
+    assert_eq!(
+        kubernetes.spec.unwrap().cluster_ip.as_deref(),
+        Some("10.96.0.1")
+    );
+}

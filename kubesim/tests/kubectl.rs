@@ -542,7 +542,8 @@ async fn get_watch_prints_table_rows_for_each_event() {
     let writer = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         let cm = serde_json::from_value(
-            serde_json::json!({"metadata": {"name": "watched"}, "data": {"a": "1", "b": "2"}}),
+            serde_json::json!({"metadata": {"name": "watched", "labels": {"watched": "yes"}},
+                "data": {"a": "1", "b": "2"}}),
         )
         .unwrap();
         cms.create(&Default::default(), &cm).await.unwrap();
@@ -557,6 +558,8 @@ async fn get_watch_prints_table_rows_for_each_event() {
             k.bin.to_str().unwrap(),
             "get",
             "configmaps",
+            "-l",
+            "watched=yes",
             "--watch",
             "--output-watch-events",
         ],
