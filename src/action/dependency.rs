@@ -358,10 +358,14 @@ fn write_charts(
         if !name.ends_with(".tgz") || !path.is_file() {
             continue;
         }
-        let stale = deps
-            .iter()
-            .any(|d| name.starts_with(&format!("{}-", d.name)))
-            || downloads.iter().any(|d| d.file_name == name);
+        // A package is outdated when it is one of the charts being written (by name);
+        // vendored charts (no repository) and unreadable files are left alone.
+        let managed = |chart_name: &str| {
+            deps.iter()
+                .any(|d| d.name == chart_name && !d.repository.trim().is_empty())
+        };
+        let stale = downloads.iter().any(|d| d.file_name == name)
+            || chart::load(&path).is_ok_and(|c| managed(c.name()));
         if stale {
             std::fs::remove_file(&path).map_err(|e| RepoError::write(&path, e))?;
         }

@@ -163,6 +163,8 @@ fn wait_for_port(port: u16, child: &mut Child, log: &Path, what: &str) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "{what} did not listen on 127.0.0.1:{port}: {}",
         fs::read_to_string(log).unwrap_or_default()
@@ -201,8 +203,21 @@ pub struct Nginx {
 }
 
 impl Nginx {
+    /// On a free port (retried if another process takes the port first).
     pub fn start(root: &Path, extra: &str) -> Nginx {
+        for _ in 0..3 {
+            if let Some(n) = Nginx::try_start(root, extra, None, free_port()) {
+                return n;
+            }
+        }
         Nginx::start_with(root, extra, None, free_port())
+    }
+
+    fn try_start(root: &Path, extra: &str, tls: Option<&TlsFiles>, port: u16) -> Option<Nginx> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Nginx::start_with(root, extra, tls, port)
+        }))
+        .ok()
     }
 
     pub fn start_with(root: &Path, extra: &str, tls: Option<&TlsFiles>, port: u16) -> Nginx {
@@ -280,6 +295,18 @@ impl Registry {
 
     /// A registry serving HTTPS with `tls` when given.
     pub fn start_with(auth: &str, tls: Option<&TlsFiles>) -> Registry {
+        for _ in 0..2 {
+            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Registry::start_once(auth, tls)
+            }));
+            if let Ok(r) = attempt {
+                return r;
+            }
+        }
+        Registry::start_once(auth, tls)
+    }
+
+    fn start_once(auth: &str, tls: Option<&TlsFiles>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let tls = tls
