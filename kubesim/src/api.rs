@@ -449,8 +449,9 @@ impl Ctx {
                 self.rt.kind.as_str(),
                 "Deployment" | "ReplicaSet" | "StatefulSet"
             );
+        let pod_log = sub.as_deref() == Some("log") && self.rt.kind == "Pod" && !self.rt.custom;
         if let Some(s) = &sub
-            && !((s == "status" && self.rt.has_status) || (s == "scale" && scalable))
+            && !((s == "status" && self.rt.has_status) || (s == "scale" && scalable) || pod_log)
         {
             return Err(ApiError::UnknownPath);
         }
@@ -475,6 +476,17 @@ impl Ctx {
                 has_status: self.rt.has_status,
             }
         };
+        if pod_log {
+            if verb != "get" {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            let pod = self.get(&name)?;
+            let text = simulated_log(&pod, self.q("container"));
+            let mut resp = Response::new(Full::new(Bytes::from(text)).boxed_unsync());
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static("text/plain"));
+            return Ok(resp);
+        }
         if sub.as_deref() == Some("scale") {
             let value = match verb {
                 "get" => scale_of(&self.get(&name)?),
@@ -1456,6 +1468,34 @@ impl Ctx {
             json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
             "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
         )
+    }
+}
+
+/// What a simulated container "printed": a start line, or the crash of a failing image.
+fn simulated_log(pod: &Value, container: Option<&str>) -> String {
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let chosen = statuses
+        .iter()
+        .find(|c| container.is_none_or(|name| c["name"] == name))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let image = chosen["image"].as_str().unwrap_or("");
+    if chosen
+        .pointer("/state/waiting/reason")
+        .and_then(Value::as_str)
+        == Some("CrashLoopBackOff")
+    {
+        format!(
+            "kubesim: container started from {image}\nkubesim: simulated crash (image tag marks it as failing)\n"
+        )
+    } else if chosen.pointer("/state/running").is_some() {
+        format!("kubesim: container started from {image}\n")
+    } else {
+        String::new()
     }
 }
 

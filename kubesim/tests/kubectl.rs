@@ -500,6 +500,20 @@ async fn rollout_status_waits_for_ready_replicas_and_fails_for_a_crashing_image(
         .collect();
     assert_eq!(&row[..4], ["web", "2/2", "2", "2"]);
 
+    let scaled = k.run(&["scale", "deployment/web", "--replicas=3"]).await;
+    scaled.ok();
+    assert!(
+        scaled.stdout.contains("deployment.apps/web scaled"),
+        "{}",
+        scaled.stdout
+    );
+    k.run(&["rollout", "status", "deployment/web", "--timeout", "30s"])
+        .await
+        .ok();
+    let deploy = k.get_json(&["deployment", "web"]).await;
+    assert_eq!(deploy["spec"]["replicas"], 3);
+    assert_eq!(deploy["status"]["readyReplicas"], 3);
+
     k.run(&["set", "image", "deployment/web", "web=nginx:fail"])
         .await
         .ok();
@@ -519,6 +533,17 @@ async fn rollout_status_waits_for_ready_replicas_and_fails_for_a_crashing_image(
         "{}",
         stuck.stderr
     );
+    let crashing = k.run(&["get", "pods", "-l", "app=web"]).await;
+    let crashed_pod = crashing
+        .stdout
+        .lines()
+        .find(|l| l.contains("CrashLoopBackOff"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("a crash-looping pod in:\n{}", crashing.stdout))
+        .to_string();
+    let logs = k.run(&["logs", &crashed_pod]).await;
+    logs.ok();
+    assert!(logs.stdout.contains("simulated crash"), "{}", logs.stdout);
     let history = k.run(&["rollout", "history", "deployment/web"]).await;
     history.ok();
     assert_eq!(
