@@ -406,6 +406,53 @@ fn bad_dependencies_fail_clearly_and_leave_the_chart_untouched() {
             names_in(&chart.join("charts"))
         );
     }
+    // With the repository configured with its credentials, the same dependency resolves.
+    let auth_url = format!("{}/charts", auth_server.url());
+    ok(rudder(
+        home,
+        &[
+            "repo",
+            "add",
+            "private",
+            &auth_url,
+            "--username",
+            "alice",
+            "--password",
+            "pw",
+        ],
+    ));
+    let chart = umbrella(
+        &home.join("authorized"),
+        &format!("- name: db\n  version: ^1.0.0\n  repository: {auth_url}\n"),
+    );
+    ok(rudder(
+        home,
+        &["dependency", "update", chart.to_str().unwrap()],
+    ));
+    assert_eq!(names_in(&chart.join("charts")), ["db-1.2.0.tgz"]);
+    // --skip-refresh uses the cached index: a version published since is not seen.
+    package(&r.dir, "db", "1.3.0");
+    ok(rudder(
+        home,
+        &["repo", "index", r.dir.to_str().unwrap(), "--url", &r.url],
+    ));
+    fs::copy(&index_path, auth_root.join("charts/index.yaml")).unwrap();
+    ok(rudder(
+        home,
+        &[
+            "dependency",
+            "update",
+            chart.to_str().unwrap(),
+            "--skip-refresh",
+        ],
+    ));
+    assert_eq!(names_in(&chart.join("charts")), ["db-1.2.0.tgz"]);
+    ok(rudder(
+        home,
+        &["dependency", "update", chart.to_str().unwrap()],
+    ));
+    assert_eq!(names_in(&chart.join("charts")), ["db-1.3.0.tgz"]);
+
     // A chart whose dependencies are missing does not render, naming them.
     let chart = umbrella(
         &home.join("unbuilt"),

@@ -391,4 +391,12 @@ fn registries_are_reached_over_verified_tls_unless_told_otherwise() {
         fs::read(dest.join("webapp-1.0.0.tgz")).unwrap(),
         fs::read(&pkg).unwrap()
     );
+    // `template` renders straight from the registry, trusting the CA the system is told of.
+    let out = rudder_env(
+        home,
+        &["template", "rel", &chart, "--version", "1.0.0"],
+        &[("SSL_CERT_FILE", pki.ca.to_str().unwrap())],
+    );
+    assert!(out.ok, "{}", out.stderr);
+    assert!(out.stdout.contains("name: rel-webapp"), "{}", out.stdout);
 }

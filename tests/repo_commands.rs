@@ -340,6 +340,8 @@ fn search_repo_answers_as_helm_does_for_keywords_flags_and_35_constraints() {
         vec!["--devel", "--versions"],
         vec!["db", "--devel"],
         vec!["nothing-matches"],
+        vec!["--regexp", "^demo/(db|cache)$"],
+        vec!["-r", "in-memory|postgres", "--devel"],
     ]
     .iter()
     .map(|c| c.iter().map(|s| s.to_string()).collect())

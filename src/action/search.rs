@@ -16,6 +16,8 @@ pub struct SearchOptions {
     pub versions: bool,
     /// Include pre-release versions (`>0.0.0-0`) when no constraint is given.
     pub devel: bool,
+    /// The keyword is a regular expression (`--regexp`).
+    pub regexp: bool,
 }
 
 /// One search hit.
@@ -46,6 +48,14 @@ pub fn search_repo(
     };
     let constraint = parse_constraint(&constraint_text)?;
     let term = opts.keyword.as_deref().unwrap_or("").to_lowercase();
+    let pattern =
+        if opts.regexp {
+            Some(regex::Regex::new(&term).map_err(|e| {
+                RepoError::InvalidArgument(format!("invalid --regexp \"{term}\": {e}"))
+            })?)
+        } else {
+            None
+        };
     let mut warnings = Vec::new();
     let mut hits = Vec::new();
     for repo in &file.repositories {
@@ -69,7 +79,11 @@ pub fn search_repo(
                     cv.metadata.keywords.join(" ")
                 )
                 .to_lowercase();
-                let Some(score) = text.find(&term) else {
+                let found = match &pattern {
+                    Some(re) => re.find(&text).map(|m| m.start()),
+                    None => text.find(&term),
+                };
+                let Some(score) = found else {
                     continue;
                 };
                 hits.push(SearchResult {

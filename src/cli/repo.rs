@@ -192,6 +192,9 @@ pub struct SearchRepoArgs {
     /// Use development versions (alpha, beta, and release candidate releases), too
     #[arg(long)]
     pub devel: bool,
+    /// Use regular expressions for searching repositories you have added
+    #[arg(short = 'r', long)]
+    pub regexp: bool,
     /// Maximum column width for output table
     #[arg(long = "max-col-width", default_value_t = 50)]
     pub max_col_width: usize,
@@ -457,6 +460,7 @@ fn search(args: SearchRepoArgs, settings: &RepoSettings) -> Result<ExitCode> {
         version: args.version,
         versions: args.versions,
         devel: args.devel,
+        regexp: args.regexp,
     };
     let (results, warnings) = action::search::search_repo(&opts, settings)?;
     for w in warnings {
