@@ -1169,8 +1169,10 @@ impl Ctx {
                 new["status"]["conditions"] = conds.clone();
             }
         }
-        if new == *old {
-            return Ok(self.with_version(new));
+        // A write that changes nothing but managedFields timestamps is a no-op (no new
+        // resourceVersion), like re-applying an unchanged configuration.
+        if without_field_times(&new) == without_field_times(old) {
+            return Ok(self.with_version(old.clone()));
         }
         let finalizers_gone = new
             .pointer("/metadata/finalizers")
@@ -1518,6 +1520,20 @@ fn scale_of(obj: &Value) -> Value {
         "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0))},
         "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
             "selector": selector}})
+}
+
+/// The object with managedFields' `time` stamps removed, for no-op detection.
+fn without_field_times(obj: &Value) -> Value {
+    let mut copy = obj.clone();
+    if let Some(entries) = copy
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    {
+        for e in entries.iter_mut().filter_map(Value::as_object_mut) {
+            e.remove("time");
+        }
+    }
+    copy
 }
 
 /// Drops empty and null metadata fields, as the apiserver's typed ObjectMeta (omitempty) does.

@@ -765,3 +765,47 @@ async fn unknown_fields_are_pruned_or_rejected_per_field_validation() {
         err.message
     );
 }
+
+#[tokio::test]
+async fn reapplying_an_unchanged_configuration_is_a_no_op() {
+    let server = Server::start().await.unwrap();
+    let cms: Api<ConfigMap> = Api::default_namespaced(server.client().await);
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "same", "labels": {"a": "b"}}, "data": {"k": "v"}});
+    let first = cms
+        .patch(
+            "same",
+            &PatchParams::apply("rudder"),
+            &Patch::Apply(&config),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = cms
+        .patch(
+            "same",
+            &PatchParams::apply("rudder"),
+            &Patch::Apply(&config),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first.metadata.resource_version,
+        again.metadata.resource_version
+    );
+    assert_eq!(first.metadata.managed_fields, again.metadata.managed_fields);
+    let mut changed = config.clone();
+    changed["data"]["k"] = json!("w");
+    let third = cms
+        .patch(
+            "same",
+            &PatchParams::apply("rudder"),
+            &Patch::Apply(&changed),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        third.metadata.resource_version,
+        again.metadata.resource_version
+    );
+}
