@@ -316,6 +316,18 @@ fn bad_dependencies_fail_clearly_and_leave_the_chart_untouched() {
             home.join("htpasswd").display()
         ),
     );
+    // An index whose "db" is really another chart.
+    fs::create_dir_all(home.join("www/fake")).unwrap();
+    fs::write(
+        home.join("www/fake/index.yaml"),
+        format!(
+            "apiVersion: v1\nentries:\n  db:\n  - name: db\n    version: 9.0.0\n    urls: [{}/tampered-1.0.0.tgz]\n    digest: {}\n",
+            r.url,
+            sha256_file(&r.dir.join("tampered-1.0.0.tgz"))
+        ),
+    )
+    .unwrap();
+    let fake = r.url.replace("/charts", "/fake");
     let closed = format!("http://127.0.0.1:{}/charts", free_port());
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
@@ -367,6 +379,10 @@ fn bad_dependencies_fail_clearly_and_leave_the_chart_untouched() {
                 r.url
             ),
             vec!["corrupt-1.0.0.tgz"],
+        ),
+        (
+            format!("- name: db\n  version: 9.0.0\n  repository: {fake}\n"),
+            vec!["is a chart named \"tampered\""],
         ),
         (
             "- name: db\n  version: 1.0.0\n  repository: file://does/not/exist\n".into(),

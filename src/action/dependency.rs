@@ -275,6 +275,7 @@ async fn fetch(
                 });
             }
             let loaded = chart::load_archive(&bytes, chart_url.as_str())?;
+            check_name(dep, &loaded, chart_url.as_str())?;
             // An `@alias` is locked as the repository's URL, as helm does.
             let mut pinned = locked(cv.version().to_string());
             if dep.repository.starts_with('@') || dep.repository.starts_with("alias:") {
@@ -301,6 +302,7 @@ async fn fetch(
             )
             .await?;
             let loaded = chart::load_archive(&pulled.bytes, &pulled.source)?;
+            check_name(dep, &loaded, &pulled.source)?;
             Ok(Some(Download {
                 file_name: format!("{}-{}.tgz", loaded.metadata.name, loaded.metadata.version),
                 bytes: pulled.bytes,
@@ -308,6 +310,18 @@ async fn fetch(
             }))
         }
     }
+}
+
+/// Fails when a repository served another chart than the dependency names.
+fn check_name(dep: &Dependency, loaded: &chart::Chart, source: &str) -> Result<(), RepoError> {
+    if loaded.name() == dep.name {
+        return Ok(());
+    }
+    Err(RepoError::InvalidArgument(format!(
+        "dependency \"{}\" downloaded from {source} is a chart named \"{}\"",
+        dep.name,
+        loaded.name()
+    )))
 }
 
 /// helm's `HashReq`: sha256 over the JSON of `[requirements, locked]`, Go-escaped.
