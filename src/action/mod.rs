@@ -17,6 +17,16 @@ pub mod repo_update;
 pub mod search;
 pub mod show;
 pub mod template;
+pub mod get;
+pub mod history;
+pub mod install;
+pub mod lifecycle;
+pub mod list;
+pub mod release_test;
+pub mod rollback;
+pub mod status;
+pub mod uninstall;
+pub mod upgrade;
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,7 @@
 //! calls it and prints the result; no logic of its own lives here.
 
 mod repo;
+mod release;
 mod values_flags;
 
 use std::path::PathBuf;
@@ -67,6 +68,8 @@ pub enum Command {
     Show(ShowCommand),
     #[command(flatten)]
     Repo(repo::RepoCommands),
+    #[command(flatten)]
+    Release(release::ReleaseCommand),
 }
 
 /// Flags that choose the Kubernetes version and APIs templates are rendered for.
@@ -229,6 +232,7 @@ fn dispatch(cli: Cli, sub: &ArgMatches) -> Result<ExitCode> {
         Command::Package(args) => package(args),
         Command::Show(what) => show(what),
         Command::Repo(command) => repo::dispatch(command),
+        Command::Release(command) => release::dispatch(&global, command, sub),
     }
 }
 

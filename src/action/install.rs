@@ -1,0 +1,265 @@
+//! `rudder install NAME CHART`: render the chart, claim revision 1 (or the next revision of
+//! an uninstalled release), apply its CRDs and objects in install order with hooks, and
+//! record the outcome, as `helm install` does.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::action::lifecycle::{
+    self, ApplySettings, DryRun, PendingGuard, ReleaseError, apply_all, check_ownership, prepare,
+    record, run_hooks, validate_name, wait_if_asked,
+};
+use crate::action::render::{RenderedRelease, render_release};
+use crate::chart;
+use crate::engine::ReleaseInfo;
+use crate::kube::{ApplyOptions, Cluster, ObjectRef, wait};
+use crate::manifest::HookEvent;
+use crate::storage::{Holder, Release, Status, Storage};
+use crate::values::{ValueOptions, Values};
+
+/// The flags of `install` and `upgrade`.
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    pub name: String,
+    pub chart: PathBuf,
+    pub values: ValueOptions,
+    pub create_namespace: bool,
+    pub dry_run: DryRun,
+    pub description: Option<String>,
+    pub settings: ApplySettings,
+    /// `--atomic` / `--rollback-on-failure`.
+    pub atomic: bool,
+    pub skip_crds: bool,
+    /// upgrade: `--install`.
+    pub install: bool,
+    pub reuse_values: bool,
+    pub reset_values: bool,
+    pub reset_then_reuse_values: bool,
+    /// upgrade: `--history-max` (0 = unlimited).
+    pub history_max: usize,
+    pub cleanup_on_fail: bool,
+}
+
+/// Installs a release in `cluster.namespace`.
+pub async fn install(cluster: &Cluster, opts: &DeployOptions) -> Result<Release, ReleaseError> {
+    validate_name(&opts.name)?;
+    let chart = chart::load(&opts.chart)?;
+    let config = opts.values.merge()?;
+    let namespace = cluster.namespace.clone();
+    let storage = Storage::new(cluster, &namespace);
+    let history = storage.history_stored(&opts.name).await?;
+    let version = match history.last() {
+        None => 1,
+        Some(last)
+            if matches!(
+                last.release.info.status,
+                Status::Uninstalled | Status::Failed
+            ) && last.release.version > 0 =>
+        {
+            last.release.version + 1
+        }
+        Some(last) if last.release.info.status.is_pending() => {
+            lifecycle::check_not_pending(&storage, &opts.name).await?;
+            last.release.version + 1
+        }
+        Some(last) => {
+            return Err(ReleaseError::NameInUse {
+                name: opts.name.clone(),
+                namespace,
+                version: last.release.version,
+                status: last.release.info.status,
+            });
+        }
+    };
+    let caps = lifecycle::capabilities(cluster).await?;
+    let info = ReleaseInfo {
+        name: opts.name.clone(),
+        namespace: namespace.clone(),
+        revision: version,
+        is_install: true,
+        is_upgrade: false,
+        service: "Rudder".into(),
+    };
+    let rendered = render_release(chart, &config, info, caps)?;
+    let description = opts
+        .description
+        .clone()
+        .unwrap_or_else(|| "Install complete".into());
+    deploy_new(
+        cluster,
+        &storage,
+        opts,
+        rendered,
+        config,
+        version,
+        &description,
+    )
+    .await
+}
+
+/// Installs rendered objects as revision `version` of a release with no deployed revision.
+pub(crate) async fn deploy_new(
+    cluster: &Cluster,
+    storage: &Storage,
+    opts: &DeployOptions,
+    rendered: RenderedRelease,
+    config: Values,
+    version: u64,
+    description: &str,
+) -> Result<Release, ReleaseError> {
+    let namespace = storage.namespace().to_string();
+    let mut release = record(
+        &opts.name,
+        &namespace,
+        version,
+        &rendered,
+        config,
+        Status::PendingInstall,
+        description,
+    );
+    if opts.dry_run == DryRun::Client {
+        release.info.description = "Dry run complete".into();
+        return Ok(release);
+    }
+    if opts.create_namespace && opts.dry_run == DryRun::None {
+        create_namespace(cluster, &namespace, &opts.settings.field_manager).await?;
+    }
+    let objects = prepare(
+        cluster,
+        rendered.manifests.iter().map(|m| m.object.clone()),
+        &opts.name,
+        &namespace,
+        true,
+    )
+    .await?;
+    let none = BTreeSet::new();
+    check_ownership(
+        cluster,
+        &objects,
+        &opts.name,
+        &namespace,
+        &none,
+        opts.settings.take_ownership,
+    )
+    .await?;
+    if opts.dry_run == DryRun::Server {
+        apply_all(cluster, &objects, &opts.settings, &none, true).await?;
+        release.info.description = "Dry run complete".into();
+        return Ok(release);
+    }
+    if !opts.skip_crds {
+        install_crds(cluster, &rendered, &opts.settings).await?;
+    }
+    storage
+        .create(&release, Some(&Holder::this_process()))
+        .await?;
+    let guard = PendingGuard::start(storage, &release);
+    let outcome: Result<(), ReleaseError> = async {
+        run_hooks(cluster, &mut release, HookEvent::PreInstall, &opts.settings).await?;
+        apply_all(cluster, &objects, &opts.settings, &none, false).await?;
+        wait_if_asked(cluster, &objects, &opts.settings).await?;
+        run_hooks(
+            cluster,
+            &mut release,
+            HookEvent::PostInstall,
+            &opts.settings,
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    drop(guard);
+    match outcome {
+        Ok(()) => {
+            release.info.status = Status::Deployed;
+            release.info.last_deployed = Some(crate::storage::release::now());
+            storage.update(&release).await?;
+            Ok(release)
+        }
+        Err(cause) => {
+            release.info.status = Status::Failed;
+            release.info.description = format!("Release {:?} failed: {cause}", opts.name);
+            storage.update(&release).await?;
+            let mut note = String::new();
+            if opts.atomic {
+                lifecycle::delete_all(cluster, &objects, false).await?;
+                for s in storage.history_stored(&opts.name).await? {
+                    storage.delete(&opts.name, s.release.version).await?;
+                }
+                note = "; the release was uninstalled (--atomic)".into();
+            }
+            Err(ReleaseError::Failed {
+                operation: "installation",
+                name: opts.name.clone(),
+                cause: Box::new(cause),
+                note,
+            })
+        }
+    }
+}
+
+/// `--create-namespace`: creates the release namespace when it does not exist.
+pub(crate) async fn create_namespace(
+    cluster: &Cluster,
+    namespace: &str,
+    field_manager: &str,
+) -> Result<(), ReleaseError> {
+    let r = ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: namespace.into(),
+    };
+    if cluster.get(&r).await?.is_none() {
+        let object = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {"name": namespace}}});
+        cluster
+            .apply(
+                &object,
+                &ApplyOptions {
+                    field_manager: field_manager.into(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates the chart's `crds/` CRDs that do not exist yet (existing ones are left alone, as
+/// helm does) and waits until they are Established.
+pub(crate) async fn install_crds(
+    cluster: &Cluster,
+    rendered: &RenderedRelease,
+    settings: &ApplySettings,
+) -> Result<(), ReleaseError> {
+    let mut created = Vec::new();
+    for file in &rendered.crds {
+        for doc in serde_yaml::Deserializer::from_str(&file.content) {
+            let object: Value = serde::Deserialize::deserialize(doc)
+                .map_err(|e| ReleaseError::Invalid(format!("{}: invalid YAML: {e}", file.path)))?;
+            if !object.is_object() {
+                continue;
+            }
+            let r = ObjectRef::of(&object);
+            if cluster.get(&r).await?.is_none() {
+                cluster
+                    .apply(
+                        &object,
+                        &ApplyOptions {
+                            field_manager: settings.field_manager.clone(),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                created.push(r);
+            }
+        }
+    }
+    if !created.is_empty() {
+        wait::wait_ready(cluster, &created, settings.timeout, false, true).await?;
+    }
+    Ok(())
+}

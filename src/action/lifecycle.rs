@@ -1,0 +1,1021 @@
+//! What install, upgrade, rollback and uninstall share: the release error type, building
+//! revision records, applying objects in install order with ownership checks and helm's
+//! labels, pruning, hooks, waiting, the pending-operation heartbeat, and the outputs of
+//! the status-like commands.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+
+use crate::action::render::{RenderError, RenderedRelease};
+use crate::chart::ChartError;
+use crate::engine::{Capabilities, KubeVersion};
+use crate::kube::{
+    ApplyOptions, Cluster, KubeError, MANAGED_BY, MANAGED_BY_LABEL, ObjectRef,
+    RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, wait,
+};
+use crate::manifest::{HookEvent, INSTALL_ORDER, Manifest, UNINSTALL_ORDER, compare_kinds};
+use crate::storage::release::{HookExecution, HookRecord, format_time, now};
+use crate::storage::{Holder, Release, Status, Storage, StorageError};
+use crate::values::ValuesError;
+
+/// Why a release operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    #[error(transparent)]
+    Values(#[from] ValuesError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+    #[error(
+        "invalid release name {0:?}: a release name must be at most 53 characters of lowercase letters, digits and '-', starting and ending with a letter or digit"
+    )]
+    InvalidName(String),
+    #[error(
+        "cannot re-use a name that is still in use: release {name:?} already exists in namespace {namespace:?} (revision {version}, {status})"
+    )]
+    NameInUse {
+        name: String,
+        namespace: String,
+        version: u64,
+        status: Status,
+    },
+    #[error("{name:?} has no deployed releases in namespace {namespace:?}")]
+    NotInstalled { name: String, namespace: String },
+    #[error(
+        "{object} exists and cannot be imported into release {release:?}: {why}; rerun with --take-ownership to adopt it"
+    )]
+    Ownership {
+        object: String,
+        release: String,
+        why: String,
+    },
+    #[error("hook {hook} ({event}) failed: {reason}")]
+    Hook {
+        hook: String,
+        event: HookEvent,
+        reason: String,
+    },
+    #[error("release {name:?} is already uninstalled")]
+    AlreadyUninstalled { name: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{operation} of release {name:?} failed: {cause}{note}")]
+    Failed {
+        operation: &'static str,
+        name: String,
+        cause: Box<ReleaseError>,
+        /// What happened afterwards (`; rolled back to revision 2`).
+        note: String,
+    },
+}
+
+/// `--dry-run`: `client` renders only; `server` also sends every object with `dryRun=All`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DryRun {
+    #[default]
+    None,
+    Client,
+    Server,
+}
+
+/// How objects are written and waited for.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    pub field_manager: String,
+    pub force_conflicts: bool,
+    pub take_ownership: bool,
+    pub wait: bool,
+    pub wait_for_jobs: bool,
+    pub timeout: Duration,
+    pub no_hooks: bool,
+    /// Suppress progress lines (tests).
+    pub quiet: bool,
+}
+
+impl Default for ApplySettings {
+    fn default() -> Self {
+        ApplySettings {
+            field_manager: "rudder".into(),
+            force_conflicts: false,
+            take_ownership: false,
+            wait: false,
+            wait_for_jobs: false,
+            timeout: Duration::from_secs(300),
+            no_hooks: false,
+            quiet: false,
+        }
+    }
+}
+
+/// Checks a release name as helm does (DNS-1123 label, at most 53 characters).
+pub fn validate_name(name: &str) -> Result<(), ReleaseError> {
+    let ok = !name.is_empty()
+        && name.len() <= 53
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ReleaseError::InvalidName(name.to_string()))
+    }
+}
+
+/// What templates see of the cluster: its version and the built-in API versions.
+pub async fn capabilities(cluster: &Cluster) -> Result<Capabilities, ReleaseError> {
+    let version = cluster.server_version().await?;
+    let mut caps = Capabilities::default();
+    if let Ok(v) = KubeVersion::parse(&version) {
+        caps.kube_version = v;
+    }
+    Ok(caps)
+}
+
+/// The revision record of a freshly rendered release.
+pub fn record(
+    name: &str,
+    namespace: &str,
+    version: u64,
+    rendered: &RenderedRelease,
+    config: crate::values::Values,
+    status: Status,
+    description: &str,
+) -> Release {
+    let t = now();
+    Release {
+        name: name.into(),
+        namespace: namespace.into(),
+        version,
+        info: crate::storage::Info {
+            first_deployed: Some(t),
+            last_deployed: Some(t),
+            deleted: None,
+            description: description.into(),
+            status,
+            notes: rendered.notes.clone().unwrap_or_default(),
+            resources: None,
+        },
+        chart: Some(crate::storage::ReleaseChart::from_chart(&rendered.chart)),
+        config,
+        manifest: crate::manifest::to_helm_output(&rendered.manifests),
+        hooks: rendered.hooks.iter().map(hook_record).collect(),
+        apply_method: "ssa".into(),
+    }
+}
+
+fn hook_record(m: &Manifest) -> HookRecord {
+    let hook = m.hook.clone().expect("hooks carry hook annotations");
+    HookRecord {
+        name: m.name.clone(),
+        kind: m.kind.clone(),
+        path: m.source.clone(),
+        manifest: m.text.clone(),
+        events: hook.events.iter().map(|e| e.as_str().to_string()).collect(),
+        last_run: HookExecution::default(),
+        weight: hook.weight,
+        delete_policies: hook
+            .delete_policies
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect(),
+        output_log_policies: Vec::new(),
+    }
+}
+
+/// One object of a stored manifest.
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    pub source: String,
+    pub object: Value,
+}
+
+/// Parses a release's `manifest` (`---\n# Source: …\n<yaml>` documents) back into objects.
+pub fn parse_manifest(text: &str) -> Result<Vec<StoredObject>, ReleaseError> {
+    let mut out = Vec::new();
+    let mut docs: Vec<String> = vec![String::new()];
+    for line in text.lines() {
+        if line.trim_end() == "---" {
+            docs.push(String::new());
+        } else {
+            let doc = docs.last_mut().expect("at least one document");
+            doc.push_str(line);
+            doc.push('\n');
+        }
+    }
+    for doc in docs {
+        let source = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("# Source: "))
+            .unwrap_or("")
+            .to_string();
+        let object: Value = serde_yaml::from_str(&doc).map_err(|e| {
+            ReleaseError::Invalid(format!(
+                "the stored manifest of {source} is not valid YAML: {e}"
+            ))
+        })?;
+        if object.is_object() {
+            out.push(StoredObject { source, object });
+        }
+    }
+    Ok(out)
+}
+
+/// Hook records parsed back into objects with their hook annotations.
+pub fn hook_manifests(release: &Release) -> Vec<Manifest> {
+    let mut out = Vec::new();
+    for h in &release.hooks {
+        let Ok(object) = serde_yaml::from_str::<Value>(&h.manifest) else {
+            continue;
+        };
+        let Ok(Some(hook)) = crate::manifest::parse_hook(&object) else {
+            continue;
+        };
+        let r = ObjectRef::of(&object);
+        out.push(Manifest {
+            source: h.path.clone(),
+            api_version: r.api_version,
+            kind: r.kind,
+            name: r.name,
+            namespace: r.namespace,
+            object,
+            text: h.manifest.clone(),
+            hook: Some(hook),
+        });
+    }
+    out
+}
+
+/// An object prepared for apply: namespace resolved, helm's labels and annotations set.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub r: ObjectRef,
+    pub object: Value,
+}
+
+/// Identity used to compare revisions: group (not version), kind, namespace, name.
+pub fn identity(r: &ObjectRef) -> (String, String, String, String) {
+    let group = r
+        .api_version
+        .split_once('/')
+        .map(|(g, _)| g.to_string())
+        .unwrap_or_default();
+    (
+        group,
+        r.kind.clone(),
+        r.namespace.clone().unwrap_or_default(),
+        r.name.clone(),
+    )
+}
+
+/// Sets the namespace (namespaced kinds) and helm's ownership metadata on each object.
+/// Kinds the cluster does not serve yet (custom resources of CRDs in the same release) are
+/// assumed namespaced unless they say otherwise.
+pub async fn prepare(
+    cluster: &Cluster,
+    objects: impl IntoIterator<Item = Value>,
+    release: &str,
+    namespace: &str,
+    label_ownership: bool,
+) -> Result<Vec<Prepared>, ReleaseError> {
+    let mut out = Vec::new();
+    for mut object in objects {
+        let mut r = ObjectRef::of(&object);
+        match cluster.scope(&mut r, namespace).await {
+            Ok(_) => {}
+            Err(KubeError::UnknownKind { .. }) => {
+                if r.namespace.is_none() {
+                    r.namespace = Some(namespace.to_string());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let meta = object
+            .as_object_mut()
+            .expect("manifests are mappings")
+            .entry("metadata")
+            .or_insert_with(|| json!({}));
+        if !meta.is_object() {
+            *meta = json!({});
+        }
+        match &r.namespace {
+            Some(ns) => meta["namespace"] = json!(ns),
+            None => {
+                meta.as_object_mut().expect("object").remove("namespace");
+            }
+        }
+        if label_ownership {
+            if !meta.get("labels").is_some_and(Value::is_object) {
+                meta["labels"] = json!({});
+            }
+            meta["labels"][MANAGED_BY_LABEL] = json!(MANAGED_BY);
+            if !meta.get("annotations").is_some_and(Value::is_object) {
+                meta["annotations"] = json!({});
+            }
+            meta["annotations"][RELEASE_NAME_ANNOTATION] = json!(release);
+            meta["annotations"][RELEASE_NAMESPACE_ANNOTATION] = json!(namespace);
+        }
+        out.push(Prepared { r, object });
+    }
+    Ok(out)
+}
+
+/// Refuses objects that exist but belong to no release or to another one (unless
+/// `take_ownership`). `owned` lists objects the previous revision already had.
+pub async fn check_ownership(
+    cluster: &Cluster,
+    objects: &[Prepared],
+    release: &str,
+    namespace: &str,
+    owned: &BTreeSet<(String, String, String, String)>,
+    take_ownership: bool,
+) -> Result<(), ReleaseError> {
+    if take_ownership {
+        return Ok(());
+    }
+    let to_check: Vec<&Prepared> = objects
+        .iter()
+        .filter(|p| !owned.contains(&identity(&p.r)))
+        .collect();
+    let results: Vec<Result<(), ReleaseError>> = futures::stream::iter(to_check)
+        .map(|p| async move {
+            let live = match cluster.get(&p.r).await {
+                Ok(live) => live,
+                Err(KubeError::UnknownKind { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let Some(live) = live else { return Ok(()) };
+            let label = live
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(MANAGED_BY_LABEL))
+                .and_then(Value::as_str);
+            let ann = |k: &str| {
+                live.pointer("/metadata/annotations")
+                    .and_then(|a| a.get(k))
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            };
+            let owner = ann(RELEASE_NAME_ANNOTATION);
+            let owner_ns = ann(RELEASE_NAMESPACE_ANNOTATION);
+            if label == Some(MANAGED_BY)
+                && owner.as_deref() == Some(release)
+                && owner_ns.as_deref() == Some(namespace)
+            {
+                return Ok(());
+            }
+            let why = match (owner, owner_ns) {
+                (Some(o), Some(ons)) if o != release || ons != namespace => {
+                    format!("it belongs to release {o:?} in namespace {ons:?}")
+                }
+                _ => "it belongs to no release".to_string(),
+            };
+            Err(ReleaseError::Ownership {
+                object: p.r.to_string(),
+                release: release.to_string(),
+                why,
+            })
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Managers whose fields rudder takes over without `--force-conflicts` on objects already
+/// in the release: helm itself (taking over a helm-installed release).
+const TAKEOVER_MANAGERS: &[&str] = &["helm", "Helm"];
+
+/// Applies objects in install order: kinds in waves (objects of one kind in parallel),
+/// waiting for CRDs to be Established before anything after them.
+pub async fn apply_all(
+    cluster: &Cluster,
+    objects: &[Prepared],
+    settings: &ApplySettings,
+    owned: &BTreeSet<(String, String, String, String)>,
+    dry_run: bool,
+) -> Result<(), ReleaseError> {
+    let mut sorted: Vec<&Prepared> = objects.iter().collect();
+    sorted.sort_by(|a, b| compare_kinds(&a.r.kind, &b.r.kind, INSTALL_ORDER));
+    let mut start = 0;
+    while start < sorted.len() {
+        let kind = &sorted[start].r.kind;
+        let end = start
+            + sorted[start..]
+                .iter()
+                .take_while(|p| compare_kinds(&p.r.kind, kind, INSTALL_ORDER).is_eq())
+                .count();
+        let wave = &sorted[start..end];
+        let results: Vec<Result<(), ReleaseError>> = futures::stream::iter(wave)
+            .map(|p| apply_one(cluster, p, settings, owned, dry_run))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        let crds: Vec<ObjectRef> = wave
+            .iter()
+            .filter(|p| p.r.kind == "CustomResourceDefinition")
+            .map(|p| p.r.clone())
+            .collect();
+        if !crds.is_empty() && !dry_run {
+            wait::wait_ready(cluster, &crds, settings.timeout, false, true).await?;
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+async fn apply_one(
+    cluster: &Cluster,
+    p: &Prepared,
+    settings: &ApplySettings,
+    owned: &BTreeSet<(String, String, String, String)>,
+    dry_run: bool,
+) -> Result<(), ReleaseError> {
+    let options = ApplyOptions {
+        field_manager: settings.field_manager.clone(),
+        force: settings.force_conflicts,
+        dry_run,
+    };
+    match cluster.apply(&p.object, &options).await {
+        Ok(_) => Ok(()),
+        Err(KubeError::FieldConflict { object, message }) => {
+            if owned.contains(&identity(&p.r))
+                && only_takeover_managers(cluster, &p.r, &settings.field_manager).await
+            {
+                let forced = ApplyOptions {
+                    force: true,
+                    ..options
+                };
+                cluster.apply(&p.object, &forced).await?;
+                Ok(())
+            } else {
+                Err(KubeError::FieldConflict { object, message }.into())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn only_takeover_managers(cluster: &Cluster, r: &ObjectRef, ours: &str) -> bool {
+    let Ok(Some(live)) = cluster.get(r).await else {
+        return false;
+    };
+    live.pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_some_and(|fields| {
+            fields.iter().all(|f| {
+                let manager = f.get("manager").and_then(Value::as_str).unwrap_or("");
+                manager == ours || TAKEOVER_MANAGERS.contains(&manager)
+            })
+        })
+}
+
+/// Whether the object is annotated `helm.sh/resource-policy: keep`.
+pub fn is_kept(object: &Value) -> bool {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.trim() == "keep")
+}
+
+/// Deletes objects in uninstall order, skipping kept ones; returns those kept.
+pub async fn delete_all(
+    cluster: &Cluster,
+    objects: &[Prepared],
+    dry_run: bool,
+) -> Result<Vec<ObjectRef>, ReleaseError> {
+    let mut sorted: Vec<&Prepared> = objects.iter().collect();
+    sorted.sort_by(|a, b| compare_kinds(&a.r.kind, &b.r.kind, UNINSTALL_ORDER));
+    let mut kept = Vec::new();
+    let mut to_delete = Vec::new();
+    for p in sorted {
+        if is_kept(&p.object) {
+            kept.push(p.r.clone());
+        } else {
+            to_delete.push(p);
+        }
+    }
+    let results: Vec<Result<bool, KubeError>> = futures::stream::iter(to_delete)
+        .map(|p| cluster.delete(&p.r, dry_run))
+        .buffered(16)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    Ok(kept)
+}
+
+/// Objects of `old` that `new` no longer has (by group, kind, namespace and name).
+pub fn removed(old: &[Prepared], new: &[Prepared]) -> Vec<Prepared> {
+    let keep: BTreeSet<_> = new.iter().map(|p| identity(&p.r)).collect();
+    old.iter()
+        .filter(|p| !keep.contains(&identity(&p.r)))
+        .cloned()
+        .collect()
+}
+
+/// Waits for the objects when `--wait` asked for it.
+pub async fn wait_if_asked(
+    cluster: &Cluster,
+    objects: &[Prepared],
+    settings: &ApplySettings,
+) -> Result<(), ReleaseError> {
+    if !settings.wait {
+        return Ok(());
+    }
+    let refs: Vec<ObjectRef> = objects.iter().map(|p| p.r.clone()).collect();
+    wait::wait_ready(
+        cluster,
+        &refs,
+        settings.timeout,
+        settings.wait_for_jobs,
+        settings.quiet,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs the hooks of `event` in weight order, recording their last run in `release`.
+pub async fn run_hooks(
+    cluster: &Cluster,
+    release: &mut Release,
+    event: HookEvent,
+    settings: &ApplySettings,
+) -> Result<(), ReleaseError> {
+    if settings.no_hooks {
+        return Ok(());
+    }
+    let manifests = hook_manifests(release);
+    let ordered = crate::manifest::hooks_for(event, &manifests);
+    for m in ordered {
+        let hook = m.hook.clone().expect("hooks have annotations");
+        let prepared = prepare(
+            cluster,
+            [m.object.clone()],
+            &release.name,
+            &release.namespace,
+            false,
+        )
+        .await?
+        .remove(0);
+        use crate::manifest::HookDeletePolicy as P;
+        if hook.delete_policies.contains(&P::BeforeHookCreation) {
+            delete_and_wait_gone(cluster, &prepared.r, settings.timeout).await?;
+        }
+        let started = now();
+        set_last_run(release, m, Some(started), None, "Running");
+        let options = ApplyOptions {
+            field_manager: settings.field_manager.clone(),
+            force: true,
+            dry_run: false,
+        };
+        cluster.apply(&prepared.object, &options).await?;
+        let outcome = if matches!(m.kind.as_str(), "Job" | "Pod") {
+            wait::wait_ready(
+                cluster,
+                std::slice::from_ref(&prepared.r),
+                settings.timeout,
+                true,
+                settings.quiet,
+            )
+            .await
+        } else {
+            Ok(())
+        };
+        match outcome {
+            Ok(()) => {
+                set_last_run(release, m, Some(started), Some(now()), "Succeeded");
+                if hook.delete_policies.contains(&P::HookSucceeded) {
+                    cluster.delete(&prepared.r, false).await?;
+                }
+            }
+            Err(e) => {
+                set_last_run(release, m, Some(started), Some(now()), "Failed");
+                if hook.delete_policies.contains(&P::HookFailed) {
+                    let _ = cluster.delete(&prepared.r, false).await;
+                }
+                let reason = match e {
+                    KubeError::Api { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return Err(ReleaseError::Hook {
+                    hook: prepared.r.to_string(),
+                    event,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_last_run(
+    release: &mut Release,
+    m: &Manifest,
+    started: Option<crate::storage::release::Time>,
+    completed: Option<crate::storage::release::Time>,
+    phase: &str,
+) {
+    if let Some(h) = release
+        .hooks
+        .iter_mut()
+        .find(|h| h.name == m.name && h.kind == m.kind && h.path == m.source)
+    {
+        h.last_run = HookExecution {
+            started_at: started,
+            completed_at: completed,
+            phase: phase.into(),
+        };
+    }
+}
+
+async fn delete_and_wait_gone(
+    cluster: &Cluster,
+    r: &ObjectRef,
+    timeout: Duration,
+) -> Result<(), ReleaseError> {
+    if !cluster.delete(r, false).await? {
+        return Ok(());
+    }
+    let start = std::time::Instant::now();
+    while cluster.get(r).await?.is_some() {
+        if start.elapsed() > timeout {
+            return Err(KubeError::Timeout {
+                what: format!("{r} to be deleted"),
+                after: timeout,
+            }
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// How long a pending revision may go without a heartbeat before it counts as abandoned.
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+/// A pending revision written without heartbeats (by helm) counts as abandoned after this.
+pub const STALE_WITHOUT_HEARTBEAT: Duration = Duration::from_secs(600);
+/// How often a running operation refreshes its heartbeat.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// Refuses to start while another operation holds the release, unless that operation's
+/// heartbeat is stale: then its revision is marked failed with an explanation.
+pub async fn check_not_pending(storage: &Storage, name: &str) -> Result<(), ReleaseError> {
+    let history = storage.history_stored(name).await?;
+    let Some(latest) = history.last() else {
+        return Ok(());
+    };
+    if !latest.release.info.status.is_pending() {
+        return Ok(());
+    }
+    let now_t = now();
+    let age = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| (now_t - t).to_std().unwrap_or_default())
+    };
+    let (stale, since) = match &latest.heartbeat {
+        Some(hb) => (age(hb).is_none_or(|a| a > STALE_AFTER), hb.clone()),
+        None => {
+            let last = latest.release.info.last_deployed.map(|t| format_time(&t));
+            let stale = last
+                .as_deref()
+                .and_then(age)
+                .is_none_or(|a| a > STALE_WITHOUT_HEARTBEAT);
+            (stale, last.unwrap_or_else(|| "an unknown time".into()))
+        }
+    };
+    let holder = latest.holder.clone().unwrap_or_else(|| Holder {
+        holder: "another client".into(),
+        started: latest
+            .release
+            .info
+            .last_deployed
+            .map(|t| format_time(&t))
+            .unwrap_or_else(|| "an unknown time".into()),
+    });
+    if !stale {
+        return Err(StorageError::InProgress {
+            name: name.into(),
+            holder: holder.holder,
+            started: holder.started,
+        }
+        .into());
+    }
+    let mut release = latest.release.clone();
+    let was = release.info.status;
+    release.info.status = Status::Failed;
+    release.info.description = format!(
+        "{was} abandoned: {} stopped without finishing (last heartbeat {since}); marked failed by rudder",
+        holder.holder
+    );
+    storage.update(&release).await?;
+    Ok(())
+}
+
+/// The revision this process has claimed and not finished, so an interrupt can mark it
+/// failed before exiting.
+static IN_FLIGHT: Mutex<Option<(Storage, Release)>> = Mutex::new(None);
+
+/// Keeps a claimed revision's heartbeat fresh and registers it for interrupt handling; the
+/// heartbeat stops when the guard is dropped.
+pub struct PendingGuard {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PendingGuard {
+    pub fn start(storage: &Storage, release: &Release) -> PendingGuard {
+        *IN_FLIGHT.lock().expect("in-flight lock") = Some((storage.clone(), release.clone()));
+        let storage = storage.clone();
+        let (name, version) = (release.name.clone(), release.version);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                let _ = storage.heartbeat(&name, version).await;
+            }
+        });
+        PendingGuard { task }
+    }
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.task.abort();
+        *IN_FLIGHT.lock().expect("in-flight lock") = None;
+    }
+}
+
+/// Marks the revision this process is working on (if any) failed because of `signal`.
+pub async fn abandon_in_flight(signal: &str) {
+    let taken = IN_FLIGHT.lock().expect("in-flight lock").take();
+    if let Some((storage, mut release)) = taken {
+        release.info.status = Status::Failed;
+        release.info.description = format!(
+            "{} interrupted by {signal} before it finished",
+            match release.info.description.as_str() {
+                d if d.starts_with("Rollback") => "Rollback",
+                _ if release.version == 1 => "Install",
+                _ => "Upgrade",
+            }
+        );
+        let _ = storage.update(&release).await;
+    }
+}
+
+/// Marks every deployed revision other than `keep` superseded.
+pub async fn supersede_others(
+    storage: &Storage,
+    name: &str,
+    keep: u64,
+) -> Result<(), ReleaseError> {
+    for s in storage.history_stored(name).await? {
+        if s.release.version != keep && s.release.info.status == Status::Deployed {
+            let mut r = s.release;
+            r.info.status = Status::Superseded;
+            storage.update(&r).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The objects of a stored release, prepared for apply or delete.
+pub async fn stored_objects(
+    cluster: &Cluster,
+    release: &Release,
+) -> Result<Vec<Prepared>, ReleaseError> {
+    let objects = parse_manifest(&release.manifest)?;
+    prepare(
+        cluster,
+        objects.into_iter().map(|o| o.object),
+        &release.name,
+        &release.namespace,
+        true,
+    )
+    .await
+}
+
+/// Formats a time like Go's `time.ANSIC` in local time (`Mon Jan  2 15:04:05 2006`).
+pub fn ansic(t: &crate::storage::release::Time) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%a %b %e %H:%M:%S %Y")
+        .to_string()
+}
+
+/// Formats a time like Go's `time.Time.String()` (`2006-01-02 15:04:05.999999999 -0700 MST`).
+pub fn go_time_string(t: &crate::storage::release::Time) -> String {
+    let local = t.with_timezone(&chrono::Local);
+    let nanos = local.timestamp_subsec_nanos();
+    let fraction = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{}", format!("{nanos:09}").trim_end_matches('0'))
+    };
+    let zone = local.format("%Z").to_string();
+    let zone = if zone.starts_with('+') || zone.starts_with('-') || zone.is_empty() {
+        if local.offset().local_minus_utc() == 0 {
+            "UTC".to_string()
+        } else {
+            zone
+        }
+    } else {
+        zone
+    };
+    format!(
+        "{}{} {} {}",
+        local.format("%Y-%m-%d %H:%M:%S"),
+        fraction,
+        local.format("%z"),
+        zone
+    )
+}
+
+/// helm's status text (`helm status`, and what install/upgrade/rollback print).
+pub fn status_text(release: &Release, show_manifest: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("NAME: {}\n", release.name));
+    if let Some(t) = &release.info.last_deployed {
+        out.push_str(&format!("LAST DEPLOYED: {}\n", ansic(t)));
+    }
+    out.push_str(&format!("NAMESPACE: {}\n", release.namespace));
+    out.push_str(&format!("STATUS: {}\n", release.info.status));
+    out.push_str(&format!("REVISION: {}\n", release.version));
+    out.push_str(&format!("DESCRIPTION: {}\n", release.info.description));
+    let tests: Vec<&HookRecord> = release
+        .hooks
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .collect();
+    if tests.is_empty() {
+        out.push_str("TEST SUITE: None\n");
+    } else {
+        for h in tests {
+            let Some(started) = &h.last_run.started_at else {
+                continue;
+            };
+            out.push_str(&format!(
+                "TEST SUITE:     {}\nLast Started:   {}\nLast Completed: {}\nPhase:          {}\n",
+                h.name,
+                ansic(started),
+                h.last_run
+                    .completed_at
+                    .as_ref()
+                    .map(ansic)
+                    .unwrap_or_default(),
+                h.last_run.phase
+            ));
+        }
+    }
+    if show_manifest
+        || release
+            .info
+            .description
+            .eq_ignore_ascii_case("Dry run complete")
+    {
+        out.push_str("HOOKS:\n");
+        for h in &release.hooks {
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest));
+        }
+        out.push_str(&format!("MANIFEST:\n{}\n", release.manifest));
+    }
+    if !release.info.notes.is_empty() {
+        out.push_str(&format!("NOTES:\n{}\n", release.info.notes.trim()));
+    }
+    out
+}
+
+/// Output formats of the listing commands (`-o table|json|yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Json,
+    Yaml,
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "table" => Ok(OutputFormat::Table),
+            "json" => Ok(OutputFormat::Json),
+            "yaml" => Ok(OutputFormat::Yaml),
+            other => Err(format!(
+                "invalid format type {other:?}: expected table, json or yaml"
+            )),
+        }
+    }
+}
+
+/// A value as JSON (one line, as helm prints) or YAML.
+pub fn encode(value: &Value, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Yaml => format!("{}\n", crate::engine::yaml::to_yaml(value)),
+        _ => format!(
+            "{}\n",
+            serde_json::to_string(value).expect("JSON values serialize")
+        ),
+    }
+}
+
+/// A table like helm's (columns padded, separated by a tab).
+pub fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| format!("{cell:<width$}", width = widths[i]))
+            .collect();
+        out.push_str(&cells.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Groups stored objects by the key helm uses in `--show-resources` (`v1/Pod`).
+pub fn group_by_kind(objects: &[Prepared]) -> BTreeMap<String, Vec<ObjectRef>> {
+    let mut out: BTreeMap<String, Vec<ObjectRef>> = BTreeMap::new();
+    for p in objects {
+        out.entry(format!("{}/{}", p.r.api_version, p.r.kind))
+            .or_default()
+            .push(p.r.clone());
+    }
+    out
+}
+
+/// Looks up objects' live state in parallel (None for those that are gone).
+pub async fn live_objects(
+    cluster: &Cluster,
+    refs: &[ObjectRef],
+) -> HashMap<ObjectRef, Option<Value>> {
+    let results: Vec<(ObjectRef, Option<Value>)> = futures::stream::iter(refs.iter().cloned())
+        .map(|r| async move {
+            let live = cluster.get(&r).await.ok().flatten();
+            (r, live)
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_follow_helms_rules() {
+        assert!(validate_name("web-1").is_ok());
+        for bad in ["", "Web", "-web", "web-", "a_b", &"x".repeat(54)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stored_manifests_parse_back_with_their_sources() {
+        let text = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# Source: c/templates/b.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n";
+        let objects = parse_manifest(text).unwrap();
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[0].source, "c/templates/a.yaml");
+        assert_eq!(objects[1].object["kind"], "Secret");
+    }
+
+    #[test]
+    fn keep_policy_is_recognised() {
+        assert!(is_kept(
+            &json!({"metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}})
+        ));
+        assert!(!is_kept(&json!({"metadata": {}})));
+    }
+
+    #[test]
+    fn tables_pad_columns_like_helm() {
+        let t = table(&[
+            vec!["NAME".into(), "REVISION".into()],
+            vec!["a-long-name".into(), "1".into()],
+        ]);
+        assert_eq!(t, "NAME       \tREVISION\na-long-name\t1       \n");
+    }
+}

@@ -1,0 +1,21 @@
+//! `rudder test NAME`: run the release's `test` hooks and record how they went, as
+//! `helm test` does.
+
+use crate::action::lifecycle::{ApplySettings, ReleaseError, run_hooks};
+use crate::kube::Cluster;
+use crate::manifest::HookEvent;
+use crate::storage::{Release, Storage};
+
+/// Runs the test hooks of the latest revision of a release in `cluster.namespace`; the
+/// revision's hook records are updated with each test's last run.
+pub async fn run_tests(
+    cluster: &Cluster,
+    name: &str,
+    settings: &ApplySettings,
+) -> Result<Release, ReleaseError> {
+    let storage = Storage::new(cluster, &cluster.namespace);
+    let mut release = storage.get(name, 0).await?;
+    let outcome = run_hooks(cluster, &mut release, HookEvent::Test, settings).await;
+    storage.update(&release).await?;
+    outcome.map(|()| release)
+}

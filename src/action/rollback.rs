@@ -1,0 +1,139 @@
+//! `rudder rollback NAME [REVISION]`: re-apply a stored revision's manifest exactly (its
+//! chart, values and hooks copied into a new revision described "Rollback to N"),
+//! re-creating objects pruned since and pruning objects added since, as `helm rollback` does.
+
+use std::collections::BTreeSet;
+
+use crate::action::lifecycle::{
+    self, ApplySettings, PendingGuard, ReleaseError, apply_all, identity, removed, run_hooks,
+    stored_objects, supersede_others, wait_if_asked,
+};
+use crate::kube::Cluster;
+use crate::manifest::HookEvent;
+use crate::storage::release::now;
+use crate::storage::{Holder, Release, Status, Storage, StorageError};
+
+/// The flags of `rollback`.
+#[derive(Debug, Clone, Default)]
+pub struct RollbackOptions {
+    pub name: String,
+    /// 0: the revision before the latest.
+    pub revision: u64,
+    pub dry_run: bool,
+    pub settings: ApplySettings,
+    /// `--history-max` (0 = unlimited).
+    pub history_max: usize,
+}
+
+/// Rolls a release in `cluster.namespace` back to a revision; returns the new revision.
+pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Release, ReleaseError> {
+    let storage = Storage::new(cluster, &cluster.namespace);
+    let history = storage.history(&opts.name).await?;
+    lifecycle::check_not_pending(&storage, &opts.name).await?;
+    let latest = history.last().cloned().expect("history is not empty");
+    let target_version = if opts.revision == 0 {
+        latest.version.saturating_sub(1)
+    } else {
+        opts.revision
+    };
+    let target = history
+        .iter()
+        .find(|r| r.version == target_version)
+        .cloned()
+        .ok_or_else(|| StorageError::RevisionNotFound {
+            name: opts.name.clone(),
+            version: target_version,
+            available: history
+                .iter()
+                .map(|r| r.version.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let t = now();
+    let mut release = Release {
+        version: latest.version + 1,
+        info: crate::storage::Info {
+            first_deployed: latest.info.first_deployed.or(Some(t)),
+            last_deployed: Some(t),
+            deleted: None,
+            description: format!("Rollback to {target_version}"),
+            status: Status::PendingRollback,
+            notes: target.info.notes.clone(),
+            resources: None,
+        },
+        apply_method: "ssa".into(),
+        ..target.clone()
+    };
+    for h in &mut release.hooks {
+        h.last_run = Default::default();
+    }
+    let objects = stored_objects(cluster, &target).await?;
+    let mut old = stored_objects(cluster, &latest).await?;
+    if let Some(deployed) = history
+        .iter()
+        .rev()
+        .find(|r| r.info.status == Status::Deployed && r.version != latest.version)
+    {
+        for p in stored_objects(cluster, deployed).await? {
+            if !old.iter().any(|o| identity(&o.r) == identity(&p.r)) {
+                old.push(p);
+            }
+        }
+    }
+    let owned: BTreeSet<_> = old
+        .iter()
+        .chain(objects.iter())
+        .map(|p| identity(&p.r))
+        .collect();
+    if opts.dry_run {
+        release.info.description = "Dry run complete".into();
+        return Ok(release);
+    }
+    storage
+        .create(&release, Some(&Holder::this_process()))
+        .await?;
+    let guard = PendingGuard::start(&storage, &release);
+    let to_prune = removed(&old, &objects);
+    let outcome: Result<(), ReleaseError> = async {
+        run_hooks(
+            cluster,
+            &mut release,
+            HookEvent::PreRollback,
+            &opts.settings,
+        )
+        .await?;
+        apply_all(cluster, &objects, &opts.settings, &owned, false).await?;
+        lifecycle::delete_all(cluster, &to_prune, false).await?;
+        wait_if_asked(cluster, &objects, &opts.settings).await?;
+        run_hooks(
+            cluster,
+            &mut release,
+            HookEvent::PostRollback,
+            &opts.settings,
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    drop(guard);
+    match outcome {
+        Ok(()) => {
+            release.info.status = Status::Deployed;
+            supersede_others(&storage, &opts.name, release.version).await?;
+            storage.update(&release).await?;
+            storage.prune_history(&opts.name, opts.history_max).await?;
+            Ok(release)
+        }
+        Err(cause) => {
+            release.info.status = Status::Failed;
+            release.info.description = format!("Rollback {:?} failed: {cause}", opts.name);
+            storage.update(&release).await?;
+            Err(ReleaseError::Failed {
+                operation: "rollback",
+                name: opts.name.clone(),
+                cause: Box::new(cause),
+                note: String::new(),
+            })
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Readiness, kstatus-like: whether a live object has reconciled, and why not. Used by
+//! `--wait`, by CRDs (Established before their resources) and by Job hooks.
+//!
+//! Rules: Deployments need the new ReplicaSet rolled out (observedGeneration current,
+//! updated = available = desired replicas, no old replicas left); StatefulSets honour a
+//! rolling-update partition; DaemonSets need every scheduled pod updated and available;
+//! Jobs (with `--wait-for-jobs`) must complete and fail on the Failed condition; PVCs must be
+//! Bound; LoadBalancer Services need an ingress address; CRDs must be Established; other
+//! objects with a `Ready` condition must have it `True`; everything else is ready once it
+//! exists.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Cluster, KubeError, ObjectRef};
+
+/// Where an object stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Still converging, with the reason shown to the user.
+    InProgress(String),
+    /// Will not become ready (a failed Job), with the reason.
+    Failed(String),
+}
+
+fn int(v: &Value, pointer: &str) -> i64 {
+    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn condition<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
+    v.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+        })
+}
+
+fn condition_true(v: &Value, kind: &str) -> bool {
+    condition(v, kind)
+        .and_then(|c| c.get("status"))
+        .and_then(Value::as_str)
+        == Some("True")
+}
+
+fn generation_observed(v: &Value) -> bool {
+    let generation = int(v, "/metadata/generation");
+    let observed = int(v, "/status/observedGeneration");
+    generation == 0 || observed >= generation
+}
+
+/// Evaluates a live object. `wait_for_jobs` makes Jobs wait for completion.
+pub fn readiness(object: &Value, wait_for_jobs: bool) -> Readiness {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    let progress = |s: String| Readiness::InProgress(s);
+    match kind {
+        "Deployment" => {
+            if !generation_observed(object) {
+                return progress("waiting for the rollout to be observed".into());
+            }
+            if object.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
+                return Readiness::Ready;
+            }
+            if let Some(c) = condition(object, "Progressing")
+                && c.get("reason").and_then(Value::as_str) == Some("ProgressDeadlineExceeded")
+            {
+                return Readiness::Failed("progress deadline exceeded".into());
+            }
+            let desired = object
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let updated = int(object, "/status/updatedReplicas");
+            let total = int(object, "/status/replicas");
+            let available = int(object, "/status/availableReplicas");
+            if updated < desired {
+                progress(format!("{updated} of {desired} replicas updated"))
+            } else if total > updated {
+                progress(format!(
+                    "{} old replicas pending termination",
+                    total - updated
+                ))
+            } else if available < updated {
+                progress(format!(
+                    "{available} of {updated} updated replicas available"
+                ))
+            } else {
+                Readiness::Ready
+            }
+        }
+        "StatefulSet" => {
+            if !generation_observed(object) {
+                return progress("waiting for the rollout to be observed".into());
+            }
+            let desired = object
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let partition = int(object, "/spec/updateStrategy/rollingUpdate/partition");
+            let ready = int(object, "/status/readyReplicas");
+            let updated = int(object, "/status/updatedReplicas");
+            let expected_updated = (desired - partition).max(0);
+            if ready < desired {
+                progress(format!("{ready} of {desired} replicas ready"))
+            } else if updated < expected_updated {
+                progress(format!("{updated} of {expected_updated} replicas updated"))
+            } else if partition == 0
+                && object.pointer("/status/updateRevision")
+                    != object.pointer("/status/currentRevision")
+                && object.pointer("/status/updateRevision").is_some()
+            {
+                progress("waiting for the update revision to become current".into())
+            } else {
+                Readiness::Ready
+            }
+        }
+        "DaemonSet" => {
+            if !generation_observed(object) {
+                return progress("waiting for the rollout to be observed".into());
+            }
+            let desired = int(object, "/status/desiredNumberScheduled");
+            let updated = int(object, "/status/updatedNumberScheduled");
+            let available = int(object, "/status/numberAvailable");
+            if updated < desired {
+                progress(format!("{updated} of {desired} pods updated"))
+            } else if available < desired {
+                progress(format!("{available} of {desired} pods available"))
+            } else {
+                Readiness::Ready
+            }
+        }
+        "Job" => {
+            if condition_true(object, "Failed") {
+                let reason = condition(object, "Failed")
+                    .and_then(|c| c.get("message").or_else(|| c.get("reason")))
+                    .and_then(Value::as_str)
+                    .unwrap_or("job failed");
+                return Readiness::Failed(reason.to_string());
+            }
+            if !wait_for_jobs || condition_true(object, "Complete") {
+                Readiness::Ready
+            } else {
+                progress(format!(
+                    "{} of {} completions",
+                    int(object, "/status/succeeded"),
+                    object
+                        .pointer("/spec/completions")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1)
+                ))
+            }
+        }
+        "PersistentVolumeClaim" => match object.pointer("/status/phase").and_then(Value::as_str) {
+            Some("Bound") => Readiness::Ready,
+            phase => progress(format!("phase {}", phase.unwrap_or("Pending"))),
+        },
+        "Service" => {
+            if object.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
+                && object
+                    .pointer("/status/loadBalancer/ingress")
+                    .and_then(Value::as_array)
+                    .is_none_or(|a| a.is_empty())
+            {
+                progress("waiting for a load balancer address".into())
+            } else {
+                Readiness::Ready
+            }
+        }
+        "Pod" => {
+            if object.pointer("/status/phase").and_then(Value::as_str) == Some("Succeeded")
+                || condition_true(object, "Ready")
+            {
+                Readiness::Ready
+            } else {
+                progress(pod_reason(object))
+            }
+        }
+        "CustomResourceDefinition" => {
+            if condition_true(object, "Established") {
+                Readiness::Ready
+            } else {
+                progress("waiting for the Established condition".into())
+            }
+        }
+        _ => {
+            if condition(object, "Ready").is_some() && !condition_true(object, "Ready") {
+                let reason = condition(object, "Ready")
+                    .and_then(|c| c.get("message").or_else(|| c.get("reason")))
+                    .and_then(Value::as_str)
+                    .unwrap_or("not Ready");
+                progress(reason.to_string())
+            } else {
+                Readiness::Ready
+            }
+        }
+    }
+}
+
+/// Why a pod is not ready: a container's waiting reason (CrashLoopBackOff, …) if any.
+pub fn pod_reason(pod: &Value) -> String {
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for s in &statuses {
+        if let Some(reason) = s.pointer("/state/waiting/reason").and_then(Value::as_str) {
+            let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
+            return format!("container {name}: {reason}");
+        }
+    }
+    format!(
+        "phase {}",
+        pod.pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("Pending")
+    )
+}
+
+/// Progress output: a line per change, timestamped when stderr is not a terminal.
+struct Progress {
+    tty: bool,
+    quiet: bool,
+    last: BTreeMap<ObjectRef, String>,
+}
+
+impl Progress {
+    fn report(&mut self, r: &ObjectRef, state: &str) {
+        if self.quiet || self.last.get(r).map(String::as_str) == Some(state) {
+            return;
+        }
+        self.last.insert(r.clone(), state.to_string());
+        if self.tty {
+            eprintln!("  {r}: {state}");
+        } else {
+            eprintln!(
+                "{} {r}: {state}",
+                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+            );
+        }
+    }
+}
+
+/// Waits until every object is ready; on timeout the error lists each one that is not and
+/// why. A Failed object (a failed Job) fails at once.
+pub async fn wait_ready(
+    cluster: &Cluster,
+    objects: &[ObjectRef],
+    timeout: Duration,
+    wait_for_jobs: bool,
+    quiet: bool,
+) -> Result<(), KubeError> {
+    let start = Instant::now();
+    let mut progress = Progress {
+        tty: std::io::stderr().is_terminal(),
+        quiet,
+        last: BTreeMap::new(),
+    };
+    let mut pending: Vec<ObjectRef> = objects.to_vec();
+    let mut interval = Duration::from_millis(100);
+    loop {
+        let states = futures::future::join_all(pending.iter().map(|r| async move {
+            match cluster.get(r).await {
+                Ok(Some(obj)) => {
+                    let mut state = readiness(&obj, wait_for_jobs);
+                    if let Readiness::InProgress(reason) = &state
+                        && matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
+                        && let Some(why) = failing_pod(cluster, &obj).await
+                    {
+                        state = Readiness::InProgress(format!("{reason}; {why}"));
+                    }
+                    Ok(state)
+                }
+                Ok(None) => Ok(Readiness::InProgress("not found".into())),
+                Err(e) => Err(e),
+            }
+        }))
+        .await;
+        let mut still = Vec::new();
+        let mut reasons = Vec::new();
+        for (r, state) in pending.iter().zip(states) {
+            match state? {
+                Readiness::Ready => progress.report(r, "ready"),
+                Readiness::Failed(why) => {
+                    return Err(KubeError::Api {
+                        verb: "wait for".into(),
+                        object: r.to_string(),
+                        code: 0,
+                        reason: "Failed".into(),
+                        message: why,
+                    });
+                }
+                Readiness::InProgress(why) => {
+                    progress.report(r, &why);
+                    reasons.push(format!("{r}: {why}"));
+                    still.push(r.clone());
+                }
+            }
+        }
+        if still.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() >= timeout {
+            return Err(KubeError::Timeout {
+                what: format!(
+                    "{} resource(s) to become ready:\n  {}",
+                    still.len(),
+                    reasons.join("\n  ")
+                ),
+                after: timeout,
+            });
+        }
+        pending = still;
+        let left = timeout.saturating_sub(start.elapsed());
+        tokio::time::sleep(interval.min(left)).await;
+        interval = (interval * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// For a workload, the waiting reason of one of its pods (CrashLoopBackOff, …), if any.
+async fn failing_pod(cluster: &Cluster, workload: &Value) -> Option<String> {
+    let labels = workload
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)?;
+    let selector: Vec<String> = labels
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+        .collect();
+    let pods = cluster
+        .list(
+            &ObjectRef {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: workload
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                name: String::new(),
+            },
+            Some(&selector.join(",")),
+        )
+        .await
+        .ok()?;
+    pods.iter()
+        .filter(|p| !condition_true(p, "Ready"))
+        .map(|p| {
+            format!(
+                "pod {}: {}",
+                p.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?"),
+                pod_reason(p)
+            )
+        })
+        .find(|s| s.contains("container"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deployment_waits_for_new_replicas_and_old_pods_gone() {
+        let mut d = json!({"kind": "Deployment", "metadata": {"generation": 2},
+            "spec": {"replicas": 3},
+            "status": {"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3}});
+        assert_eq!(
+            readiness(&d, false),
+            Readiness::InProgress("1 old replicas pending termination".into())
+        );
+        d["status"]["replicas"] = json!(3);
+        assert_eq!(readiness(&d, false), Readiness::Ready);
+        d["metadata"]["generation"] = json!(3);
+        assert!(matches!(readiness(&d, false), Readiness::InProgress(_)));
+    }
+
+    #[test]
+    fn statefulset_honours_the_partition() {
+        let s = json!({"kind": "StatefulSet", "metadata": {"generation": 1},
+            "spec": {"replicas": 3, "updateStrategy": {"rollingUpdate": {"partition": 2}}},
+            "status": {"observedGeneration": 1, "readyReplicas": 3, "updatedReplicas": 1,
+                       "updateRevision": "b", "currentRevision": "a"}});
+        assert_eq!(readiness(&s, false), Readiness::Ready);
+    }
+
+    #[test]
+    fn jobs_wait_only_with_wait_for_jobs_and_fail_on_failed() {
+        let j = json!({"kind": "Job", "spec": {}, "status": {}});
+        assert_eq!(readiness(&j, false), Readiness::Ready);
+        assert!(matches!(readiness(&j, true), Readiness::InProgress(_)));
+        let failed = json!({"kind": "Job", "status": {"conditions": [
+            {"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}});
+        assert_eq!(
+            readiness(&failed, true),
+            Readiness::Failed("BackoffLimitExceeded".into())
+        );
+    }
+
+    #[test]
+    fn pvc_service_crd_and_custom_resources() {
+        assert!(matches!(
+            readiness(
+                &json!({"kind": "PersistentVolumeClaim", "status": {"phase": "Pending"}}),
+                false
+            ),
+            Readiness::InProgress(_)
+        ));
+        assert!(matches!(
+            readiness(
+                &json!({"kind": "Service", "spec": {"type": "LoadBalancer"}}),
+                false
+            ),
+            Readiness::InProgress(_)
+        ));
+        assert_eq!(
+            readiness(
+                &json!({"kind": "Service", "spec": {"type": "ClusterIP"}}),
+                false
+            ),
+            Readiness::Ready
+        );
+        assert_eq!(
+            readiness(
+                &json!({"kind": "Widget", "status": {"conditions": [
+                {"type": "Ready", "status": "False", "reason": "Provisioning"}]}}),
+                false
+            ),
+            Readiness::InProgress("Provisioning".into())
+        );
+        assert_eq!(
+            readiness(
+                &json!({"kind": "CustomResourceDefinition", "status": {"conditions": [
+                {"type": "Established", "status": "True"}]}}),
+                false
+            ),
+            Readiness::Ready
+        );
+    }
+
+    #[test]
+    fn pod_reason_names_the_waiting_container() {
+        let p = json!({"kind": "Pod", "status": {"phase": "Running", "containerStatuses": [
+            {"name": "app", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
+        assert_eq!(pod_reason(&p), "container app: CrashLoopBackOff");
+    }
+}
