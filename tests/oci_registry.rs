@@ -9,16 +9,6 @@ use repo_support::*;
 use std::fs;
 use std::path::Path;
 
-fn ok(r: Run) -> String {
-    assert!(r.ok, "command failed: {}{}", r.stdout, r.stderr);
-    r.stdout
-}
-
-fn fails(r: Run) -> String {
-    assert!(!r.ok, "command should fail but printed: {}", r.stdout);
-    r.stderr
-}
-
 fn digest_line(out: &str) -> &str {
     out.lines()
         .find_map(|l| l.strip_prefix("Digest: "))

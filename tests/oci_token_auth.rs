@@ -15,11 +15,6 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-fn ok(r: Run) -> String {
-    assert!(r.ok, "command failed: {}{}", r.stdout, r.stderr);
-    r.stdout
-}
-
 /// A JWT token server on loopback granting whatever scope is asked to alice:s3cret.
 struct TokenServer {
     port: u16,

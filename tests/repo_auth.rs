@@ -9,16 +9,6 @@ use repo_support::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-fn ok(r: Run) -> String {
-    assert!(r.ok, "command failed: {}{}", r.stdout, r.stderr);
-    r.stdout
-}
-
-fn fails(r: Run) -> String {
-    assert!(!r.ok, "command should fail but printed: {}", r.stdout);
-    r.stderr
-}
-
 /// `root/charts` with two packages; returns the charts directory.
 fn charts(root: &Path) -> PathBuf {
     let dir = root.join("charts");

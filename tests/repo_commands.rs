@@ -38,16 +38,6 @@ fn reindex(home: &Path, dir: &Path, url: &str) {
     assert!(r.ok, "{}", r.stderr);
 }
 
-fn ok(r: Run) -> String {
-    assert!(r.ok, "command failed: {}{}", r.stdout, r.stderr);
-    r.stdout
-}
-
-fn fails(r: Run) -> String {
-    assert!(!r.ok, "command should fail but printed: {}", r.stdout);
-    r.stderr
-}
-
 #[test]
 fn repo_add_list_update_remove() {
     let tmp = tempfile::tempdir().unwrap();

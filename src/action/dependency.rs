@@ -160,7 +160,7 @@ async fn indexes(
                 let bytes = http::get(&index_url, http_opts).await?;
                 let index = IndexFile::parse(&bytes, index_url.as_str())?;
                 if let Some(name) = configured {
-                    write_atomic(&settings.index_path(name), &bytes, false)?;
+                    super::repo_update::cache_index(settings, name, &bytes, &index)?;
                     let _ = writeln!(
                         report,
                         "...Successfully got an update from the \"{name}\" chart repository"

@@ -3,8 +3,8 @@
 //! valid `index.yaml` (with those credentials and TLS settings), caches it, and records the
 //! repository in `repositories.yaml`.
 
-use super::repo_update::fetch_index;
-use crate::repo::{RepoEntry, RepoError, RepoFile, RepoSettings, write_atomic};
+use super::repo_update::{cache_index, fetch_index};
+use crate::repo::{RepoEntry, RepoError, RepoFile, RepoSettings};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,13 +48,7 @@ pub async fn repo_add(
             entry.url
         ))
     })?;
-    write_atomic(&settings.index_path(&entry.name), &bytes, false)?;
-    let names: Vec<&str> = index.entries.keys().map(String::as_str).collect();
-    write_atomic(
-        &settings.charts_list_path(&entry.name),
-        format!("{}\n", names.join("\n")).as_bytes(),
-        false,
-    )?;
+    cache_index(settings, &entry.name, &bytes, &index)?;
     file.update(entry);
     file.save(&settings.repository_config)?;
     Ok(AddOutcome::Added)

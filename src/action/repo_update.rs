@@ -14,6 +14,22 @@ pub async fn fetch_index(entry: &RepoEntry) -> Result<(Vec<u8>, IndexFile), Repo
     Ok((bytes, index))
 }
 
+/// Replaces the cached index (and chart name list) of repository `name`.
+pub fn cache_index(
+    settings: &RepoSettings,
+    name: &str,
+    bytes: &[u8],
+    index: &IndexFile,
+) -> Result<(), RepoError> {
+    write_atomic(&settings.index_path(name), bytes, false)?;
+    let names: Vec<&str> = index.entries.keys().map(String::as_str).collect();
+    write_atomic(
+        &settings.charts_list_path(name),
+        format!("{}\n", names.join("\n")).as_bytes(),
+        false,
+    )
+}
+
 /// The outcome for one repository.
 #[derive(Debug)]
 pub struct UpdateResult {
@@ -46,13 +62,7 @@ pub async fn repo_update(
     let updates = chosen.iter().map(|entry| async move {
         let result = async {
             let (bytes, index) = fetch_index(entry).await?;
-            write_atomic(&settings.index_path(&entry.name), &bytes, false)?;
-            let names: Vec<&str> = index.entries.keys().map(String::as_str).collect();
-            write_atomic(
-                &settings.charts_list_path(&entry.name),
-                format!("{}\n", names.join("\n")).as_bytes(),
-                false,
-            )
+            cache_index(settings, &entry.name, &bytes, &index)
         }
         .await;
         UpdateResult {

@@ -310,6 +310,19 @@ pub struct DependencyArgs {
     pub plain_http: bool,
 }
 
+impl DependencyArgs {
+    fn options(&self) -> action::dependency::DependencyOptions {
+        action::dependency::DependencyOptions {
+            chart: self.chart.clone(),
+            skip_refresh: self.skip_refresh,
+            registry: RegistryOptions {
+                plain_http: self.plain_http,
+                ..RegistryOptions::default()
+            },
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct DependencyListArgs {
     /// The chart directory
@@ -545,27 +558,11 @@ fn dependency(cmd: DependencyCmd, settings: &RepoSettings) -> Result<ExitCode> {
     use action::dependency;
     match cmd {
         DependencyCmd::Update(args) => {
-            let opts = dependency::DependencyOptions {
-                chart: args.chart,
-                skip_refresh: args.skip_refresh,
-                registry: RegistryOptions {
-                    plain_http: args.plain_http,
-                    ..RegistryOptions::default()
-                },
-            };
-            let report = runtime()?.block_on(dependency::update(&opts, settings))?;
+            let report = runtime()?.block_on(dependency::update(&args.options(), settings))?;
             print!("{report}");
         }
         DependencyCmd::Build(args) => {
-            let opts = dependency::DependencyOptions {
-                chart: args.chart,
-                skip_refresh: args.skip_refresh,
-                registry: RegistryOptions {
-                    plain_http: args.plain_http,
-                    ..RegistryOptions::default()
-                },
-            };
-            let report = runtime()?.block_on(dependency::build(&opts, settings))?;
+            let report = runtime()?.block_on(dependency::build(&args.options(), settings))?;
             print!("{report}");
         }
         DependencyCmd::List(args) => {

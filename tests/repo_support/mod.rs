@@ -40,6 +40,18 @@ fn run(out: Output) -> Run {
     }
 }
 
+/// The output of a command that must succeed.
+pub fn ok(r: Run) -> String {
+    assert!(r.ok, "command failed: {}{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+/// The error output of a command that must fail.
+pub fn fails(r: Run) -> String {
+    assert!(!r.ok, "command should fail but printed: {}", r.stdout);
+    r.stderr
+}
+
 /// Runs helm with its homes under `home`.
 pub fn helm(home: &Path, args: &[&str]) -> Run {
     run(Command::new(helm_bin())
