@@ -483,9 +483,61 @@ pub fn apply_defaults(
                 }
             }
         }
-        "StatefulSet" | "ReplicaSet" => {
+        "ReplicaSet" => {
             if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.entry("replicas").or_insert(json!(1));
+            }
+        }
+        "StatefulSet" => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("replicas").or_insert(json!(1));
+                spec.entry("podManagementPolicy")
+                    .or_insert(json!("OrderedReady"));
+                spec.entry("revisionHistoryLimit").or_insert(json!(10));
+                spec.entry("persistentVolumeClaimRetentionPolicy")
+                    .or_insert(json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+                let strategy = spec
+                    .entry("updateStrategy")
+                    .or_insert(json!({"type": "RollingUpdate"}));
+                if strategy.get("type").is_none() {
+                    strategy["type"] = json!("RollingUpdate");
+                }
+                if strategy["type"] == "RollingUpdate" && strategy.get("rollingUpdate").is_none() {
+                    strategy["rollingUpdate"] = json!({"partition": 0});
+                }
+            }
+        }
+        "DaemonSet" => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("revisionHistoryLimit").or_insert(json!(10));
+                let strategy = spec
+                    .entry("updateStrategy")
+                    .or_insert(json!({"type": "RollingUpdate"}));
+                if strategy.get("type").is_none() {
+                    strategy["type"] = json!("RollingUpdate");
+                }
+                if strategy["type"] == "RollingUpdate" && strategy.get("rollingUpdate").is_none() {
+                    strategy["rollingUpdate"] = json!({"maxSurge": 0, "maxUnavailable": 1});
+                }
+            }
+        }
+        "Job" => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("backoffLimit").or_insert(json!(6));
+                spec.entry("completions").or_insert(json!(1));
+                spec.entry("parallelism").or_insert(json!(1));
+                spec.entry("completionMode").or_insert(json!("NonIndexed"));
+                spec.entry("suspend").or_insert(json!(false));
+                spec.entry("podReplacementPolicy")
+                    .or_insert(json!("TerminatingOrFailed"));
+            }
+        }
+        "CronJob" => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("concurrencyPolicy").or_insert(json!("Allow"));
+                spec.entry("suspend").or_insert(json!(false));
+                spec.entry("successfulJobsHistoryLimit").or_insert(json!(3));
+                spec.entry("failedJobsHistoryLimit").or_insert(json!(1));
             }
         }
         "Namespace" => {

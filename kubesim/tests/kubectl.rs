@@ -601,3 +601,69 @@ async fn get_watch_prints_table_rows_for_each_event() {
     assert_eq!(&rows[1][..3], ["ADDED", "watched", "2"], "{}", out.stdout);
     assert_eq!(&rows[2][..3], ["DELETED", "watched", "2"], "{}", out.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_follows_statefulsets_and_daemonsets() {
+    let server = Server::builder()
+        .controller_delay(std::time::Duration::from_millis(300))
+        .start()
+        .await
+        .expect("server starts");
+    let Some(k) = kubectl_for(&server).await else {
+        return;
+    };
+    let file = k.manifest(
+        "workloads.yaml",
+        r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: "postgres:16"}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: "agent:1"}]}
+"#,
+    );
+    k.run(&["apply", "--server-side", "-f", &file]).await.ok();
+    let sts = k
+        .run(&["rollout", "status", "statefulset/db", "--timeout", "20s"])
+        .await;
+    sts.ok();
+    assert!(
+        sts.stdout
+            .contains("partitioned roll out complete: 2 new pods have been updated"),
+        "{}",
+        sts.stdout
+    );
+    let ds = k
+        .run(&["rollout", "status", "daemonset/agent", "--timeout", "20s"])
+        .await;
+    ds.ok();
+    assert!(
+        ds.stdout
+            .contains("daemon set \"agent\" successfully rolled out"),
+        "{}",
+        ds.stdout
+    );
+    let pods = k.get_json(&["pods", "-l", "app=db"]).await;
+    let mut names: Vec<&str> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["db-0", "db-1"]);
+}
