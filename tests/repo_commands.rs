@@ -215,6 +215,7 @@ fn repo_add_refuses_bad_repositories_and_writes_nothing() {
         (format!("{}/notrepo", server.url()), "notrepo/index.yaml"),
         (closed.clone(), "127.0.0.1"),
         ("ftp://127.0.0.1/x".to_string(), "ftp"),
+        ("oci://127.0.0.1/charts".to_string(), "registry login"),
     ];
     for (url, expected) in &cases {
         let err = fails(rudder(home, &["repo", "add", "bad", url]));
@@ -372,6 +373,11 @@ fn search_repo_answers_as_helm_does_for_keywords_flags_and_35_constraints() {
     assert_eq!(ours, theirs.stdout);
     let none = ok(rudder(home, &["search", "repo", "zzz"]));
     assert_eq!(none, "No results found\n");
+    let err = fails(rudder(
+        home,
+        &["search", "repo", "zzz", "--fail-on-no-result"],
+    ));
+    assert!(err.contains("no results found"), "{err}");
     // A bad constraint is one clear error.
     let err = fails(rudder(home, &["search", "repo", "--version", ">>1"]));
     assert!(err.contains(">>1"), "{err}");

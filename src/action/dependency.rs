@@ -413,7 +413,7 @@ fn lock_yaml(deps: &[Dependency], locked: &[LockedDependency]) -> String {
     let value = serde_json::json!({
         "dependencies": locked,
         "digest": lock_digest(deps, locked),
-        "generated": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        "generated": crate::repo::go_time_now(),
     });
     helm_yaml(&value)
 }

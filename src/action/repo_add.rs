@@ -33,6 +33,12 @@ pub async fn repo_add(
             "the name is empty".into(),
         ));
     }
+    if entry.url.starts_with("oci://") {
+        return Err(RepoError::InvalidArgument(format!(
+            "\"{}\" is an OCI registry, not a chart repository: log in with `rudder registry login HOST` and use oci:// references directly",
+            entry.url
+        )));
+    }
     let mut file = RepoFile::load(&settings.repository_config)?;
     if let Some(existing) = file.get(&entry.name) {
         if *existing == entry {

@@ -195,6 +195,9 @@ pub struct SearchRepoArgs {
     /// Use regular expressions for searching repositories you have added
     #[arg(short = 'r', long)]
     pub regexp: bool,
+    /// Fail (exit 1) when no results are found
+    #[arg(long = "fail-on-no-result")]
+    pub fail_on_no_result: bool,
     /// Maximum column width for output table
     #[arg(long = "max-col-width", default_value_t = 50)]
     pub max_col_width: usize,
@@ -478,6 +481,9 @@ fn search(args: SearchRepoArgs, settings: &RepoSettings) -> Result<ExitCode> {
     let (results, warnings) = action::search::search_repo(&opts, settings)?;
     for w in warnings {
         eprintln!("WARNING: {w}");
+    }
+    if results.is_empty() && args.fail_on_no_result {
+        bail!("no results found");
     }
     print!(
         "{}",

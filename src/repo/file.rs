@@ -60,7 +60,7 @@ impl Default for RepoFile {
     fn default() -> Self {
         RepoFile {
             api_version: "v1".to_string(),
-            generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            generated: crate::repo::go_time_now(),
             repositories: Vec::new(),
         }
     }

@@ -82,7 +82,7 @@ impl Default for IndexFile {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    crate::repo::go_time_now()
 }
 
 impl IndexFile {

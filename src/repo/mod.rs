@@ -134,6 +134,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), Repo
     Ok(())
 }
 
+/// The current time as Go's `time.RFC3339Nano` writes it (what helm puts in `created`,
+/// `generated`): UTC, fractional seconds without trailing zeros.
+pub fn go_time_now() -> String {
+    let text = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    match text.split_once('.') {
+        Some((seconds, fraction)) => {
+            let digits = fraction.trim_end_matches('Z').trim_end_matches('0');
+            if digits.is_empty() {
+                format!("{seconds}Z")
+            } else {
+                format!("{seconds}.{digits}Z")
+            }
+        }
+        None => text,
+    }
+}
+
 /// The sha256 of `bytes` in lowercase hex, as helm records digests in `index.yaml`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
