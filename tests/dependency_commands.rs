@@ -379,6 +379,10 @@ fn bad_dependencies_fail_clearly_and_leave_the_chart_untouched() {
             vec!["file://does/not/exist"],
         ),
         (
+            "- name: vend\n  version: 1.0.0\n  repository: \"\"\n".into(),
+            vec!["charts/vend not found"],
+        ),
+        (
             "- name: db\n  version: 1.0.0\n  repository: git://example.test\n".into(),
             vec!["git://example.test"],
         ),
@@ -466,4 +470,34 @@ fn bad_dependencies_fail_clearly_and_leave_the_chart_untouched() {
     );
     let err = fails(rudder(home, &["template", "rel", chart.to_str().unwrap()]));
     assert!(err.contains("db"), "{err}");
+}
+
+#[test]
+fn vendored_dependencies_are_locked_as_helm_locks_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let deps = "- name: local\n  version: ^0.1.0\n  repository: \"\"\n";
+    let mut digests = Vec::new();
+    for tool in ["rudder", "helm"] {
+        let chart = umbrella(&home.join(tool), deps);
+        let local = make_chart(&home.join(format!("{tool}-src")), "local", "0.1.5", "");
+        let dest = chart.join("charts/local");
+        fs::create_dir_all(dest.join("templates")).unwrap();
+        for f in ["Chart.yaml", "values.yaml", "templates/cm.yaml"] {
+            fs::copy(local.join(f), dest.join(f)).unwrap();
+        }
+        let args = ["dependency", "update", chart.to_str().unwrap()];
+        if tool == "rudder" {
+            let out = ok(rudder(home, &args));
+            assert!(out.contains("did not declare a repository"), "{out}");
+        } else {
+            let h = helm(home, &args);
+            assert!(h.ok, "{}", h.stderr);
+        }
+        let lock: serde_yaml::Value =
+            serde_yaml::from_str(&fs::read_to_string(chart.join("Chart.lock")).unwrap()).unwrap();
+        assert_eq!(lock["dependencies"][0]["version"], "^0.1.0");
+        digests.push(lock["digest"].clone());
+    }
+    assert_eq!(digests[0], digests[1]);
 }

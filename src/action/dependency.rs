@@ -211,7 +211,17 @@ async fn fetch(
         repository: dep.repository.clone(),
     };
     match source {
-        Source::Vendored => Ok(None),
+        Source::Vendored => {
+            let dir = opts.chart.join("charts").join(&dep.name);
+            if !dir.is_dir() {
+                return Err(RepoError::InvalidArgument(format!(
+                    "directory {} not found: dependency \"{}\" declares no repository, so it must be vendored there",
+                    dir.display(),
+                    dep.name
+                )));
+            }
+            Ok(None)
+        }
         Source::Local(dir) => {
             let local = chart::load_dir(dir).map_err(|e| {
                 RepoError::InvalidArgument(format!(
@@ -440,11 +450,18 @@ pub async fn update(
                 locked.push(d.locked.clone());
                 downloads.push(d);
             }
-            None => locked.push(LockedDependency {
-                name: dep.name.clone(),
-                version: dep.version.clone(),
-                repository: dep.repository.clone(),
-            }),
+            None => {
+                let _ = writeln!(
+                    report,
+                    "Dependency {} did not declare a repository. Assuming it exists in the charts directory",
+                    dep.name
+                );
+                locked.push(LockedDependency {
+                    name: dep.name.clone(),
+                    version: dep.version.clone(),
+                    repository: dep.repository.clone(),
+                })
+            }
         }
     }
     let _ = writeln!(report, "Saving {} charts", downloads.len());
