@@ -460,3 +460,93 @@ pub fn resolve_chart_url(repo_url: &str, chart_url: &str) -> Result<reqwest::Url
     }
     Ok(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_urls_resolve_against_the_repository_url_as_helm_does() {
+        let cases = [
+            (
+                "http://r.test/charts",
+                "a-1.0.0.tgz",
+                "http://r.test/charts/a-1.0.0.tgz",
+            ),
+            (
+                "http://r.test/charts/",
+                "a-1.0.0.tgz",
+                "http://r.test/charts/a-1.0.0.tgz",
+            ),
+            (
+                "http://r.test/charts",
+                "sub/a-1.0.0.tgz",
+                "http://r.test/charts/sub/a-1.0.0.tgz",
+            ),
+            (
+                "http://r.test/charts",
+                "/abs/a.tgz",
+                "http://r.test/abs/a.tgz",
+            ),
+            (
+                "http://r.test/charts",
+                "https://cdn.test/a.tgz",
+                "https://cdn.test/a.tgz",
+            ),
+            (
+                "https://r.test/c?sig=abc",
+                "a-1.0.0.tgz",
+                "https://r.test/c/a-1.0.0.tgz?sig=abc",
+            ),
+        ];
+        for (repo, chart, want) in cases {
+            assert_eq!(
+                resolve_chart_url(repo, chart).unwrap().as_str(),
+                want,
+                "{repo} + {chart}"
+            );
+        }
+    }
+
+    #[test]
+    fn index_urls_join_like_helms_url_join() {
+        assert_eq!(url_join("", "a.tgz"), "a.tgz");
+        assert_eq!(
+            url_join("https://x.test/c/", "a.tgz"),
+            "https://x.test/c/a.tgz"
+        );
+        assert_eq!(
+            url_join("https://x.test", "sub/a.tgz"),
+            "https://x.test/sub/a.tgz"
+        );
+        assert_eq!(
+            url_join("https://x.test/c/./d/..", "a.tgz"),
+            "https://x.test/c/a.tgz"
+        );
+    }
+
+    #[test]
+    fn an_exact_version_wins_over_constraint_semantics() {
+        let text = "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 2.0.0-rc.1\n  - name: a\n    version: 1.0.0\n";
+        let index = IndexFile::parse(text.as_bytes(), "t").unwrap();
+        assert_eq!(
+            index
+                .get("a", Some("2.0.0-rc.1"), false, "t")
+                .unwrap()
+                .version(),
+            "2.0.0-rc.1"
+        );
+        assert_eq!(index.get("a", None, false, "t").unwrap().version(), "1.0.0");
+        assert_eq!(
+            index.get("a", None, true, "t").unwrap().version(),
+            "2.0.0-rc.1"
+        );
+        let err = index
+            .get("a", Some("^3"), false, "repository \"r\"")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no version of chart \"a\" in repository \"r\" matches \"^3\"; available: 2.0.0-rc.1, 1.0.0"
+        );
+    }
+}
