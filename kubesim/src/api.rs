@@ -872,12 +872,22 @@ impl Ctx {
         }
     }
 
+    /// The `openAPIV3Schema` a custom resource's CRD declares for the requested version.
+    fn cr_schema(&self, store: &Store) -> Option<Value> {
+        if !self.rt.custom {
+            return None;
+        }
+        let crds = ResourceKey {
+            group: "apiextensions.k8s.io".into(),
+            plural: "customresourcedefinitions".into(),
+        };
+        let crd = store.get(&crds, "", &format!("{}.{}", self.rt.plural, self.rt.group))?;
+        crate::crd_schema::version_schema(crd, &self.rp.version)
+    }
+
     /// Applies `fieldValidation` to fields the kind does not declare (pruned unless Strict)
     /// and rejects values of the wrong type, like the apiserver's decoder.
-    fn check_schema(&self, obj: &mut Value, apply: bool) -> Result<(), ApiError> {
-        if self.rt.custom {
-            return Ok(());
-        }
+    fn check_schema(&self, obj: &mut Value, apply: bool, store: &Store) -> Result<(), ApiError> {
         let kind = &self.rt.kind;
         let cannot = |detail: String| {
             ApiError::BadRequest(format!(
@@ -885,7 +895,14 @@ impl Ctx {
                 self.rp.version
             ))
         };
-        let unknown = crate::schema::unknown_fields(kind, obj).map_err(cannot)?;
+        let unknown = if self.rt.custom {
+            match self.cr_schema(store) {
+                Some(schema) => crate::crd_schema::unknown_fields(obj, &schema),
+                None => Vec::new(),
+            }
+        } else {
+            crate::schema::unknown_fields(kind, obj).map_err(cannot)?
+        };
         if unknown.is_empty() {
             return Ok(());
         }
@@ -921,9 +938,9 @@ impl Ctx {
 
     fn create(&self, mut obj: Value) -> Result<(u16, Value), ApiError> {
         self.check_type_and_namespace(&mut obj)?;
-        self.check_schema(&mut obj, false)?;
         let manager = self.update_manager();
         let mut store = self.state.store.lock().expect("store lock");
+        self.check_schema(&mut obj, false, &store)?;
         let obj = self.finish_create(&mut store, obj, Some(&manager))?;
         Ok((201, obj))
     }
@@ -995,7 +1012,10 @@ impl Ctx {
         normalize_metadata(&mut obj);
         let rt = self.rt.clone();
         validation::apply_defaults(&rt, &mut obj, None, &mut || store.next_cluster_ip());
-        let causes = validation::validate(&self.rt, &obj, None);
+        let mut causes = validation::validate(&self.rt, &obj, None);
+        if let Some(schema) = self.cr_schema(store) {
+            causes.extend(crate::crd_schema::validate(&obj, &schema));
+        }
         if !causes.is_empty() {
             return Err(self.invalid(&name, causes));
         }
@@ -1041,7 +1061,6 @@ impl Ctx {
 
     fn update(&self, name: &str, mut obj: Value, part: Part) -> Result<Value, ApiError> {
         self.check_type_and_namespace(&mut obj)?;
-        self.check_schema(&mut obj, false)?;
         let body_name = meta_str(&obj, "name");
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::BadRequest(format!(
@@ -1051,6 +1070,7 @@ impl Ctx {
         obj["metadata"]["name"] = json!(name);
         let manager = self.update_manager();
         let mut store = self.state.store.lock().expect("store lock");
+        self.check_schema(&mut obj, false, &store)?;
         let old = store
             .get(&self.key(), &self.ns(), name)
             .cloned()
@@ -1139,7 +1159,10 @@ impl Ctx {
                 self.walk(),
             );
         }
-        let causes = validation::validate(&self.rt, &new, Some(old));
+        let mut causes = validation::validate(&self.rt, &new, Some(old));
+        if let Some(schema) = self.cr_schema(store) {
+            causes.extend(crate::crd_schema::validate(&new, &schema));
+        }
         if !causes.is_empty() {
             return Err(self.invalid(&name, causes));
         }
@@ -1218,7 +1241,7 @@ impl Ctx {
                 .to_string();
             let mut config = parse_body(body)?;
             self.check_type_and_namespace(&mut config)?;
-            self.check_schema(&mut config, true)?;
+            self.check_schema(&mut config, true, &store)?;
             let cfg_name = meta_str(&config, "name");
             if !cfg_name.is_empty() && cfg_name != name {
                 return Err(ApiError::BadRequest(format!(
@@ -1298,7 +1321,7 @@ impl Ctx {
             }
         };
         let mut patched = patched;
-        self.check_schema(&mut patched, false)?;
+        self.check_schema(&mut patched, false, &store)?;
         let manager = self.update_manager();
         Ok((
             200,

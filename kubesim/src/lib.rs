@@ -7,6 +7,7 @@
 pub mod api;
 pub mod apply;
 pub mod controller;
+pub mod crd_schema;
 pub mod discovery;
 pub mod errors;
 pub mod faults;

@@ -630,7 +630,8 @@ async fn crd_serves_its_custom_resources() {
         "spec": {"group": "example.com", "scope": "Cluster",
             "names": {"plural": "gadgets", "kind": "Gadget"},
             "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object"}}}]}}))
+                "schema": {"openAPIV3Schema": {"type": "object",
+                    "x-kubernetes-preserve-unknown-fields": true}}}]}}))
     .unwrap();
     let created = crds.create(&PostParams::default(), &crd).await.unwrap();
     let conditions = created.status.unwrap().conditions.unwrap();
@@ -808,4 +809,74 @@ async fn reapplying_an_unchanged_configuration_is_a_no_op() {
         third.metadata.resource_version,
         again.metadata.resource_version
     );
+}
+
+#[tokio::test]
+async fn custom_resources_are_pruned_and_validated_against_their_crd_schema() {
+    let server = Server::start().await.unwrap();
+    let client = server.client().await;
+    let crds: Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = Api::all(client.clone());
+    let crd = serde_json::from_value(json!({"metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "kind": "Widget"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "required": ["size"], "properties": {
+                        "size": {"type": "integer", "minimum": 1},
+                        "color": {"type": "string", "enum": ["red", "blue"]}}}}}}}]}}))
+    .unwrap();
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+    let ar = kube::api::ApiResource {
+        group: "example.com".into(),
+        version: "v1".into(),
+        api_version: "example.com/v1".into(),
+        kind: "Widget".into(),
+        plural: "widgets".into(),
+    };
+    let widgets: Api<kube::api::DynamicObject> = Api::namespaced_with(client, "default", &ar);
+    let widget = |spec: serde_json::Value| -> kube::api::DynamicObject {
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w"}, "spec": spec}))
+        .unwrap()
+    };
+    let invalid = api_error(
+        widgets
+            .create(
+                &PostParams::default(),
+                &widget(json!({"size": "big", "color": "pink"})),
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((invalid.code, invalid.reason.as_str()), (422, "Invalid"));
+    assert_eq!(
+        invalid.message,
+        "Widget.example.com \"w\" is invalid: [spec.color: Unsupported value: \"pink\": supported values: \"red\", \"blue\", spec.size: Invalid value: \"string\": spec.size in body must be of type integer: \"string\"]"
+    );
+    let created = widgets
+        .create(
+            &PostParams::default(),
+            &widget(json!({"size": 2, "sise": 3})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        created.data["spec"],
+        json!({"size": 2}),
+        "unknown fields are pruned"
+    );
+    let strict = api_error(
+        widgets
+            .patch(
+                "w",
+                &PatchParams::apply("t").validation_strict(),
+                &Patch::Apply(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+                    "metadata": {"name": "w"}, "spec": {"size": 2, "sise": 3}})),
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(strict.message, ".spec.sise: field not declared in schema");
 }
