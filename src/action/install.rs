@@ -235,27 +235,30 @@ pub(crate) async fn install_crds(
     rendered: &RenderedRelease,
     settings: &ApplySettings,
 ) -> Result<(), ReleaseError> {
-    let mut created = Vec::new();
+    let mut objects = Vec::new();
     for file in &rendered.crds {
         for doc in serde_yaml::Deserializer::from_str(&file.content) {
             let object: Value = serde::Deserialize::deserialize(doc)
                 .map_err(|e| ReleaseError::Invalid(format!("{}: invalid YAML: {e}", file.path)))?;
-            if !object.is_object() {
-                continue;
+            if object.is_object() {
+                objects.push(object);
             }
-            let r = ObjectRef::of(&object);
-            if cluster.get(&r).await?.is_none() {
-                cluster
-                    .apply(
-                        &object,
-                        &ApplyOptions {
-                            field_manager: settings.field_manager.clone(),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                created.push(r);
-            }
+        }
+    }
+    let mut created = Vec::new();
+    for object in objects {
+        let r = ObjectRef::of(&object);
+        if cluster.get(&r).await?.is_none() {
+            cluster
+                .apply(
+                    &object,
+                    &ApplyOptions {
+                        field_manager: settings.field_manager.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            created.push(r);
         }
     }
     if !created.is_empty() {

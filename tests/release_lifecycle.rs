@@ -1,0 +1,656 @@
+//! Release lifecycle against kubesim: install → upgrade → history → rollback → uninstall with
+//! the objects checked in the API server, pruning and the keep policy, ownership, and every
+//! bad input leaving nothing half-recorded.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rudder::action::install::{DeployOptions, install};
+use rudder::action::lifecycle::{ApplySettings, ReleaseError};
+use rudder::action::rollback::{RollbackOptions, rollback};
+use rudder::action::uninstall::{UninstallOptions, uninstall};
+use rudder::action::upgrade::upgrade;
+use rudder::kube::{Cluster, ConnectOptions, ObjectRef, connect};
+use rudder::storage::{Status, Storage};
+use rudder::values::{ValueOptions, ValueSource};
+use serde_json::{Value, json};
+
+fn chart() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/app")
+}
+
+fn settings() -> ApplySettings {
+    ApplySettings {
+        quiet: true,
+        timeout: Duration::from_secs(20),
+        ..Default::default()
+    }
+}
+
+fn deploy(name: &str, sets: &[&str]) -> DeployOptions {
+    DeployOptions {
+        name: name.into(),
+        chart: chart(),
+        values: ValueOptions {
+            sources: sets
+                .iter()
+                .map(|s| ValueSource::Set(s.to_string()))
+                .collect(),
+        },
+        settings: settings(),
+        history_max: 10,
+        ..Default::default()
+    }
+}
+
+async fn cluster_for(server: &kubesim::Server, namespace: &str) -> Cluster {
+    connect(&ConnectOptions {
+        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
+        context: None,
+        namespace: Some(namespace.into()),
+    })
+    .await
+    .expect("connects to kubesim")
+}
+
+fn cm(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
+    }
+}
+
+async fn live(cluster: &Cluster, namespace: &str, name: &str) -> Option<Value> {
+    cluster.get(&cm(namespace, name)).await.unwrap()
+}
+
+async fn statuses(cluster: &Cluster, name: &str) -> Vec<(u64, Status, String)> {
+    Storage::new(cluster, &cluster.namespace)
+        .history(name)
+        .await
+        .map(|h| {
+            h.into_iter()
+                .map(|r| (r.version, r.info.status, r.info.description))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn install_upgrade_rollback_uninstall_keep_history_and_objects_in_step() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+
+    let r1 = install(&c, &deploy("web", &[])).await.unwrap();
+    assert_eq!((r1.version, r1.info.status), (1, Status::Deployed));
+    assert_eq!(r1.info.notes.trim(), "web says hello.");
+    let main = live(&c, "default", "web-main")
+        .await
+        .expect("web-main created");
+    assert_eq!(main["data"]["greeting"], "hello");
+    assert_eq!(
+        main["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+    assert_eq!(
+        main["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "web"
+    );
+    assert_eq!(
+        main["metadata"]["annotations"]["meta.helm.sh/release-namespace"],
+        "default"
+    );
+    let managers: Vec<&str> = main["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, ["rudder"], "applied server-side as rudder");
+
+    let r2 = upgrade(&c, &deploy("web", &["greeting=hi", "extra=true"]))
+        .await
+        .unwrap();
+    assert_eq!(r2.version, 2);
+    assert_eq!(
+        live(&c, "default", "web-main").await.unwrap()["data"]["greeting"],
+        "hi"
+    );
+    assert!(live(&c, "default", "web-extra").await.is_some());
+
+    // Revision 3 drops the extra ConfigMap: it is pruned.
+    upgrade(&c, &deploy("web", &["greeting=hi", "extra=false"]))
+        .await
+        .unwrap();
+    assert!(live(&c, "default", "web-extra").await.is_none(), "pruned");
+
+    // Rolling back to 2 restores its manifest exactly, re-creating the pruned object.
+    let r4 = rollback(
+        &c,
+        &RollbackOptions {
+            name: "web".into(),
+            revision: 2,
+            settings: settings(),
+            history_max: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(r4.version, 4);
+    assert_eq!(
+        r4.config,
+        json!({"greeting": "hi", "extra": true})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+    assert!(
+        live(&c, "default", "web-extra").await.is_some(),
+        "re-created"
+    );
+    assert_eq!(
+        statuses(&c, "web").await,
+        vec![
+            (1, Status::Superseded, "Install complete".into()),
+            (2, Status::Superseded, "Upgrade complete".into()),
+            (3, Status::Superseded, "Upgrade complete".into()),
+            (4, Status::Deployed, "Rollback to 2".into()),
+        ]
+    );
+
+    // Rollback without a revision goes to the previous one (3), pruning the extra again.
+    rollback(
+        &c,
+        &RollbackOptions {
+            name: "web".into(),
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(live(&c, "default", "web-extra").await.is_none());
+    assert_eq!(statuses(&c, "web").await.last().unwrap().2, "Rollback to 3");
+
+    uninstall(
+        &c,
+        &UninstallOptions {
+            name: "web".into(),
+            keep_history: true,
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(live(&c, "default", "web-main").await.is_none());
+    let history = statuses(&c, "web").await;
+    assert_eq!(history.len(), 5);
+    assert_eq!(
+        history.last().unwrap(),
+        &(5, Status::Uninstalled, "Uninstallation complete".into())
+    );
+
+    // A second uninstall with --keep-history is refused; without it the records go.
+    let err = uninstall(
+        &c,
+        &UninstallOptions {
+            name: "web".into(),
+            keep_history: true,
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.to_string(), "release \"web\" is already uninstalled");
+    uninstall(
+        &c,
+        &UninstallOptions {
+            name: "web".into(),
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(statuses(&c, "web").await.is_empty());
+}
+
+#[tokio::test]
+async fn keep_policy_survives_prune_and_uninstall() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    install(&c, &deploy("k", &["kept=true"])).await.unwrap();
+    upgrade(&c, &deploy("k", &["kept=false"])).await.unwrap();
+    assert!(
+        live(&c, "default", "k-kept").await.is_some(),
+        "kept on prune"
+    );
+    upgrade(&c, &deploy("k", &["kept=true"])).await.unwrap();
+    let done = uninstall(
+        &c,
+        &UninstallOptions {
+            name: "k".into(),
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.kept, vec![cm("default", "k-kept")]);
+    assert!(live(&c, "default", "k-kept").await.is_some());
+    assert!(live(&c, "default", "k-main").await.is_none());
+}
+
+#[tokio::test]
+async fn objects_of_no_release_or_another_release_are_not_taken_silently() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    let opts = rudder::kube::ApplyOptions {
+        field_manager: "kubectl".into(),
+        ..Default::default()
+    };
+    c.apply(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "own-main", "namespace": "default"},
+                "data": {"greeting": "hand-made"}}),
+        &opts,
+    )
+    .await
+    .unwrap();
+    let err = install(&c, &deploy("own", &[])).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ConfigMap \"own-main\" in namespace \"default\" exists and cannot be imported into release \"own\": it belongs to no release; rerun with --take-ownership to adopt it"
+    );
+    assert!(statuses(&c, "own").await.is_empty(), "nothing recorded");
+    assert_eq!(
+        live(&c, "default", "own-main").await.unwrap()["data"]["greeting"],
+        "hand-made",
+        "nothing touched"
+    );
+
+    // Another release's object.
+    c.apply(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "mine-main", "namespace": "default",
+                    "labels": {"app.kubernetes.io/managed-by": "Helm"},
+                    "annotations": {"meta.helm.sh/release-name": "theirs",
+                                    "meta.helm.sh/release-namespace": "default"}},
+                "data": {"greeting": "theirs"}}),
+        &opts,
+    )
+    .await
+    .unwrap();
+    let err = install(&c, &deploy("mine", &[])).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("it belongs to release \"theirs\" in namespace \"default\""),
+        "{err}"
+    );
+
+    // --take-ownership adopts it, but the field owned by kubectl with another value is a
+    // conflict until --force-conflicts.
+    let mut adopt = deploy("own", &[]);
+    adopt.settings.take_ownership = true;
+    let err = install(&c, &adopt).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("conflict"), "{text}");
+    assert!(text.contains("kubectl"), "names the other manager: {text}");
+    assert!(text.contains(".data.greeting"), "names the field: {text}");
+    assert!(text.contains("--force-conflicts"), "{text}");
+    assert_eq!(
+        statuses(&c, "own").await,
+        vec![(
+            1,
+            Status::Failed,
+            format!("Release \"own\" failed: {}", cause_of(&err))
+        )]
+    );
+    adopt.settings.force_conflicts = true;
+    let r = install(&c, &adopt).await.unwrap();
+    assert_eq!(r.version, 2, "the failed install's name is reused");
+    let obj = live(&c, "default", "own-main").await.unwrap();
+    assert_eq!(obj["data"]["greeting"], "hello");
+    assert_eq!(
+        obj["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "own"
+    );
+}
+
+fn cause_of(err: &ReleaseError) -> String {
+    match err {
+        ReleaseError::Failed { cause, .. } => cause.to_string(),
+        other => panic!("expected a failed operation, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_chart_that_fails_to_render_writes_nothing_and_touches_nothing() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    let err = install(&c, &deploy("bad", &["broken=true"]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the chart was asked to fail"),
+        "{err}"
+    );
+    assert!(statuses(&c, "bad").await.is_empty());
+    assert!(live(&c, "default", "bad-main").await.is_none());
+
+    install(&c, &deploy("bad", &[])).await.unwrap();
+    let err = upgrade(&c, &deploy("bad", &["broken=true", "greeting=changed"]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("app/templates/main.yaml"),
+        "names the template: {err}"
+    );
+    assert_eq!(
+        statuses(&c, "bad").await,
+        vec![(1, Status::Deployed, "Install complete".into())]
+    );
+    assert_eq!(
+        live(&c, "default", "bad-main").await.unwrap()["data"]["greeting"],
+        "hello"
+    );
+}
+
+#[tokio::test]
+async fn missing_releases_and_revisions_are_named() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    let err = upgrade(&c, &deploy("ghost", &[])).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "\"ghost\" has no deployed releases in namespace \"default\""
+    );
+    let err = rollback(
+        &c,
+        &RollbackOptions {
+            name: "ghost".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "release \"ghost\" not found in namespace \"default\""
+    );
+    install(&c, &deploy("real", &[])).await.unwrap();
+    let err = rollback(
+        &c,
+        &RollbackOptions {
+            name: "real".into(),
+            revision: 7,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "release \"real\" has no revision 7 (revisions: 1)"
+    );
+    let err = install(&c, &deploy("real", &[])).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot re-use a name that is still in use"),
+        "{err}"
+    );
+    let err = install(&c, &deploy("Not_Valid", &[])).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid release name \"Not_Valid\"")
+    );
+    // upgrade --install installs.
+    let mut opts = deploy("fresh", &[]);
+    opts.install = true;
+    let r = upgrade(&c, &opts).await.unwrap();
+    assert_eq!(
+        (r.version, r.info.description.as_str()),
+        (1, "Install complete")
+    );
+}
+
+#[tokio::test]
+async fn objects_the_api_server_rejects_fail_the_revision_with_the_field_causes() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    install(&c, &deploy("v", &[])).await.unwrap();
+    let err = upgrade(&c, &deploy("v", &["invalid=true"]))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("upgrade of release \"v\" failed: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("v-Not_A_Valid_Name"),
+        "names the object: {text}"
+    );
+    assert!(text.contains("metadata.name"), "names the field: {text}");
+    let history = statuses(&c, "v").await;
+    assert_eq!(
+        history[0].1,
+        Status::Deployed,
+        "the previous revision is untouched"
+    );
+    assert_eq!(history[1].1, Status::Failed);
+    assert!(history[1].2.starts_with("Upgrade \"v\" failed: "));
+}
+
+#[tokio::test]
+async fn history_max_deletes_the_oldest_revisions() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    install(&c, &deploy("h", &[])).await.unwrap();
+    for i in 0..4 {
+        let mut opts = deploy("h", &[&format!("greeting=g{i}")]);
+        opts.history_max = 3;
+        upgrade(&c, &opts).await.unwrap();
+    }
+    let versions: Vec<u64> = statuses(&c, "h").await.iter().map(|s| s.0).collect();
+    assert_eq!(versions, vec![3, 4, 5]);
+}
+
+#[tokio::test]
+async fn forbidden_namespace_and_unreachable_cluster_are_clear_errors() {
+    let server = kubesim::Server::builder()
+        .user(kubesim::User {
+            name: "alice".into(),
+            token: "alice-token".into(),
+            namespaces: Some(vec!["team-a".into()]),
+            verbs: None,
+        })
+        .start()
+        .await
+        .unwrap();
+    let alice = connect(&ConnectOptions {
+        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
+        context: Some("kubesim-alice".into()),
+        namespace: Some("team-b".into()),
+    })
+    .await
+    .unwrap();
+    let err = install(&alice, &deploy("x", &[])).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("forbidden: cannot list Secret in namespace \"team-b\""),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let text = std::fs::read_to_string(server.kubeconfig_path()).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    std::fs::write(
+        &kubeconfig,
+        text.replace(&server.url(), &format!("https://127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let mut away = connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    away.retry.attempts = 2;
+    let err = install(&away, &deploy("x", &[])).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "Kubernetes cluster unreachable at https://127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    install(&c, &deploy("t", &[])).await.unwrap();
+    server.faults().fail_next(2, 503);
+    server.faults().fail_next(1, 429);
+    server.faults().fail_next(1, 500);
+    server.faults().drop_next(1);
+    let r = upgrade(&c, &deploy("t", &["greeting=again"]))
+        .await
+        .unwrap();
+    assert_eq!(r.info.status, Status::Deployed);
+    assert_eq!(
+        statuses(&c, "t")
+            .await
+            .iter()
+            .map(|s| s.1)
+            .collect::<Vec<_>>(),
+        vec![Status::Superseded, Status::Deployed]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_upgrades_claim_each_revision_once() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    install(&c, &deploy("race", &[])).await.unwrap();
+    let options: Vec<DeployOptions> = (0..10)
+        .map(|i| deploy("race", &[&format!("greeting=writer{i}")]))
+        .collect();
+    let results = futures::future::join_all(options.iter().map(|o| upgrade(&c, o))).await;
+    let mut won = 0;
+    for result in results {
+        match result {
+            Ok(_) => won += 1,
+            Err(e) => assert!(
+                e.to_string()
+                    .starts_with("another operation is in progress on race (started by "),
+                "{e}"
+            ),
+        }
+    }
+    assert!(won >= 1);
+    let history = statuses(&c, "race").await;
+    let versions: Vec<u64> = history.iter().map(|s| s.0).collect();
+    assert_eq!(
+        versions,
+        (1..=won as u64 + 1).collect::<Vec<_>>(),
+        "no gaps, no doubles"
+    );
+    assert_eq!(
+        history.iter().filter(|s| s.1 == Status::Deployed).count(),
+        1
+    );
+    assert!(
+        history
+            .iter()
+            .all(|s| matches!(s.1, Status::Deployed | Status::Superseded))
+    );
+}
+
+#[tokio::test]
+async fn a_stale_pending_revision_is_marked_failed_and_the_next_operation_proceeds() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    let first = install(&c, &deploy("stuck", &[])).await.unwrap();
+    let storage = Storage::new(&c, "default");
+    // A crashed upgrade: revision 2 pending, its last heartbeat long ago.
+    let mut pending = first.clone();
+    pending.version = 2;
+    pending.info.status = Status::PendingUpgrade;
+    let holder = rudder::storage::Holder {
+        holder: "ci@runner-7 pid 4242".into(),
+        started: "2026-01-01T00:00:00Z".into(),
+    };
+    storage.create(&pending, Some(&holder)).await.unwrap();
+
+    // A fresh heartbeat means the operation is alive: refused, naming the holder.
+    storage.heartbeat("stuck", 2).await.unwrap();
+    let err = upgrade(&c, &deploy("stuck", &["greeting=x"]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "another operation is in progress on stuck (started by ci@runner-7 pid 4242 at 2026-01-01T00:00:00Z)"
+    );
+
+    // Stale heartbeat: the next upgrade marks it failed with an explanation and proceeds.
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.client.clone(), "default");
+    secrets
+        .patch(
+            "sh.helm.release.v1.stuck.v2",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"annotations": {
+                "rudder.dev/heartbeat": "2026-01-01T00:00:00Z"}}})),
+        )
+        .await
+        .unwrap();
+    let r = upgrade(&c, &deploy("stuck", &["greeting=x"]))
+        .await
+        .unwrap();
+    assert_eq!(r.version, 3);
+    let history = statuses(&c, "stuck").await;
+    assert_eq!(history[1].1, Status::Failed);
+    assert!(
+        history[1]
+            .2
+            .contains("ci@runner-7 pid 4242 stopped without finishing"),
+        "{}",
+        history[1].2
+    );
+    assert_eq!(history[2].1, Status::Deployed);
+}
+
+#[tokio::test]
+async fn dry_runs_write_nothing() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    for mode in [
+        rudder::action::lifecycle::DryRun::Client,
+        rudder::action::lifecycle::DryRun::Server,
+    ] {
+        let mut opts = deploy("dry", &[]);
+        opts.dry_run = mode;
+        let r = install(&c, &opts).await.unwrap();
+        assert_eq!(r.info.description, "Dry run complete");
+        assert!(r.manifest.contains("name: dry-main"));
+        assert!(statuses(&c, "dry").await.is_empty());
+        assert!(live(&c, "default", "dry-main").await.is_none());
+    }
+    let mut opts = deploy("dry", &["invalid=true"]);
+    opts.dry_run = rudder::action::lifecycle::DryRun::Server;
+    let err = install(&c, &opts).await.unwrap_err();
+    assert!(
+        err.to_string().contains("metadata.name"),
+        "server dry-run validates: {err}"
+    );
+}
