@@ -617,7 +617,7 @@ impl Ctx {
     fn selected(&self, store: &Store) -> Result<Vec<Value>, ApiError> {
         let labels = LabelSelector::parse(self.q("labelSelector").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let fields = FieldSelector::parse(self.q("fieldSelector").unwrap_or(""))
+        let fields = FieldSelector::parse_for(&self.rt.kind, self.q("fieldSelector").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let ns = self.rp.namespace.as_deref().filter(|_| self.rt.namespaced);
         Ok(store
@@ -692,7 +692,7 @@ impl Ctx {
     fn watch(&self) -> Result<Response<Body>, ApiError> {
         let labels = LabelSelector::parse(self.q("labelSelector").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let fields = FieldSelector::parse(self.q("fieldSelector").unwrap_or(""))
+        let fields = FieldSelector::parse_for(&self.rt.kind, self.q("fieldSelector").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let since: u64 = self
             .q("resourceVersion")

@@ -177,9 +177,49 @@ pub struct FieldSelector {
     requirements: Vec<(String, bool, String)>,
 }
 
+/// The field labels the apiserver supports for a kind, besides metadata.name/namespace.
+fn kind_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Event" => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        "Pod" => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        "Secret" => &["type"],
+        "Namespace" => &["status.phase"],
+        "ReplicaSet" | "ReplicationController" => &["status.replicas"],
+        "Job" => &["status.successful"],
+        _ => &[],
+    }
+}
+
 impl FieldSelector {
-    /// Parses `metadata.name=web,metadata.namespace!=kube-system`.
+    /// Parses `metadata.name=web,metadata.namespace!=kube-system` (only those two fields).
     pub fn parse(text: &str) -> Result<FieldSelector, SelectorError> {
+        FieldSelector::parse_for("", text)
+    }
+
+    /// Parses a field selector for `kind`, accepting the field labels the apiserver supports
+    /// for it (e.g. `involvedObject.name` for Events, `status.phase` for Pods).
+    pub fn parse_for(kind: &str, text: &str) -> Result<FieldSelector, SelectorError> {
         let mut requirements = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (field, equal, value) = if let Some((k, v)) = part.split_once("!=") {
@@ -192,7 +232,10 @@ impl FieldSelector {
                 return Err(SelectorError::BadRequirement(part.to_string()));
             };
             let field = field.trim();
-            if field != "metadata.name" && field != "metadata.namespace" {
+            let known = field == "metadata.name"
+                || field == "metadata.namespace"
+                || kind_fields(kind).contains(&field);
+            if !known {
                 return Err(SelectorError::UnknownField(field.to_string()));
             }
             requirements.push((field.to_string(), equal, value.trim().to_string()));
@@ -203,13 +246,18 @@ impl FieldSelector {
     /// Whether the object satisfies every requirement.
     pub fn matches_object(&self, obj: &Value) -> bool {
         self.requirements.iter().all(|(field, equal, value)| {
-            let actual = match field.as_str() {
-                "metadata.name" => obj.pointer("/metadata/name"),
-                _ => obj.pointer("/metadata/namespace"),
-            }
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-            (actual == value) == *equal
+            let pointer = format!("/{}", field.replace('.', "/"));
+            let actual = match (field.as_str(), obj.pointer(&pointer)) {
+                ("source", _) => obj
+                    .pointer("/source/component")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                (_, Some(Value::String(s))) => s.clone(),
+                (_, Some(Value::Null) | None) => String::new(),
+                (_, Some(other)) => other.to_string(),
+            };
+            (actual == *value) == *equal
         })
     }
 }
@@ -280,5 +328,23 @@ mod tests {
         let not = FieldSelector::parse("metadata.namespace!=kube-system").unwrap();
         assert!(not.matches_object(&json!({"metadata": {"namespace": "default"}})));
         assert!(FieldSelector::parse("spec.nodeName=x").is_err());
+    }
+
+    #[test]
+    fn kinds_accept_their_own_field_labels() {
+        let sel = FieldSelector::parse_for(
+            "Event",
+            "involvedObject.name=web,involvedObject.kind=Deployment",
+        )
+        .unwrap();
+        assert!(
+            sel.matches_object(&json!({"involvedObject": {"name": "web", "kind": "Deployment"}}))
+        );
+        assert!(
+            !sel.matches_object(&json!({"involvedObject": {"name": "db", "kind": "Deployment"}}))
+        );
+        let phase = FieldSelector::parse_for("Pod", "status.phase!=Running").unwrap();
+        assert!(phase.matches_object(&json!({"status": {"phase": "Pending"}})));
+        assert!(FieldSelector::parse_for("ConfigMap", "status.phase=x").is_err());
     }
 }
