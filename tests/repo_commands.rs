@@ -473,7 +473,7 @@ fn pull_saves_and_untars_verified_charts() {
     assert!(err.contains("no repository named \"nope\""), "{err}");
     let err = fails(rudder(home, &["pull", "stable/absent"]));
     assert!(
-        err.contains("chart \"absent\" not found in repository"),
+        err.contains("chart \"absent\" not found in repository \"stable\" (try"),
         "{err}"
     );
     let err = fails(rudder(home, &["pull", "stable/webapp", "--version", ">=5"]));

@@ -252,7 +252,7 @@ async fn fetch(
                     .entries
                     .get(&dep.name)
                     .ok_or_else(|| RepoError::ChartNotFound {
-                        repo: url.clone(),
+                        origin: format!("repository {url}"),
                         chart: dep.name.clone(),
                     })?;
             let mut chosen = None;

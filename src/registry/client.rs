@@ -285,7 +285,7 @@ async fn status_error(
     let status = response.status();
     let hint = match status.as_u16() {
         401 => hint401,
-        404 => " (not found)",
+        404 => " (no such chart, version or registry path)",
         _ => "",
     };
     let body = response.text().await.unwrap_or_default();

@@ -116,8 +116,10 @@ pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
         }
         source = s.source();
     }
-    // Drop reqwest's generic "error sending request for url (…)" when a cause follows.
-    if parts.len() > 1 && parts[0].starts_with("error sending request") {
+    // Drop reqwest's and hyper's generic wrappers when a cause follows.
+    while parts.len() > 1
+        && (parts[0].starts_with("error sending request") || parts[0].starts_with("client error ("))
+    {
         parts.remove(0);
     }
     parts.join(": ")

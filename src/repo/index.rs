@@ -355,7 +355,7 @@ impl IndexFile {
             .get(name)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| RepoError::ChartNotFound {
-                repo: origin.to_string(),
+                origin: origin.to_string(),
                 chart: name.to_string(),
             })?;
         let wanted = constraint.map(str::trim).filter(|c| !c.is_empty());

@@ -44,8 +44,8 @@ pub enum RepoError {
     RepoExists(String),
     #[error("invalid repository name \"{0}\": {1}")]
     InvalidRepoName(String, String),
-    #[error("chart \"{chart}\" not found in repository \"{repo}\" (try `rudder repo update`)")]
-    ChartNotFound { repo: String, chart: String },
+    #[error("chart \"{chart}\" not found in {origin} (try `rudder repo update`)")]
+    ChartNotFound { origin: String, chart: String },
     #[error(
         "no version of chart \"{chart}\" in {origin} matches \"{constraint}\"; available: {}",
         if available.is_empty() { "none".to_string() } else { available.join(", ") }
