@@ -171,6 +171,9 @@ pub fn readiness(object: &Value, wait_for_jobs: bool) -> Readiness {
             }
         }
         "Pod" => {
+            if object.pointer("/status/phase").and_then(Value::as_str) == Some("Failed") {
+                return Readiness::Failed(format!("pod failed: {}", pod_reason(object)));
+            }
             if object.pointer("/status/phase").and_then(Value::as_str) == Some("Succeeded")
                 || condition_true(object, "Ready")
             {

@@ -1,0 +1,229 @@
+//! `--wait`, `--atomic` and hooks against kubesim's simulated controllers: a Deployment
+//! whose image never becomes ready times out naming the pod's CrashLoopBackOff, `--atomic`
+//! rolls back with both revisions in the history, Job hooks are waited for and a failing
+//! one fails the operation with its name and reason, test hooks record their runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rudder::action::install::{DeployOptions, install};
+use rudder::action::lifecycle::ApplySettings;
+use rudder::action::release_test::run_tests;
+use rudder::action::upgrade::upgrade;
+use rudder::kube::{Cluster, ConnectOptions, ObjectRef, connect};
+use rudder::storage::{Status, Storage};
+use rudder::values::{ValueOptions, ValueSource};
+
+fn deploy(name: &str, sets: &[&str], wait: bool, timeout_ms: u64) -> DeployOptions {
+    DeployOptions {
+        name: name.into(),
+        chart: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/workload"),
+        values: ValueOptions {
+            sources: sets
+                .iter()
+                .map(|s| ValueSource::Set(s.to_string()))
+                .collect(),
+        },
+        settings: ApplySettings {
+            wait,
+            quiet: true,
+            timeout: Duration::from_millis(timeout_ms),
+            ..Default::default()
+        },
+        history_max: 10,
+        ..Default::default()
+    }
+}
+
+async fn setup() -> (kubesim::Server, Cluster) {
+    let server = kubesim::Server::builder()
+        .controller_delay(Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+    let cluster = connect(&ConnectOptions {
+        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
+        context: None,
+        namespace: Some("default".into()),
+    })
+    .await
+    .unwrap();
+    (server, cluster)
+}
+
+fn obj(api_version: &str, kind: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: Some("default".into()),
+        name: name.into(),
+    }
+}
+
+async fn history(c: &Cluster, name: &str) -> Vec<(u64, Status, String)> {
+    Storage::new(c, "default")
+        .history(name)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.version, r.info.status, r.info.description))
+        .collect()
+}
+
+#[tokio::test]
+async fn wait_returns_once_the_deployment_is_rolled_out() {
+    let (_server, c) = setup().await;
+    install(&c, &deploy("ok", &[], true, 20_000)).await.unwrap();
+    let d = c
+        .get(&obj("apps/v1", "Deployment", "ok-web"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d["status"]["availableReplicas"], 2);
+    assert_eq!(d["status"]["updatedReplicas"], 2);
+}
+
+#[tokio::test]
+async fn wait_timeout_lists_what_is_not_ready_and_why() {
+    let (_server, c) = setup().await;
+    let err = install(&c, &deploy("never", &["tag=fail"], true, 2_000))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("installation of release \"never\" failed: timed out after 2s waiting for 1 resource(s) to become ready"), "{err}");
+    assert!(
+        err.contains("Deployment \"never-web\" in namespace \"default\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("CrashLoopBackOff"),
+        "names the pod's reason: {err}"
+    );
+    let h = history(&c, "never").await;
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].1, Status::Failed);
+    assert!(h[0].2.contains("timed out"), "{}", h[0].2);
+}
+
+#[tokio::test]
+async fn atomic_upgrade_rolls_back_and_history_shows_both() {
+    let (_server, c) = setup().await;
+    install(&c, &deploy("atom", &[], true, 20_000))
+        .await
+        .unwrap();
+    let mut opts = deploy("atom", &["tag=fail"], true, 2_000);
+    opts.atomic = true;
+    let err = upgrade(&c, &opts).await.unwrap_err().to_string();
+    assert!(
+        err.ends_with("; rolled back to revision 1 as revision 3 (--atomic)"),
+        "{err}"
+    );
+    let h = history(&c, "atom").await;
+    assert_eq!(
+        h.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
+        vec![
+            (1, Status::Superseded),
+            (2, Status::Failed),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(h[2].2, "Rollback to 1");
+    let d = c
+        .get(&obj("apps/v1", "Deployment", "atom-web"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+}
+
+#[tokio::test]
+async fn job_hooks_are_waited_for_and_deleted_when_they_succeed() {
+    let (_server, c) = setup().await;
+    let r = install(&c, &deploy("hooked", &["hook=true"], false, 20_000))
+        .await
+        .unwrap();
+    let job = r.hooks.iter().find(|h| h.kind == "Job").unwrap();
+    assert_eq!(job.last_run.phase, "Succeeded");
+    assert!(job.last_run.completed_at >= job.last_run.started_at);
+    let post = r.hooks.iter().find(|h| h.kind == "ConfigMap").unwrap();
+    assert_eq!(post.last_run.phase, "Succeeded");
+    assert!(
+        post.last_run.started_at >= job.last_run.completed_at,
+        "weights and events order the hooks"
+    );
+    assert!(
+        c.get(&obj("batch/v1", "Job", "hooked-migrate"))
+            .await
+            .unwrap()
+            .is_none(),
+        "hook-succeeded deletes the Job"
+    );
+    assert!(
+        c.get(&obj("v1", "ConfigMap", "hooked-hook-order"))
+            .await
+            .unwrap()
+            .is_some(),
+        "hooks without hook-succeeded stay"
+    );
+    // The stored record tells helm what ran.
+    let stored = Storage::new(&c, "default").get("hooked", 1).await.unwrap();
+    let phases: Vec<(&str, &str)> = stored
+        .hooks
+        .iter()
+        .map(|h| (h.kind.as_str(), h.last_run.phase.as_str()))
+        .collect();
+    assert_eq!(
+        phases,
+        vec![
+            ("ConfigMap", "Succeeded"),
+            ("Job", "Succeeded"),
+            ("Pod", "")
+        ],
+        "test hooks do not run on install"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_hook_fails_the_upgrade_with_its_name_and_reason() {
+    let (_server, c) = setup().await;
+    install(&c, &deploy("hf", &[], false, 20_000))
+        .await
+        .unwrap();
+    let err = upgrade(
+        &c,
+        &deploy("hf", &["hook=true", "hookTag=fail"], false, 20_000),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("hook Job \"hf-migrate\" in namespace \"default\" (pre-upgrade) failed: Job has reached the specified backoff limit"), "{err}");
+    let h = history(&c, "hf").await;
+    assert_eq!(
+        h.iter().map(|x| x.1).collect::<Vec<_>>(),
+        vec![Status::Deployed, Status::Failed]
+    );
+}
+
+#[tokio::test]
+async fn test_hooks_run_on_demand_and_record_their_phase() {
+    let (_server, c) = setup().await;
+    install(&c, &deploy("tested", &[], false, 20_000))
+        .await
+        .unwrap();
+    let settings = ApplySettings {
+        quiet: true,
+        timeout: Duration::from_secs(20),
+        ..Default::default()
+    };
+    let r = run_tests(&c, "tested", &settings).await.unwrap();
+    let t = r.hooks.iter().find(|h| h.kind == "Pod").unwrap();
+    assert_eq!(t.last_run.phase, "Succeeded");
+    let stored = Storage::new(&c, "default").get("tested", 1).await.unwrap();
+    assert_eq!(stored.hooks[0].last_run.phase, "Succeeded");
+    let status = rudder::action::lifecycle::status_text(&stored, false);
+    assert!(status.contains("TEST SUITE:     tested-test"), "{status}");
+    assert!(status.contains("Phase:          Succeeded"), "{status}");
+}
