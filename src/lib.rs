@@ -11,7 +11,7 @@ pub mod cli;
 pub mod engine;
 pub mod kube;
 pub mod manifest;
-pub mod storage;
 pub mod registry;
 pub mod repo;
+pub mod storage;
 pub mod values;

@@ -3,28 +3,28 @@
 
 pub mod create;
 pub mod dependency;
+pub mod get;
+pub mod history;
+pub mod install;
+pub mod lifecycle;
 pub mod lint;
+pub mod list;
 pub mod package;
 pub mod pull;
 pub mod push;
 pub mod registry;
+pub mod release_test;
 pub mod render;
 pub mod repo_add;
 pub mod repo_index;
 pub mod repo_list;
 pub mod repo_remove;
 pub mod repo_update;
+pub mod rollback;
 pub mod search;
 pub mod show;
-pub mod template;
-pub mod get;
-pub mod history;
-pub mod install;
-pub mod lifecycle;
-pub mod list;
-pub mod release_test;
-pub mod rollback;
 pub mod status;
+pub mod template;
 pub mod uninstall;
 pub mod upgrade;
 
