@@ -3,8 +3,8 @@
 //! Each subcommand parses its flags, builds the options struct of one action function,
 //! calls it and prints the result; no logic of its own lives here.
 
-mod repo;
 mod release;
+mod repo;
 mod values_flags;
 
 use std::path::PathBuf;
