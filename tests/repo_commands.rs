@@ -71,6 +71,16 @@ fn repo_add_list_update_remove() {
         "{err}"
     );
     assert_eq!(fs::read(&config).unwrap(), before);
+    let slashed = format!("{}/", s.url);
+    ok(rudder(
+        home,
+        &["repo", "add", "stable", &slashed, "--force-update"],
+    ));
+    assert!(fs::read_to_string(&config).unwrap().contains(&slashed));
+    ok(rudder(
+        home,
+        &["repo", "add", "stable", &s.url, "--force-update"],
+    ));
     ok(rudder(home, &["repo", "add", "other", &s.url]));
 
     let table = ok(rudder(home, &["repo", "list"]));
