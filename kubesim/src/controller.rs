@@ -286,6 +286,22 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
             let mut scaled = new_rs.clone();
             scaled["spec"]["replicas"] = json!(new_target);
             new_rs = controller_update(store, &rk, &new_rs, scaled);
+            let direction = if new_target > new_current {
+                "up"
+            } else {
+                "down"
+            };
+            emit_event(
+                store,
+                &d,
+                "ScalingReplicaSet",
+                &format!(
+                    "Scaled {direction} replica set {} from {new_current} to {new_target}",
+                    meta_str(&new_rs, "name")
+                ),
+                "Normal",
+                "deployment-controller",
+            );
         }
 
         // Scale old ReplicaSets down without dropping below desired - maxUnavailable available
@@ -322,6 +338,18 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
                 let mut scaled = rs.clone();
                 scaled["spec"]["replicas"] = json!(target);
                 controller_update(store, &rk, rs, scaled);
+                emit_event(
+                    store,
+                    &d,
+                    "ScalingReplicaSet",
+                    &format!(
+                        "Scaled down replica set {} from {} to {target}",
+                        meta_str(rs, "name"),
+                        spec_of(rs)
+                    ),
+                    "Normal",
+                    "deployment-controller",
+                );
             }
             old_replicas += target;
             old_ready += int(rs.pointer("/status/readyReplicas"), 0).min(target);
@@ -584,7 +612,16 @@ fn pods_for(store: &mut Store, memory: &mut Memory, now: Instant, set: PodSet<'_
                 "ownerReferences": [owner_ref(owner, owner_api, owner_kind)]},
             "spec": spec,
             "status": {"phase": "Pending"}});
-        mine.push(create(store, &pk, pod, "v1"));
+        let pod = create(store, &pk, pod, "v1");
+        emit_event(
+            store,
+            owner,
+            "SuccessfulCreate",
+            &format!("Created pod: {}", meta_str(&pod, "name")),
+            "Normal",
+            &format!("{}-controller", owner_kind.to_lowercase()),
+        );
+        mine.push(pod);
     }
     let mut ready_count = 0;
     let mut available_count = 0;
@@ -601,6 +638,28 @@ fn pods_for(store: &mut Store, memory: &mut Memory, now: Instant, set: PodSet<'_
             }
         };
         let status = pod_status(p, ready, fails);
+        let was_crashing = p.pointer("/status/containerStatuses/0/state/waiting/reason")
+            == Some(&json!("CrashLoopBackOff"));
+        if fails && !was_crashing {
+            let container = p
+                .pointer("/spec/containers/0/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            emit_event(
+                store,
+                p,
+                "BackOff",
+                &format!(
+                    "Back-off restarting failed container {container} in pod {}_{}({})",
+                    meta_str(p, "name"),
+                    meta_str(p, "namespace"),
+                    meta_str(p, "uid")
+                ),
+                "Warning",
+                "kubelet",
+            );
+        }
         if ready && !fails {
             ready_count += 1;
             if available {
@@ -850,9 +909,52 @@ fn jobs(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: 
             .get(&jk, &meta_str(&j, "namespace"), &meta_str(&j, "name"))
             .cloned();
         if let Some(current) = current {
+            let finished = current.pointer("/status/conditions").is_some();
+            let now_finished = status.get("conditions").is_some();
+            if now_finished && !finished {
+                let (reason, message, kind) = if fails {
+                    (
+                        "BackoffLimitExceeded",
+                        "Job has reached the specified backoff limit",
+                        "Warning",
+                    )
+                } else {
+                    ("Completed", "Job completed", "Normal")
+                };
+                emit_event(store, &current, reason, message, kind, "job-controller");
+            }
             write_status(store, &jk, &current, status, "batch/v1");
         }
     }
+}
+
+/// Records a core/v1 Event about `involved`, as the named controller would.
+fn emit_event(
+    store: &mut Store,
+    involved: &Value,
+    reason: &str,
+    message: &str,
+    type_: &str,
+    component: &str,
+) {
+    let ek = key("", "events");
+    let stamp = now_rfc3339();
+    let name = format!(
+        "{}.{:016x}",
+        meta_str(involved, "name"),
+        rand::random::<u64>()
+    );
+    let event = json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": meta_str(involved, "namespace")},
+        "involvedObject": {"apiVersion": involved["apiVersion"], "kind": involved["kind"],
+            "name": meta_str(involved, "name"), "namespace": meta_str(involved, "namespace"),
+            "uid": meta_str(involved, "uid"),
+            "resourceVersion": meta_str(involved, "resourceVersion")},
+        "reason": reason, "message": message, "type": type_,
+        "source": {"component": component},
+        "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+        "eventTime": null, "reportingComponent": component, "reportingInstance": ""});
+    create(store, &ek, event, "v1");
 }
 
 fn bare_pods(store: &mut Store, config: &ControllerConfig, memory: &mut Memory, now: Instant) {

@@ -195,6 +195,9 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
 /// The Table for `items` of `kind`; rows carry the full object when `include_object`, else
 /// its PartialObjectMetadata (the server's default).
 pub fn table(kind: &str, items: Vec<Value>, include_object: bool) -> Value {
+    if kind == "Event" {
+        return event_table(items, include_object);
+    }
     let now = chrono::Utc::now();
     let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name",
         "description": "Name must be unique within a namespace.", "priority": 0})];
@@ -223,6 +226,62 @@ pub fn table(kind: &str, items: Vec<Value>, include_object: bool) -> Value {
                     "metadata": o["metadata"].clone()})
             };
             json!({"cells": row_cells, "object": object})
+        })
+        .collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},
+        "columnDefinitions": defs, "rows": rows})
+}
+
+fn row_object(o: Value, include_object: bool) -> Value {
+    if include_object {
+        o
+    } else {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": o["metadata"].clone()})
+    }
+}
+
+/// Events print as LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (the name only with -o wide).
+fn event_table(items: Vec<Value>, include_object: bool) -> Value {
+    let now = chrono::Utc::now();
+    let col = |name: &str, priority: i64| {
+        json!({"name": name, "type": "string", "format": if name == "Name" { "name" } else { "" },
+            "description": "", "priority": priority})
+    };
+    let defs = vec![
+        col("Last Seen", 0),
+        col("Type", 0),
+        col("Reason", 0),
+        col("Object", 0),
+        col("Message", 0),
+        col("Name", 1),
+    ];
+    let rows: Vec<Value> = items
+        .into_iter()
+        .map(|o| {
+            let last = o["lastTimestamp"].as_str().unwrap_or_default().to_string();
+            let seen = chrono::DateTime::parse_from_rfc3339(&last)
+                .map(|t| human_age(now.signed_duration_since(t.with_timezone(&chrono::Utc))))
+                .unwrap_or_else(|_| "<unknown>".into());
+            let object = format!(
+                "{}/{}",
+                o.pointer("/involvedObject/kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_lowercase(),
+                o.pointer("/involvedObject/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            );
+            let cells = json!([
+                seen,
+                o["type"],
+                o["reason"],
+                object,
+                o["message"],
+                meta_str(&o, "name")
+            ]);
+            json!({"cells": cells, "object": row_object(o, include_object)})
         })
         .collect();
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},

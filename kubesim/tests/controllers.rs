@@ -185,6 +185,36 @@ async fn a_failing_image_never_becomes_available_and_reports_crashloop() {
             .as_deref(),
         Some("CrashLoopBackOff")
     );
+    // The kubelet-style warning is recorded against the pod, findable by field selector.
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::default_namespaced(server.client().await);
+    let pod_name = pod.metadata.name.clone().unwrap();
+    let about_pod = events
+        .list(&ListParams::default().fields(&format!("involvedObject.name={pod_name}")))
+        .await
+        .unwrap()
+        .items;
+    assert!(
+        about_pod.iter().any(
+            |e| e.reason.as_deref() == Some("BackOff") && e.type_.as_deref() == Some("Warning")
+        ),
+        "{about_pod:?}"
+    );
+    let about_deployment = events
+        .list(
+            &ListParams::default().fields("involvedObject.kind=Deployment,involvedObject.name=bad"),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(about_deployment.len(), 1);
+    assert!(
+        about_deployment[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("Scaled up replica set bad-")
+    );
 }
 
 #[tokio::test]
