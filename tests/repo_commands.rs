@@ -570,6 +570,40 @@ fn pull_refuses_tampered_missing_and_corrupt_packages_writing_nothing() {
     };
     assert!(huge.len() < 1024 * 1024);
     fs::write(s.dir.join("huge-1.0.0.tgz"), &huge).unwrap();
+    // An archive with an entry climbing out of the chart directory.
+    let evil = {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        {
+            let mut tar = tar::Builder::new(&mut gz);
+            for (name, data) in [
+                (
+                    "evil/Chart.yaml",
+                    &b"apiVersion: v2\nname: evil\nversion: 1.0.0\n"[..],
+                ),
+                ("evil/../../escape.txt", &b"gotcha"[..]),
+            ] {
+                let mut header = tar::Header::new_old();
+                header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+                header.set_size(data.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                tar.append(&header, data).unwrap();
+            }
+            tar.finish().unwrap();
+        }
+        gz.finish().unwrap()
+    };
+    fs::write(s.dir.join("evil-1.0.0.tgz"), &evil).unwrap();
+    let url = format!("{}/evil-1.0.0.tgz", s.url);
+    let err = fails(rudder(
+        home,
+        &["pull", &url, "--untar", "-d", out.to_str().unwrap()],
+    ));
+    assert!(
+        err.contains("evil-1.0.0.tgz") && err.contains(".."),
+        "{err}"
+    );
+    assert!(!home.join("escape.txt").exists() && !out.join("escape.txt").exists());
     let url = format!("{}/huge-1.0.0.tgz", s.url);
     let err = fails(rudder(
         home,
