@@ -654,3 +654,105 @@ async fn dry_runs_write_nothing() {
         "server dry-run validates: {err}"
     );
 }
+
+/// A chart holding 3 MiB of ConfigMap data (four ConfigMaps of 768 KiB of incompressible
+/// text), written to a temporary directory.
+fn big_chart(dir: &std::path::Path, salt: &str) -> PathBuf {
+    use std::fmt::Write as _;
+    let chart = dir.join("big");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: big\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ salt.len() as u64;
+    for i in 0..4 {
+        let mut blob = String::with_capacity(786_432);
+        while blob.len() < 786_432 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            write!(blob, "{state:016x}").unwrap();
+        }
+        std::fs::write(
+            chart.join(format!("templates/blob{i}.yaml")),
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-{i}\ndata:\n  salt: {salt:?}\n  blob: {blob}\n"
+            ),
+        )
+        .unwrap();
+    }
+    chart
+}
+
+#[tokio::test]
+async fn releases_bigger_than_a_secret_install_upgrade_and_roll_back() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = deploy("big", &[]);
+    opts.chart = big_chart(dir.path(), "one");
+    install(&c, &opts).await.unwrap();
+    opts.chart = big_chart(&dir.path().join("v2"), "two");
+    upgrade(&c, &opts).await.unwrap();
+    rollback(
+        &c,
+        &RollbackOptions {
+            name: "big".into(),
+            revision: 1,
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let cm0 = live(&c, "default", "big-0").await.unwrap();
+    assert_eq!(cm0["data"]["salt"], "one", "revision 1's objects are back");
+
+    // No Secret holds more than 1 MiB; the full record reads back.
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(c.client.clone(), "default");
+    let all = secrets.list(&Default::default()).await.unwrap();
+    let mut parts = 0;
+    for s in &all.items {
+        let size: usize = s
+            .data
+            .as_ref()
+            .map(|d| d.values().map(|v| v.0.len()).sum())
+            .unwrap_or(0);
+        assert!(
+            size <= 1_048_576,
+            "{:?} holds {size} bytes",
+            s.metadata.name
+        );
+        if s.type_.as_deref() == Some(rudder::storage::PART_TYPE) {
+            parts += 1;
+        }
+    }
+    assert!(parts >= 6, "three big revisions are split ({parts} parts)");
+    let storage = Storage::new(&c, "default");
+    let r3 = storage.get("big", 3).await.unwrap();
+    assert!(r3.manifest.len() > 3_000_000);
+    assert_eq!(r3.info.description, "Rollback to 1");
+    assert_eq!(r3.chart.unwrap().templates.len(), 4);
+
+    // Uninstall removes every part too.
+    uninstall(
+        &c,
+        &UninstallOptions {
+            name: "big".into(),
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let left = secrets.list(&Default::default()).await.unwrap();
+    assert!(
+        left.items
+            .iter()
+            .all(|s| s.type_.as_deref() != Some(rudder::storage::PART_TYPE)),
+        "parts deleted"
+    );
+}

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::kube::{Cluster, KubeError};
 
@@ -30,6 +30,39 @@ pub const HOLDER_ANNOTATION: &str = "rudder.dev/holder";
 pub const STARTED_ANNOTATION: &str = "rudder.dev/started-at";
 /// Annotation: the operation's last sign of life (RFC 3339), refreshed while it runs.
 pub const HEARTBEAT_ANNOTATION: &str = "rudder.dev/heartbeat";
+
+/// Annotation on a revision's Secret whose record is split: how many part Secrets hold it.
+pub const PARTS_ANNOTATION: &str = "rudder.dev/parts";
+/// The type of the Secrets holding parts of a big record.
+pub const PART_TYPE: &str = "rudder.dev/release-part.v1";
+/// Encoded records longer than this are split across part Secrets (a Secret holds at most
+/// 1 MiB of data); the revision's own Secret then keeps a helm-readable summary without the
+/// chart files and manifest.
+pub const MAX_RECORD_BYTES: usize = 1_000_000;
+
+/// The Secret name of part `index` (1-based) of a big record.
+pub fn part_name(name: &str, version: u64, index: usize) -> String {
+    format!("{}.part{index}", secret_name(name, version))
+}
+
+/// The record data of a revision's own Secret and, for big records, its parts.
+fn layout(release: &Release) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let full = release.encode();
+    if full.len() <= MAX_RECORD_BYTES {
+        return (full, Vec::new());
+    }
+    let mut summary = release.clone();
+    if let Some(chart) = &mut summary.chart {
+        chart.templates.clear();
+        chart.files.clear();
+    }
+    summary.manifest.clear();
+    for h in &mut summary.hooks {
+        h.manifest.clear();
+    }
+    let parts = full.chunks(MAX_RECORD_BYTES).map(<[u8]>::to_vec).collect();
+    (summary.encode(), parts)
+}
 
 /// The Secret name of a revision.
 pub fn secret_name(name: &str, version: u64) -> String {
@@ -96,6 +129,24 @@ pub struct Stored {
     pub holder: Option<Holder>,
     /// The last heartbeat of a pending operation.
     pub heartbeat: Option<String>,
+}
+
+fn parts_count(secret: &Secret) -> usize {
+    secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(PARTS_ANNOTATION))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn part_index(secret: &Secret) -> Option<(u64, usize)> {
+    let labels = secret.metadata.labels.as_ref()?;
+    Some((
+        labels.get("version")?.parse().ok()?,
+        labels.get("rudder.dev/part")?.parse().ok()?,
+    ))
 }
 
 /// The release records of one namespace.
@@ -185,12 +236,49 @@ impl Storage {
                 })
             })
             .await?;
+        let mut parts: HashMap<(u64, usize), Vec<u8>> = HashMap::new();
+        if list.items.iter().any(|s| parts_count(s) > 0) {
+            let params = ListParams::default().labels(&format!("owner=rudder,name={name}"));
+            let part_list = self
+                .cluster
+                .retrying(|| async {
+                    api.list(&params)
+                        .await
+                        .map_err(|e| self.request_error("list", &format!("{name} record parts"), e))
+                })
+                .await?;
+            for p in &part_list.items {
+                if let (Some(key), Some(data)) = (
+                    part_index(p),
+                    p.data.as_ref().and_then(|d| d.get("release")),
+                ) {
+                    parts.insert(key, data.0.clone());
+                }
+            }
+        }
         let mut out = Vec::new();
         for secret in &list.items {
             if secret.type_.as_deref() != Some(SECRET_TYPE) {
                 continue;
             }
-            out.push(stored_of(secret, &self.namespace)?);
+            let mut stored = stored_of(secret, &self.namespace)?;
+            let count = parts_count(secret);
+            if count > 0 {
+                let version = stored.release.version;
+                let chunks: Option<Vec<&Vec<u8>>> =
+                    (1..=count).map(|i| parts.get(&(version, i))).collect();
+                // Until every part is written, the summary is what there is.
+                if let Some(chunks) = chunks {
+                    let joined: Vec<u8> = chunks.into_iter().flatten().copied().collect();
+                    stored.release =
+                        Release::decode(&joined).map_err(|source| StorageError::Corrupt {
+                            secret: part_name(name, version, 1),
+                            namespace: self.namespace.clone(),
+                            source,
+                        })?;
+                }
+            }
+            out.push(stored);
         }
         out.sort_by_key(|s| s.release.version);
         Ok(out)
@@ -248,6 +336,10 @@ impl Storage {
             annotations.insert(STARTED_ANNOTATION.to_string(), h.started.clone());
             annotations.insert(HEARTBEAT_ANNOTATION.to_string(), h.started.clone());
         }
+        let (data, parts) = layout(release);
+        if !parts.is_empty() {
+            annotations.insert(PARTS_ANNOTATION.to_string(), parts.len().to_string());
+        }
         let mut labels = labels(release);
         labels.insert(
             "createdAt".into(),
@@ -262,10 +354,7 @@ impl Storage {
                 ..Default::default()
             },
             type_: Some(SECRET_TYPE.into()),
-            data: Some(BTreeMap::from([(
-                "release".to_string(),
-                ByteString(release.encode()),
-            )])),
+            data: Some(BTreeMap::from([("release".to_string(), ByteString(data))])),
             ..Default::default()
         };
         let api = self.api();
@@ -313,6 +402,87 @@ impl Storage {
                     .unwrap_or_else(|| "an unknown time".into()),
             });
         }
+        // The revision is ours: now its parts can be written without racing anyone.
+        self.write_parts(release, &parts).await
+    }
+
+    /// Writes (or rewrites) the part Secrets of a big record and removes parts beyond them.
+    async fn write_parts(&self, release: &Release, parts: &[Vec<u8>]) -> Result<(), StorageError> {
+        let api = self.api();
+        for (i, chunk) in parts.iter().enumerate() {
+            let name = part_name(&release.name, release.version, i + 1);
+            let secret = Secret {
+                metadata: kube::api::ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some(self.namespace.clone()),
+                    labels: Some(BTreeMap::from([
+                        ("owner".to_string(), "rudder".to_string()),
+                        ("name".to_string(), release.name.clone()),
+                        ("version".to_string(), release.version.to_string()),
+                        ("rudder.dev/part".to_string(), (i + 1).to_string()),
+                    ])),
+                    ..Default::default()
+                },
+                type_: Some(PART_TYPE.into()),
+                data: Some(BTreeMap::from([(
+                    "release".to_string(),
+                    ByteString(chunk.clone()),
+                )])),
+                ..Default::default()
+            };
+            let patch = json!({"data": {"release":
+                base64::engine::general_purpose::STANDARD.encode(chunk)}});
+            self.cluster
+                .retrying(|| async {
+                    match api.create(&PostParams::default(), &secret).await {
+                        Ok(_) => Ok(()),
+                        Err(kube::Error::Api(s)) if s.code == 409 => api
+                            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| self.request_error("update", &name, e)),
+                        Err(e) => Err(self.request_error("create", &name, e)),
+                    }
+                })
+                .await?;
+        }
+        self.delete_parts(&release.name, release.version, parts.len() + 1)
+            .await
+    }
+
+    /// Deletes the part Secrets of a revision from index `from` (1-based) on.
+    async fn delete_parts(
+        &self,
+        name: &str,
+        version: u64,
+        from: usize,
+    ) -> Result<(), StorageError> {
+        let api = self.api();
+        let params =
+            ListParams::default().labels(&format!("owner=rudder,name={name},version={version}"));
+        let list = self
+            .cluster
+            .retrying(|| async {
+                api.list(&params)
+                    .await
+                    .map_err(|e| self.request_error("list", &format!("{name} record parts"), e))
+            })
+            .await?;
+        for p in &list.items {
+            if part_index(p).is_some_and(|(_, i)| i >= from)
+                && let Some(secret) = &p.metadata.name
+            {
+                self.cluster
+                    .retrying(|| async {
+                        match api.delete(secret, &DeleteParams::default()).await {
+                            Ok(_) => Ok(()),
+                            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                            Err(e) => Err(self.request_error("delete", secret, e)),
+                        }
+                    })
+                    .await?;
+            }
+        }
         Ok(())
     }
 
@@ -322,14 +492,21 @@ impl Storage {
         let name = secret_name(&release.name, release.version);
         let mut labels = serde_json::to_value(labels(release)).expect("labels serialize");
         labels["modifiedAt"] = json!(chrono::Utc::now().timestamp().to_string());
-        let mut annotations = json!({});
+        let (data, parts) = layout(release);
+        // Parts first, so a reader never finds a summary pointing at missing parts.
+        if !parts.is_empty() {
+            self.write_parts(release, &parts).await?;
+        }
+        let mut annotations = json!({
+            PARTS_ANNOTATION: (!parts.is_empty()).then(|| parts.len().to_string())
+        });
         if !release.info.status.is_pending() {
-            annotations = json!({HEARTBEAT_ANNOTATION: null});
+            annotations[HEARTBEAT_ANNOTATION] = Value::Null;
         }
         let patch = json!({
             "metadata": {"labels": labels, "annotations": annotations},
             // Secret data travels base64-encoded; helm's record is itself base64 text.
-            "data": {"release": base64::engine::general_purpose::STANDARD.encode(release.encode())},
+            "data": {"release": base64::engine::general_purpose::STANDARD.encode(data)},
         });
         let api = self.api();
         self.cluster
@@ -340,6 +517,8 @@ impl Storage {
                     .map_err(|e| self.request_error("update", &name, e))
             })
             .await?;
+        // Parts left from a bigger version of this record are ignored without the
+        // annotation and removed with the revision.
         Ok(())
     }
 
@@ -369,7 +548,7 @@ impl Storage {
                 }
             })
             .await?;
-        Ok(())
+        self.delete_parts(name, version, 1).await
     }
 
     /// Deletes the oldest revisions beyond `max` (0 = unlimited), never the latest deployed
