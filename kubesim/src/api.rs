@@ -1033,6 +1033,9 @@ impl Ctx {
                 meta.remove("generation");
             }
         }
+        if self.rt.kind == "Job" && !self.rt.custom {
+            label_job_pods(&mut obj);
+        }
         if let Some(manager) = manager {
             if let Some(m) = obj["metadata"].as_object_mut() {
                 m.remove("managedFields");
@@ -1543,6 +1546,38 @@ fn scale_of(obj: &Value) -> Value {
         "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0))},
         "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
             "selector": selector}})
+}
+
+/// A Job without `manualSelector` selects its pods by its uid, and its pod template carries the
+/// controller-uid and job-name labels, as the apiserver sets them on creation.
+fn label_job_pods(job: &mut Value) {
+    if job.pointer("/spec/manualSelector") == Some(&json!(true)) {
+        return;
+    }
+    let uid = meta_str(job, "uid");
+    let name = meta_str(job, "name");
+    let Some(spec) = job.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    spec.insert(
+        "selector".into(),
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
+    let template = spec.entry("template").or_insert_with(|| json!({}));
+    if !template.get("metadata").is_some_and(Value::is_object) {
+        template["metadata"] = json!({});
+    }
+    if !template["metadata"]
+        .get("labels")
+        .is_some_and(Value::is_object)
+    {
+        template["metadata"]["labels"] = json!({});
+    }
+    let labels = &mut template["metadata"]["labels"];
+    labels["batch.kubernetes.io/controller-uid"] = json!(uid);
+    labels["batch.kubernetes.io/job-name"] = json!(name);
+    labels["controller-uid"] = json!(uid);
+    labels["job-name"] = json!(name);
 }
 
 /// The object with managedFields' `time` stamps removed, for no-op detection.

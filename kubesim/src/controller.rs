@@ -1029,6 +1029,19 @@ fn pvcs(store: &mut Store) {
 }
 
 fn load_balancers(store: &mut Store) {
+    let ik = key("networking.k8s.io", "ingresses");
+    let ingresses: Vec<Value> = store.list(&ik, None).into_iter().cloned().collect();
+    for ing in ingresses {
+        if ing.pointer("/status/loadBalancer/ingress").is_none() {
+            write_status(
+                store,
+                &ik,
+                &ing,
+                json!({"loadBalancer": {"ingress": [{"ip": "172.18.255.200"}]}}),
+                "networking.k8s.io/v1",
+            );
+        }
+    }
     let k = key("", "services");
     let all: Vec<Value> = store.list(&k, None).into_iter().cloned().collect();
     for (i, svc) in all.iter().enumerate() {

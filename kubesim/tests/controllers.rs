@@ -267,6 +267,33 @@ async fn jobs_complete_or_fail_pvcs_bind_and_load_balancers_get_addresses() {
     .await
     .expect("load balancer provisioned")
     .unwrap();
+    let ingresses: Api<k8s_openapi::api::networking::v1::Ingress> =
+        Api::default_namespaced(server.client().await);
+    let ing = serde_json::from_value(json!({"metadata": {"name": "web"},
+        "spec": {"rules": [{"host": "web.example.com"}]}}))
+    .unwrap();
+    ingresses
+        .create(&PostParams::default(), &ing)
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(ingresses, "web", conditions::is_ingress_provisioned()),
+    )
+    .await
+    .expect("ingress provisioned")
+    .unwrap();
+    let ok = jobs.get("ok").await.unwrap();
+    let uid = ok.metadata.uid.clone().unwrap();
+    let spec = ok.spec.unwrap();
+    assert_eq!(
+        spec.selector.unwrap().match_labels.unwrap()["batch.kubernetes.io/controller-uid"],
+        uid
+    );
+    assert_eq!(
+        spec.template.metadata.unwrap().labels.unwrap()["job-name"],
+        "ok"
+    );
     let bound = pvcs.get("data").await.unwrap();
     assert_eq!(bound.status.unwrap().phase.as_deref(), Some("Bound"));
     assert!(bound.spec.unwrap().volume_name.unwrap().starts_with("pvc-"));
