@@ -389,4 +389,28 @@ fn registries_are_reached_over_verified_tls_unless_told_otherwise() {
     );
     assert!(out.ok, "{}", out.stderr);
     assert!(out.stdout.contains("name: rel-webapp"), "{}", out.stdout);
+
+    // A dependency on the TLS registry resolves with --ca-file.
+    let umbrella = make_chart(
+        home,
+        "umbrella",
+        "1.0.0",
+        &format!("dependencies:\n- name: webapp\n  version: ^1.0.0\n  repository: {remote}\n"),
+    );
+    let err = fails(rudder(
+        home,
+        &["dependency", "update", umbrella.to_str().unwrap()],
+    ));
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    ok(rudder(
+        home,
+        &[
+            "dependency",
+            "update",
+            umbrella.to_str().unwrap(),
+            "--ca-file",
+            pki.ca.to_str().unwrap(),
+        ],
+    ));
+    assert!(umbrella.join("charts/webapp-1.0.0.tgz").exists());
 }

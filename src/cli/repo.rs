@@ -311,6 +311,18 @@ pub struct DependencyArgs {
     /// Use insecure HTTP connections for OCI dependencies
     #[arg(long = "plain-http")]
     pub plain_http: bool,
+    /// Verify certificates of OCI registries using this CA bundle
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Identify to OCI registries using this SSL certificate file
+    #[arg(long = "cert-file", value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// Identify to OCI registries using this SSL key file
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Skip tls certificate checks for OCI registries
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
 }
 
 impl DependencyArgs {
@@ -320,6 +332,10 @@ impl DependencyArgs {
             skip_refresh: self.skip_refresh,
             registry: RegistryOptions {
                 plain_http: self.plain_http,
+                insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+                ca_file: self.ca_file.clone(),
+                cert_file: self.cert_file.clone(),
+                key_file: self.key_file.clone(),
                 ..RegistryOptions::default()
             },
         }
