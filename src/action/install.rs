@@ -170,7 +170,7 @@ pub(crate) async fn deploy_new(
         Ok(())
     }
     .await;
-    drop(guard);
+    guard.finish();
     match outcome {
         Ok(()) => {
             release.info.status = Status::Deployed;

@@ -750,10 +750,18 @@ impl PendingGuard {
     }
 }
 
+impl PendingGuard {
+    /// The operation reached its end (success or a recorded failure): stop the heartbeat
+    /// and forget the revision. A guard dropped without this (the operation was cancelled
+    /// by a signal) leaves the revision for [`abandon_in_flight`].
+    pub fn finish(self) {
+        *IN_FLIGHT.lock().expect("in-flight lock") = None;
+    }
+}
+
 impl Drop for PendingGuard {
     fn drop(&mut self) {
         self.task.abort();
-        *IN_FLIGHT.lock().expect("in-flight lock") = None;
     }
 }
 
@@ -761,15 +769,15 @@ impl Drop for PendingGuard {
 pub async fn abandon_in_flight(signal: &str) {
     let taken = IN_FLIGHT.lock().expect("in-flight lock").take();
     if let Some((storage, mut release)) = taken {
+        let operation = match release.info.status {
+            Status::PendingInstall => "Install",
+            Status::PendingRollback => "Rollback",
+            Status::Uninstalling => "Uninstall",
+            _ => "Upgrade",
+        };
         release.info.status = Status::Failed;
-        release.info.description = format!(
-            "{} interrupted by {signal} before it finished",
-            match release.info.description.as_str() {
-                d if d.starts_with("Rollback") => "Rollback",
-                _ if release.version == 1 => "Install",
-                _ => "Upgrade",
-            }
-        );
+        release.info.description =
+            format!("{operation} interrupted by {signal} before it finished");
         let _ = storage.update(&release).await;
     }
 }

@@ -115,7 +115,7 @@ pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Relea
         Ok(())
     }
     .await;
-    drop(guard);
+    guard.finish();
     match outcome {
         Ok(()) => {
             release.info.status = Status::Deployed;

@@ -86,7 +86,7 @@ pub async fn uninstall(
         Ok(kept)
     }
     .await;
-    drop(guard);
+    guard.finish();
     match outcome {
         Ok(kept) => {
             if opts.keep_history {

@@ -164,7 +164,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
     let guard = PendingGuard::start(&storage, &release);
     let to_prune = removed(&old, &objects);
     let outcome = apply_revision(cluster, &mut release, &objects, &to_prune, &owned, opts).await;
-    drop(guard);
+    guard.finish();
     match outcome {
         Ok(()) => {
             release.info.status = Status::Deployed;
