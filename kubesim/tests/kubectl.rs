@@ -565,7 +565,7 @@ async fn get_watch_prints_table_rows_for_each_event() {
     let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
         kube::Api::default_namespaced(server.client().await);
     let writer = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
         let cm = serde_json::from_value(
             serde_json::json!({"metadata": {"name": "watched", "labels": {"watched": "yes"}},
                 "data": {"a": "1", "b": "2"}}),
@@ -579,7 +579,7 @@ async fn get_watch_prints_table_rows_for_each_event() {
         std::path::Path::new("timeout"),
         &k.kubeconfig,
         &[
-            "4",
+            "7",
             k.bin.to_str().unwrap(),
             "get",
             "configmaps",
