@@ -327,6 +327,30 @@ fn registry_login_stores_checked_credentials_and_logout_forgets_them() {
     assert!(err.contains("401"), "{err}");
     let err = fails(rudder(home, &["registry", "logout", &host]));
     assert!(err.contains("not logged in"), "{err}");
+
+    // Credentials `docker login` stored are used too, as helm does.
+    let docker = home.join("docker");
+    fs::create_dir_all(&docker).unwrap();
+    fs::write(
+        docker.join("config.json"),
+        r#"{"auths": {"HOST": {"auth": "YWxpY2U6czNjcmV0"}}}"#.replace("HOST", &host),
+    )
+    .unwrap();
+    let r = rudder_env(
+        home,
+        &[
+            "pull",
+            &format!("{remote}/webapp"),
+            "--version",
+            "1.0.0",
+            "--plain-http",
+            "-d",
+            home.join("out3").to_str().unwrap(),
+        ],
+        &[("DOCKER_CONFIG", docker.to_str().unwrap())],
+    );
+    assert!(r.ok, "{}", r.stderr);
+    assert!(home.join("out3/webapp-1.0.0.tgz").exists());
 }
 
 #[test]

@@ -553,7 +553,9 @@ fn registry(cmd: RegistryCmd, settings: &RepoSettings) -> Result<ExitCode> {
                 (Some(p), false) => p,
                 (None, false) => bail!("password required: pass --password or --password-stdin"),
             };
-            let username = args.username.unwrap_or_default();
+            let Some(username) = args.username else {
+                bail!("username required: pass --username");
+            };
             let opts = RegistryOptions {
                 plain_http: args.plain_http,
                 insecure_skip_tls_verify: args.insecure,

@@ -77,7 +77,13 @@ impl Session {
                 username: String::new(),
                 password: p.clone(),
             }),
-            (None, None) if use_store => CredentialsStore::load(config)?.get(registry),
+            (None, None) if use_store => match CredentialsStore::load(config)?.get(registry) {
+                Some(c) => Some(c),
+                // Like helm, fall back to what `docker login` stored.
+                None => docker_config()
+                    .and_then(|p| CredentialsStore::load(&p).ok())
+                    .and_then(|store| store.get(registry)),
+            },
             (None, None) => None,
         };
         let scheme = if opts.plain_http { "http" } else { "https" };
@@ -233,6 +239,17 @@ impl Session {
             ),
         }
     }
+}
+
+/// Docker's credentials file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+fn docker_config() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker"))
+        })?;
+    Some(dir.join("config.json"))
 }
 
 /// Splits `Bearer realm="…",service="…"` into the scheme and its parameters.

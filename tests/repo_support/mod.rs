@@ -86,6 +86,7 @@ fn rudder_full(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) ->
         .args(args)
         .env("RUDDER_CONFIG_HOME", home.join("config"))
         .env("RUDDER_CACHE_HOME", home.join("cache"))
+        .env("DOCKER_CONFIG", home.join("docker"))
         .env_remove("RUDDER_REPOSITORY_CONFIG")
         .env_remove("RUDDER_REPOSITORY_CACHE")
         .env_remove("RUDDER_REGISTRY_CONFIG")
