@@ -38,6 +38,9 @@ pub struct AppState {
     pub log: bool,
 }
 
+/// The largest request body the apiserver accepts.
+pub const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
+
 /// The connection must be closed without a response (fault injection).
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by fault injection")]
@@ -89,6 +92,9 @@ pub async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(DropConnection),
     };
+    if body.len() > MAX_REQUEST_BYTES {
+        return Ok(error_response(&ApiError::TooLarge(MAX_REQUEST_BYTES)));
+    }
     let logged_body =
         (state.log && method != Method::GET && std::env::var_os("KUBESIM_LOG_BODY").is_some())
             .then(|| String::from_utf8_lossy(&body).to_string());

@@ -97,6 +97,8 @@ pub enum ApiError {
     Injected { code: u16, message: String },
     #[error("Internal error occurred: {0}")]
     Internal(String),
+    #[error("Request entity too large: limit is {0}")]
+    TooLarge(usize),
 }
 
 fn qualify(resource: &str, group: &str) -> String {
@@ -136,6 +138,7 @@ impl ApiError {
             ApiError::Gone { .. } => 410,
             ApiError::Injected { code, .. } => *code,
             ApiError::Internal(_) => 500,
+            ApiError::TooLarge(_) => 413,
         }
     }
 
@@ -158,6 +161,7 @@ impl ApiError {
                 _ => "InternalError",
             },
             ApiError::Internal(_) => "InternalError",
+            ApiError::TooLarge(_) => "RequestEntityTooLarge",
         }
     }
 

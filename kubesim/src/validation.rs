@@ -175,6 +175,22 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
         validate_name(rt, name, &mut causes);
     }
     validate_labels(obj, &mut causes);
+    let annotation_bytes: usize = obj
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| k.len() + v.as_str().unwrap_or("").len())
+                .sum()
+        })
+        .unwrap_or(0);
+    if annotation_bytes > MAX_ANNOTATION_BYTES {
+        causes.push(Cause {
+            reason: "FieldValueTooLong".into(),
+            message: format!("Too long: may not be more than {MAX_ANNOTATION_BYTES} bytes"),
+            field: "metadata.annotations".into(),
+        });
+    }
     if rt.custom {
         return causes;
     }
@@ -182,7 +198,10 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
             validate_workload(obj, &rt.kind, &mut causes)
         }
-        "ConfigMap" | "Secret" => validate_data_keys(obj, &mut causes),
+        "ConfigMap" | "Secret" => {
+            validate_data_keys(obj, &mut causes);
+            validate_data_size(&rt.kind, obj, &mut causes);
+        }
         "Pod" => validate_containers(obj.get("spec"), "spec", &mut causes),
         "Service" => {
             let spec = obj.get("spec");
@@ -241,6 +260,51 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
         validate_immutable(rt, obj, old, &mut causes);
     }
     causes
+}
+
+/// The most bytes (keys and values) an object's annotations may hold.
+pub const MAX_ANNOTATION_BYTES: usize = 262_144;
+
+/// The most data a ConfigMap or Secret may hold.
+pub const MAX_DATA_BYTES: usize = 1_048_576;
+
+/// ConfigMaps and Secrets hold at most 1 MiB of (decoded) data.
+fn validate_data_size(kind: &str, obj: &Value, causes: &mut Vec<Cause>) {
+    use base64::Engine;
+    let text = |field: &str| -> usize {
+        obj.get(field)
+            .and_then(Value::as_object)
+            .map(|m| m.values().map(|v| v.as_str().unwrap_or("").len()).sum())
+            .unwrap_or(0)
+    };
+    let binary = |field: &str| -> usize {
+        obj.get(field)
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.values()
+                    .map(|v| {
+                        let encoded = v.as_str().unwrap_or("");
+                        base64::engine::general_purpose::STANDARD
+                            .decode(encoded)
+                            .map(|d| d.len())
+                            .unwrap_or(encoded.len() * 3 / 4)
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let (total, field) = if kind == "Secret" {
+        (binary("data") + text("stringData"), "data")
+    } else {
+        (text("data") + binary("binaryData"), "[]")
+    };
+    if total > MAX_DATA_BYTES {
+        causes.push(Cause {
+            reason: "FieldValueTooLong".into(),
+            message: format!("Too long: may not be more than {MAX_DATA_BYTES} bytes"),
+            field: field.into(),
+        });
+    }
 }
 
 fn validate_data_keys(obj: &Value, causes: &mut Vec<Cause>) {
@@ -657,6 +721,30 @@ mod tests {
         );
         assert!(secret.get("stringData").is_none());
         assert_eq!(secret["type"], "Opaque");
+    }
+
+    #[test]
+    fn configmaps_and_secrets_hold_at_most_one_mebibyte() {
+        use base64::Engine;
+        let big = "x".repeat(MAX_DATA_BYTES);
+        let at_limit = json!({"metadata": {"name": "c"}, "data": {"a": big}});
+        assert!(validate(&rt("ConfigMap"), &at_limit, None).is_empty());
+        let over = json!({"metadata": {"name": "c"}, "data": {"a": big, "b": "y"}});
+        let causes = validate(&rt("ConfigMap"), &over, None);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "[]");
+        assert_eq!(
+            causes[0].message,
+            "Too long: may not be more than 1048576 bytes"
+        );
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(vec![0u8; MAX_DATA_BYTES + 1]);
+        let secret = json!({"metadata": {"name": "s"}, "data": {"blob": encoded}});
+        let causes = validate(&rt("Secret"), &secret, None);
+        assert_eq!(
+            (causes[0].field.as_str(), causes[0].reason.as_str()),
+            ("data", "FieldValueTooLong")
+        );
     }
 
     #[test]

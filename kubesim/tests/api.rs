@@ -880,3 +880,63 @@ async fn custom_resources_are_pruned_and_validated_against_their_crd_schema() {
     );
     assert_eq!(strict.message, ".spec.sise: field not declared in schema");
 }
+
+#[tokio::test]
+async fn size_limits_match_the_apiserver() {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::core::v1::Secret;
+    let server = Server::start().await.unwrap();
+    let client = server.client().await;
+    let secrets: Api<Secret> = Api::default_namespaced(client.clone());
+    let secret = |bytes: usize| Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some("big".into()),
+            ..Default::default()
+        },
+        data: Some([("blob".to_string(), ByteString(vec![7u8; bytes]))].into()),
+        ..Default::default()
+    };
+    secrets
+        .create(&PostParams::default(), &secret(1_048_576))
+        .await
+        .expect("exactly 1 MiB fits");
+    secrets
+        .delete("big", &DeleteParams::default())
+        .await
+        .unwrap();
+    let too_big = api_error(
+        secrets
+            .create(&PostParams::default(), &secret(1_048_577))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(too_big.code, 422);
+    assert_eq!(
+        too_big.message,
+        "Secret \"big\" is invalid: data: Too long: may not be more than 1048576 bytes"
+    );
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let mut annotated = cm("annotated", json!({}));
+    annotated.metadata.annotations = Some([("huge".to_string(), "a".repeat(262_144))].into());
+    let err = api_error(
+        cms.create(&PostParams::default(), &annotated)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.code, 422);
+    assert!(
+        err.message.contains("metadata.annotations: Too long"),
+        "{}",
+        err.message
+    );
+    let body = api_error(
+        secrets
+            .create(&PostParams::default(), &secret(3 * 1024 * 1024))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (body.code, body.reason.as_str()),
+        (413, "RequestEntityTooLarge")
+    );
+}
