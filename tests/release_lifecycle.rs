@@ -537,15 +537,24 @@ async fn transient_faults_are_retried() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_upgrades_claim_each_revision_once() {
     let server = kubesim::Server::start().await.unwrap();
     let c = cluster_for(&server, "default").await;
     install(&c, &deploy("race", &[])).await.unwrap();
-    let options: Vec<DeployOptions> = (0..10)
-        .map(|i| deploy("race", &[&format!("greeting=writer{i}")]))
+    // Ten independent tasks (operations are `Send`), all racing for revision 2.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                upgrade(&c, &deploy("race", &[&format!("greeting=writer{i}")])).await
+            })
+        })
         .collect();
-    let results = futures::future::join_all(options.iter().map(|o| upgrade(&c, o))).await;
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
     let mut won = 0;
     for result in results {
         match result {

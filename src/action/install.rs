@@ -128,7 +128,11 @@ pub(crate) async fn deploy_new(
     }
     let objects = prepare(
         cluster,
-        rendered.manifests.iter().map(|m| m.object.clone()),
+        rendered
+            .manifests
+            .iter()
+            .map(|m| m.object.clone())
+            .collect(),
         &opts.name,
         &namespace,
         true,

@@ -283,7 +283,7 @@ pub fn identity(r: &ObjectRef) -> (String, String, String, String) {
 /// assumed namespaced unless they say otherwise.
 pub async fn prepare(
     cluster: &Cluster,
-    objects: impl IntoIterator<Item = Value>,
+    objects: Vec<Value>,
     release: &str,
     namespace: &str,
     label_ownership: bool,
@@ -347,7 +347,9 @@ pub async fn check_ownership(
         .iter()
         .filter(|p| !owned.contains(&identity(&p.r)))
         .collect();
-    let results: Vec<Result<(), ReleaseError>> = futures::stream::iter(to_check)
+    // Futures are built before any await so the operation stays `Send` (spawnable).
+    let checks: Vec<_> = to_check
+        .into_iter()
         .map(|p| async move {
             let live = match cluster.get(&p.r).await {
                 Ok(live) => live,
@@ -385,6 +387,8 @@ pub async fn check_ownership(
                 why,
             })
         })
+        .collect();
+    let results: Vec<Result<(), ReleaseError>> = futures::stream::iter(checks)
         .buffer_unordered(16)
         .collect()
         .await;
@@ -415,8 +419,11 @@ pub async fn apply_all(
                 .take_while(|p| compare_kinds(&p.r.kind, kind, INSTALL_ORDER).is_eq())
                 .count();
         let wave = &sorted[start..end];
-        let results: Vec<Result<(), ReleaseError>> = futures::stream::iter(wave)
+        let applies: Vec<_> = wave
+            .iter()
             .map(|p| apply_one(cluster, p, settings, owned, dry_run))
+            .collect();
+        let results: Vec<Result<(), ReleaseError>> = futures::stream::iter(applies)
             .buffer_unordered(16)
             .collect()
             .await;
@@ -506,11 +513,12 @@ pub async fn delete_all(
             to_delete.push(p);
         }
     }
-    let results: Vec<Result<bool, KubeError>> = futures::stream::iter(to_delete)
+    let deletes: Vec<_> = to_delete
+        .into_iter()
         .map(|p| cluster.delete(&p.r, dry_run))
-        .buffered(16)
-        .collect()
-        .await;
+        .collect();
+    let results: Vec<Result<bool, KubeError>> =
+        futures::stream::iter(deletes).buffered(16).collect().await;
     for r in results {
         r?;
     }
@@ -563,7 +571,7 @@ pub async fn run_hooks(
         let hook = m.hook.clone().expect("hooks have annotations");
         let prepared = prepare(
             cluster,
-            [m.object.clone()],
+            vec![m.object.clone()],
             &release.name,
             &release.namespace,
             false,
@@ -806,7 +814,7 @@ pub async fn stored_objects(
     let objects = parse_manifest(&release.manifest)?;
     prepare(
         cluster,
-        objects.into_iter().map(|o| o.object),
+        objects.into_iter().map(|o| o.object).collect(),
         &release.name,
         &release.namespace,
         true,
@@ -978,14 +986,16 @@ pub async fn live_objects(
     cluster: &Cluster,
     refs: &[ObjectRef],
 ) -> HashMap<ObjectRef, Option<Value>> {
-    let results: Vec<(ObjectRef, Option<Value>)> = futures::stream::iter(refs.iter().cloned())
+    let gets: Vec<_> = refs
+        .iter()
+        .cloned()
         .map(|r| async move {
             let live = cluster.get(&r).await.ok().flatten();
             (r, live)
         })
-        .buffered(16)
-        .collect()
-        .await;
+        .collect();
+    let results: Vec<(ObjectRef, Option<Value>)> =
+        futures::stream::iter(gets).buffered(16).collect().await;
     results.into_iter().collect()
 }
 

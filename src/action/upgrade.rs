@@ -128,7 +128,11 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
     }
     let objects = prepare(
         cluster,
-        rendered.manifests.iter().map(|m| m.object.clone()),
+        rendered
+            .manifests
+            .iter()
+            .map(|m| m.object.clone())
+            .collect(),
         &opts.name,
         &namespace,
         true,
