@@ -227,3 +227,42 @@ async fn test_hooks_run_on_demand_and_record_their_phase() {
     assert!(status.contains("TEST SUITE:     tested-test"), "{status}");
     assert!(status.contains("Phase:          Succeeded"), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_retries_run_out_the_revision_is_failed_with_the_cause() {
+    let (server, c) = setup().await;
+    install(&c, &deploy("flaky", &[], true, 20_000))
+        .await
+        .unwrap();
+    let upgrading = {
+        let c = c.clone();
+        tokio::spawn(
+            async move { upgrade(&c, &deploy("flaky", &["tag=fail"], true, 30_000)).await },
+        )
+    };
+    let storage = Storage::new(&c, "default");
+    loop {
+        let h = storage.history("flaky").await.unwrap();
+        if h.last()
+            .is_some_and(|r| r.info.status == Status::PendingUpgrade)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The API server answers 503 to every attempt of the next request (the wait's poll).
+    server.faults().fail_next(c.retry.attempts as usize, 503);
+    let err = upgrading.await.unwrap().unwrap_err().to_string();
+    assert!(err.contains("503"), "{err}");
+    assert!(
+        err.contains("the server is currently unable to handle the request"),
+        "{err}"
+    );
+    let h = history(&c, "flaky").await;
+    assert_eq!(
+        h.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
+        vec![(1, Status::Deployed), (2, Status::Failed)],
+        "the previous deployed revision is untouched"
+    );
+    assert!(h[1].2.contains("503"), "the cause is recorded: {}", h[1].2);
+}
