@@ -266,3 +266,34 @@ async fn when_retries_run_out_the_revision_is_failed_with_the_cause() {
     );
     assert!(h[1].2.contains("503"), "the cause is recorded: {}", h[1].2);
 }
+
+#[tokio::test]
+async fn wait_progress_is_plain_timestamped_lines_when_not_on_a_terminal() {
+    let (server, _c) = setup().await;
+    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/workload");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .args(["install", "progress", chart.to_str().unwrap(), "--wait"])
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig_path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("Deployment \"progress-web\""))
+        .collect();
+    assert!(lines.len() >= 2, "a line per state change: {stderr}");
+    for line in &lines {
+        let stamp = line.split(' ').next().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "timestamped: {line}"
+        );
+    }
+    assert!(lines.last().unwrap().ends_with(": ready"), "{stderr}");
+}

@@ -224,26 +224,59 @@ pub fn pod_reason(pod: &Value) -> String {
     )
 }
 
-/// Progress output: a line per change, timestamped when stderr is not a terminal.
+/// Progress output: on a terminal, a live bar (resources ready out of total, the first one
+/// still waited for and why); elsewhere (CI logs), a timestamped line per state change.
 struct Progress {
-    tty: bool,
+    bar: Option<indicatif::ProgressBar>,
     quiet: bool,
     last: BTreeMap<ObjectRef, String>,
 }
 
 impl Progress {
+    fn new(total: usize, quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} waiting {elapsed} [{pos}/{len} ready] {wide_msg}",
+                )
+                .expect("a valid progress template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress {
+            bar,
+            quiet,
+            last: BTreeMap::new(),
+        }
+    }
+
     fn report(&mut self, r: &ObjectRef, state: &str) {
         if self.quiet || self.last.get(r).map(String::as_str) == Some(state) {
             return;
         }
         self.last.insert(r.clone(), state.to_string());
-        if self.tty {
-            eprintln!("  {r}: {state}");
-        } else {
-            eprintln!(
+        match &self.bar {
+            Some(bar) => {
+                let ready = self.last.values().filter(|s| *s == "ready").count();
+                bar.set_position(ready as u64);
+                if state != "ready" {
+                    bar.set_message(format!("{r}: {state}"));
+                }
+            }
+            None => eprintln!(
                 "{} {r}: {state}",
                 chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-            );
+            ),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
@@ -258,11 +291,7 @@ pub async fn wait_ready(
     quiet: bool,
 ) -> Result<(), KubeError> {
     let start = Instant::now();
-    let mut progress = Progress {
-        tty: std::io::stderr().is_terminal(),
-        quiet,
-        last: BTreeMap::new(),
-    };
+    let mut progress = Progress::new(objects.len(), quiet);
     let mut pending: Vec<ObjectRef> = objects.to_vec();
     let mut interval = Duration::from_millis(100);
     loop {
