@@ -765,3 +765,79 @@ async fn releases_bigger_than_a_secret_install_upgrade_and_roll_back() {
         "parts deleted"
     );
 }
+
+#[tokio::test]
+async fn list_shows_the_latest_revision_of_each_release_filtered_like_helm() {
+    use rudder::action::list::{ListOptions, releases};
+    let server = kubesim::Server::start().await.unwrap();
+    let one = cluster_for(&server, "default").await;
+    let mut other_ns = deploy("c", &[]);
+    other_ns.create_namespace = true;
+    let two = cluster_for(&server, "two").await;
+    install(&one, &deploy("a", &[])).await.unwrap();
+    upgrade(&one, &deploy("a", &["greeting=again"]))
+        .await
+        .unwrap();
+    install(&one, &deploy("b", &[])).await.unwrap();
+    upgrade(&one, &deploy("b", &["invalid=true"]))
+        .await
+        .unwrap_err();
+    install(&two, &other_ns).await.unwrap();
+    uninstall(
+        &two,
+        &UninstallOptions {
+            name: "c".into(),
+            keep_history: true,
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let show = |rs: Vec<rudder::storage::Release>| -> Vec<(String, u64, Status)> {
+        rs.into_iter()
+            .map(|r| (r.name, r.version, r.info.status))
+            .collect()
+    };
+    assert_eq!(
+        show(releases(&one, &ListOptions::default()).await.unwrap()),
+        vec![
+            ("a".into(), 2, Status::Deployed),
+            ("b".into(), 2, Status::Failed)
+        ]
+    );
+    let all = ListOptions {
+        all_namespaces: true,
+        all: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        show(releases(&one, &all).await.unwrap()),
+        vec![
+            ("a".into(), 2, Status::Deployed),
+            ("b".into(), 2, Status::Failed),
+            ("c".into(), 1, Status::Uninstalled)
+        ]
+    );
+    let deployed = ListOptions {
+        all_namespaces: true,
+        deployed: true,
+        filter: Some("^[ab]$".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        show(releases(&one, &deployed).await.unwrap()),
+        vec![("a".into(), 2, Status::Deployed)]
+    );
+    let bad = ListOptions {
+        filter: Some("(".into()),
+        ..Default::default()
+    };
+    assert!(
+        releases(&one, &bad)
+            .await
+            .unwrap_err()
+            .to_string()
+            .starts_with("--filter: invalid regular expression")
+    );
+}

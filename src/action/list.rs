@@ -57,12 +57,13 @@ pub async fn releases(cluster: &Cluster, opts: &ListOptions) -> Result<Vec<Relea
             || (opts.uninstalled && s == Status::Uninstalled)
             || (opts.uninstalling && s == Status::Uninstalling)
     };
-    let mut out: Vec<Release> = storage::list_latest(cluster, namespace)
-        .await?
-        .into_iter()
-        .filter(|r| wanted(r.info.status))
-        .filter(|r| filter.as_ref().is_none_or(|f| f.is_match(&r.name)))
-        .collect();
+    let mut out: Vec<Release> =
+        storage::list_latest(cluster, namespace, !(opts.all || opts.superseded))
+            .await?
+            .into_iter()
+            .filter(|r| wanted(r.info.status))
+            .filter(|r| filter.as_ref().is_none_or(|f| f.is_match(&r.name)))
+            .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.namespace.cmp(&b.namespace)));
     Ok(out)
 }

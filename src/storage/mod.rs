@@ -583,15 +583,24 @@ impl Storage {
 
 /// The latest revision of every release in `namespace` (every namespace when None).
 /// Only the latest Secret of each release is decoded.
+///
+/// With `skip_superseded`, the API server leaves out Secrets labelled
+/// `status=superseded`: a superseded revision is never the latest one (a newer revision
+/// superseded it), so the answer is the same and a long history costs nothing to list.
 pub async fn list_latest(
     cluster: &Cluster,
     namespace: Option<&str>,
+    skip_superseded: bool,
 ) -> Result<Vec<Release>, StorageError> {
     let api: Api<Secret> = match namespace {
         Some(ns) => Api::namespaced(cluster.client.clone(), ns),
         None => Api::all(cluster.client.clone()),
     };
-    let params = ListParams::default().labels("owner=helm");
+    let params = ListParams::default().labels(if skip_superseded {
+        "owner=helm,status!=superseded"
+    } else {
+        "owner=helm"
+    });
     let list = cluster
         .retrying(|| async {
             api.list(&params).await.map_err(|e| {
