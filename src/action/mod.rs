@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod dependency;
+pub mod diff;
 pub mod get;
 pub mod history;
 pub mod install;

@@ -3,6 +3,7 @@
 //! Each subcommand parses its flags, builds the options struct of one action function,
 //! calls it and prints the result; no logic of its own lives here.
 
+mod diff;
 mod release;
 mod repo;
 mod values_flags;
@@ -70,6 +71,8 @@ pub enum Command {
     Repo(repo::RepoCommands),
     #[command(flatten)]
     Release(release::ReleaseCommand),
+    /// Show what an upgrade, rollback or revision would change, against the live objects
+    Diff(diff::DiffArgs),
 }
 
 /// Flags that choose the Kubernetes version and APIs templates are rendered for.
@@ -233,6 +236,7 @@ fn dispatch(cli: Cli, sub: &ArgMatches) -> Result<ExitCode> {
         Command::Show(what) => show(what),
         Command::Repo(command) => repo::dispatch(command),
         Command::Release(command) => release::dispatch(&global, command, sub),
+        Command::Diff(args) => diff::dispatch(&global, args, sub),
     }
 }
 

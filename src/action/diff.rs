@@ -1,0 +1,523 @@
+//! `rudder diff upgrade|rollback|revision|release`: what an operation would change, as the
+//! API server would really produce it. Each object the operation would apply is sent as a
+//! server-side apply dry-run (`dryRun=All`, rudder's field manager) and the result compared
+//! with the live object, so defaulted fields and fields other managers own show as they
+//! would end up; objects the operation would prune are removals. Dry-runs run in parallel
+//! with bounded concurrency; a forbidden (403) dry-run falls back, for that object only, to
+//! a client-side merge of the manifest into the live object, with a one-line note.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use futures::StreamExt as _;
+use serde_json::Value;
+
+use crate::action::install::DeployOptions;
+use crate::action::lifecycle::{
+    self, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest, prepare,
+    removed, stored_objects, validate_name,
+};
+use crate::action::render::render_release;
+use crate::action::upgrade::upgrade_values;
+use crate::diff::{Pair, fold_string_data};
+use crate::engine::ReleaseInfo;
+use crate::kube::{ApplyOptions, Cluster, KubeError, ObjectRef};
+use crate::storage::{Release, Status, Storage, StorageError};
+
+/// How many dry-runs are in flight at once.
+pub const CONCURRENCY: usize = 32;
+
+/// Field managers whose fields rudder takes over without `--force-conflicts` on objects
+/// already in the release (as upgrade does).
+const TAKEOVER_MANAGERS: &[&str] = &["helm", "Helm"];
+
+/// Why a diff could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(
+        "release {name:?} has no deployed revision in namespace {namespace:?} to compare the live objects with"
+    )]
+    NoDeployed { name: String, namespace: String },
+    #[error("release {name:?} has no revision before {latest} to roll back to")]
+    NoPrevious { name: String, latest: u64 },
+}
+
+impl From<crate::chart::ChartError> for DiffError {
+    fn from(e: crate::chart::ChartError) -> Self {
+        DiffError::Release(e.into())
+    }
+}
+
+impl From<crate::values::ValuesError> for DiffError {
+    fn from(e: crate::values::ValuesError) -> Self {
+        DiffError::Release(e.into())
+    }
+}
+
+impl From<crate::action::render::RenderError> for DiffError {
+    fn from(e: crate::action::render::RenderError) -> Self {
+        DiffError::Release(e.into())
+    }
+}
+
+/// How the dry-runs are sent.
+#[derive(Debug, Clone)]
+pub struct DiffSettings {
+    pub field_manager: String,
+    pub force_conflicts: bool,
+    pub take_ownership: bool,
+}
+
+impl Default for DiffSettings {
+    fn default() -> Self {
+        DiffSettings {
+            field_manager: "rudder".into(),
+            force_conflicts: false,
+            take_ownership: false,
+        }
+    }
+}
+
+type Identity = (String, String, String, String);
+
+fn pair_for(r: &ObjectRef) -> Pair {
+    Pair {
+        api_version: r.api_version.clone(),
+        kind: r.kind.clone(),
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+        ..Default::default()
+    }
+}
+
+/// `diff upgrade`: the objects `rudder upgrade` (with `--install` semantics for a release
+/// that does not exist) would apply and prune, against the live objects.
+pub async fn diff_upgrade(
+    cluster: &Cluster,
+    opts: &DeployOptions,
+    settings: &DiffSettings,
+) -> Result<Vec<Pair>, DiffError> {
+    validate_name(&opts.name)?;
+    let chart = crate::chart::load(&opts.chart)?;
+    let new_values = opts.values.merge()?;
+    let namespace = cluster.namespace.clone();
+    let storage = Storage::new(cluster, &namespace);
+    let history = storage.history_stored(&opts.name).await?;
+    let last = history.last().map(|s| s.release.clone());
+    let caps = lifecycle::capabilities(cluster).await?;
+    let info = |revision: u64, install: bool| ReleaseInfo {
+        name: opts.name.clone(),
+        namespace: namespace.clone(),
+        revision,
+        is_install: install,
+        is_upgrade: !install,
+        service: "Rudder".into(),
+    };
+    let (rendered, old) = match last {
+        Some(last) if last.info.status != Status::Uninstalled => {
+            let current = history
+                .iter()
+                .rev()
+                .find(|s| s.release.info.status == Status::Deployed)
+                .map(|s| s.release.clone())
+                .unwrap_or_else(|| last.clone());
+            let config = upgrade_values(opts, new_values, &current);
+            let rendered = render_release(chart, &config, info(last.version + 1, false), caps)?;
+            let mut old = stored_objects(cluster, &current).await?;
+            if last.version != current.version {
+                for p in stored_objects(cluster, &last).await? {
+                    if !old.iter().any(|o| identity(&o.r) == identity(&p.r)) {
+                        old.push(p);
+                    }
+                }
+            }
+            (rendered, old)
+        }
+        other => {
+            let version = other.map_or(1, |l| l.version + 1);
+            let rendered = render_release(chart, &new_values, info(version, true), caps)?;
+            (rendered, Vec::new())
+        }
+    };
+    let objects = prepare(
+        cluster,
+        rendered
+            .manifests
+            .iter()
+            .map(|m| m.object.clone())
+            .collect(),
+        &opts.name,
+        &namespace,
+        true,
+    )
+    .await?;
+    let owned: BTreeSet<Identity> = old.iter().map(|p| identity(&p.r)).collect();
+    check_ownership(
+        cluster,
+        &objects,
+        &opts.name,
+        &namespace,
+        &owned,
+        settings.take_ownership,
+    )
+    .await?;
+    compare(cluster, &objects, &old, &owned, settings).await
+}
+
+/// `diff rollback`: the stored objects of `revision` (0: the one before the latest) as a
+/// rollback would apply them, and what it would prune.
+pub async fn diff_rollback(
+    cluster: &Cluster,
+    name: &str,
+    revision: u64,
+    settings: &DiffSettings,
+) -> Result<Vec<Pair>, DiffError> {
+    let storage = Storage::new(cluster, &cluster.namespace);
+    let history = storage.history(name).await?;
+    let latest = history.last().cloned().expect("history is not empty");
+    let target_version = if revision == 0 {
+        latest.version.saturating_sub(1)
+    } else {
+        revision
+    };
+    if target_version == 0 {
+        return Err(DiffError::NoPrevious {
+            name: name.into(),
+            latest: latest.version,
+        });
+    }
+    let target = storage.get(name, target_version).await?;
+    let objects = stored_objects(cluster, &target).await?;
+    let mut old = stored_objects(cluster, &latest).await?;
+    if let Some(deployed) = history
+        .iter()
+        .rev()
+        .find(|r| r.info.status == Status::Deployed && r.version != latest.version)
+    {
+        for p in stored_objects(cluster, deployed).await? {
+            if !old.iter().any(|o| identity(&o.r) == identity(&p.r)) {
+                old.push(p);
+            }
+        }
+    }
+    let owned: BTreeSet<Identity> = old
+        .iter()
+        .chain(objects.iter())
+        .map(|p| identity(&p.r))
+        .collect();
+    compare(cluster, &objects, &old, &owned, settings).await
+}
+
+/// `diff revision`: the stored manifests of two revisions (`rev2` 0: the latest), object
+/// by object; the cluster's live objects are not consulted.
+pub async fn diff_revision(
+    cluster: &Cluster,
+    name: &str,
+    rev1: u64,
+    rev2: u64,
+) -> Result<Vec<Pair>, DiffError> {
+    let storage = Storage::new(cluster, &cluster.namespace);
+    let first = storage.get(name, rev1).await?;
+    let second = storage.get(name, rev2).await?;
+    let objects = |release: Release| async move {
+        let parsed = parse_manifest(&release.manifest)?;
+        prepare(
+            cluster,
+            parsed.into_iter().map(|o| o.object).collect(),
+            &release.name,
+            &release.namespace,
+            false,
+        )
+        .await
+    };
+    let mut by_identity: BTreeMap<Identity, Pair> = BTreeMap::new();
+    for p in objects(first).await? {
+        let mut pair = pair_for(&p.r);
+        pair.before = Some(p.object);
+        by_identity.insert(identity(&p.r), pair);
+    }
+    for p in objects(second).await? {
+        let entry = by_identity
+            .entry(identity(&p.r))
+            .or_insert_with(|| pair_for(&p.r));
+        entry.api_version = p.r.api_version.clone();
+        entry.after = Some(p.object);
+    }
+    Ok(by_identity.into_values().collect())
+}
+
+/// `diff release`: drift. For each object of the last deployed revision, what re-applying
+/// it would restore (a forced dry-run: rudder's fields as the revision set them, other
+/// managers' fields as they are) against the live object; deleted objects are removals.
+pub async fn diff_release(
+    cluster: &Cluster,
+    name: &str,
+    settings: &DiffSettings,
+) -> Result<Vec<Pair>, DiffError> {
+    let storage = Storage::new(cluster, &cluster.namespace);
+    let history = storage.history(name).await?;
+    let deployed = history
+        .iter()
+        .rev()
+        .find(|r| r.info.status == Status::Deployed)
+        .ok_or_else(|| DiffError::NoDeployed {
+            name: name.into(),
+            namespace: cluster.namespace.clone(),
+        })?;
+    let objects = stored_objects(cluster, deployed).await?;
+    let checks: Vec<_> = objects
+        .iter()
+        .map(|p| drift_one(cluster, p, settings))
+        .collect();
+    let results: Vec<Result<Pair, DiffError>> = futures::stream::iter(checks)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn drift_one(
+    cluster: &Cluster,
+    p: &Prepared,
+    settings: &DiffSettings,
+) -> Result<Pair, DiffError> {
+    let mut pair = pair_for(&p.r);
+    let live = get_live(cluster, &p.r).await?;
+    let options = ApplyOptions {
+        field_manager: settings.field_manager.clone(),
+        force: true,
+        dry_run: true,
+    };
+    let applied = match cluster.apply(&p.object, &options).await {
+        Ok(applied) => applied,
+        Err(KubeError::Forbidden { .. }) | Err(KubeError::UnknownKind { .. }) => {
+            pair.note = Some(fallback_note(&p.r));
+            client_side(live.as_ref(), None, &p.object)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The revision's state is what re-applying would give; the live object is "after".
+    pair.before = Some(applied);
+    pair.after = live;
+    Ok(pair)
+}
+
+async fn get_live(cluster: &Cluster, r: &ObjectRef) -> Result<Option<Value>, DiffError> {
+    match cluster.get(r).await {
+        Ok(live) => Ok(live),
+        // A kind the cluster does not serve yet has no live objects.
+        Err(KubeError::UnknownKind { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn fallback_note(r: &ObjectRef) -> String {
+    format!("{r}: server-side dry-run forbidden; compared client-side with the live object")
+}
+
+/// Predicts every object of `objects` and lists the removals of what `old` had and
+/// `objects` no longer has (objects kept by `helm.sh/resource-policy: keep` stay).
+async fn compare(
+    cluster: &Cluster,
+    objects: &[Prepared],
+    old: &[Prepared],
+    owned: &BTreeSet<Identity>,
+    settings: &DiffSettings,
+) -> Result<Vec<Pair>, DiffError> {
+    let previous: HashMap<Identity, &Value> =
+        old.iter().map(|p| (identity(&p.r), &p.object)).collect();
+    let predictions: Vec<_> = objects
+        .iter()
+        .map(|p| {
+            let previous = previous.get(&identity(&p.r)).copied();
+            predict(cluster, p, previous, owned, settings)
+        })
+        .collect();
+    let mut results: Vec<Result<Pair, DiffError>> = futures::stream::iter(predictions)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let prune: Vec<Prepared> = removed(old, objects)
+        .into_iter()
+        .filter(|p| !is_kept(&p.object))
+        .collect();
+    let removals: Vec<_> = prune
+        .iter()
+        .map(|p| async move {
+            let mut pair = pair_for(&p.r);
+            pair.before = get_live(cluster, &p.r).await?;
+            Ok::<Pair, DiffError>(pair)
+        })
+        .collect();
+    let removal_results: Vec<Result<Pair, DiffError>> = futures::stream::iter(removals)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    results.extend(removal_results);
+    results.into_iter().collect()
+}
+
+/// The live object and what a server-side apply of `p` would make of it.
+async fn predict(
+    cluster: &Cluster,
+    p: &Prepared,
+    previous: Option<&Value>,
+    owned: &BTreeSet<Identity>,
+    settings: &DiffSettings,
+) -> Result<Pair, DiffError> {
+    let mut pair = pair_for(&p.r);
+    let live = get_live(cluster, &p.r).await?;
+    let options = ApplyOptions {
+        field_manager: settings.field_manager.clone(),
+        force: settings.force_conflicts,
+        dry_run: true,
+    };
+    let result = match cluster.apply(&p.object, &options).await {
+        Err(KubeError::FieldConflict { object, message }) => {
+            // upgrade takes fields over from helm on objects already in the release.
+            if owned.contains(&identity(&p.r))
+                && only_takeover_managers(live.as_ref(), &settings.field_manager)
+            {
+                let forced = ApplyOptions {
+                    force: true,
+                    ..options
+                };
+                cluster.apply(&p.object, &forced).await
+            } else {
+                Err(KubeError::FieldConflict { object, message })
+            }
+        }
+        other => other,
+    };
+    pair.after = Some(match result {
+        Ok(after) => after,
+        Err(KubeError::Forbidden { .. }) | Err(KubeError::UnknownKind { .. }) => {
+            pair.note = Some(fallback_note(&p.r));
+            client_side(live.as_ref(), previous, &p.object)
+        }
+        Err(e) => return Err(e.into()),
+    });
+    pair.before = live;
+    Ok(pair)
+}
+
+fn only_takeover_managers(live: Option<&Value>, ours: &str) -> bool {
+    live.and_then(|l| l.pointer("/metadata/managedFields"))
+        .and_then(Value::as_array)
+        .is_some_and(|fields| {
+            fields.iter().all(|f| {
+                let manager = f.get("manager").and_then(Value::as_str).unwrap_or("");
+                manager == ours || TAKEOVER_MANAGERS.contains(&manager)
+            })
+        })
+}
+
+/// A client-side approximation of server-side apply: the live object, minus what the
+/// previous manifest set and the new one no longer does, with the new manifest merged in
+/// (mappings deeply, lists of named items by name, other lists replaced).
+pub fn client_side(live: Option<&Value>, previous: Option<&Value>, manifest: &Value) -> Value {
+    let mut manifest = manifest.clone();
+    fold_string_data(&mut manifest);
+    let Some(live) = live else {
+        return manifest;
+    };
+    let mut result = live.clone();
+    if let Some(previous) = previous {
+        let mut previous = previous.clone();
+        fold_string_data(&mut previous);
+        remove_dropped(&mut result, &previous, &manifest);
+    }
+    overlay(&mut result, &manifest);
+    result
+}
+
+fn remove_dropped(target: &mut Value, previous: &Value, new: &Value) {
+    let (Some(target), Some(previous)) = (target.as_object_mut(), previous.as_object()) else {
+        return;
+    };
+    for (key, old_value) in previous {
+        match new.get(key) {
+            None => {
+                target.remove(key);
+            }
+            Some(new_value) => {
+                if let Some(t) = target.get_mut(key) {
+                    remove_dropped(t, old_value, new_value);
+                }
+            }
+        }
+    }
+}
+
+fn named(items: &[Value]) -> bool {
+    items
+        .iter()
+        .all(|i| i.get("name").and_then(Value::as_str).is_some())
+}
+
+fn overlay(target: &mut Value, source: &Value) {
+    match (target, source) {
+        (Value::Object(t), Value::Object(s)) => {
+            for (key, value) in s {
+                match t.get_mut(key) {
+                    Some(existing) => overlay(existing, value),
+                    None => {
+                        t.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(t), Value::Array(s)) if named(t) && named(s) && !s.is_empty() => {
+            let merged = s
+                .iter()
+                .map(|item| {
+                    let mut base = t
+                        .iter()
+                        .find(|x| x.get("name") == item.get("name"))
+                        .cloned()
+                        .unwrap_or_else(|| item.clone());
+                    overlay(&mut base, item);
+                    base
+                })
+                .collect();
+            *t = merged;
+        }
+        (t, s) => *t = s.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_side_merge_keeps_other_fields_drops_released_ones_and_merges_by_name() {
+        let live = json!({"spec": {"replicas": 5, "paused": false, "template": {"containers": [
+            {"name": "app", "image": "a:1", "imagePullPolicy": "IfNotPresent"}]}}});
+        let previous = json!({"spec": {"paused": false, "template": {"containers": [
+            {"name": "app", "image": "a:1"}]}}});
+        let manifest = json!({"spec": {"template": {"containers": [
+            {"name": "app", "image": "a:2"}]}}});
+        let merged = client_side(Some(&live), Some(&previous), &manifest);
+        assert_eq!(
+            merged,
+            json!({"spec": {"replicas": 5, "template": {"containers": [
+                {"name": "app", "image": "a:2", "imagePullPolicy": "IfNotPresent"}]}}})
+        );
+    }
+
+    #[test]
+    fn client_side_secrets_compare_as_stored() {
+        let manifest = json!({"kind": "Secret", "stringData": {"p": "x"}});
+        assert_eq!(
+            client_side(None, None, &manifest),
+            json!({"kind": "Secret", "data": {"p": "eA=="}})
+        );
+    }
+}
