@@ -3,27 +3,36 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
+
+/// Runs `scripts/install-peers` once per test binary (tests run in parallel and must not
+/// download into the same cache at the same time).
+fn install_peers() -> &'static Result<PathBuf, String> {
+    static PEERS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PEERS.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("RUDDER_PEERS_BIN") {
+            return Ok(PathBuf::from(dir));
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        match std::process::Command::new("bash")
+            .arg(root.join("scripts/install-peers"))
+            .output()
+        {
+            Ok(o) if o.status.success() => {
+                Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            }
+            Ok(o) => Err(String::from_utf8_lossy(&o.stderr).to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+}
 
 /// The directory holding the real kubectl and helm, or None outside CI when they cannot be
 /// installed. In CI (CI=true) a missing binary fails the test instead of skipping it.
 pub fn peers_bin() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("RUDDER_PEERS_BIN") {
-        return Some(PathBuf::from(dir));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::process::Command::new("bash")
-        .arg(root.join("scripts/install-peers"))
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            Some(PathBuf::from(dir))
-        }
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).to_string(),
-                Err(e) => e.to_string(),
-            };
+    match install_peers() {
+        Ok(dir) => Some(dir.clone()),
+        Err(why) => {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("scripts/install-peers failed in CI: {why}");
             }
