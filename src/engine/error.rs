@@ -112,10 +112,14 @@ pub(crate) fn from_tera(err: &tera::Error, fallback_file: &str) -> RenderError {
                 report.filename().to_string()
             };
             let line = report.span().start_line;
+            let mut message = report.message().to_string();
+            if message == "Unexpected end of input" {
+                message.push_str(": is a block ({% if %}, {% for %}, …) missing its end tag?");
+            }
             let mut error = RenderError::at(
                 display_name(&file, fallback_file),
                 (line > 0).then_some(line),
-                report.message().to_string(),
+                message,
             );
             let full = err.to_string();
             let RenderError::Template { called_from, .. } = &mut error;

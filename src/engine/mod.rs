@@ -139,26 +139,20 @@ fn is_partial(name: &str) -> bool {
 
 const NOTES: &str = "templates/NOTES.txt";
 
-/// A chart's ready-to-render engine.
-struct ChartEngine {
-    tera: Arc<Tera>,
-    /// Kept alive for the functions' back-reference to `tera`.
-    _env: Arc<functions::ChartEnv>,
-}
+/// Templates per tera instance above which a chart's own templates are split over several
+/// instances compiled in parallel (each also holds every helper the chart can call).
+const CHUNK_SIZE: usize = 64;
 
+/// Compiles a tera instance for one chart: the given own templates plus every helper the
+/// chart can call (its own `_` files, then its descendants', nearer first).
 fn build_engine(
     nodes: &[ChartNode<'_>],
     index: usize,
-    options: &RenderOptions,
-    release: &Value,
-    capabilities: &Value,
-) -> Result<ChartEngine, RenderError> {
+    own: &[usize],
+    scope: &context::ChartScope,
+    env: &Arc<functions::ChartEnv>,
+) -> Result<Tera, RenderError> {
     let node = &nodes[index];
-    let env = Arc::new(functions::ChartEnv::new(
-        node.path.clone(),
-        node.chart.files.clone(),
-        options.lookup.clone(),
-    ));
     let mut tera = Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
     // Descendants' helpers rank below the chart's own, nearer descendants first.
@@ -169,11 +163,13 @@ fn build_engine(
         .collect();
     tera.set_fallback_prefixes(prefixes)
         .map_err(|e| error::from_tera(&e, &node.path))?;
-    functions::register(&mut tera, &env);
+    functions::register(&mut tera, env);
 
     let mut sources: Vec<(String, String)> = Vec::new();
     let own_dir = format!("{}/templates", node.path);
-    for file in &node.chart.templates {
+    let own_files = own.iter().map(|&i| &node.chart.templates[i]);
+    let own_partials = node.chart.templates.iter().filter(|f| is_partial(&f.name));
+    for file in own_files.chain(own_partials) {
         sources.push((
             format!("{}/{}", node.path, file.name),
             text_of(file, &node.path)?,
@@ -195,16 +191,38 @@ fn build_engine(
     tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
         .map_err(|e| error::from_tera(&e, &own_dir))?;
 
-    let scope = context::ChartScope::new(node.values, &node.chart.metadata, release, capabilities);
     let globals = tera.global_context();
     globals.insert_value("Values", scope.values.clone());
     globals.insert_value("Chart", scope.chart.clone());
     globals.insert_value("Release", scope.release.clone());
     globals.insert_value("Capabilities", scope.capabilities.clone());
+    Ok(tera)
+}
 
-    let tera = Arc::new(tera);
-    env.attach(&tera);
-    Ok(ChartEngine { tera, _env: env })
+/// Whether a chart's templates refer to each other through tera's own `{% include %}` or
+/// `{% extends %}`, which needs them all in one instance.
+fn uses_template_references(chart: &Chart) -> bool {
+    static TAG: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"\{%-?\s*(include|extends)\b").expect("valid regex")
+    });
+    chart.templates.iter().any(|f| TAG.is_match(&f.data))
+}
+
+/// Splits a chart's own non-partial templates into groups compiled by separate instances.
+fn template_groups(chart: &Chart) -> Vec<Vec<usize>> {
+    let own: Vec<usize> = (0..chart.templates.len())
+        .filter(|&i| !is_partial(&chart.templates[i].name))
+        .collect();
+    if own.len() <= CHUNK_SIZE || uses_template_references(chart) {
+        return vec![own];
+    }
+    let groups = own
+        .len()
+        .div_ceil(CHUNK_SIZE)
+        .min(rayon::current_num_threads() * 2)
+        .max(1);
+    let per_group = own.len().div_ceil(groups);
+    own.chunks(per_group).map(<[usize]>::to_vec).collect()
 }
 
 fn text_of(file: &crate::chart::ChartFile, chart_path: &str) -> Result<String, RenderError> {
@@ -217,15 +235,13 @@ fn text_of(file: &crate::chart::ChartFile, chart_path: &str) -> Result<String, R
     })
 }
 
-fn render_one(engine: &ChartEngine, path: &str, base_path: &str) -> Result<String, RenderError> {
+fn render_one(tera: &Tera, path: &str, base_path: &str) -> Result<String, RenderError> {
     let template = context::template_value(path, base_path);
     functions::enter_template(path, template.clone());
     error::clear_nested();
     let mut ctx = Context::new();
     ctx.insert_value("Template", template);
-    engine
-        .tera
-        .render(path, &ctx)
+    tera.render(path, &ctx)
         .map_err(|e| error::from_tera(&e, path))
 }
 
@@ -240,44 +256,73 @@ pub fn render(
     let capabilities = context::capabilities_value(&options.capabilities);
     let nodes = collect_nodes(chart, values);
 
-    let engines: Vec<ChartEngine> = (0..nodes.len())
-        .into_par_iter()
-        .map(|i| build_engine(&nodes, i, options, &release, &capabilities))
+    let scopes: Vec<Arc<context::ChartScope>> = nodes
+        .iter()
+        .map(|n| context::ChartScope::new(n.values, &n.chart.metadata, &release, &capabilities))
+        .collect();
+    let envs: Vec<Arc<functions::ChartEnv>> = nodes
+        .iter()
+        .map(|n| {
+            Arc::new(functions::ChartEnv::new(
+                n.path.clone(),
+                n.chart.files.clone(),
+                options.lookup.clone(),
+            ))
+        })
+        .collect();
+    // (node, its own templates compiled together)
+    let specs: Vec<(usize, Vec<usize>)> = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| template_groups(n.chart).into_iter().map(move |g| (i, g)))
+        .collect();
+    // Results are collected in order first so the reported error is the first one.
+    let engines: Vec<Result<Tera, RenderError>> = specs
+        .par_iter()
+        .map(|(i, own)| build_engine(&nodes, *i, own, &scopes[*i], &envs[*i]))
+        .collect();
+    let engines: Vec<Arc<Tera>> = engines
+        .into_iter()
+        .map(|e| e.map(Arc::new))
         .collect::<Result<_, _>>()?;
+    // `include` and `tpl` need one instance holding every helper: any group of the chart has.
+    for (spec, engine) in specs.iter().zip(&engines) {
+        envs[spec.0].attach(engine);
+    }
 
-    // (node, template path, base path)
+    // (engine, template path, base path)
     let mut jobs: Vec<(usize, String, String)> = Vec::new();
     let mut notes_job = None;
-    for (i, node) in nodes.iter().enumerate() {
+    for (e, (i, own)) in specs.iter().enumerate() {
+        let node = &nodes[*i];
         if node.chart.is_library() {
             continue;
         }
         let base_path = format!("{}/templates", node.path);
-        for file in &node.chart.templates {
-            if is_partial(&file.name) {
-                continue;
-            }
+        for &t in own {
+            let file = &node.chart.templates[t];
             let path = format!("{}/{}", node.path, file.name);
             if file.name == NOTES {
                 if node.is_top {
-                    notes_job = Some((i, path, base_path.clone()));
+                    notes_job = Some((e, path, base_path.clone()));
                 }
                 continue;
             }
-            jobs.push((i, path, base_path.clone()));
+            jobs.push((e, path, base_path.clone()));
         }
     }
     jobs.sort_by(|a, b| a.1.cmp(&b.1));
 
-    let templates: Vec<RenderedTemplate> = jobs
+    let templates: Vec<Result<RenderedTemplate, RenderError>> = jobs
         .par_iter()
-        .map(|(i, path, base)| {
-            render_one(&engines[*i], path, base).map(|content| RenderedTemplate {
+        .map(|(e, path, base)| {
+            render_one(&engines[*e], path, base).map(|content| RenderedTemplate {
                 path: path.clone(),
                 content,
             })
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
+    let templates: Vec<RenderedTemplate> = templates.into_iter().collect::<Result<_, _>>()?;
     let notes = match notes_job {
         Some((i, path, base)) => Some(render_one(&engines[i], &path, &base)?),
         None => None,

@@ -12,6 +12,8 @@ mod order;
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::engine::Rendered;
 
 pub use hooks::{
@@ -203,10 +205,13 @@ fn strip_location(message: &str) -> String {
 pub fn parse_rendered(rendered: &Rendered) -> Result<Vec<Manifest>, ManifestError> {
     let mut templates: Vec<_> = rendered.templates.iter().collect();
     templates.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut manifests = Vec::new();
-    for template in templates {
-        manifests.extend(parse_template(&template.path, &template.content)?);
-    }
+    // Collected in order first so the reported error is the first template's.
+    let parsed: Vec<Result<Vec<Manifest>, ManifestError>> = templates
+        .par_iter()
+        .map(|t| parse_template(&t.path, &t.content))
+        .collect();
+    let parsed: Vec<Vec<Manifest>> = parsed.into_iter().collect::<Result<_, _>>()?;
+    let manifests: Vec<Manifest> = parsed.into_iter().flatten().collect();
     check_duplicates(&manifests)?;
     Ok(manifests)
 }

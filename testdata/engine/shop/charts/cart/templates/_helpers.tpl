@@ -1,0 +1,1 @@
+{% component name(@Chart) %}{{ Chart.Name }}-sub{% endcomponent name %}
