@@ -43,7 +43,7 @@ pub enum DiffError {
         "release {name:?} has no deployed revision in namespace {namespace:?} to compare the live objects with"
     )]
     NoDeployed { name: String, namespace: String },
-    #[error("release {name:?} has no revision before {latest} to roll back to")]
+    #[error("there is no revision before {latest} of {name:?} to roll back to")]
     NoPrevious { name: String, latest: u64 },
 }
 
@@ -287,13 +287,22 @@ async fn drift_one(
     settings: &DiffSettings,
 ) -> Result<Pair, DiffError> {
     let mut pair = pair_for(&p.r);
-    let live = get_live(cluster, &p.r).await?;
     let options = ApplyOptions {
         field_manager: settings.field_manager.clone(),
         force: true,
         dry_run: true,
     };
-    let applied = match cluster.apply(&p.object, &options).await {
+    let mut attempt = 1;
+    let (live, result) = loop {
+        let live = get_live(cluster, &p.r).await?;
+        let result = cluster.apply(&p.object, &options).await;
+        if attempt < SNAPSHOT_ATTEMPTS && changed_between(live.as_ref(), &result) {
+            attempt += 1;
+            continue;
+        }
+        break (live, result);
+    };
+    let applied = match result {
         Ok(applied) => applied,
         Err(KubeError::Forbidden { .. }) | Err(KubeError::UnknownKind { .. }) => {
             pair.note = Some(fallback_note(&p.r));
@@ -313,6 +322,24 @@ async fn get_live(cluster: &Cluster, r: &ObjectRef) -> Result<Option<Value>, Dif
         // A kind the cluster does not serve yet has no live objects.
         Err(KubeError::UnknownKind { .. }) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// How often a live object and its dry-run are fetched again when a controller changed the
+/// object in between (the two would otherwise show that change as a difference).
+const SNAPSHOT_ATTEMPTS: u32 = 5;
+
+/// Whether the object changed between reading it and the dry-run: the dry-run answers
+/// with the resourceVersion it started from.
+fn changed_between(live: Option<&Value>, result: &Result<Value, KubeError>) -> bool {
+    let version = |v: &Value| {
+        v.pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    match (live, result) {
+        (Some(live), Ok(applied)) => version(live) != version(applied),
+        _ => false,
     }
 }
 
@@ -371,28 +398,36 @@ async fn predict(
     settings: &DiffSettings,
 ) -> Result<Pair, DiffError> {
     let mut pair = pair_for(&p.r);
-    let live = get_live(cluster, &p.r).await?;
     let options = ApplyOptions {
         field_manager: settings.field_manager.clone(),
         force: settings.force_conflicts,
         dry_run: true,
     };
-    let result = match cluster.apply(&p.object, &options).await {
-        Err(KubeError::FieldConflict { object, message }) => {
-            // upgrade takes fields over from helm on objects already in the release.
-            if owned.contains(&identity(&p.r))
-                && only_takeover_managers(live.as_ref(), &settings.field_manager)
-            {
-                let forced = ApplyOptions {
-                    force: true,
-                    ..options
-                };
-                cluster.apply(&p.object, &forced).await
-            } else {
-                Err(KubeError::FieldConflict { object, message })
+    let mut attempt = 1;
+    let (live, result) = loop {
+        let live = get_live(cluster, &p.r).await?;
+        let result = match cluster.apply(&p.object, &options).await {
+            Err(KubeError::FieldConflict { object, message }) => {
+                // upgrade takes fields over from helm on objects already in the release.
+                if owned.contains(&identity(&p.r))
+                    && only_takeover_managers(live.as_ref(), &settings.field_manager)
+                {
+                    let forced = ApplyOptions {
+                        force: true,
+                        ..options.clone()
+                    };
+                    cluster.apply(&p.object, &forced).await
+                } else {
+                    Err(KubeError::FieldConflict { object, message })
+                }
             }
+            other => other,
+        };
+        if attempt < SNAPSHOT_ATTEMPTS && changed_between(live.as_ref(), &result) {
+            attempt += 1;
+            continue;
         }
-        other => other,
+        break (live, result);
     };
     pair.after = Some(match result {
         Ok(after) => after,
@@ -454,10 +489,26 @@ fn remove_dropped(target: &mut Value, previous: &Value, new: &Value) {
     }
 }
 
-fn named(items: &[Value]) -> bool {
-    items
-        .iter()
-        .all(|i| i.get("name").and_then(Value::as_str).is_some())
+/// The keys Kubernetes merges lists of objects by (containers and env by name, ports by
+/// number, volume mounts by path, …).
+const MERGE_KEYS: &[&str] = &[
+    "name",
+    "containerPort",
+    "port",
+    "mountPath",
+    "devicePath",
+    "ip",
+    "type",
+];
+
+/// The merge key every item of both lists carries, if any.
+fn merge_key(target: &[Value], source: &[Value]) -> Option<&'static str> {
+    MERGE_KEYS.iter().copied().find(|key| {
+        target
+            .iter()
+            .chain(source)
+            .all(|i| i.get(*key).is_some_and(|k| !k.is_null()))
+    })
 }
 
 fn overlay(target: &mut Value, source: &Value) {
@@ -472,13 +523,14 @@ fn overlay(target: &mut Value, source: &Value) {
                 }
             }
         }
-        (Value::Array(t), Value::Array(s)) if named(t) && named(s) && !s.is_empty() => {
+        (Value::Array(t), Value::Array(s)) if !s.is_empty() && merge_key(t, s).is_some() => {
+            let key = merge_key(t, s).expect("checked above");
             let merged = s
                 .iter()
                 .map(|item| {
                     let mut base = t
                         .iter()
-                        .find(|x| x.get("name") == item.get("name"))
+                        .find(|x| x.get(key) == item.get(key))
                         .cloned()
                         .unwrap_or_else(|| item.clone());
                     overlay(&mut base, item);

@@ -5,7 +5,7 @@
 
 use std::io::IsTerminal as _;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use super::{Action, Entry, Report};
@@ -90,6 +90,18 @@ impl Default for RenderOptions {
             color: false,
         }
     }
+}
+
+/// One object in the `json`/`yaml` output.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Item<'a> {
+    kind: &'a str,
+    api_version: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    action: Action,
+    diff: String,
 }
 
 const RED: &str = "\x1b[31m";
@@ -188,28 +200,28 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
             out.push_str(&summary(report));
         }
         Format::Json | Format::Yaml => {
-            let list: Vec<Value> = report
+            let items: Vec<Item> = report
                 .entries
                 .iter()
                 .map(|e| {
                     let mut diff = diff_lines(e, options.context, false).join("\n");
                     diff.push('\n');
-                    json!({
-                        "kind": e.kind,
-                        "apiVersion": e.api_version,
-                        "namespace": e.namespace,
-                        "name": e.name,
-                        "action": e.action,
-                        "diff": diff,
-                    })
+                    Item {
+                        kind: &e.kind,
+                        api_version: &e.api_version,
+                        namespace: e.namespace.as_deref(),
+                        name: &e.name,
+                        action: e.action,
+                        diff,
+                    }
                 })
                 .collect();
-            let list = Value::Array(list);
             if options.format == Format::Json {
-                out.push_str(&serde_json::to_string_pretty(&list).expect("JSON serializes"));
+                out.push_str(&serde_json::to_string_pretty(&items).expect("JSON serializes"));
             } else if report.entries.is_empty() {
                 out.push_str("[]");
             } else {
+                let list: Value = serde_json::to_value(&items).expect("diff items serialize");
                 out.push_str(&crate::engine::yaml::to_yaml(&list));
             }
             out.push('\n');
