@@ -354,9 +354,11 @@ impl Ctx {
         self.q("dryRun") == Some("All")
     }
 
-    fn walk(&self) -> Walk {
+    /// How to walk this kind's objects; custom resources use their CRD `schema`.
+    fn walk<'a>(&self, schema: Option<&'a Value>) -> Walk<'a> {
         Walk {
             custom: self.rt.custom,
+            schema,
         }
     }
 
@@ -1046,6 +1048,7 @@ impl Ctx {
             if let Some(m) = obj["metadata"].as_object_mut() {
                 m.remove("managedFields");
             }
+            let schema = self.cr_schema(store);
             record_update(
                 None,
                 &mut obj,
@@ -1054,7 +1057,7 @@ impl Ctx {
                 Part::Main {
                     has_status: self.rt.has_status,
                 },
-                self.walk(),
+                self.walk(schema.as_ref()),
             );
         }
         if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom {
@@ -1159,13 +1162,14 @@ impl Ctx {
         let rt = self.rt.clone();
         validation::apply_defaults(&rt, &mut new, Some(old), &mut || store.next_cluster_ip());
         if let Some(manager) = manager {
+            let schema = self.cr_schema(store);
             record_update(
                 Some(old),
                 &mut new,
                 manager,
                 &self.api_version(),
                 part,
-                self.walk(),
+                self.walk(schema.as_ref()),
             );
         }
         let mut causes = validation::validate(&self.rt, &new, Some(old));
@@ -1258,6 +1262,7 @@ impl Ctx {
                 )));
             }
             let force = self.q("force") == Some("true");
+            let schema = self.cr_schema(&store);
             let mut merged = server_side_apply(
                 old.as_ref(),
                 &config,
@@ -1265,7 +1270,7 @@ impl Ctx {
                 force,
                 &self.api_version(),
                 part,
-                self.walk(),
+                self.walk(schema.as_ref()),
             )?;
             merged["apiVersion"] = json!(self.api_version());
             merged["kind"] = json!(self.rt.kind);

@@ -263,11 +263,11 @@ fn merge_applied(live: &mut Value, cfg: &Value, names: &mut Vec<String>, walk: W
         (Value::Array(l), Value::Array(c)) => {
             let field = names.last().cloned().unwrap_or_default();
             let probe: Vec<Value> = l.iter().chain(c.iter()).cloned().collect();
-            match list_kind(names, &field, &probe, walk.custom) {
+            match list_kind(names, &field, &probe, walk) {
                 ListKind::Map(keys) => {
                     for item in c {
-                        let key = item_key(&field, keys, item);
-                        match l.iter_mut().find(|i| item_key(&field, keys, i) == key) {
+                        let key = item_key(&field, &keys, item);
+                        match l.iter_mut().find(|i| item_key(&field, &keys, i) == key) {
                             Some(existing) => merge_applied(existing, item, names, walk),
                             None => l.push(item.clone()),
                         }
@@ -419,7 +419,7 @@ fn conflict_error(entries: &[ManagedEntry], conflicts: &[(usize, FieldPath)]) ->
 mod tests {
     use super::*;
 
-    const W: Walk = Walk { custom: false };
+    const W: Walk<'static> = Walk::BUILTIN;
     const MAIN: Part = Part::Main { has_status: true };
 
     fn deployment(replicas: i64, image: &str) -> Value {
@@ -719,6 +719,69 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Apply failed with 1 conflict: conflict with \"kubectl-scale\" using apps/v1: .spec.replicas"
+        );
+    }
+
+    #[test]
+    fn custom_resource_lists_follow_the_crd_list_type() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "properties": {
+                "routes": {"type": "array", "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                    "items": {"type": "object", "properties": {
+                        "name": {"type": "string"}, "weight": {"type": "integer"}}}},
+                "hosts": {"type": "array", "items": {"type": "string"}}}}}});
+        let walk = Walk {
+            custom: true,
+            schema: Some(&schema),
+        };
+        let cr = |routes: Value, hosts: Value| {
+            json!({"apiVersion": "example.com/v1", "kind": "Router", "metadata": {"name": "r"},
+                "spec": {"routes": routes, "hosts": hosts}})
+        };
+        let main = Part::Main { has_status: false };
+        let live = server_side_apply(
+            None,
+            &cr(json!([{"name": "a", "weight": 1}]), json!(["x"])),
+            "alice",
+            false,
+            "example.com/v1",
+            main,
+            walk,
+        )
+        .unwrap();
+        let bob = json!({"apiVersion": "example.com/v1", "kind": "Router", "metadata": {"name": "r"},
+            "spec": {"routes": [{"name": "b", "weight": 2}]}});
+        let merged = server_side_apply(
+            Some(&live),
+            &bob,
+            "bob",
+            false,
+            "example.com/v1",
+            main,
+            walk,
+        )
+        .unwrap();
+        assert_eq!(
+            merged["spec"]["routes"],
+            json!([{"name": "a", "weight": 1}, {"name": "b", "weight": 2}]),
+            "list-type map merges per key"
+        );
+        let replaced = server_side_apply(
+            Some(&merged),
+            &json!({"apiVersion": "example.com/v1", "kind": "Router", "metadata": {"name": "r"},
+                "spec": {"hosts": ["y"]}}),
+            "carol",
+            true,
+            "example.com/v1",
+            main,
+            walk,
+        )
+        .unwrap();
+        assert_eq!(
+            replaced["spec"]["hosts"],
+            json!(["y"]),
+            "lists without a type are atomic"
         );
     }
 

@@ -160,7 +160,7 @@ fn write_status(store: &mut Store, k: &ResourceKey, old: &Value, status: Value, 
         MANAGER,
         api_version,
         Part::Status,
-        Walk { custom: false },
+        Walk::BUILTIN,
     );
     store.put(k, new);
 }
@@ -179,7 +179,7 @@ fn create(store: &mut Store, k: &ResourceKey, mut obj: Value, api_version: &str)
         MANAGER,
         api_version,
         Part::Main { has_status: true },
-        Walk { custom: false },
+        Walk::BUILTIN,
     );
     store.put(k, obj)
 }
@@ -378,7 +378,7 @@ fn deployments(store: &mut Store, config: &ControllerConfig, memory: &mut Memory
                 MANAGER,
                 "apps/v1",
                 Part::Main { has_status: true },
-                Walk { custom: false },
+                Walk::BUILTIN,
             );
             d_now = store.put(&dk, d_now);
         }
@@ -533,7 +533,7 @@ fn controller_update(store: &mut Store, k: &ResourceKey, old: &Value, mut new: V
         MANAGER,
         "apps/v1",
         Part::Main { has_status: true },
-        Walk { custom: false },
+        Walk::BUILTIN,
     );
     if old.get("spec") != new.get("spec") {
         new["metadata"]["generation"] = json!(int(old.pointer("/metadata/generation"), 1) + 1);

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListKind {
     /// Items are identified by these key fields.
-    Map(&'static [&'static str]),
+    Map(Vec<String>),
     /// Items are scalar values forming a set.
     Set,
     /// The list is replaced and owned as a whole.
@@ -27,12 +27,46 @@ fn key_default(list_field: &str, key: &str) -> Option<Value> {
     }
 }
 
+fn map_keys(keys: &[&str]) -> ListKind {
+    ListKind::Map(keys.iter().map(|k| k.to_string()).collect())
+}
+
+/// The list type a CRD's structural schema declares at `path` (field names from the root, the
+/// list itself last): `x-kubernetes-list-type` map (with its keys), set, or atomic.
+fn schema_list_kind(root: &Value, path: &[String]) -> Option<ListKind> {
+    let mut node = root;
+    for name in path {
+        while node.get("type").and_then(Value::as_str) == Some("array") {
+            node = node.get("items")?;
+        }
+        node = node
+            .get("properties")
+            .and_then(|p| p.get(name))
+            .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))?;
+    }
+    match node.get("x-kubernetes-list-type")?.as_str()? {
+        "map" => Some(ListKind::Map(
+            node.get("x-kubernetes-list-map-keys")?
+                .as_array()?
+                .iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect(),
+        )),
+        "set" => Some(ListKind::Set),
+        _ => Some(ListKind::Atomic),
+    }
+}
+
 /// The list semantics of the field `field` at `path` (field names from the object root).
-/// `custom` objects have no schema: only their metadata lists are associative.
-pub fn list_kind(path: &[String], field: &str, items: &[Value], custom: bool) -> ListKind {
+/// Custom resources follow their CRD schema's `x-kubernetes-list-type` (atomic by default);
+/// their metadata lists behave as for built-in kinds.
+pub fn list_kind(path: &[String], field: &str, items: &[Value], walk: Walk<'_>) -> ListKind {
     let in_metadata = path.first().is_some_and(|p| p == "metadata");
-    if custom && !in_metadata {
-        return ListKind::Atomic;
+    if walk.custom && !in_metadata {
+        return walk
+            .schema
+            .and_then(|s| schema_list_kind(s, path))
+            .unwrap_or(ListKind::Atomic);
     }
     match field {
         "containers"
@@ -41,33 +75,34 @@ pub fn list_kind(path: &[String], field: &str, items: &[Value], custom: bool) ->
         | "env"
         | "volumes"
         | "imagePullSecrets"
-        | "resourceClaims" => ListKind::Map(&["name"]),
+        | "schedulingGates"
+        | "resourceClaims" => map_keys(&["name"]),
         "ports" => {
             if items.iter().any(|i| i.get("containerPort").is_some()) {
-                ListKind::Map(&["containerPort", "protocol"])
+                map_keys(&["containerPort", "protocol"])
             } else if items.iter().any(|i| i.get("port").is_some()) {
-                ListKind::Map(&["port", "protocol"])
+                map_keys(&["port", "protocol"])
             } else {
                 ListKind::Atomic
             }
         }
-        "volumeMounts" => ListKind::Map(&["mountPath"]),
-        "volumeDevices" => ListKind::Map(&["devicePath"]),
-        "hostAliases" => ListKind::Map(&["ip"]),
-        "conditions" => ListKind::Map(&["type"]),
-        "ownerReferences" => ListKind::Map(&["uid"]),
-        "topologySpreadConstraints" => ListKind::Map(&["topologyKey", "whenUnsatisfiable"]),
+        "volumeMounts" => map_keys(&["mountPath"]),
+        "volumeDevices" => map_keys(&["devicePath"]),
+        "hostAliases" => map_keys(&["ip"]),
+        "conditions" => map_keys(&["type"]),
+        "ownerReferences" => map_keys(&["uid"]),
+        "topologySpreadConstraints" => map_keys(&["topologyKey", "whenUnsatisfiable"]),
         "finalizers" => ListKind::Set,
         _ => ListKind::Atomic,
     }
 }
 
 /// The key object of a list item (`{"name":"web"}`), with schema defaults for missing keys.
-pub fn item_key(list_field: &str, keys: &[&str], item: &Value) -> Value {
+pub fn item_key(list_field: &str, keys: &[String], item: &Value) -> Value {
     let mut key = Map::new();
     for k in keys {
-        if let Some(v) = item.get(*k).cloned().or_else(|| key_default(list_field, k)) {
-            key.insert((*k).to_string(), v);
+        if let Some(v) = item.get(k).cloned().or_else(|| key_default(list_field, k)) {
+            key.insert(k.clone(), v);
         }
     }
     Value::Object(key)
@@ -84,10 +119,19 @@ pub struct FieldSet {
     pub paths: BTreeSet<FieldPath>,
 }
 
-/// Context for walking an object: whether it is a custom resource.
+/// Context for walking an object: whether it is a custom resource, and its CRD schema.
 #[derive(Debug, Clone, Copy)]
-pub struct Walk {
+pub struct Walk<'a> {
     pub custom: bool,
+    pub schema: Option<&'a Value>,
+}
+
+impl Walk<'static> {
+    /// A built-in kind.
+    pub const BUILTIN: Walk<'static> = Walk {
+        custom: false,
+        schema: None,
+    };
 }
 
 fn field_names(path: &[PathElement]) -> Vec<String> {
@@ -208,10 +252,10 @@ fn collect(v: &Value, path: &mut FieldPath, out: &mut BTreeSet<FieldPath>, walk:
         Value::Array(items) if !items.is_empty() => {
             let names = field_names(path);
             let field = names.last().cloned().unwrap_or_default();
-            match list_kind(&names, &field, items, walk.custom) {
+            match list_kind(&names, &field, items, walk) {
                 ListKind::Map(keys) => {
                     for item in items {
-                        path.push(format!("k:{}", item_key(&field, keys, item)));
+                        path.push(format!("k:{}", item_key(&field, &keys, item)));
                         out.insert(path.clone());
                         if let Some(m) = item.as_object() {
                             for (k, c) in m {
@@ -251,7 +295,7 @@ fn find_item(
 ) -> Option<usize> {
     if let Some(key) = el.strip_prefix("k:") {
         let key: Value = serde_json::from_str(key).ok()?;
-        let ListKind::Map(keys) = list_kind(names, list_field, items, walk.custom) else {
+        let ListKind::Map(keys) = list_kind(names, list_field, items, walk) else {
             // The schema for a single-item probe may be ambiguous: fall back to the key's fields.
             let keys: Vec<String> = key.as_object()?.keys().cloned().collect();
             return items.iter().position(|i| {
@@ -262,7 +306,7 @@ fn find_item(
         };
         items
             .iter()
-            .position(|i| item_key(list_field, keys, i) == key)
+            .position(|i| item_key(list_field, &keys, i) == key)
     } else if let Some(v) = el.strip_prefix("v:") {
         let v: Value = serde_json::from_str(v).ok()?;
         items.iter().position(|i| *i == v)
@@ -367,7 +411,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const BUILTIN: Walk = Walk { custom: false };
+    const BUILTIN: Walk<'static> = Walk::BUILTIN;
 
     #[test]
     fn containers_are_keyed_by_name_and_ports_by_container_port_and_protocol() {
