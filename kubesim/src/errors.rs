@@ -241,7 +241,9 @@ impl ApiError {
             "reason": self.reason(),
             "code": self.code(),
         });
-        if !details.is_empty() {
+        // The apiserver sends an empty `details` for path-level errors.
+        if !details.is_empty() || matches!(self, ApiError::UnknownPath | ApiError::MethodNotAllowed)
+        {
             status["details"] = Value::Object(details);
         }
         if let ApiError::Injected { code: 429, .. } = self {
