@@ -54,7 +54,7 @@ async fn deployment_completes_after_the_delay_and_rolls_to_a_new_replicaset() {
         "waited for the delay"
     );
     // A converged Deployment is left alone: no status rewrites, no new resourceVersions.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let settled_rv = deploys.get("web").await.unwrap().metadata.resource_version;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
