@@ -157,6 +157,7 @@ const BUILTINS: &[Builtin] = &[
         true,
     ),
     b("", "v1", "Event", "events", true, &["ev"], false),
+    b("", "v1", "Node", "nodes", false, &["no"], true),
     b(
         "apps",
         "v1",
@@ -293,6 +294,7 @@ pub fn builtin_types() -> Vec<ResourceType> {
                     | "DaemonSet"
                     | "Job"
                     | "CronJob"
+                    | "HorizontalPodAutoscaler"
             ) {
                 vec!["all".to_string()]
             } else {

@@ -74,6 +74,35 @@ impl Store {
                 .or_default()
                 .insert((String::new(), ns.to_string()), obj);
         }
+        // The one (simulated) node every pod runs on.
+        let rv = store.bump();
+        let node = json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "kubesim-node", "uid": new_uid(), "resourceVersion": rv.to_string(),
+                "creationTimestamp": now,
+                "labels": {"kubernetes.io/hostname": "kubesim-node", "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64", "node-role.kubernetes.io/control-plane": ""}},
+            "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
+            "status": {
+                "addresses": [{"type": "InternalIP", "address": "10.0.0.1"},
+                    {"type": "Hostname", "address": "kubesim-node"}],
+                "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
+                "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status", "lastHeartbeatTime": now,
+                    "lastTransitionTime": now}],
+                "nodeInfo": {"kubeletVersion": crate::discovery::GIT_VERSION,
+                    "kubeProxyVersion": crate::discovery::GIT_VERSION, "operatingSystem": "linux",
+                    "architecture": "amd64", "containerRuntimeVersion": "containerd://2.1.0",
+                    "osImage": "kubesim", "kernelVersion": "6.1.0", "machineID": "kubesim",
+                    "systemUUID": "kubesim", "bootID": "kubesim"}}});
+        store
+            .objects
+            .entry(ResourceKey {
+                group: String::new(),
+                plural: "nodes".into(),
+            })
+            .or_default()
+            .insert((String::new(), "kubesim-node".into()), node);
         // The apiserver's own Service, present in every real cluster.
         let rv = store.bump();
         let kubernetes = json!({"apiVersion": "v1", "kind": "Service",

@@ -84,6 +84,7 @@ fn columns(kind: &str) -> &'static [&'static str] {
         "Namespace" => &["Status"],
         "PersistentVolumeClaim" => &["Status", "Volume"],
         "Job" => &["Status", "Completions"],
+        "Node" => &["Status", "Roles", "Version"],
         _ => &[],
     }
 }
@@ -166,6 +167,38 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
                 .unwrap_or(json!("Pending")),
             o.pointer("/spec/volumeName").cloned().unwrap_or(json!("")),
         ],
+        "Node" => {
+            let ready = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                });
+            let roles: Vec<String> = o
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.keys()
+                        .filter_map(|k| {
+                            k.strip_prefix("node-role.kubernetes.io/")
+                                .map(str::to_string)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            vec![
+                json!(if ready { "Ready" } else { "NotReady" }),
+                json!(if roles.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    roles.join(",")
+                }),
+                o.pointer("/status/nodeInfo/kubeletVersion")
+                    .cloned()
+                    .unwrap_or(json!("")),
+            ]
+        }
         "Job" => {
             let done = int(o, "/status/succeeded");
             let want = o
@@ -201,12 +234,16 @@ pub fn table(kind: &str, items: Vec<Value>, include_object: bool) -> Value {
     let now = chrono::Utc::now();
     let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name",
         "description": "Name must be unique within a namespace.", "priority": 0})];
-    for c in columns(kind) {
+    // Columns printed after AGE (kubectl shows a node's VERSION last).
+    let after_age = if kind == "Node" { 1 } else { 0 };
+    let extra = columns(kind);
+    let age_at = 1 + extra.len() - after_age;
+    for c in extra {
         defs.push(
             json!({"name": c, "type": "string", "format": "", "description": "", "priority": 0}),
         );
     }
-    defs.push(json!({"name": "Age", "type": "string", "format": "",
+    defs.insert(age_at, json!({"name": "Age", "type": "string", "format": "",
         "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
         "priority": 0}));
     let rows: Vec<Value> = items
@@ -218,7 +255,7 @@ pub fn table(kind: &str, items: Vec<Value>, include_object: bool) -> Value {
                 .unwrap_or_else(|_| "<unknown>".into());
             let mut row_cells = vec![json!(meta_str(&o, "name"))];
             row_cells.extend(cells(kind, &o));
-            row_cells.push(json!(age));
+            row_cells.insert(age_at, json!(age));
             let object = if include_object {
                 o
             } else {
@@ -321,6 +358,26 @@ mod tests {
             ])
         );
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    }
+
+    #[test]
+    fn nodes_print_their_version_after_the_age() {
+        let n = json!({"metadata": {"name": "n", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                "nodeInfo": {"kubeletVersion": "v1.35.2"}}});
+        let t = table("Node", vec![n], false);
+        let names: Vec<&str> = t["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Name", "Status", "Roles", "Age", "Version"]);
+        let cells = &t["rows"][0]["cells"];
+        assert_eq!(
+            (&cells[1], &cells[2], &cells[4]),
+            (&json!("Ready"), &json!("control-plane"), &json!("v1.35.2"))
+        );
     }
 
     #[test]
