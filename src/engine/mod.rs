@@ -22,7 +22,7 @@ pub mod yaml;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use tera::{Context, Tera, Value};
+use tera::{Context, Tera};
 
 use crate::chart::Chart;
 use crate::values::Values;

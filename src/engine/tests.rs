@@ -827,3 +827,22 @@ fn duplicate_helper_in_one_chart_is_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn undefined_values_can_be_tested_and_defaulted() {
+    check(&[
+        ("[{% if Values.missing %}yes{% endif %}]", "[]"),
+        (
+            "{% if Values.missing is defined %}yes{% else %}no{% endif %}",
+            "no",
+        ),
+        (
+            "[{{ Values.missing?.deeper | default(value=\"d\") }}]",
+            "[d]",
+        ),
+        (
+            "{{ Values.m.a.x if Values.m is defined else \"none\" }}",
+            "1",
+        ),
+    ]);
+}
