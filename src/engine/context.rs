@@ -256,7 +256,13 @@ pub(crate) fn json_to_value(json: &serde_json::Value) -> Value {
             } else if let Some(u) = n.as_u64() {
                 Value::from(u)
             } else {
-                Value::from(n.as_f64().unwrap_or(0.0))
+                // Go prints an integral float64 (helm's `replicas: 3.0`) as `3`.
+                let f = n.as_f64().unwrap_or(0.0);
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    Value::from(f as i64)
+                } else {
+                    Value::from(f)
+                }
             }
         }
         serde_json::Value::String(s) => Value::from(s.as_str()),

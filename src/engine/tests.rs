@@ -846,3 +846,14 @@ fn undefined_values_can_be_tested_and_defaulted() {
         ),
     ]);
 }
+
+#[test]
+fn integral_floats_print_like_go() {
+    assert_eq!(
+        ok(
+            "{{ Values.r }} {{ Values.r | toJson }} {{ Values.h }}",
+            json!({"r": 3.0, "h": 0.5})
+        ),
+        "3 3 0.5"
+    );
+}

@@ -99,7 +99,13 @@ fn write_inline(out: &mut String, value: &Value, indent: usize) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => match n.as_f64() {
+            // Go prints an integral float64 without a fraction.
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                out.push_str(&(f as i64).to_string())
+            }
+            _ => out.push_str(&n.to_string()),
+        },
         Value::String(s) => write_scalar_string(out, s, indent, false),
         Value::Array(_) => out.push_str("[]"),
         Value::Object(_) => out.push_str("{}"),
@@ -284,6 +290,7 @@ mod tests {
         assert_eq!(to_yaml(&json!([])), "[]");
         assert_eq!(to_yaml(&json!(null)), "null");
         assert_eq!(to_yaml(&json!(1.5)), "1.5");
+        assert_eq!(to_yaml(&json!({"replicas": 3.0})), "replicas: 3");
     }
 
     #[test]
