@@ -335,6 +335,21 @@ async fn the_seed_command_upgrades_from_inside_a_chart_directory() {
     assert!(list.contains("arcadia"), "{list}");
     assert!(list.contains("kubeagi-system"), "{list}");
 
+    let fresh = ok(
+        run(
+            &rudder(),
+            &["upgrade", "--install", "-nkubeagi-system", "fresh", "."],
+            Some(&chart_dir),
+            &kc,
+        ),
+        "upgrade --install of a new release",
+    );
+    assert!(
+        fresh.starts_with("Release \"fresh\" does not exist. Installing it now.\nNAME: fresh\n"),
+        "{fresh}"
+    );
+    assert!(fresh.contains("DESCRIPTION: Install complete"), "{fresh}");
+
     // Failures are one clear sentence on stderr with a non-zero exit.
     let missing = run(
         &rudder(),

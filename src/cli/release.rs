@@ -476,24 +476,28 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
             opts.reset_then_reuse_values = args.reset_then_reuse_values;
             opts.history_max = args.history_max;
             opts.cleanup_on_fail = args.cleanup_on_fail;
+            let installing = args.install && {
+                let storage = crate::storage::Storage::new(&cluster, &cluster.namespace);
+                let history = storage.history_stored(&args.name).await?;
+                history
+                    .last()
+                    .is_none_or(|s| s.release.info.status == crate::storage::Status::Uninstalled)
+            };
+            if installing && args.deploy.output == OutputFormat::Table {
+                println!("Release {:?} does not exist. Installing it now.", args.name);
+            }
             let release = upgrade::upgrade(&cluster, &opts)
                 .await
-                .context("UPGRADE FAILED")?;
-            if args.deploy.output == OutputFormat::Table {
-                if release.info.status == crate::storage::Status::PendingInstall
-                    || release.version == 1
-                    || release.info.description.starts_with("Install")
-                {
-                    println!(
-                        "Release {:?} does not exist. Installing it now.",
-                        release.name
-                    );
+                .context(if installing {
+                    "INSTALLATION FAILED"
                 } else {
-                    println!(
-                        "Release {:?} has been upgraded. Happy Helming!",
-                        release.name
-                    );
-                }
+                    "UPGRADE FAILED"
+                })?;
+            if !installing && args.deploy.output == OutputFormat::Table {
+                println!(
+                    "Release {:?} has been upgraded. Happy Helming!",
+                    release.name
+                );
             }
             print_release(&release, args.deploy.output, args.deploy.hide_notes);
         }
