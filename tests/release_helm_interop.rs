@@ -376,3 +376,60 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[tokio::test]
+async fn helm_lists_a_release_too_big_for_one_secret() {
+    let Some(helm) = helm_bin() else { return };
+    let server = kubesim::Server::start().await.unwrap();
+    let kc = server.kubeconfig_path().to_path_buf();
+    // 3 MiB of incompressible ConfigMap data: the record is split across part Secrets and
+    // the revision's own Secret keeps a summary helm can read.
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("huge");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: huge\nversion: 2.0.0\n",
+    )
+    .unwrap();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..4 {
+        let mut blob = String::new();
+        while blob.len() < 786_432 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            blob.push_str(&format!("{state:016x}"));
+        }
+        std::fs::write(
+            chart.join(format!("templates/c{i}.yaml")),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge-{i}\ndata:\n  blob: {blob}\n"),
+        )
+        .unwrap();
+    }
+    ok(
+        run(
+            &rudder(),
+            &["install", "huge", chart.to_str().unwrap()],
+            None,
+            &kc,
+        ),
+        "rudder install of a huge release",
+    );
+    let list: Value = serde_json::from_str(&ok(
+        run(&helm, &["list", "-o", "json"], None, &kc),
+        "helm list",
+    ))
+    .unwrap();
+    assert_eq!(list[0]["name"], "huge");
+    assert_eq!(list[0]["chart"], "huge-2.0.0");
+    assert_eq!(list[0]["status"], "deployed");
+    let status = ok(run(&helm, &["status", "huge"], None, &kc), "helm status");
+    assert!(status.contains("STATUS: deployed"), "{status}");
+    // rudder itself reads the whole record back.
+    let manifest = ok(
+        run(&rudder(), &["get", "manifest", "huge"], None, &kc),
+        "rudder get manifest",
+    );
+    assert!(manifest.len() > 3_000_000);
+}
