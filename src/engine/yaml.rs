@@ -220,11 +220,39 @@ fn write_scalar_string(out: &mut String, s: &str, indent: usize, is_key: bool) {
     } else if resolves_to_non_string(s) {
         write_double_quoted(out, s);
     } else if plain_allowed(s, is_key) {
-        out.push_str(s);
+        write_folded(out, s, indent, !is_key);
     } else {
         out.push('\'');
-        out.push_str(&s.replace('\'', "''"));
+        write_folded(out, &s.replace('\'', "''"), indent, !is_key);
         out.push('\'');
+    }
+}
+
+/// Line width past which go-yaml folds long plain and single-quoted strings.
+const BEST_WIDTH: usize = 80;
+
+/// Writes text, folding at single spaces once the line is past [`BEST_WIDTH`] like go-yaml
+/// (a fold reads back as one space).
+fn write_folded(out: &mut String, s: &str, indent: usize, allow_breaks: bool) {
+    let mut column = out.len() - out.rfind('\n').map_or(0, |i| i + 1);
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let previous_space = i > 0 && chars[i - 1] == ' ';
+        let next_space = chars.get(i + 1).is_none_or(|n| *n == ' ');
+        if c == ' '
+            && allow_breaks
+            && !previous_space
+            && !next_space
+            && i > 0
+            && column > BEST_WIDTH
+        {
+            out.push('\n');
+            pad(out, indent);
+            column = indent;
+            continue;
+        }
+        out.push(c);
+        column += 1;
     }
 }
 
@@ -294,6 +322,19 @@ mod tests {
     }
 
     #[test]
+    fn long_strings_fold_like_helm() {
+        let words = vec!["word"; 24].join(" ");
+        assert_eq!(
+            to_yaml(&json!({ "long": words })),
+            "long: word word word word word word word word word word word word word word word word\n  \
+             word word word word word word word word"
+        );
+        let back: Value =
+            serde_yaml::from_str(&to_yaml(&json!({ "a": {"b": [words.clone()]} }))).unwrap();
+        assert_eq!(back, json!({ "a": {"b": [words]} }));
+    }
+
+    #[test]
     fn block_strings_and_nesting_read_back_identically() {
         let value = json!({
             "script": "#!/bin/sh\necho hi\n\nexit 0",
@@ -306,6 +347,16 @@ mod tests {
             "ctrl": "a\u{1}b",
         });
         let text = to_yaml(&value);
+        let nested = json!({"a": {
+            "b": ["alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon"],
+            "c": "#x alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma"
+        }});
+        assert_eq!(
+            to_yaml(&nested),
+            "a:\n  b:\n  - alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron\n    \
+             pi rho sigma tau upsilon\n  c: '#x alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi\n    \
+             omicron pi rho sigma'"
+        );
         let back: Value = serde_yaml::from_str(&text).unwrap();
         assert_eq!(back, value, "{text}");
         assert!(
