@@ -462,13 +462,19 @@ async fn history_max_deletes_the_oldest_revisions() {
 }
 
 #[tokio::test]
-async fn forbidden_namespace_and_unreachable_cluster_are_clear_errors() {
+async fn forbidden_rejected_and_unreachable_clusters_are_clear_errors() {
     let server = kubesim::Server::builder()
         .user(kubesim::User {
             name: "alice".into(),
             token: "alice-token".into(),
             namespaces: Some(vec!["team-a".into()]),
             verbs: None,
+        })
+        .user(kubesim::User {
+            name: "bob".into(),
+            token: "bob-token".into(),
+            namespaces: None,
+            verbs: Some(vec!["get".into(), "list".into(), "watch".into()]),
         })
         .start()
         .await
@@ -487,9 +493,45 @@ async fn forbidden_namespace_and_unreachable_cluster_are_clear_errors() {
         "{err}"
     );
 
+    // A user who may read but not write: the apply is refused, naming verb, kind and
+    // namespace, and the claimed revision records the failure.
+    let reader = connect(&ConnectOptions {
+        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
+        context: Some("kubesim-bob".into()),
+        namespace: Some("default".into()),
+    })
+    .await
+    .unwrap();
+    let err = install(&reader, &deploy("ro", &[])).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("forbidden: cannot create Secret in namespace \"default\""),
+        "{err}"
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     let text = std::fs::read_to_string(server.kubeconfig_path()).unwrap();
+    let stranger = dir.path().join("stranger");
+    std::fs::write(
+        &stranger,
+        text.replace(server.admin_token(), "not-a-valid-token"),
+    )
+    .unwrap();
+    let rejected = connect(&ConnectOptions {
+        kubeconfig: Some(stranger),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let err = install(&rejected, &deploy("x", &[])).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the Kubernetes cluster at {} rejected the credentials (401 Unauthorized); check the user of the current kubeconfig context",
+            server.url()
+        )
+    );
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);

@@ -141,7 +141,11 @@ fn from_status(status: &Status, request: &Request<'_>) -> KubeError {
             url: request.url.to_string(),
         },
         403 => KubeError::Forbidden {
-            verb: request.verb.to_string(),
+            // Server-side apply is the `patch` verb to RBAC.
+            verb: match request.verb {
+                "apply" => "patch".to_string(),
+                verb => verb.to_string(),
+            },
             kind: request.kind.to_string(),
             scope: match request.namespace {
                 Some(ns) => format!("namespace {ns:?}"),
