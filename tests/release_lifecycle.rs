@@ -883,3 +883,70 @@ async fn list_shows_the_latest_revision_of_each_release_filtered_like_helm() {
             .starts_with("--filter: invalid regular expression")
     );
 }
+
+#[tokio::test]
+async fn crds_are_installed_first_and_established_before_their_resources() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    let mut opts = deploy("w", &[]);
+    opts.chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/crd-app");
+    install(&c, &opts).await.unwrap();
+    let crd = c
+        .get(&ObjectRef {
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            namespace: None,
+            name: "widgets.example.com".into(),
+        })
+        .await
+        .unwrap()
+        .expect("the CRD from crds/ is installed");
+    assert!(
+        crd["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "Established" && c["status"] == "True")
+    );
+    let widget = ObjectRef {
+        api_version: "example.com/v1".into(),
+        kind: "Widget".into(),
+        namespace: Some("default".into()),
+        name: "w-widget".into(),
+    };
+    let live_widget = c
+        .get(&widget)
+        .await
+        .unwrap()
+        .expect("the Widget is created");
+    assert_eq!(live_widget["spec"]["size"], 3);
+    // Templates see the kinds of crds/ in Capabilities, as with helm (the chart is
+    // rendered again once its CRDs exist).
+    assert!(live(&c, "default", "w-widgets-served").await.is_some());
+    upgrade(&c, &opts).await.unwrap();
+    assert!(live(&c, "default", "w-widgets-served").await.is_some());
+
+    uninstall(
+        &c,
+        &UninstallOptions {
+            name: "w".into(),
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(c.get(&widget).await.unwrap().is_none(), "the Widget goes");
+    assert!(
+        c.get(&ObjectRef {
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            namespace: None,
+            name: "widgets.example.com".into(),
+        })
+        .await
+        .unwrap()
+        .is_some(),
+        "CRDs from crds/ stay, as with helm"
+    );
+}

@@ -73,7 +73,6 @@ pub async fn install(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
             });
         }
     };
-    let caps = lifecycle::capabilities(cluster).await?;
     let info = ReleaseInfo {
         name: opts.name.clone(),
         namespace: namespace.clone(),
@@ -82,7 +81,7 @@ pub async fn install(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
         is_upgrade: false,
         service: "Rudder".into(),
     };
-    let rendered = render_release(chart, &config, info, caps)?;
+    let rendered = render_for_install(cluster, chart, &config, info, opts).await?;
     let description = opts
         .description
         .clone()
@@ -238,7 +237,7 @@ pub(crate) async fn install_crds(
     cluster: &Cluster,
     rendered: &RenderedRelease,
     settings: &ApplySettings,
-) -> Result<(), ReleaseError> {
+) -> Result<usize, ReleaseError> {
     let mut objects = Vec::new();
     for file in &rendered.crds {
         for doc in serde_yaml::Deserializer::from_str(&file.content) {
@@ -268,5 +267,27 @@ pub(crate) async fn install_crds(
     if !created.is_empty() {
         wait::wait_ready(cluster, &created, settings.timeout, false, true).await?;
     }
-    Ok(())
+    Ok(created.len())
+}
+
+/// Renders for an install. The chart's `crds/` CRDs are installed once the chart has
+/// rendered (a chart that fails to render touches nothing), and when that created any, the
+/// chart is rendered again so templates see the new kinds in `Capabilities`, as with helm.
+pub(crate) async fn render_for_install(
+    cluster: &Cluster,
+    chart: crate::chart::Chart,
+    config: &Values,
+    info: ReleaseInfo,
+    opts: &DeployOptions,
+) -> Result<RenderedRelease, ReleaseError> {
+    let caps = lifecycle::capabilities(cluster).await?;
+    let rendered = render_release(chart.clone(), config, info.clone(), caps)?;
+    if opts.skip_crds || opts.dry_run != DryRun::None || rendered.crds.is_empty() {
+        return Ok(rendered);
+    }
+    if install_crds(cluster, &rendered, &opts.settings).await? == 0 {
+        return Ok(rendered);
+    }
+    let caps = lifecycle::capabilities(cluster).await?;
+    Ok(render_release(chart, config, info, caps)?)
 }

@@ -132,12 +132,19 @@ pub fn validate_name(name: &str) -> Result<(), ReleaseError> {
     }
 }
 
-/// What templates see of the cluster: its version and the built-in API versions.
+/// What templates see of the cluster: its version, and the API versions it serves on top
+/// of the built-in list.
 pub async fn capabilities(cluster: &Cluster) -> Result<Capabilities, ReleaseError> {
-    let version = cluster.server_version().await?;
+    let (version, served) = futures::join!(cluster.server_version(), cluster.api_versions());
     let mut caps = Capabilities::default();
-    if let Ok(v) = KubeVersion::parse(&version) {
+    if let Ok(v) = KubeVersion::parse(&version?) {
         caps.kube_version = v;
+    }
+    // A cluster that refuses discovery still renders, with the built-in list.
+    for gv in served.unwrap_or_default() {
+        if !caps.api_versions.contains(&gv) {
+            caps.api_versions.push(gv);
+        }
     }
     Ok(caps)
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::action::install::{DeployOptions, create_namespace, deploy_new};
+use crate::action::install::{DeployOptions, create_namespace, deploy_new, render_for_install};
 use crate::action::lifecycle::{
     self, DryRun, PendingGuard, Prepared, ReleaseError, apply_all, check_ownership, identity,
     prepare, record, removed, run_hooks, stored_objects, supersede_others, validate_name,
@@ -62,7 +62,6 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
             create_namespace(cluster, &namespace, &opts.settings.field_manager).await?;
         }
         let version = last.as_ref().map_or(1, |l| l.version + 1);
-        let caps = lifecycle::capabilities(cluster).await?;
         let info = ReleaseInfo {
             name: opts.name.clone(),
             namespace: namespace.clone(),
@@ -71,7 +70,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
             is_upgrade: false,
             service: "Rudder".into(),
         };
-        let rendered = render_release(chart, &new_values, info, caps)?;
+        let rendered = render_for_install(cluster, chart, &new_values, info, opts).await?;
         let description = opts
             .description
             .clone()

@@ -261,6 +261,48 @@ impl Cluster {
         .await
     }
 
+    /// Every group/version and group/version/Kind the cluster serves (aggregated discovery:
+    /// two requests), as templates see them in `Capabilities.APIVersions`. The kinds found
+    /// are remembered, so later requests need no discovery of their own.
+    pub async fn api_versions(&self) -> Result<Vec<String>, KubeError> {
+        let r = ObjectRef {
+            api_version: String::new(),
+            kind: "discovery".into(),
+            namespace: None,
+            name: "/apis".into(),
+        };
+        let discovery = self
+            .retrying(|| async {
+                kube::discovery::Discovery::new(self.client.clone())
+                    .run_aggregated()
+                    .await
+                    .map_err(|e| translate(e, &self.request("get", &r)))
+            })
+            .await?;
+        let mut out = Vec::new();
+        let mut kinds = self.kinds.lock().expect("kinds lock");
+        for group in discovery.groups() {
+            for version in group.versions() {
+                let gv = if group.name().is_empty() {
+                    version.to_string()
+                } else {
+                    format!("{}/{version}", group.name())
+                };
+                out.push(gv.clone());
+                for (resource, caps) in group.versioned_resources(version) {
+                    out.push(format!("{gv}/{}", resource.kind));
+                    kinds
+                        .entry((gv.clone(), resource.kind.clone()))
+                        .or_insert(Resolved {
+                            resource,
+                            namespaced: caps.scope == Scope::Namespaced,
+                        });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The resource serving `kind` in `api_version`, from discovery (cached).
     pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, KubeError> {
         let key = (api_version.to_string(), kind.to_string());
