@@ -169,6 +169,24 @@ pub async fn diff_upgrade(
     compare(cluster, &objects, &old, &owned, settings).await
 }
 
+/// What `rudder upgrade --dry-run=server` shows: the report of [`diff_upgrade`] with the
+/// upgrade's own apply settings and Secrets masked; print it with [`crate::diff::render`].
+pub async fn server_dry_run(
+    cluster: &Cluster,
+    opts: &DeployOptions,
+) -> Result<crate::diff::Report, DiffError> {
+    let settings = DiffSettings {
+        field_manager: opts.settings.field_manager.clone(),
+        force_conflicts: opts.settings.force_conflicts,
+        take_ownership: opts.settings.take_ownership,
+    };
+    let pairs = diff_upgrade(cluster, opts, &settings).await?;
+    Ok(crate::diff::Report::build(
+        pairs,
+        crate::diff::SecretMode::Mask,
+    ))
+}
+
 /// `diff rollback`: the stored objects of `revision` (0: the one before the latest) as a
 /// rollback would apply them, and what it would prune.
 pub async fn diff_rollback(
