@@ -297,3 +297,33 @@ async fn wait_progress_is_plain_timestamped_lines_when_not_on_a_terminal() {
     }
     assert!(lines.last().unwrap().ends_with(": ready"), "{stderr}");
 }
+
+#[tokio::test]
+async fn wait_for_jobs_waits_for_completion_and_fails_on_a_failed_job() {
+    let (_server, c) = setup().await;
+    let mut opts = deploy("jobs", &["job=true"], true, 20_000);
+    opts.settings.wait_for_jobs = true;
+    install(&c, &opts).await.unwrap();
+    let job = c
+        .get(&obj("batch/v1", "Job", "jobs-batch"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        job["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True"),
+        "install returned only once the Job completed"
+    );
+
+    let mut failing = deploy("badjob", &["job=true", "jobTag=fail"], true, 20_000);
+    failing.settings.wait_for_jobs = true;
+    let err = install(&c, &failing).await.unwrap_err().to_string();
+    assert!(
+        err.ends_with("Job \"badjob-batch\" in namespace \"default\" failed: Job has reached the specified backoff limit"),
+        "{err}"
+    );
+    assert_eq!(history(&c, "badjob").await[0].1, Status::Failed);
+}

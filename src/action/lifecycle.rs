@@ -622,7 +622,7 @@ pub async fn run_hooks(
                     let _ = cluster.delete(&prepared.r, false).await;
                 }
                 let reason = match e {
-                    KubeError::Api { message, .. } => message,
+                    KubeError::Failed { reason, .. } => reason,
                     other => other.to_string(),
                 };
                 return Err(ReleaseError::Hook {

@@ -49,6 +49,8 @@ pub enum KubeError {
         reason: String,
         message: String,
     },
+    #[error("{object} failed: {reason}")]
+    Failed { object: String, reason: String },
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {
         what: String,

@@ -318,12 +318,9 @@ pub async fn wait_ready(
             match state? {
                 Readiness::Ready => progress.report(r, "ready"),
                 Readiness::Failed(why) => {
-                    return Err(KubeError::Api {
-                        verb: "wait for".into(),
+                    return Err(KubeError::Failed {
                         object: r.to_string(),
-                        code: 0,
-                        reason: "Failed".into(),
-                        message: why,
+                        reason: why,
                     });
                 }
                 Readiness::InProgress(why) => {
