@@ -267,3 +267,68 @@ async fn colour_follows_the_flags_and_no_color() {
     );
     assert!(!never.stdout.contains('\x1b'));
 }
+
+#[tokio::test]
+async fn a_namespace_that_does_not_exist_yet_shows_the_rendered_objects_added() {
+    let server = server().await;
+    let run = rudder(
+        &server,
+        &[
+            "diff",
+            "upgrade",
+            "shop",
+            chart().to_str().unwrap(),
+            "--namespace",
+            "brand-new",
+            "--output",
+            "simple",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("Plan: 4 to add, 0 to change, 0 to remove.\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.lines("Note:").len(), 4, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("brand-new, shop-web, Deployment (apps/v1) to be added.")
+    );
+}
+
+#[tokio::test]
+async fn fields_another_manager_took_conflict_as_the_upgrade_would() {
+    let server = server().await;
+    let c = cluster(&server).await;
+    install_release(&c, "shop", &[]).await;
+    // `kubectl scale`-style: another manager takes .spec.replicas with an ordinary write.
+    c.apply(
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "shop-web", "namespace": "default"},
+            "spec": {"replicas": 7}}),
+        &ApplyOptions {
+            field_manager: "kubectl-scale".into(),
+            force: true,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    let run = diff_upgrade(&server, "shop", &["--detailed-exitcode"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let errors = run.lines("Error:");
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("conflict with \"kubectl-scale\"")
+            && errors[0].contains("--force-conflicts"),
+        "{}",
+        errors[0]
+    );
+    let forced = diff_upgrade(&server, "shop", &["--force-conflicts"]);
+    assert_eq!(
+        changed_lines(&forced.stdout),
+        ["-   replicas: 7", "+   replicas: 2"]
+    );
+}

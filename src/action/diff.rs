@@ -453,6 +453,14 @@ async fn predict(
             pair.note = Some(fallback_note(&p.r));
             client_side(live.as_ref(), previous, &p.object)
         }
+        // A new object in a namespace that does not exist yet (`--create-namespace`).
+        Err(KubeError::NotFound { .. }) if live.is_none() => {
+            pair.note = Some(format!(
+                "{}: its namespace does not exist yet; shown as rendered",
+                p.r
+            ));
+            client_side(None, previous, &p.object)
+        }
         Err(e) => return Err(e.into()),
     });
     pair.before = live;

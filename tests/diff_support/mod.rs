@@ -90,13 +90,18 @@ impl Run {
     }
 }
 
-/// Runs `rudder ARGS --kubeconfig … -n default` (stdout is a pipe: no colour by default).
+/// Runs `rudder ARGS --kubeconfig … [-n default]` (stdout is a pipe: no colour by default).
 pub fn rudder(server: &kubesim::Server, args: &[&str]) -> Run {
+    let namespaced = args.iter().any(|a| *a == "-n" || *a == "--namespace");
     let out = Command::new(env!("CARGO_BIN_EXE_rudder"))
         .args(args)
         .arg("--kubeconfig")
         .arg(server.kubeconfig_path())
-        .args(["-n", "default"])
+        .args(if namespaced {
+            &[][..]
+        } else {
+            &["-n", "default"][..]
+        })
         .env_remove("NO_COLOR")
         .output()
         .expect("rudder runs");
