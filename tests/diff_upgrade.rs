@@ -332,3 +332,60 @@ async fn fields_another_manager_took_conflict_as_the_upgrade_would() {
         ["-   replicas: 7", "+   replicas: 2"]
     );
 }
+
+#[tokio::test]
+async fn values_flags_follow_upgrade_semantics() {
+    let server = server().await;
+    install_release(&cluster(&server).await, "shop", &["logLevel=debug"]).await;
+    // New values without --reuse-values replace the release's: logLevel goes back to info.
+    let reset = diff_upgrade(
+        &server,
+        "shop",
+        &["--set", "image.tag=1.26", "--output", "simple"],
+    );
+    assert_eq!(
+        reset.stdout,
+        "default, shop-config, ConfigMap (v1) to be changed.\n\
+         default, shop-web, Deployment (apps/v1) to be changed.\n\
+         Plan: 0 to add, 2 to change, 0 to remove.\n"
+    );
+    let reused = diff_upgrade(
+        &server,
+        "shop",
+        &["--set", "image.tag=1.26", "--reuse-values"],
+    );
+    assert_eq!(
+        changed_lines(&reused.stdout),
+        ["-         image: nginx:1.25", "+         image: nginx:1.26"]
+    );
+    // No values at all keep the release's, as helm upgrade does.
+    let none = diff_upgrade(&server, "shop", &["--detailed-exitcode"]);
+    assert_eq!(none.code, 0, "{}", none.stdout);
+    // YAML output carries the same list as JSON.
+    let json = diff_upgrade(
+        &server,
+        "shop",
+        &[
+            "--reuse-values",
+            "--set",
+            "image.tag=1.26",
+            "--output",
+            "json",
+        ],
+    );
+    let yaml = diff_upgrade(
+        &server,
+        "shop",
+        &[
+            "--reuse-values",
+            "--set",
+            "image.tag=1.26",
+            "--output",
+            "yaml",
+        ],
+    );
+    let from_json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let from_yaml: serde_json::Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    assert_eq!(from_json, from_yaml);
+    assert_eq!(from_json[0]["action"], "change");
+}
