@@ -5,6 +5,10 @@
 //! would end up; objects the operation would prune are removals. Dry-runs run in parallel
 //! with bounded concurrency; a forbidden (403) dry-run falls back, for that object only, to
 //! a client-side merge of the manifest into the live object, with a one-line note.
+//!
+//! Hooks are not compared: they run during an operation rather than stay applied. Drift
+//! (`diff release`) covers the fields the release sets and objects it lost; fields only
+//! other managers set (an added label) are theirs, as an upgrade would leave them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
