@@ -433,3 +433,60 @@ async fn helm_lists_a_release_too_big_for_one_secret() {
     );
     assert!(manifest.len() > 3_000_000);
 }
+
+#[tokio::test]
+async fn rudder_get_and_status_print_what_helm_prints() {
+    let Some(helm) = helm_bin() else { return };
+    let server = kubesim::Server::start().await.unwrap();
+    let kc = server.kubeconfig_path().to_path_buf();
+    let chart = root().join("testdata/release/workload");
+    ok(
+        run(
+            &rudder(),
+            &[
+                "install",
+                "same",
+                chart.to_str().unwrap(),
+                "--set",
+                "replicas=1",
+            ],
+            None,
+            &kc,
+        ),
+        "rudder install",
+    );
+    for args in [
+        vec!["get", "hooks", "same"],
+        vec!["get", "values", "same"],
+        vec!["get", "values", "same", "-o", "json"],
+        vec!["get", "values", "same", "--all", "-o", "json"],
+        vec!["history", "same"],
+        vec!["history", "same", "-o", "json"],
+        vec!["list", "-o", "json"],
+    ] {
+        let ours = ok(
+            run(&rudder(), &args, None, &kc),
+            &format!("rudder {args:?}"),
+        );
+        let theirs = ok(run(&helm, &args, None, &kc), &format!("helm {args:?}"));
+        if args.contains(&"json") {
+            let ours: Value = serde_json::from_str(&ours).unwrap();
+            let theirs: Value = serde_json::from_str(&theirs).unwrap();
+            assert_eq!(ours, theirs, "{args:?}");
+        } else {
+            assert_eq!(ours, theirs, "{args:?}");
+        }
+    }
+    // status: the same lines helm prints (helm 4 adds the live RESOURCES table).
+    let ours = ok(
+        run(&rudder(), &["status", "same"], None, &kc),
+        "rudder status",
+    );
+    let theirs = ok(run(&helm, &["status", "same"], None, &kc), "helm status");
+    for line in ours.lines() {
+        assert!(
+            theirs.contains(line),
+            "helm's status lacks {line:?}:\n{theirs}"
+        );
+    }
+}
