@@ -950,3 +950,68 @@ async fn crds_are_installed_first_and_established_before_their_resources() {
         "CRDs from crds/ stay, as with helm"
     );
 }
+
+#[tokio::test]
+async fn rollback_and_uninstall_dry_runs_change_nothing_and_uninstall_wait_sees_objects_gone() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster_for(&server, "default").await;
+    install(&c, &deploy("d", &["extra=true"])).await.unwrap();
+    upgrade(&c, &deploy("d", &["extra=false"])).await.unwrap();
+    let r = rollback(
+        &c,
+        &RollbackOptions {
+            name: "d".into(),
+            dry_run: true,
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.version, r.info.description.as_str()),
+        (3, "Dry run complete")
+    );
+    assert!(live(&c, "default", "d-extra").await.is_none());
+    assert_eq!(statuses(&c, "d").await.len(), 2);
+    uninstall(
+        &c,
+        &UninstallOptions {
+            name: "d".into(),
+            dry_run: true,
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(live(&c, "default", "d-main").await.is_some());
+    assert_eq!(statuses(&c, "d").await.len(), 2);
+    let mut wait = settings();
+    wait.wait = true;
+    uninstall(
+        &c,
+        &UninstallOptions {
+            name: "d".into(),
+            settings: wait,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(live(&c, "default", "d-main").await.is_none());
+    let err = uninstall(
+        &c,
+        &UninstallOptions {
+            name: "d".into(),
+            settings: settings(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "release \"d\" not found in namespace \"default\""
+    );
+}
