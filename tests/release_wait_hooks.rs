@@ -180,7 +180,7 @@ async fn job_hooks_are_waited_for_and_deleted_when_they_succeed() {
         vec![
             ("ConfigMap", "Succeeded"),
             ("Job", "Succeeded"),
-            ("Pod", "")
+            ("Job", "")
         ],
         "test hooks do not run on install"
     );
@@ -219,10 +219,28 @@ async fn test_hooks_run_on_demand_and_record_their_phase() {
         ..Default::default()
     };
     let r = run_tests(&c, "tested", &settings).await.unwrap();
-    let t = r.hooks.iter().find(|h| h.kind == "Pod").unwrap();
+    let t = r.hooks.iter().find(|h| h.events == ["test"]).unwrap();
     assert_eq!(t.last_run.phase, "Succeeded");
     let stored = Storage::new(&c, "default").get("tested", 1).await.unwrap();
     assert_eq!(stored.hooks[0].last_run.phase, "Succeeded");
+    // A failing test fails `test` with the test's name and reason.
+    let failing = install(&c, &deploy("failtest", &["testTag=fail"], false, 20_000))
+        .await
+        .unwrap();
+    assert_eq!(failing.info.status, Status::Deployed);
+    let err = run_tests(&c, "failtest", &settings)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("hook Job \"failtest-test\" in namespace \"default\" (test) failed: "),
+        "{err}"
+    );
+    let failed_record = Storage::new(&c, "default")
+        .get("failtest", 1)
+        .await
+        .unwrap();
+    assert_eq!(failed_record.hooks[0].last_run.phase, "Failed");
     let status = rudder::action::lifecycle::status_text(&stored, false);
     assert!(status.contains("TEST SUITE:     tested-test"), "{status}");
     assert!(status.contains("Phase:          Succeeded"), "{status}");

@@ -174,8 +174,17 @@ pub fn readiness(object: &Value, wait_for_jobs: bool) -> Readiness {
             if object.pointer("/status/phase").and_then(Value::as_str) == Some("Failed") {
                 return Readiness::Failed(format!("pod failed: {}", pod_reason(object)));
             }
-            if object.pointer("/status/phase").and_then(Value::as_str) == Some("Succeeded")
-                || condition_true(object, "Ready")
+            let phase = object.pointer("/status/phase").and_then(Value::as_str);
+            // A pod that runs to completion (test and hook pods) is done when it succeeded;
+            // a long-running one when it is Ready.
+            let runs_to_completion = matches!(
+                object
+                    .pointer("/spec/restartPolicy")
+                    .and_then(Value::as_str),
+                Some("Never" | "OnFailure")
+            );
+            if phase == Some("Succeeded")
+                || (!runs_to_completion && condition_true(object, "Ready"))
             {
                 Readiness::Ready
             } else {
@@ -469,6 +478,25 @@ mod tests {
             ),
             Readiness::Ready
         );
+    }
+
+    #[test]
+    fn run_to_completion_pods_must_succeed_long_running_ones_be_ready() {
+        let running = json!({"kind": "Pod", "spec": {"restartPolicy": "Never"},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert!(matches!(
+            readiness(&running, true),
+            Readiness::InProgress(_)
+        ));
+        let done = json!({"kind": "Pod", "spec": {"restartPolicy": "Never"},
+            "status": {"phase": "Succeeded"}});
+        assert_eq!(readiness(&done, true), Readiness::Ready);
+        let server = json!({"kind": "Pod", "spec": {"restartPolicy": "Always"},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert_eq!(readiness(&server, true), Readiness::Ready);
+        let failed = json!({"kind": "Pod", "spec": {"restartPolicy": "Never"},
+            "status": {"phase": "Failed"}});
+        assert!(matches!(readiness(&failed, true), Readiness::Failed(_)));
     }
 
     #[test]
