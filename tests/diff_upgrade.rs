@@ -389,3 +389,36 @@ async fn values_flags_follow_upgrade_semantics() {
     assert_eq!(from_json, from_yaml);
     assert_eq!(from_json[0]["action"], "change");
 }
+
+#[tokio::test]
+async fn upgrade_dry_run_server_prints_the_same_diff_and_changes_nothing() {
+    let server = server().await;
+    install_release(&cluster(&server).await, "shop", &[]).await;
+    let diff = diff_upgrade(&server, "shop", &["--set", "image.tag=1.26"]);
+    let chart = chart();
+    let dry = rudder(
+        &server,
+        &[
+            "upgrade",
+            "shop",
+            chart.to_str().unwrap(),
+            "--set",
+            "image.tag=1.26",
+            "--dry-run=server",
+        ],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert_eq!(dry.stdout, diff.stdout);
+    let history = rudder(&server, &["history", "shop", "-o", "json"]);
+    assert_eq!(
+        history.stdout.matches("\"revision\"").count(),
+        1,
+        "{}",
+        history.stdout
+    );
+    let again = diff_upgrade(&server, "shop", &["--set", "image.tag=1.26"]);
+    assert_eq!(
+        again.stdout, diff.stdout,
+        "the dry run must not have applied anything"
+    );
+}

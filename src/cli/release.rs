@@ -119,13 +119,16 @@ pub struct DeployFlags {
     /// Output format: table, json or yaml
     #[arg(short = 'o', long = "output", default_value = "table")]
     pub output: OutputFormat,
+    /// Chart version constraint, for charts from repositories and registries
+    #[arg(long = "version", value_name = "CONSTRAINT")]
+    pub version: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
     /// Release name
     pub name: String,
-    /// Chart path (directory or .tgz)
+    /// Chart: a directory, a .tgz, REPO/CHART, a chart URL or oci://…
     pub chart: PathBuf,
     #[command(flatten)]
     pub deploy: DeployFlags,
@@ -135,7 +138,7 @@ pub struct InstallArgs {
 pub struct UpgradeArgs {
     /// Release name
     pub name: String,
-    /// Chart path (directory or .tgz)
+    /// Chart: a directory, a .tgz, REPO/CHART, a chart URL or oci://…
     pub chart: PathBuf,
     #[command(flatten)]
     pub deploy: DeployFlags,
@@ -436,6 +439,11 @@ fn print_release(release: &crate::storage::Release, format: OutputFormat, hide_n
     }
 }
 
+/// The local chart for a chart argument (downloading repository and registry charts).
+async fn locate_chart(chart: &std::path::Path, d: &DeployFlags) -> Result<std::path::PathBuf> {
+    super::repo::locate(&chart.to_string_lossy(), d.version.as_deref()).await
+}
+
 fn deploy_options(
     name: &str,
     chart: &std::path::Path,
@@ -460,7 +468,8 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
     let cluster: Cluster = kube::connect(&connect_options(global)).await?;
     match command {
         ReleaseCommand::Install(args) => {
-            let mut opts = deploy_options(&args.name, &args.chart, &args.deploy, sub)?;
+            let chart = locate_chart(&args.chart, &args.deploy).await?;
+            let mut opts = deploy_options(&args.name, &chart, &args.deploy, sub)?;
             opts.settings.wait |= opts.atomic;
             let release = install::install(&cluster, &opts)
                 .await
@@ -468,7 +477,8 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
             print_release(&release, args.deploy.output, args.deploy.hide_notes);
         }
         ReleaseCommand::Upgrade(args) => {
-            let mut opts = deploy_options(&args.name, &args.chart, &args.deploy, sub)?;
+            let chart = locate_chart(&args.chart, &args.deploy).await?;
+            let mut opts = deploy_options(&args.name, &chart, &args.deploy, sub)?;
             opts.settings.wait |= opts.atomic;
             opts.install = args.install;
             opts.reuse_values = args.reuse_values;
@@ -476,6 +486,17 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
             opts.reset_then_reuse_values = args.reset_then_reuse_values;
             opts.history_max = args.history_max;
             opts.cleanup_on_fail = args.cleanup_on_fail;
+            if opts.dry_run == DryRun::Server {
+                // `upgrade --dry-run=server` shows what the upgrade would change, exactly as
+                // `rudder diff upgrade` does.
+                let report = crate::action::diff::server_dry_run(&cluster, &opts).await?;
+                let options = crate::diff::RenderOptions {
+                    color: crate::diff::ColorChoice::Auto.enabled(),
+                    ..Default::default()
+                };
+                print!("{}", crate::diff::render(&report, &options));
+                return Ok(ExitCode::SUCCESS);
+            }
             let installing = args.install && {
                 let storage = crate::storage::Storage::new(&cluster, &cluster.namespace);
                 let history = storage.history_stored(&args.name).await?;

@@ -367,15 +367,20 @@ fn read_stdin_password() -> Result<String> {
     Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Resolves a chart argument of `template` (and later `install`/`upgrade`): a local path
+/// Resolves a chart argument of `template`, `install`, `upgrade` and `diff`: a local path
 /// as it is, a `repo/chart`, chart URL or `oci://` reference downloaded (verified) into the
 /// content cache.
-pub fn resolve_chart(reference: &str, version: Option<&str>) -> Result<PathBuf> {
+pub async fn locate(reference: &str, version: Option<&str>) -> Result<PathBuf> {
     if std::path::Path::new(reference).exists() && !reference.contains("://") {
         return Ok(PathBuf::from(reference));
     }
     let settings = RepoSettings::from_env();
-    Ok(runtime()?.block_on(crate::repo::locate_chart(reference, version, &settings))?)
+    Ok(crate::repo::locate_chart(reference, version, &settings).await?)
+}
+
+/// [`locate`] for commands that run without an async runtime.
+pub fn resolve_chart(reference: &str, version: Option<&str>) -> Result<PathBuf> {
+    runtime()?.block_on(locate(reference, version))
 }
 
 /// Runs one of the repository commands.
