@@ -116,6 +116,9 @@ impl ServerBuilder {
 
     /// Starts listening.
     pub async fn start(self) -> anyhow::Result<Server> {
+        // Clients in the same process (kube's, the tests') need a process-wide TLS crypto
+        // provider; when a build links both of rustls' providers none is chosen by itself.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let admin_token = format!("kubesim-admin-{:032x}", rand::random::<u128>());
         let mut users = vec![User::unrestricted("admin", &admin_token)];
         users.extend(self.users);

@@ -43,6 +43,8 @@ fn start_binary(kubeconfig: &Path, state: &Path) -> (Running, String) {
 }
 
 async fn client_from(kubeconfig: &Path) -> kube::Client {
+    // This process starts no kubesim::Server (which would install the TLS provider).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig parses");
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await

@@ -278,7 +278,13 @@ async fn server_side_apply_get_reapply_conflict_diff_and_delete() {
         "{managers:?}"
     );
 
-    // diff: nothing to show for the live manifest, the change for a new image.
+    // diff: nothing to show for the live manifest, the change for a new image. The scale
+    // to 5 is still rolling out; wait for it, or status changes race the diff (as they
+    // would against a real cluster).
+    let settled = k
+        .run(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    assert_eq!(settled.code, 0, "{}{}", settled.stdout, settled.stderr);
     let same = k
         .run(&[
             "diff",
