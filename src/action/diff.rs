@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::action::install::DeployOptions;
 use crate::action::lifecycle::{
     self, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest, prepare,
-    removed, stored_objects, validate_name,
+    prepare_rendered, removed, stored_objects, validate_name,
 };
 use crate::action::render::render_release;
 use crate::action::upgrade::upgrade_values;
@@ -148,18 +148,7 @@ pub async fn diff_upgrade(
             (rendered, Vec::new())
         }
     };
-    let objects = prepare(
-        cluster,
-        rendered
-            .manifests
-            .iter()
-            .map(|m| m.object.clone())
-            .collect(),
-        &opts.name,
-        &namespace,
-        true,
-    )
-    .await?;
+    let objects = prepare_rendered(cluster, &rendered, &opts.name, &namespace).await?;
     let owned: BTreeSet<Identity> = old.iter().map(|p| identity(&p.r)).collect();
     check_ownership(
         cluster,

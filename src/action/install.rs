@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::action::lifecycle::{
-    self, ApplySettings, DryRun, PendingGuard, ReleaseError, apply_all, check_ownership, prepare,
-    record, run_hooks, validate_name, wait_if_asked,
+    self, ApplySettings, DryRun, PendingGuard, ReleaseError, apply_all, check_ownership,
+    prepare_rendered, record, run_hooks, validate_name, wait_if_asked,
 };
 use crate::action::render::{RenderedRelease, render_release};
 use crate::chart;
@@ -125,18 +125,7 @@ pub(crate) async fn deploy_new(
     if opts.create_namespace && opts.dry_run == DryRun::None {
         create_namespace(cluster, &namespace, &opts.settings.field_manager).await?;
     }
-    let objects = prepare(
-        cluster,
-        rendered
-            .manifests
-            .iter()
-            .map(|m| m.object.clone())
-            .collect(),
-        &opts.name,
-        &namespace,
-        true,
-    )
-    .await?;
+    let objects = prepare_rendered(cluster, &rendered, &opts.name, &namespace).await?;
     let none = BTreeSet::new();
     check_ownership(
         cluster,

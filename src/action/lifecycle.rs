@@ -288,6 +288,21 @@ pub fn identity(r: &ObjectRef) -> (String, String, String, String) {
 /// Sets the namespace (namespaced kinds) and helm's ownership metadata on each object.
 /// Kinds the cluster does not serve yet (custom resources of CRDs in the same release) are
 /// assumed namespaced unless they say otherwise.
+/// [`prepare`] for a release's rendered (non-hook) manifests, labelled for ownership.
+pub async fn prepare_rendered(
+    cluster: &Cluster,
+    rendered: &RenderedRelease,
+    release: &str,
+    namespace: &str,
+) -> Result<Vec<Prepared>, ReleaseError> {
+    let objects = rendered
+        .manifests
+        .iter()
+        .map(|m| m.object.clone())
+        .collect();
+    prepare(cluster, objects, release, namespace, true).await
+}
+
 pub async fn prepare(
     cluster: &Cluster,
     objects: Vec<Value>,

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use crate::action::install::{DeployOptions, create_namespace, deploy_new, render_for_install};
 use crate::action::lifecycle::{
     self, DryRun, PendingGuard, Prepared, ReleaseError, apply_all, check_ownership, identity,
-    prepare, record, removed, run_hooks, stored_objects, supersede_others, validate_name,
+    prepare_rendered, record, removed, run_hooks, stored_objects, supersede_others, validate_name,
     wait_if_asked,
 };
 use crate::action::render::render_release;
@@ -125,18 +125,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
         release.info.description = "Dry run complete".into();
         return Ok(release);
     }
-    let objects = prepare(
-        cluster,
-        rendered
-            .manifests
-            .iter()
-            .map(|m| m.object.clone())
-            .collect(),
-        &opts.name,
-        &namespace,
-        true,
-    )
-    .await?;
+    let objects = prepare_rendered(cluster, &rendered, &opts.name, &namespace).await?;
     let mut old = stored_objects(cluster, &current).await?;
     if last.version != current.version {
         // A failed later revision may have created objects the deployed one does not have.
