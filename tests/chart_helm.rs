@@ -2,6 +2,9 @@
 //! reads rudder's packages, rudder reads helm's, and rudder's version constraints and
 //! `kubeVersion` checks agree with helm's on a table of cases.
 
+mod peers;
+
+use peers::helm;
 use rudder::chart::constraint::{parse_constraint, parse_lenient_version};
 use rudder::chart::{self, Metadata};
 use std::fs;
@@ -12,20 +15,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/charts")
         .join(name)
-}
-
-/// The real helm binary: `$RUDDER_PEERS_BIN/helm`, else `target/peers/bin/helm`.
-fn helm() -> PathBuf {
-    let bin = std::env::var_os("RUDDER_PEERS_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/bin"));
-    let helm = bin.join("helm");
-    assert!(
-        helm.exists(),
-        "helm not found at {}; run scripts/install-peers",
-        helm.display()
-    );
-    helm
 }
 
 /// Runs helm with an isolated home; returns (success, stdout, stderr).

@@ -3,6 +3,8 @@
 //! rudder's `history`, `get` and `upgrade` work on a release helm installed (taking it over).
 //! Also the seed form `rudder upgrade -nNS NAME . -f values.yaml` run inside a chart directory.
 
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,32 +12,6 @@ use serde_json::{Value, json};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The real helm; never skipped in CI.
-fn helm_bin() -> Option<PathBuf> {
-    let dir = match std::env::var_os("RUDDER_PEERS_BIN") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let out = Command::new("bash")
-                .arg(root().join("scripts/install-peers"))
-                .output();
-            match out {
-                Ok(o) if o.status.success() => {
-                    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
-                }
-                other => {
-                    let why = format!("{other:?}");
-                    if std::env::var("CI").as_deref() == Ok("true") {
-                        panic!("scripts/install-peers failed in CI: {why}");
-                    }
-                    eprintln!("SKIPPING: helm could not be installed: {why}");
-                    return None;
-                }
-            }
-        }
-    };
-    Some(dir.join("helm"))
 }
 
 struct Out {
@@ -90,7 +66,7 @@ async fn configmap(server: &kubesim::Server, ns: &str, name: &str) -> Option<Val
 
 #[tokio::test]
 async fn helm_reads_and_rolls_back_releases_rudder_wrote() {
-    let Some(helm) = helm_bin() else { return };
+    let helm = peers::helm();
     let server = kubesim::Server::start().await.unwrap();
     let kc = server.kubeconfig_path().to_path_buf();
     let chart = root().join("testdata/release/app");
@@ -218,7 +194,7 @@ async fn helm_reads_and_rolls_back_releases_rudder_wrote() {
 
 #[tokio::test]
 async fn rudder_takes_over_a_release_helm_installed() {
-    let Some(helm) = helm_bin() else { return };
+    let helm = peers::helm();
     let server = kubesim::Server::start().await.unwrap();
     let kc = server.kubeconfig_path().to_path_buf();
     let helm_chart = root().join("testdata/release/helm-app");
@@ -379,7 +355,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn helm_lists_a_release_too_big_for_one_secret() {
-    let Some(helm) = helm_bin() else { return };
+    let helm = peers::helm();
     let server = kubesim::Server::start().await.unwrap();
     let kc = server.kubeconfig_path().to_path_buf();
     // 3 MiB of incompressible ConfigMap data: the record is split across part Secrets and
@@ -436,7 +412,7 @@ async fn helm_lists_a_release_too_big_for_one_secret() {
 
 #[tokio::test]
 async fn rudder_get_and_status_print_what_helm_prints() {
-    let Some(helm) = helm_bin() else { return };
+    let helm = peers::helm();
     let server = kubesim::Server::start().await.unwrap();
     let kc = server.kubeconfig_path().to_path_buf();
     let chart = root().join("testdata/release/workload");

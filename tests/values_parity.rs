@@ -5,6 +5,9 @@
 //!
 //! helm comes from `RUDDER_PEERS_BIN` or `scripts/install-peers`; the test never skips.
 
+mod peers;
+
+use peers::helm;
 use rudder::values::{ValueOptions, ValueSource, Values, compute_render_values, validate_schema};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -18,27 +21,6 @@ const INPUTS: &str = "testdata/values/inputs";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn helm() -> PathBuf {
-    let bin = match std::env::var("RUDDER_PEERS_BIN") {
-        Ok(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => {
-            let out = Command::new("bash")
-                .arg(root().join("scripts/install-peers"))
-                .output()
-                .expect("scripts/install-peers runs");
-            assert!(
-                out.status.success(),
-                "scripts/install-peers failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        }
-    };
-    let helm = bin.join("helm");
-    assert!(helm.is_file(), "helm not found at {}", helm.display());
-    helm
 }
 
 /// Each rendered template's `.Values`, by its `# Source:` path.

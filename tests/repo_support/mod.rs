@@ -5,25 +5,19 @@
 
 #![allow(dead_code)]
 
+/// The real helm binary (see tests/peers).
+pub fn helm_bin() -> PathBuf {
+    peers::helm()
+}
+
+#[path = "../peers/mod.rs"]
+mod peers;
+
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// The real helm binary: `$RUDDER_PEERS_BIN/helm`, else `target/peers/bin/helm`.
-pub fn helm_bin() -> PathBuf {
-    let bin = std::env::var_os("RUDDER_PEERS_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/bin"));
-    let helm = bin.join("helm");
-    assert!(
-        helm.exists(),
-        "helm not found at {}; run scripts/install-peers",
-        helm.display()
-    );
-    helm
-}
 
 /// Result of running a command.
 pub struct Run {

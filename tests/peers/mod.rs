@@ -1,0 +1,33 @@
+//! The real peer binaries (helm v4.1.4, kubectl v1.35.2) for parity tests: from
+//! `$RUDDER_PEERS_BIN` (set by scripts/test), else installed by `scripts/install-peers`
+//! (cached under target/peers). Tests that need a peer never skip: a missing peer fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The directory holding `helm` and `kubectl`.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("RUDDER_PEERS_BIN").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-peers");
+    let out = Command::new("bash")
+        .arg(&script)
+        .output()
+        .expect("scripts/install-peers runs");
+    assert!(
+        out.status.success(),
+        "scripts/install-peers failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// The real helm binary.
+pub fn helm() -> PathBuf {
+    let helm = bin_dir().join("helm");
+    assert!(helm.is_file(), "helm not found at {}", helm.display());
+    helm
+}
