@@ -429,6 +429,16 @@ mod tests {
                 {"name": "web", "image": image}]}}}})
     }
 
+    /// Server-side apply of an apps/v1 object's main resource by `manager`.
+    fn apply_as(
+        live: Option<&Value>,
+        config: &Value,
+        manager: &str,
+        force: bool,
+    ) -> Result<Value, ApiError> {
+        server_side_apply(live, config, manager, force, "apps/v1", MAIN, W)
+    }
+
     fn managers(obj: &Value) -> Vec<(String, String)> {
         read_managed(obj)
             .into_iter()
@@ -438,16 +448,7 @@ mod tests {
 
     #[test]
     fn first_apply_creates_the_object_and_records_ownership() {
-        let obj = server_side_apply(
-            None,
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let obj = apply_as(None, &deployment(2, "nginx:1"), "alice", false).unwrap();
         assert_eq!(obj["spec"]["replicas"], 2);
         let entries = read_managed(&obj);
         assert_eq!(entries.len(), 1);
@@ -463,26 +464,8 @@ mod tests {
 
     #[test]
     fn another_manager_changing_an_owned_field_conflicts_unless_forced() {
-        let live = server_side_apply(
-            None,
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
-        let err = server_side_apply(
-            Some(&live),
-            &deployment(5, "nginx:1"),
-            "bob",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap_err();
+        let live = apply_as(None, &deployment(2, "nginx:1"), "alice", false).unwrap();
+        let err = apply_as(Some(&live), &deployment(5, "nginx:1"), "bob", false).unwrap_err();
         let status = err.to_status();
         assert_eq!(status["code"], 409);
         assert_eq!(status["reason"], "Conflict");
@@ -496,16 +479,7 @@ mod tests {
             "FieldManagerConflict"
         );
 
-        let forced = server_side_apply(
-            Some(&live),
-            &deployment(5, "nginx:1"),
-            "bob",
-            true,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let forced = apply_as(Some(&live), &deployment(5, "nginx:1"), "bob", true).unwrap();
         assert_eq!(forced["spec"]["replicas"], 5);
         let alice = read_managed(&forced)
             .into_iter()
@@ -528,41 +502,14 @@ mod tests {
 
     #[test]
     fn applying_the_same_value_shares_ownership_without_conflict() {
-        let live = server_side_apply(
-            None,
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
-        let shared = server_side_apply(
-            Some(&live),
-            &deployment(2, "nginx:1"),
-            "bob",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let live = apply_as(None, &deployment(2, "nginx:1"), "alice", false).unwrap();
+        let shared = apply_as(Some(&live), &deployment(2, "nginx:1"), "bob", false).unwrap();
         assert_eq!(managers(&shared).len(), 2);
     }
 
     #[test]
     fn fields_a_manager_stops_applying_are_removed() {
-        let live = server_side_apply(
-            None,
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let live = apply_as(None, &deployment(2, "nginx:1"), "alice", false).unwrap();
         let mut cfg = deployment(2, "nginx:1");
         cfg["metadata"].as_object_mut().unwrap().remove("labels");
         let after =
@@ -579,16 +526,7 @@ mod tests {
             .unwrap()
             .push(json!({"name": "sidecar", "image": "envoy", "args": ["-v"]}));
         let live = server_side_apply(None, &two, "alice", false, "apps/v1", MAIN, W).unwrap();
-        let after = server_side_apply(
-            Some(&live),
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let after = apply_as(Some(&live), &deployment(2, "nginx:1"), "alice", false).unwrap();
         assert_eq!(
             after["spec"]["template"]["spec"]["containers"],
             json!([{"name": "web", "image": "nginx:1"}])
@@ -605,26 +543,8 @@ mod tests {
 
     #[test]
     fn fields_still_owned_by_another_manager_survive_removal() {
-        let live = server_side_apply(
-            None,
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
-        let live = server_side_apply(
-            Some(&live),
-            &deployment(2, "nginx:1"),
-            "bob",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let live = apply_as(None, &deployment(2, "nginx:1"), "alice", false).unwrap();
+        let live = apply_as(Some(&live), &deployment(2, "nginx:1"), "bob", false).unwrap();
         let mut cfg = deployment(2, "nginx:1");
         cfg["metadata"].as_object_mut().unwrap().remove("labels");
         let after =
@@ -634,16 +554,7 @@ mod tests {
 
     #[test]
     fn containers_are_merged_per_name_across_managers() {
-        let live = server_side_apply(
-            None,
-            &deployment(1, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let live = apply_as(None, &deployment(1, "nginx:1"), "alice", false).unwrap();
         let sidecar = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web"},
             "spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}});
@@ -657,16 +568,7 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["web", "proxy"]);
         // alice dropping nothing keeps bob's container; alice changing her image is fine.
-        let again = server_side_apply(
-            Some(&merged),
-            &deployment(1, "nginx:2"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let again = apply_as(Some(&merged), &deployment(1, "nginx:2"), "alice", false).unwrap();
         assert_eq!(
             again["spec"]["template"]["spec"]["containers"][0]["image"],
             "nginx:2"
@@ -679,16 +581,7 @@ mod tests {
 
     #[test]
     fn an_update_takes_ownership_so_a_later_apply_conflicts_with_it() {
-        let live = server_side_apply(
-            None,
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
+        let live = apply_as(None, &deployment(2, "nginx:1"), "alice", false).unwrap();
         let mut scaled = live.clone();
         scaled["spec"]["replicas"] = json!(7);
         record_update(
@@ -706,16 +599,7 @@ mod tests {
             .unwrap();
         assert_eq!(scaler.operation, "Update");
         assert_eq!(scaler.fields.paths.len(), 1);
-        let err = server_side_apply(
-            Some(&scaled),
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap_err();
+        let err = apply_as(Some(&scaled), &deployment(2, "nginx:1"), "alice", false).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Apply failed with 1 conflict: conflict with \"kubectl-scale\" using apps/v1: .spec.replicas"
@@ -787,26 +671,8 @@ mod tests {
 
     #[test]
     fn several_conflicts_are_grouped_by_manager() {
-        let live = server_side_apply(
-            None,
-            &deployment(2, "nginx:1"),
-            "alice",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap();
-        let err = server_side_apply(
-            Some(&live),
-            &deployment(3, "nginx:2"),
-            "bob",
-            false,
-            "apps/v1",
-            MAIN,
-            W,
-        )
-        .unwrap_err();
+        let live = apply_as(None, &deployment(2, "nginx:1"), "alice", false).unwrap();
+        let err = apply_as(Some(&live), &deployment(3, "nginx:2"), "bob", false).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Apply failed with 2 conflicts: conflicts with \"alice\":\n- .spec.replicas\n- .spec.template.spec.containers[name=\"web\"].image"
