@@ -114,14 +114,8 @@ pub async fn diff_upgrade(
     let history = storage.history_stored(&opts.name).await?;
     let last = history.last().map(|s| s.release.clone());
     let caps = lifecycle::capabilities(cluster).await?;
-    let info = |revision: u64, install: bool| ReleaseInfo {
-        name: opts.name.clone(),
-        namespace: namespace.clone(),
-        revision,
-        is_install: install,
-        is_upgrade: !install,
-        service: "Rudder".into(),
-    };
+    let info =
+        |revision: u64, install: bool| ReleaseInfo::new(&opts.name, &namespace, revision, !install);
     let (rendered, old) = match last {
         Some(last) if last.info.status != Status::Uninstalled => {
             let current = history

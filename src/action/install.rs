@@ -73,14 +73,7 @@ pub async fn install(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
             });
         }
     };
-    let info = ReleaseInfo {
-        name: opts.name.clone(),
-        namespace: namespace.clone(),
-        revision: version,
-        is_install: true,
-        is_upgrade: false,
-        service: "Rudder".into(),
-    };
+    let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
     let rendered = render_for_install(cluster, chart, &config, info, opts).await?;
     let description = opts
         .description

@@ -136,14 +136,7 @@ fn lint_one(chart_path: &Path, opts: &LintOptions) -> LintReport {
             return report;
         }
     };
-    let release = ReleaseInfo {
-        name: "test-release".to_string(),
-        namespace: "default".to_string(),
-        revision: 1,
-        is_install: true,
-        is_upgrade: false,
-        service: "Rudder".to_string(),
-    };
+    let release = ReleaseInfo::new("test-release", "default", 1, false);
     match render_release(chart, &user_values, release, opts.capabilities.clone()) {
         Ok(rendered) => lint_objects(&rendered, &mut report),
         Err(e) => report.push(Severity::Error, "templates/", e.to_string()),

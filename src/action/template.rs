@@ -44,14 +44,7 @@ struct Document<'a> {
 pub fn template(opts: &TemplateOptions) -> Result<String, ActionError> {
     let chart = chart::load(&opts.chart)?;
     let user_values = opts.values.merge()?;
-    let release = ReleaseInfo {
-        name: opts.release_name.clone(),
-        namespace: opts.namespace.clone(),
-        revision: 1,
-        is_install: !opts.is_upgrade,
-        is_upgrade: opts.is_upgrade,
-        service: "Rudder".to_string(),
-    };
+    let release = ReleaseInfo::new(&opts.release_name, &opts.namespace, 1, opts.is_upgrade);
     let rendered = render_release(chart, &user_values, release, opts.capabilities.clone())?;
     let documents = select_documents(&rendered, opts)?;
     let mut out = String::new();

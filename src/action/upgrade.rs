@@ -62,14 +62,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
             create_namespace(cluster, &namespace, &opts.settings.field_manager).await?;
         }
         let version = last.as_ref().map_or(1, |l| l.version + 1);
-        let info = ReleaseInfo {
-            name: opts.name.clone(),
-            namespace: namespace.clone(),
-            revision: version,
-            is_install: true,
-            is_upgrade: false,
-            service: "Rudder".into(),
-        };
+        let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
         let rendered = render_for_install(cluster, chart, &new_values, info, opts).await?;
         let description = opts
             .description
@@ -98,14 +91,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
     let config = upgrade_values(opts, new_values, &current);
     let version = last.version + 1;
     let caps = lifecycle::capabilities(cluster).await?;
-    let info = ReleaseInfo {
-        name: opts.name.clone(),
-        namespace: namespace.clone(),
-        revision: version,
-        is_install: false,
-        is_upgrade: true,
-        service: "Rudder".into(),
-    };
+    let info = ReleaseInfo::new(&opts.name, &namespace, version, true);
     let rendered = render_release(chart, &config, info, caps)?;
     let description = opts
         .description

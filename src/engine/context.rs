@@ -22,17 +22,25 @@ pub struct ReleaseInfo {
     pub service: String,
 }
 
+impl ReleaseInfo {
+    /// The release facts for revision `revision` of `name` in `namespace`, rendered for an
+    /// install (`is_upgrade` false) or an upgrade.
+    pub fn new(name: &str, namespace: &str, revision: u64, is_upgrade: bool) -> Self {
+        ReleaseInfo {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            revision,
+            is_install: !is_upgrade,
+            is_upgrade,
+            service: "Rudder".into(),
+        }
+    }
+}
+
 impl Default for ReleaseInfo {
     /// What `helm template` uses when no name is given.
     fn default() -> Self {
-        ReleaseInfo {
-            name: "release-name".into(),
-            namespace: "default".into(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-            service: "Rudder".into(),
-        }
+        ReleaseInfo::new("release-name", "default", 1, false)
     }
 }
 
