@@ -23,7 +23,7 @@ use crate::action::lifecycle::{
 use crate::action::render::render_release;
 use crate::action::upgrade::upgrade_values;
 use crate::diff::{Pair, fold_string_data};
-use crate::engine::ReleaseInfo;
+use crate::engine::{ReleaseInfo, RenderOptions};
 use crate::kube::{ApplyOptions, Cluster, KubeError, ObjectRef};
 use crate::storage::{Release, Status, Storage, StorageError};
 
@@ -125,7 +125,11 @@ pub async fn diff_upgrade(
                 .map(|s| s.release.clone())
                 .unwrap_or_else(|| last.clone());
             let config = upgrade_values(opts, new_values, &current);
-            let rendered = render_release(chart, &config, info(last.version + 1, false), caps)?;
+            let rendered = render_release(
+                chart,
+                &config,
+                RenderOptions::offline(info(last.version + 1, false), caps),
+            )?;
             let mut old = stored_objects(cluster, &current).await?;
             if last.version != current.version {
                 for p in stored_objects(cluster, &last).await? {
@@ -138,7 +142,11 @@ pub async fn diff_upgrade(
         }
         other => {
             let version = other.map_or(1, |l| l.version + 1);
-            let rendered = render_release(chart, &new_values, info(version, true), caps)?;
+            let rendered = render_release(
+                chart,
+                &new_values,
+                RenderOptions::offline(info(version, true), caps),
+            )?;
             (rendered, Vec::new())
         }
     };

@@ -13,7 +13,7 @@ use crate::action::lifecycle::{
 };
 use crate::action::render::{RenderedRelease, render_release};
 use crate::chart;
-use crate::engine::ReleaseInfo;
+use crate::engine::{ReleaseInfo, RenderOptions};
 use crate::kube::{ApplyOptions, Cluster, ObjectRef, wait};
 use crate::manifest::HookEvent;
 use crate::storage::{Holder, Release, Status, Storage};
@@ -263,7 +263,11 @@ pub(crate) async fn render_for_install(
     opts: &DeployOptions,
 ) -> Result<RenderedRelease, ReleaseError> {
     let caps = lifecycle::capabilities(cluster).await?;
-    let rendered = render_release(chart.clone(), config, info.clone(), caps)?;
+    let rendered = render_release(
+        chart.clone(),
+        config,
+        RenderOptions::offline(info.clone(), caps),
+    )?;
     if opts.skip_crds || opts.dry_run != DryRun::None || rendered.crds.is_empty() {
         return Ok(rendered);
     }
@@ -271,5 +275,9 @@ pub(crate) async fn render_for_install(
         return Ok(rendered);
     }
     let caps = lifecycle::capabilities(cluster).await?;
-    Ok(render_release(chart, config, info, caps)?)
+    Ok(render_release(
+        chart,
+        config,
+        RenderOptions::offline(info, caps),
+    )?)
 }

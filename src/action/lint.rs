@@ -9,7 +9,7 @@ use regex::Regex;
 
 use crate::action::render::{RenderedRelease, render_release};
 use crate::chart::{self, Chart};
-use crate::engine::{Capabilities, ReleaseInfo};
+use crate::engine::{Capabilities, ReleaseInfo, RenderOptions};
 use crate::manifest::Manifest;
 use crate::values::ValueOptions;
 
@@ -137,7 +137,11 @@ fn lint_one(chart_path: &Path, opts: &LintOptions) -> LintReport {
         }
     };
     let release = ReleaseInfo::new("test-release", "default", 1, false);
-    match render_release(chart, &user_values, release, opts.capabilities.clone()) {
+    match render_release(
+        chart,
+        &user_values,
+        RenderOptions::offline(release, opts.capabilities.clone()),
+    ) {
         Ok(rendered) => lint_objects(&rendered, &mut report),
         Err(e) => report.push(Severity::Error, "templates/", e.to_string()),
     }

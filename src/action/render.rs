@@ -3,7 +3,7 @@
 //! notes out. Nothing here touches a cluster.
 
 use crate::chart::{self, Chart};
-use crate::engine::{self, Capabilities, ReleaseInfo, RenderOptions};
+use crate::engine::{self, RenderOptions};
 use crate::manifest::{self, Manifest};
 use crate::values::{self, Values};
 
@@ -47,25 +47,20 @@ pub enum RenderError {
     Manifest(#[from] manifest::ManifestError),
 }
 
-/// Renders `chart` for `release` with the user-supplied values.
+/// Renders `chart` with the user-supplied values for the release, cluster capabilities and
+/// (when connected) `lookup` hook in `options`.
 pub fn render_release(
     mut chart: Chart,
     user_values: &Values,
-    release: ReleaseInfo,
-    capabilities: Capabilities,
+    options: RenderOptions,
 ) -> Result<RenderedRelease, RenderError> {
     if chart.is_library() {
         return Err(RenderError::LibraryChart(chart.name().to_string()));
     }
     chart.check_dependencies_present()?;
-    chart::check_kube_version(&chart.metadata, &capabilities.kube_version.version)?;
+    chart::check_kube_version(&chart.metadata, &options.capabilities.kube_version.version)?;
     let values = values::compute_render_values(&mut chart, user_values)?;
     values::validate_schema(&chart, &values)?;
-    let options = RenderOptions {
-        release,
-        capabilities,
-        ..Default::default()
-    };
     let rendered = engine::render(&chart, &values, &options)?;
     let parsed = manifest::parse_rendered(&rendered)?;
     let (hooks, mut manifests) = manifest::split_hooks(parsed);

@@ -10,7 +10,7 @@ use globset::Glob;
 use crate::action::ActionError;
 use crate::action::render::{RenderedRelease, render_release};
 use crate::chart;
-use crate::engine::{Capabilities, ReleaseInfo};
+use crate::engine::{Capabilities, ReleaseInfo, RenderOptions};
 use crate::manifest::{HookEvent, Manifest};
 use crate::values::ValueOptions;
 
@@ -45,7 +45,11 @@ pub fn template(opts: &TemplateOptions) -> Result<String, ActionError> {
     let chart = chart::load(&opts.chart)?;
     let user_values = opts.values.merge()?;
     let release = ReleaseInfo::new(&opts.release_name, &opts.namespace, 1, opts.is_upgrade);
-    let rendered = render_release(chart, &user_values, release, opts.capabilities.clone())?;
+    let rendered = render_release(
+        chart,
+        &user_values,
+        RenderOptions::offline(release, opts.capabilities.clone()),
+    )?;
     let documents = select_documents(&rendered, opts)?;
     let mut out = String::new();
     match &opts.output_dir {

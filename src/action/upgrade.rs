@@ -14,7 +14,7 @@ use crate::action::lifecycle::{
 use crate::action::render::render_release;
 use crate::action::rollback::{RollbackOptions, rollback};
 use crate::chart;
-use crate::engine::ReleaseInfo;
+use crate::engine::{ReleaseInfo, RenderOptions};
 use crate::kube::Cluster;
 use crate::manifest::HookEvent;
 use crate::storage::{Holder, Release, Status, Storage};
@@ -92,7 +92,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
     let version = last.version + 1;
     let caps = lifecycle::capabilities(cluster).await?;
     let info = ReleaseInfo::new(&opts.name, &namespace, version, true);
-    let rendered = render_release(chart, &config, info, caps)?;
+    let rendered = render_release(chart, &config, RenderOptions::offline(info, caps))?;
     let description = opts
         .description
         .clone()

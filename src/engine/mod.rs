@@ -44,6 +44,17 @@ pub struct RenderOptions {
     pub lookup: Option<LookupFn>,
 }
 
+impl RenderOptions {
+    /// A render without a cluster: `lookup` returns empty maps.
+    pub fn offline(release: ReleaseInfo, capabilities: Capabilities) -> Self {
+        RenderOptions {
+            release,
+            capabilities,
+            lookup: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for RenderOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RenderOptions")
