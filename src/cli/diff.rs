@@ -76,9 +76,8 @@ pub struct UpgradeArgs {
     pub name: String,
     /// Chart path, repo/chart, chart URL or oci:// reference
     pub chart: String,
-    /// Chart version constraint (for charts from repositories)
-    #[arg(long = "version", value_name = "CONSTRAINT")]
-    pub version: Option<String>,
+    #[command(flatten)]
+    pub chart_path: super::repo::ChartPathArgs,
     #[command(flatten)]
     pub values: ValuesFlags,
     /// Merge the last release's values with the new ones
@@ -148,9 +147,7 @@ pub fn dispatch(global: &GlobalFlags, args: DiffArgs, sub: &ArgMatches) -> Resul
     let nested = sub.subcommand().map(|(_, m)| m.clone()).unwrap_or_default();
     // Charts from repositories are fetched before the runtime starts (it blocks).
     let chart = match &args.command {
-        DiffCommand::Upgrade(a) => {
-            Some(super::repo::resolve_chart(&a.chart, a.version.as_deref())?)
-        }
+        DiffCommand::Upgrade(a) => Some(super::repo::resolve_chart(&a.chart, &a.chart_path)?),
         _ => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

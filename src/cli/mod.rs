@@ -124,9 +124,8 @@ pub struct TemplateArgs {
     /// Print the rendered NOTES.txt after the manifests
     #[arg(long = "notes")]
     pub notes: bool,
-    /// Chart version constraint (for charts from repositories)
-    #[arg(long = "version", value_name = "CONSTRAINT")]
-    pub version: Option<String>,
+    #[command(flatten)]
+    pub chart_path: repo::ChartPathArgs,
 }
 
 #[derive(Args, Debug)]
@@ -187,8 +186,10 @@ pub enum ShowCommand {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// Chart path
-    pub chart: PathBuf,
+    /// Chart: a directory, a .tgz, REPO/CHART, a chart URL or oci://…
+    pub chart: String,
+    #[command(flatten)]
+    pub chart_path: repo::ChartPathArgs,
 }
 
 /// Parses the command line, runs the command, and turns errors into helm-style output.
@@ -260,7 +261,7 @@ fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Resul
     let opts = action::template::TemplateOptions {
         release_name,
         namespace: global.namespace(),
-        chart: repo::resolve_chart(&chart, args.version.as_deref())?,
+        chart: repo::resolve_chart(&chart, &args.chart_path)?,
         values: value_options(sub),
         capabilities: capabilities(&args.capabilities)?,
         show_only: args.show_only,
@@ -340,7 +341,8 @@ fn show(command: ShowCommand) -> Result<ExitCode> {
         ShowCommand::Crds(a) => (ShowWhat::Crds, a),
         ShowCommand::All(a) => (ShowWhat::All, a),
     };
-    print!("{}", action::show::show(&args.chart, what)?);
+    let chart = repo::resolve_chart(&args.chart, &args.chart_path)?;
+    print!("{}", action::show::show(&chart, what)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -119,9 +119,9 @@ pub struct DeployFlags {
     /// Output format: table, json or yaml
     #[arg(short = 'o', long = "output", default_value = "table")]
     pub output: OutputFormat,
-    /// Chart version constraint, for charts from repositories and registries
-    #[arg(long = "version", value_name = "CONSTRAINT")]
-    pub version: Option<String>,
+    // Where to fetch the chart from: --version, --devel, --repo, --plain-http, credentials, TLS.
+    #[command(flatten)]
+    pub chart_path: super::repo::ChartPathArgs,
 }
 
 #[derive(Args, Debug)]
@@ -441,7 +441,7 @@ fn print_release(release: &crate::storage::Release, format: OutputFormat, hide_n
 
 /// The local chart for a chart argument (downloading repository and registry charts).
 async fn locate_chart(chart: &std::path::Path, d: &DeployFlags) -> Result<std::path::PathBuf> {
-    super::repo::locate(&chart.to_string_lossy(), d.version.as_deref()).await
+    super::repo::locate(&chart.to_string_lossy(), &d.chart_path).await
 }
 
 fn deploy_options(

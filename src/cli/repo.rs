@@ -85,10 +85,10 @@ pub struct FormatArg {
 /// TLS and credential flags shared by commands that talk to repositories.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConnectionFlags {
-    /// Chart repository username
+    /// Chart repository or registry username
     #[arg(long)]
     pub username: Option<String>,
-    /// Chart repository password
+    /// Chart repository or registry password
     #[arg(long)]
     pub password: Option<String>,
     /// Verify certificates of HTTPS-enabled servers using this CA bundle
@@ -209,12 +209,6 @@ pub struct SearchRepoArgs {
 pub struct PullArgs {
     /// Chart: repo/chart, a chart URL, or oci://host/path/chart
     pub chart: String,
-    /// Version constraint for the chart (default: the newest stable version)
-    #[arg(long)]
-    pub version: Option<String>,
-    /// Use development versions, too
-    #[arg(long)]
-    pub devel: bool,
     /// Location to write the chart
     #[arg(short = 'd', long = "destination", default_value = ".")]
     pub destination: PathBuf,
@@ -224,14 +218,48 @@ pub struct PullArgs {
     /// Directory into which the chart is unpacked (with --untar)
     #[arg(long, value_name = "DIR")]
     pub untardir: Option<PathBuf>,
-    /// Chart repository URL to look the chart up in
+    #[command(flatten)]
+    pub chart_path: ChartPathArgs,
+}
+
+/// helm's "chart path options": where and how to fetch the chart argument of `install`,
+/// `upgrade`, `template`, `show`, `diff upgrade` and `pull`. Every command turns them into
+/// [`LocateOptions`] the same way and resolves the chart with [`locate`].
+#[derive(Args, Debug, Clone, Default)]
+pub struct ChartPathArgs {
+    /// Version constraint for the chart (e.g. 1.1.1 or ^2.0.0; default: the newest stable version)
+    #[arg(long, value_name = "CONSTRAINT")]
+    pub version: Option<String>,
+    /// Use development versions, too (same as --version '>0.0.0-0'; ignored when --version is set)
+    #[arg(long)]
+    pub devel: bool,
+    /// Chart repository URL where to locate the requested chart (no `repo add` needed)
     #[arg(long = "repo", value_name = "URL")]
     pub repo: Option<String>,
     #[command(flatten)]
     pub connection: ConnectionFlags,
-    /// Use insecure HTTP connections for an OCI registry
+    /// Use insecure HTTP connections for the chart download (OCI registries without TLS)
     #[arg(long = "plain-http")]
     pub plain_http: bool,
+}
+
+impl ChartPathArgs {
+    /// The options [`crate::repo::locate_chart`] and [`crate::repo::fetch_chart`]
+    /// take. `--devel` without `--version` is helm's `>0.0.0-0`.
+    pub fn locate_options(&self) -> LocateOptions {
+        let version = self
+            .version
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| self.devel.then(|| ">0.0.0-0".to_string()));
+        LocateOptions {
+            version,
+            devel: self.devel,
+            http: self.connection.given().then(|| self.connection.http()),
+            repo_url: self.repo.clone(),
+            registry: self.connection.registry(self.plain_http),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -367,20 +395,22 @@ fn read_stdin_password() -> Result<String> {
     Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Resolves a chart argument of `template`, `install`, `upgrade` and `diff`: a local path
-/// as it is, a `repo/chart`, chart URL or `oci://` reference downloaded (verified) into the
-/// content cache.
-pub async fn locate(reference: &str, version: Option<&str>) -> Result<PathBuf> {
+/// Resolves the chart argument of `template`, `install`, `upgrade`, `show` and `diff
+/// upgrade`: an existing local path as it is (as helm, even with `--repo`), else a
+/// `repo/chart`, chart URL, `oci://` reference or (with `--repo`) chart name downloaded,
+/// verified, into the content cache.
+pub async fn locate(reference: &str, chart: &ChartPathArgs) -> Result<PathBuf> {
+    let reference = reference.trim();
     if std::path::Path::new(reference).exists() && !reference.contains("://") {
         return Ok(PathBuf::from(reference));
     }
     let settings = RepoSettings::from_env();
-    Ok(crate::repo::locate_chart(reference, version, &settings).await?)
+    Ok(crate::repo::locate_chart(reference, &chart.locate_options(), &settings).await?)
 }
 
 /// [`locate`] for commands that run without an async runtime.
-pub fn resolve_chart(reference: &str, version: Option<&str>) -> Result<PathBuf> {
-    runtime()?.block_on(locate(reference, version))
+pub fn resolve_chart(reference: &str, chart: &ChartPathArgs) -> Result<PathBuf> {
+    runtime()?.block_on(locate(reference, chart))
 }
 
 /// Runs one of the repository commands.
@@ -514,13 +544,7 @@ fn search(args: SearchRepoArgs, settings: &RepoSettings) -> Result<ExitCode> {
 }
 
 fn pull(args: PullArgs, settings: &RepoSettings) -> Result<ExitCode> {
-    let locate = LocateOptions {
-        version: args.version,
-        devel: args.devel,
-        http: args.connection.given().then(|| args.connection.http()),
-        repo_url: args.repo,
-        registry: args.connection.registry(args.plain_http),
-    };
+    let locate = args.chart_path.locate_options();
     let opts = action::pull::PullOptions {
         reference: args.chart,
         locate,

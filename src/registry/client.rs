@@ -128,13 +128,7 @@ impl Session {
             if let Some(body) = body {
                 request = request.body(body.to_vec());
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| RegistryError::Unreachable {
-                    host: self.registry.clone(),
-                    reason: describe(&e),
-                })?;
+            let response = request.send().await.map_err(|e| self.unreachable(&e))?;
             if response.status() != StatusCode::UNAUTHORIZED || answered {
                 return Ok(response);
             }
@@ -225,6 +219,23 @@ impl Session {
                 host: self.registry.clone(),
                 challenge: challenge.to_string(),
             }),
+        }
+    }
+
+    /// The error for a request that got no answer. A TLS handshake answered in plain HTTP
+    /// (rustls sees an "InvalidContentType" record) is a registry without TLS: say so, and
+    /// name the flag, instead of the TLS library's words.
+    fn unreachable(&self, e: &reqwest::Error) -> RegistryError {
+        let reason = describe(e);
+        let reason = if self.base.starts_with("https://") && reason.contains("InvalidContentType") {
+            "it speaks plain HTTP, not HTTPS (pass --plain-http for a registry without TLS)"
+                .to_string()
+        } else {
+            reason
+        };
+        RegistryError::Unreachable {
+            host: self.registry.clone(),
+            reason,
         }
     }
 
@@ -339,6 +350,11 @@ async fn list_tags(session: &mut Session, r: &Reference) -> Result<Vec<String>, 
     let response = session
         .send(Method::GET, &url, &[], None, &pull_scope(r))
         .await?;
+    if response.status() == StatusCode::NOT_FOUND {
+        return Err(RegistryError::ChartNotFound {
+            repository: format!("oci://{}/{}", r.registry, r.repository),
+        });
+    }
     if !response.status().is_success() {
         return Err(status_error(
             format!("oci://{}/{}", r.registry, r.repository),
@@ -428,6 +444,15 @@ pub async fn pull(
             &pull_scope(&r),
         )
         .await?;
+    if response.status() == StatusCode::NOT_FOUND && r.digest.is_none() {
+        // No such tag: name the versions there are (or that the chart itself is missing).
+        let tags = list_tags(&mut session, &r).await?;
+        return Err(RegistryError::VersionNotFound {
+            repository: format!("oci://{}/{}", r.registry, r.repository),
+            version: tag_to_version(&tag),
+            available: tags.iter().map(|t| tag_to_version(t)).collect(),
+        });
+    }
     if !response.status().is_success() {
         return Err(status_error(
             format!("oci://{shown}"),

@@ -73,6 +73,17 @@ pub enum RegistryError {
         constraint: String,
         available: Vec<String>,
     },
+    #[error(
+        "chart {repository} has no version {version}; available: {}",
+        if available.is_empty() { "none".to_string() } else { available.join(", ") }
+    )]
+    VersionNotFound {
+        repository: String,
+        version: String,
+        available: Vec<String>,
+    },
+    #[error("chart {repository} not found: the registry has no such repository (404)")]
+    ChartNotFound { repository: String },
     #[error("not logged in to {0}")]
     NotLoggedIn(String),
     #[error("cannot read {}: {source}", path.display())]

@@ -41,22 +41,10 @@ pub struct Fetched {
 }
 
 /// Where the chart `reference` is on disk, downloading it into the content cache when it
-/// is a repository reference, URL or `oci://` reference. Local paths are returned as they
-/// are.
+/// is a repository reference, URL, `oci://` reference or (with `--repo`) a chart name.
+/// Local paths are returned as they are. This is the one resolution behind every command
+/// that takes a chart argument.
 pub async fn locate_chart(
-    reference: &str,
-    version: Option<&str>,
-    settings: &RepoSettings,
-) -> Result<PathBuf, RepoError> {
-    let opts = LocateOptions {
-        version: version.map(str::to_string),
-        ..LocateOptions::default()
-    };
-    locate_chart_with(reference, &opts, settings).await
-}
-
-/// [`locate_chart`] with every option.
-pub async fn locate_chart_with(
     reference: &str,
     opts: &LocateOptions,
     settings: &RepoSettings,
@@ -128,10 +116,12 @@ pub async fn fetch_chart(
         return finish(pulled.bytes, &pulled.source, None);
     }
     if let Some(repo_url) = &opts.repo_url {
-        let http_opts = opts.http.clone().unwrap_or_else(|| HttpOptions {
-            credentials_for: reqwest::Url::parse(repo_url).ok(),
-            ..HttpOptions::default()
-        });
+        // Credentials belong to the repository's origin: a chart URL on another host gets
+        // none unless --pass-credentials (helm's CVE-2021-32690).
+        let http_opts = HttpOptions {
+            credentials_for: Some(http::parse_url(repo_url)?),
+            ..opts.http.clone().unwrap_or_default()
+        };
         let index_url = http::parse_url(&super::index::url_join(repo_url, "index.yaml"))?;
         let bytes = http::get(&index_url, &http_opts).await?;
         let index = IndexFile::parse(&bytes, index_url.as_str())?;

@@ -13,7 +13,7 @@ mod settings;
 pub use file::{RepoEntry, RepoFile};
 pub use http::HttpOptions;
 pub use index::{ChartVersion, IndexFile};
-pub use locate::{Fetched, LocateOptions, fetch_chart, locate_chart, locate_chart_with};
+pub use locate::{Fetched, LocateOptions, fetch_chart, locate_chart};
 pub use settings::RepoSettings;
 
 use std::fs;
