@@ -18,12 +18,11 @@ use serde_json::Value;
 use crate::action::install::DeployOptions;
 use crate::action::lifecycle::{
     self, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest, prepare,
-    prepare_rendered, removed, stored_objects, validate_name,
+    prepare_rendered, removed, render_on_cluster, stored_objects, validate_name,
 };
-use crate::action::render::render_release;
 use crate::action::upgrade::upgrade_values;
 use crate::diff::{Pair, fold_string_data};
-use crate::engine::{ReleaseInfo, RenderOptions};
+use crate::engine::ReleaseInfo;
 use crate::kube::{ApplyOptions, Cluster, KubeError, ObjectRef};
 use crate::storage::{Release, Status, Storage, StorageError};
 
@@ -125,11 +124,8 @@ pub async fn diff_upgrade(
                 .map(|s| s.release.clone())
                 .unwrap_or_else(|| last.clone());
             let config = upgrade_values(opts, new_values, &current);
-            let rendered = render_release(
-                chart,
-                &config,
-                RenderOptions::offline(info(last.version + 1, false), caps),
-            )?;
+            let info = info(last.version + 1, false);
+            let rendered = render_on_cluster(cluster, chart, &config, info, caps, true).await?;
             let mut old = stored_objects(cluster, &current).await?;
             if last.version != current.version {
                 for p in stored_objects(cluster, &last).await? {
@@ -142,11 +138,8 @@ pub async fn diff_upgrade(
         }
         other => {
             let version = other.map_or(1, |l| l.version + 1);
-            let rendered = render_release(
-                chart,
-                &new_values,
-                RenderOptions::offline(info(version, true), caps),
-            )?;
+            let info = info(version, true);
+            let rendered = render_on_cluster(cluster, chart, &new_values, info, caps, true).await?;
             (rendered, Vec::new())
         }
     };

@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 
 use crate::action::lifecycle::{
     self, ApplySettings, DryRun, PendingGuard, ReleaseError, apply_all, check_ownership,
-    prepare_rendered, record, run_hooks, validate_name, wait_if_asked,
+    prepare_rendered, record, render_on_cluster, run_hooks, validate_name, wait_if_asked,
 };
-use crate::action::render::{RenderedRelease, render_release};
+use crate::action::render::RenderedRelease;
 use crate::chart;
-use crate::engine::{ReleaseInfo, RenderOptions};
+use crate::engine::ReleaseInfo;
 use crate::kube::{ApplyOptions, Cluster, ObjectRef, wait};
 use crate::manifest::HookEvent;
 use crate::storage::{Holder, Release, Status, Storage};
@@ -262,12 +262,17 @@ pub(crate) async fn render_for_install(
     info: ReleaseInfo,
     opts: &DeployOptions,
 ) -> Result<RenderedRelease, ReleaseError> {
+    let connected = opts.dry_run != DryRun::Client;
     let caps = lifecycle::capabilities(cluster).await?;
-    let rendered = render_release(
+    let rendered = render_on_cluster(
+        cluster,
         chart.clone(),
         config,
-        RenderOptions::offline(info.clone(), caps),
-    )?;
+        info.clone(),
+        caps,
+        connected,
+    )
+    .await?;
     if opts.skip_crds || opts.dry_run != DryRun::None || rendered.crds.is_empty() {
         return Ok(rendered);
     }
@@ -275,9 +280,5 @@ pub(crate) async fn render_for_install(
         return Ok(rendered);
     }
     let caps = lifecycle::capabilities(cluster).await?;
-    Ok(render_release(
-        chart,
-        config,
-        RenderOptions::offline(info, caps),
-    )?)
+    render_on_cluster(cluster, chart, config, info, caps, connected).await
 }

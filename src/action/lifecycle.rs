@@ -10,9 +10,9 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::action::render::{RenderError, RenderedRelease};
-use crate::chart::ChartError;
-use crate::engine::{Capabilities, KubeVersion};
+use crate::action::render::{RenderError, RenderedRelease, render_release};
+use crate::chart::{Chart, ChartError};
+use crate::engine::{Capabilities, KubeVersion, ReleaseInfo, RenderOptions};
 use crate::kube::{
     ApplyOptions, Cluster, KubeError, MANAGED_BY, MANAGED_BY_LABEL, ObjectRef,
     RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, wait,
@@ -149,6 +149,37 @@ pub async fn capabilities(cluster: &Cluster) -> Result<Capabilities, ReleaseErro
     Ok(caps)
 }
 
+/// Renders a release for an operation on `cluster`. With `connected` (install, upgrade,
+/// diff and server dry-runs, as in helm), templates' `lookup` asks the cluster; otherwise
+/// it finds nothing, as in `template` and client dry-runs.
+///
+/// The render runs on a blocking thread: its templates render on rayon threads that wait
+/// for lookups answered by this runtime, so no runtime worker may be blocked in it.
+pub async fn render_on_cluster(
+    cluster: &Cluster,
+    chart: Chart,
+    values: &crate::values::Values,
+    info: ReleaseInfo,
+    capabilities: Capabilities,
+    connected: bool,
+) -> Result<RenderedRelease, ReleaseError> {
+    let options = RenderOptions {
+        release: info,
+        capabilities,
+        lookup: connected.then(|| cluster.lookup_hook()),
+    };
+    let values = values.clone();
+    match tokio::task::spawn_blocking(move || render_release(chart, &values, options)).await {
+        Ok(rendered) => Ok(rendered?),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Err(ReleaseError::Invalid(format!(
+                "rendering the chart was cancelled: {e}"
+            ))),
+        },
+    }
+}
+
 /// The revision record of a freshly rendered release.
 pub fn record(
     name: &str,
@@ -255,7 +286,7 @@ pub fn hook_manifests(release: &Release) -> Vec<Manifest> {
             kind: r.kind,
             name: r.name,
             namespace: r.namespace,
-            object,
+            metadata: object.get("metadata").cloned().unwrap_or_default(),
             text: h.manifest.clone(),
             hook: Some(hook),
         });
@@ -298,7 +329,7 @@ pub async fn prepare_rendered(
     let objects = rendered
         .manifests
         .iter()
-        .map(|m| m.object.clone())
+        .map(Manifest::object)
         .collect();
     prepare(cluster, objects, release, namespace, true).await
 }
@@ -593,7 +624,7 @@ pub async fn run_hooks(
         let hook = m.hook.clone().expect("hooks have annotations");
         let prepared = prepare(
             cluster,
-            vec![m.object.clone()],
+            vec![m.object()],
             &release.name,
             &release.namespace,
             false,

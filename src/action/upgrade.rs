@@ -8,13 +8,12 @@ use std::collections::BTreeSet;
 use crate::action::install::{DeployOptions, create_namespace, deploy_new, render_for_install};
 use crate::action::lifecycle::{
     self, DryRun, PendingGuard, Prepared, ReleaseError, apply_all, check_ownership, identity,
-    prepare_rendered, record, removed, run_hooks, stored_objects, supersede_others, validate_name,
-    wait_if_asked,
+    prepare_rendered, record, removed, render_on_cluster, run_hooks, stored_objects,
+    supersede_others, validate_name, wait_if_asked,
 };
-use crate::action::render::render_release;
 use crate::action::rollback::{RollbackOptions, rollback};
 use crate::chart;
-use crate::engine::{ReleaseInfo, RenderOptions};
+use crate::engine::ReleaseInfo;
 use crate::kube::Cluster;
 use crate::manifest::HookEvent;
 use crate::storage::{Holder, Release, Status, Storage};
@@ -92,7 +91,8 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
     let version = last.version + 1;
     let caps = lifecycle::capabilities(cluster).await?;
     let info = ReleaseInfo::new(&opts.name, &namespace, version, true);
-    let rendered = render_release(chart, &config, RenderOptions::offline(info, caps))?;
+    let connected = opts.dry_run != DryRun::Client;
+    let rendered = render_on_cluster(cluster, chart, &config, info, caps, connected).await?;
     let description = opts
         .description
         .clone()

@@ -32,8 +32,10 @@ pub use error::RenderError;
 pub use functions::semver::{SemverError, parse_version, semver_matches};
 
 /// The cluster lookup behind the `lookup` function: `(apiVersion, kind, namespace, name)`
-/// to the object (or list, when `name` is empty), an empty map when absent.
-pub type LookupFn = Arc<dyn Fn(&str, &str, &str, &str) -> serde_json::Value + Send + Sync>;
+/// to the object (or list, when `name` is empty), an empty map when absent; `Err` carries a
+/// sentence saying why the cluster could not answer, and fails the render.
+pub type LookupFn =
+    Arc<dyn Fn(&str, &str, &str, &str) -> Result<serde_json::Value, String> + Send + Sync>;
 
 /// Everything about a render that does not come from the chart or its values.
 #[derive(Clone, Default)]

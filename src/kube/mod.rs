@@ -454,6 +454,112 @@ impl Cluster {
         .await
     }
 
+    /// What a template's `lookup(apiVersion, kind, namespace, name)` sees, as helm answers
+    /// it: with a name, the object, or an empty map when it (or its kind) does not exist;
+    /// without a name, a `<Kind>List` of the objects in `namespace` (every namespace when
+    /// empty; cluster-scoped kinds ignore it). Other failures (403, unreachable) are errors.
+    pub async fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, KubeError> {
+        let resolved = match self.resolve(api_version, kind).await {
+            Ok(resolved) => resolved,
+            Err(KubeError::UnknownKind { .. }) => return Ok(Value::Object(Default::default())),
+            Err(e) => return Err(e),
+        };
+        let namespace =
+            (resolved.namespaced && !namespace.is_empty()).then(|| namespace.to_string());
+        if !name.is_empty() {
+            if resolved.namespaced && namespace.is_none() {
+                // helm asks the cluster-wide path, where no single namespaced object lives.
+                return Ok(Value::Object(Default::default()));
+            }
+            let r = ObjectRef {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                namespace,
+                name: name.into(),
+            };
+            return Ok(self
+                .get(&r)
+                .await?
+                .unwrap_or_else(|| Value::Object(Default::default())));
+        }
+        let r = ObjectRef {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace,
+            name: String::new(),
+        };
+        let api = self.api(&resolved, r.namespace.as_deref());
+        let list = self
+            .retrying(|| async {
+                api.list(&ListParams::default())
+                    .await
+                    .map_err(|e| translate(e, &self.request("list", &r)))
+            })
+            .await?;
+        let items: Vec<Value> = list
+            .items
+            .into_iter()
+            .map(|o| {
+                let mut item = serde_json::to_value(o).expect("objects serialize");
+                // List items may come without their type; templates expect it, as in helm.
+                if let Some(map) = item.as_object_mut() {
+                    map.entry("apiVersion")
+                        .or_insert_with(|| Value::from(api_version));
+                    map.entry("kind").or_insert_with(|| Value::from(kind));
+                }
+                item
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "apiVersion": api_version,
+            "kind": format!("{kind}List"),
+            "metadata": {"resourceVersion": list.metadata.resource_version.unwrap_or_default()},
+            "items": items,
+        }))
+    }
+
+    /// The `lookup` hook of a connected render: each call runs [`Cluster::lookup`] as a task
+    /// on the current tokio runtime and blocks the calling (rayon) thread until it answers.
+    ///
+    /// Must be called inside a tokio runtime, and the render using the hook must not run on
+    /// one of that runtime's worker threads (run it with `spawn_blocking`): a worker blocked
+    /// in the render could be the one the lookup task needs.
+    pub fn lookup_hook(&self) -> crate::engine::LookupFn {
+        let cluster = self.clone();
+        let handle = tokio::runtime::Handle::current();
+        Arc::new(
+            move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+                let cluster = cluster.clone();
+                let (api_version, kind, namespace, name) = (
+                    api_version.to_string(),
+                    kind.to_string(),
+                    namespace.to_string(),
+                    name.to_string(),
+                );
+                let what = match (name.is_empty(), namespace.is_empty()) {
+                    (false, false) => format!("{kind} {name:?} in namespace {namespace:?}"),
+                    (false, true) => format!("{kind} {name:?}"),
+                    (true, false) => format!("{kind} objects in namespace {namespace:?}"),
+                    (true, true) => format!("{kind} objects in every namespace"),
+                };
+                let task = handle.spawn(async move {
+                    cluster.lookup(&api_version, &kind, &namespace, &name).await
+                });
+                match futures::executor::block_on(task) {
+                    Ok(Ok(value)) => Ok(value),
+                    Ok(Err(e)) => Err(format!("lookup of {what} failed: {e}")),
+                    Err(e) => Err(format!("lookup of {what} did not finish: {e}")),
+                }
+            },
+        )
+    }
+
     /// Deletes the object (background propagation); Ok(false) when it was already gone.
     pub async fn delete(&self, r: &ObjectRef, dry_run: bool) -> Result<bool, KubeError> {
         let resolved = match self.resolve(&r.api_version, &r.kind).await {

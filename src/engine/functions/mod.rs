@@ -208,7 +208,8 @@ fn tpl(env: &ChartEnv, template: &str, state: &State) -> TeraResult<Value> {
 }
 
 /// `lookup(apiVersion=, kind=, namespace=, name=)`: an object from the cluster through the
-/// lookup hook, or an empty map when not connected.
+/// lookup hook, or an empty map when not connected. A cluster that cannot answer (403,
+/// unreachable) fails the render with the hook's message.
 fn lookup(env: &ChartEnv, kwargs: Kwargs) -> TeraResult<Value> {
     let api_version = kwarg_string(&kwargs, "apiVersion")?;
     let kind = kwarg_string(&kwargs, "kind")?;
@@ -221,7 +222,9 @@ fn lookup(env: &ChartEnv, kwargs: Kwargs) -> TeraResult<Value> {
         .map(|v| go_string(&v))
         .unwrap_or_default();
     Ok(match &env.lookup {
-        Some(hook) => json_to_value(&hook(&api_version, &kind, &namespace, &name)),
+        Some(hook) => json_to_value(
+            &hook(&api_version, &kind, &namespace, &name).map_err(Error::message)?,
+        ),
         None => Value::from(Map::new()),
     })
 }
