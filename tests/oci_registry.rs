@@ -7,7 +7,6 @@ mod repo_support;
 
 use repo_support::*;
 use std::fs;
-use std::path::Path;
 
 fn digest_line(out: &str) -> &str {
     out.lines()
@@ -145,8 +144,14 @@ fn helm_pushes_and_rudder_pulls_by_version_or_constraint() {
         err.contains(">=3") && err.contains("1.1.0") && err.contains("2.0.0-rc.1"),
         "{err}"
     );
+    // An exact version that is not there: the error says so and lists what is.
     let err = fails(pull(&["--version", "9.9.9"]));
-    assert!(err.contains("worker:9.9.9") && err.contains("404"), "{err}");
+    assert!(
+        err.contains(&format!("{remote}/worker has no version 9.9.9"))
+            && err.contains("1.1.0")
+            && err.contains("2.0.0-rc.1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -195,23 +200,11 @@ fn registry_mistakes_are_clear_errors() {
     assert!(err.contains("oci://127.0.0.1:1/Bad/Name"), "{err}");
 }
 
-/// bcrypt of "s3cret" (the Distribution registry reads bcrypt htpasswd files).
-const HTPASSWD: &str = "alice:$2b$05$mLfK3LwTdZdxz8N7JzuvlencGomiHT0.zhChIO.aRtFQAOxmlyTvi\n";
-
-fn registry_with_basic_auth(dir: &Path) -> Registry {
-    let file = dir.join("htpasswd");
-    fs::write(&file, HTPASSWD).unwrap();
-    Registry::start(&format!(
-        "auth:\n  htpasswd:\n    realm: rudder-test\n    path: {}",
-        file.display()
-    ))
-}
-
 #[test]
 fn registry_login_stores_checked_credentials_and_logout_forgets_them() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    let registry = registry_with_basic_auth(home);
+    let registry = Registry::with_basic_auth(home);
     let host = registry.host();
     let pkg = package(&home.join("pkgs"), "webapp", "1.0.0");
     let remote = format!("oci://{host}/charts");

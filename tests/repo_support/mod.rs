@@ -1,7 +1,7 @@
 //! Shared helpers of the repository, dependency and OCI tests: the real helm binary, the
 //! rudder binary with isolated config/cache directories, chart packages made on the fly,
 //! and real servers started on loopback (nginx for HTTP repositories, Debian's
-//! `docker-registry` for OCI). Servers are stopped when their handle drops.
+//! `docker-registry` for OCI, see [`oci`]). Servers are stopped when their handle drops.
 
 #![allow(dead_code)]
 
@@ -12,6 +12,10 @@ pub fn helm_bin() -> PathBuf {
 
 #[path = "../peers/mod.rs"]
 mod peers;
+
+mod oci;
+#[allow(unused_imports)]
+pub use oci::*;
 
 use std::fs;
 use std::net::{TcpListener, TcpStream};
@@ -156,7 +160,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, child: &mut Child, log: &Path, what: &str) {
+pub(crate) fn wait_for_port(port: u16, child: &mut Child, log: &Path, what: &str) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -178,7 +182,7 @@ fn wait_for_port(port: u16, child: &mut Child, log: &Path, what: &str) {
     );
 }
 
-fn find_binary(name: &str, fallbacks: &[&str]) -> PathBuf {
+pub(crate) fn find_binary(name: &str, fallbacks: &[&str]) -> PathBuf {
     if let Some(paths) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&paths) {
             let p = dir.join(name);
@@ -281,86 +285,6 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A Distribution registry (`docker-registry`) on 127.0.0.1:port, plain HTTP, storing in
-/// a temporary directory; `auth` is inserted as its `auth:` section. Stopped on drop.
-pub struct Registry {
-    pub port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    pub fn start(auth: &str) -> Registry {
-        Registry::start_with(auth, None)
-    }
-
-    /// A registry serving HTTPS with `tls` when given.
-    pub fn start_with(auth: &str, tls: Option<&TlsFiles>) -> Registry {
-        for _ in 0..2 {
-            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Registry::start_once(auth, tls)
-            }));
-            if let Ok(r) = attempt {
-                return r;
-            }
-        }
-        Registry::start_once(auth, tls)
-    }
-
-    fn start_once(auth: &str, tls: Option<&TlsFiles>) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let tls = tls
-            .map(|t| {
-                format!(
-                    "  tls:\n    certificate: {}\n    key: {}\n",
-                    t.cert.display(),
-                    t.key.display()
-                )
-            })
-            .unwrap_or_default();
-        let conf = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: rudder-test-secret\n{tls}{auth}\n",
-            dir.path().join("data").display()
-        );
-        let conf_path = dir.path().join("config.yml");
-        fs::write(&conf_path, conf).unwrap();
-        let log = dir.path().join("registry.log");
-        let bin = find_binary("docker-registry", &["/usr/bin/docker-registry"]);
-        let mut child = Command::new(bin)
-            .arg("serve")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(dir.path().join("stdout.log")).unwrap())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("docker-registry starts");
-        wait_for_port(port, &mut child, &log, "docker-registry");
-        Registry {
-            port,
-            child,
-            _dir: dir,
-        }
-    }
-
-    /// `127.0.0.1:PORT`.
-    pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Where files for the registry's config may live (htpasswd, token certs).
-    pub fn dir(&self) -> &Path {
-        self._dir.path()
-    }
-}
-
-impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
