@@ -132,7 +132,7 @@ fn renders_a_thousand_templates() {
         objects = manifests.len();
         assert_eq!(manifests[999].name, "release-name-bench-999");
         assert_eq!(
-            manifests[0].object["spec"]["template"]["spec"]["containers"][0]["image"],
+            manifests[0].object()["spec"]["template"]["spec"]["containers"][0]["image"],
             "nginx:2.1.0"
         );
     }

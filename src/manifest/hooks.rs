@@ -142,7 +142,15 @@ fn comma_list(text: &str) -> impl Iterator<Item = &str> {
 /// Reads the hook annotations of an object. `Ok(None)` when it is not a hook. Helm 2's
 /// `crd-install` is ignored, as helm 3 does.
 pub fn parse_hook(object: &serde_json::Value) -> Result<Option<Hook>, String> {
-    let annotations = object.pointer("/metadata/annotations");
+    match object.get("metadata") {
+        Some(metadata) => parse_hook_metadata(metadata),
+        None => Ok(None),
+    }
+}
+
+/// [`parse_hook`] given the object's `metadata`.
+pub(crate) fn parse_hook_metadata(metadata: &serde_json::Value) -> Result<Option<Hook>, String> {
+    let annotations = metadata.get("annotations");
     let get = |key: &str| annotations.and_then(|a| a.get(key));
     let Some(events_value) = get(HOOK_ANNOTATION) else {
         return Ok(None);

@@ -7,6 +7,7 @@
 //! [`sort_for_uninstall`] order them by kind like helm, and [`to_helm_output`] prints them the
 //! way `helm template` does.
 
+mod header;
 mod hooks;
 mod order;
 
@@ -32,8 +33,8 @@ pub struct Manifest {
     pub name: String,
     /// `metadata.namespace` when the document sets it.
     pub namespace: Option<String>,
-    /// The parsed document.
-    pub object: serde_json::Value,
+    /// The document's `metadata` (name, labels, annotations…).
+    pub metadata: serde_json::Value,
     /// The document's YAML text as rendered (surrounding whitespace trimmed).
     pub text: String,
     /// Its hook annotations, when it is a hook.
@@ -47,6 +48,13 @@ impl Manifest {
             Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
             None => format!("{}/{}", self.kind, self.name),
         }
+    }
+
+    /// The whole object, built from its text. Parsing checked that the text builds (see
+    /// `header`); rendering keeps only the text so large charts stay cheap.
+    pub fn object(&self) -> serde_json::Value {
+        serde_yaml::from_str(&self.text)
+            .expect("a manifest's text was validated as a JSON object when it was parsed")
     }
 }
 
@@ -90,37 +98,30 @@ pub enum ManifestError {
 }
 
 /// Splits a rendered template into `(first line number, document text)` pieces at `---`
-/// separator lines.
-fn split_documents(content: &str) -> Vec<(usize, String)> {
+/// separator lines (text after `--- ` on a separator line starts the next document).
+fn split_documents(content: &str) -> Vec<(usize, &str)> {
     let mut docs = Vec::new();
-    let mut current = String::new();
+    let mut start = 0;
     let mut start_line = 1;
-    for (index, line) in content.lines().enumerate() {
+    let mut offset = 0;
+    for (index, line) in content.split_inclusive('\n').enumerate() {
         let line_number = index + 1;
-        let is_separator = line.trim_end() == "---" || line.starts_with("--- ");
-        if is_separator {
-            docs.push((start_line, std::mem::take(&mut current)));
-            start_line = line_number + 1;
-            let rest = line[3..].trim();
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if bare.trim_end() == "---" || bare.starts_with("--- ") {
+            docs.push((start_line, &content[start..offset]));
+            let rest = bare[3..].trim();
             if !rest.is_empty() && !rest.starts_with('#') {
-                current.push_str(rest);
-                current.push('\n');
+                start = offset + (bare.len() - bare[3..].trim_start().len());
                 start_line = line_number;
+            } else {
+                start = offset + line.len();
+                start_line = line_number + 1;
             }
-        } else {
-            current.push_str(line);
-            current.push('\n');
         }
+        offset += line.len();
     }
-    docs.push((start_line, current));
+    docs.push((start_line, &content[start..]));
     docs
-}
-
-fn string_at<'a>(object: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {
-    object
-        .pointer(pointer)
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
 }
 
 /// Parses one template's output into manifests.
@@ -133,55 +134,65 @@ fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, Manifest
             continue;
         }
         document += 1;
-        let object: serde_json::Value =
+        let line = first_line + leading_blank_lines(text);
+        let parsed: header::Document =
             serde_yaml::from_str(trimmed).map_err(|e| ManifestError::InvalidYaml {
                 source_path: source.to_string(),
                 document,
-                line: first_line
-                    + leading_blank_lines(&text)
+                line: line
                     + e.location()
                         .map(|l| l.line().saturating_sub(1))
                         .unwrap_or(0),
                 message: strip_location(&e.to_string()),
             })?;
-        if object.is_null() {
+        let (api_version, kind, metadata) = match parsed {
             // Only comments: nothing to apply.
-            continue;
-        }
-        let line = first_line + leading_blank_lines(&text);
-        if !object.is_object() {
-            return Err(ManifestError::NotAMapping {
-                source_path: source.to_string(),
-                document,
-                line,
-            });
-        }
+            header::Document::Empty => continue,
+            header::Document::NotAMapping => {
+                return Err(ManifestError::NotAMapping {
+                    source_path: source.to_string(),
+                    document,
+                    line,
+                });
+            }
+            header::Document::Object {
+                api_version,
+                kind,
+                metadata,
+            } => (api_version, kind, metadata.unwrap_or_default()),
+        };
         let missing = |field| ManifestError::MissingField {
             source_path: source.to_string(),
             document,
             line,
             field,
         };
-        let api_version = string_at(&object, "/apiVersion").ok_or_else(|| missing("apiVersion"))?;
-        let kind = string_at(&object, "/kind").ok_or_else(|| missing("kind"))?;
-        let name = string_at(&object, "/metadata/name").ok_or_else(|| missing("metadata.name"))?;
-        let namespace = string_at(&object, "/metadata/namespace").map(String::from);
+        let non_empty = |v: Option<&serde_json::Value>| {
+            v.and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let api_version = non_empty(api_version.as_ref()).ok_or_else(|| missing("apiVersion"))?;
+        let kind = non_empty(kind.as_ref()).ok_or_else(|| missing("kind"))?;
+        let name = non_empty(metadata.get("name")).ok_or_else(|| missing("metadata.name"))?;
+        let namespace = non_empty(metadata.get("namespace"));
         let mut manifest = Manifest {
             source: source.to_string(),
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
-            name: name.to_string(),
+            api_version,
+            kind,
+            name,
             namespace,
             text: trimmed.to_string(),
             hook: None,
-            object: serde_json::Value::Null,
+            metadata,
         };
-        manifest.hook = parse_hook(&object).map_err(|message| ManifestError::InvalidHook {
-            source_path: source.to_string(),
-            object: manifest.display_name(),
-            message,
+        manifest.hook = hooks::parse_hook_metadata(&manifest.metadata).map_err(|message| {
+            ManifestError::InvalidHook {
+                source_path: source.to_string(),
+                object: manifest.display_name(),
+                message,
+            }
         })?;
-        manifest.object = object;
         out.push(manifest);
     }
     Ok(out)

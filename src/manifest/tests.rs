@@ -35,7 +35,7 @@ fn documents_are_split_and_empty_ones_dropped() {
         "# leading comment\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a"
     );
     assert_eq!(manifests[0].source, "c/templates/x.yaml");
-    assert_eq!(manifests[1].object["metadata"]["name"], "b");
+    assert_eq!(manifests[1].object()["metadata"]["name"], "b");
 }
 
 #[test]
