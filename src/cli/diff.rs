@@ -24,7 +24,7 @@ pub struct DiffArgs {
 #[derive(Subcommand, Debug)]
 pub enum DiffCommand {
     /// Show what an upgrade would change (a release that does not exist shows as added)
-    Upgrade(UpgradeArgs),
+    Upgrade(Box<UpgradeArgs>),
     /// Show what a rollback would change
     Rollback(RollbackArgs),
     /// Show the differences between two stored revisions of a release
