@@ -560,6 +560,47 @@ impl Cluster {
         )
     }
 
+    /// The server's printed table (`meta.k8s.io/v1` Table, the columns `kubectl get` shows)
+    /// of one object, or of the objects matching `label_selector` when `r.name` is empty;
+    /// None when the object does not exist.
+    pub async fn table(
+        &self,
+        r: &ObjectRef,
+        label_selector: Option<&str>,
+    ) -> Result<Option<Value>, KubeError> {
+        use kube::Resource as _;
+        let resolved = self.resolve(&r.api_version, &r.kind).await?;
+        let namespace = r.namespace.as_deref().filter(|_| resolved.namespaced);
+        let path = DynamicObject::url_path(&resolved.resource, namespace);
+        let request = kube::core::Request::new(path);
+        let verb = if r.name.is_empty() { "list" } else { "get" };
+        self.retrying(|| async {
+            let built = if r.name.is_empty() {
+                let mut params = ListParams::default();
+                if let Some(sel) = label_selector {
+                    params = params.labels(sel);
+                }
+                request.list(&params)
+            } else {
+                request.get(&r.name, &kube::api::GetParams::default())
+            };
+            let mut req = built
+                .map_err(|e| translate(kube::Error::BuildRequest(e), &self.request(verb, r)))?;
+            req.headers_mut().insert(
+                "accept",
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+                    .parse()
+                    .expect("a valid header value"),
+            );
+            match self.client.request::<Value>(req).await {
+                Ok(table) => Ok(Some(table)),
+                Err(kube::Error::Api(s)) if s.code == 404 && !r.name.is_empty() => Ok(None),
+                Err(e) => Err(translate(e, &self.request(verb, r))),
+            }
+        })
+        .await
+    }
+
     /// Deletes the object (background propagation); Ok(false) when it was already gone.
     pub async fn delete(&self, r: &ObjectRef, dry_run: bool) -> Result<bool, KubeError> {
         let resolved = match self.resolve(&r.api_version, &r.kind).await {
