@@ -624,3 +624,98 @@ fn dependency(cmd: DependencyCmd, settings: &RepoSettings) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command, ShowCommand, diff, release};
+    use clap::Parser as _;
+
+    /// The chart path options of every command that takes a chart, parsed from the same
+    /// flags.
+    fn chart_path_of(command: &[&str]) -> ChartPathArgs {
+        let flags = [
+            "--version",
+            "^1",
+            "--repo",
+            "https://charts.example.test",
+            "--plain-http",
+            "--username",
+            "u",
+            "--password",
+            "p",
+            "--ca-file",
+            "ca.pem",
+            "--pass-credentials",
+        ];
+        let args: Vec<&str> = ["rudder"]
+            .iter()
+            .chain(command)
+            .chain(&flags)
+            .copied()
+            .collect();
+        let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        match cli.command {
+            Command::Template(a) => a.chart_path,
+            Command::Show(ShowCommand::Values(a)) => a.chart_path,
+            Command::Repo(RepoCommands::Pull(a)) => a.chart_path,
+            Command::Release(release::ReleaseCommand::Install(a)) => a.deploy.chart_path,
+            Command::Release(release::ReleaseCommand::Upgrade(a)) => a.deploy.chart_path,
+            Command::Diff(diff::DiffArgs {
+                command: diff::DiffCommand::Upgrade(a),
+            }) => a.chart_path,
+            other => panic!("unexpected command {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_command_taking_a_chart_has_the_same_chart_path_options() {
+        let commands: [&[&str]; 6] = [
+            &["template", "web", "shop"],
+            &["show", "values", "shop"],
+            &["pull", "shop"],
+            &["install", "web", "shop"],
+            &["upgrade", "web", "shop"],
+            &["diff", "upgrade", "web", "shop"],
+        ];
+        let expected = chart_path_of(commands[0]).locate_options();
+        assert_eq!(expected.version.as_deref(), Some("^1"));
+        assert_eq!(
+            expected.repo_url.as_deref(),
+            Some("https://charts.example.test")
+        );
+        assert!(expected.registry.plain_http);
+        assert_eq!(expected.registry.username.as_deref(), Some("u"));
+        let http = expected
+            .http
+            .clone()
+            .expect("credentials make HTTP options");
+        assert_eq!(http.password.as_deref(), Some("p"));
+        assert!(http.pass_credentials_all);
+        assert_eq!(http.ca_file, Some(PathBuf::from("ca.pem")));
+        for command in &commands[1..] {
+            assert_eq!(
+                chart_path_of(command).locate_options(),
+                expected,
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn devel_means_any_version_unless_one_is_given() {
+        let devel = ChartPathArgs {
+            devel: true,
+            ..ChartPathArgs::default()
+        };
+        assert_eq!(devel.locate_options().version.as_deref(), Some(">0.0.0-0"));
+        let pinned = ChartPathArgs {
+            version: Some("1.2.3".into()),
+            ..devel
+        };
+        assert_eq!(pinned.locate_options().version.as_deref(), Some("1.2.3"));
+        let plain = ChartPathArgs::default().locate_options();
+        assert_eq!(plain.version, None);
+        assert_eq!(plain.http, None, "no flags, no per-command HTTP options");
+    }
+}

@@ -330,6 +330,18 @@ async fn status_error(
     }
 }
 
+/// Whether the tag written in a reference agrees with `--version`: the same version, or
+/// one the constraint allows (`--devel` is the constraint `>0.0.0-0`).
+fn tag_satisfies(tag: &str, version: &str) -> bool {
+    let tagged = tag_to_version(tag);
+    tagged == version
+        || tag == version
+        || match (parse_constraint(version), parse_lenient_version(&tagged)) {
+            (Ok(c), Ok(v)) => c.matches(&v),
+            _ => false,
+        }
+}
+
 fn pull_scope(r: &Reference) -> String {
     format!("repository:{}:pull", r.repository)
 }
@@ -401,7 +413,7 @@ pub async fn pull(
     let version = version.map(str::trim).filter(|v| !v.is_empty());
     let tag = match (&r.digest, &r.tag, version) {
         (Some(d), _, _) => d.clone(),
-        (None, Some(tag), Some(v)) if tag_to_version(tag) != v && tag != v => {
+        (None, Some(tag), Some(v)) if !tag_satisfies(tag, v) => {
             return Err(RegistryError::InvalidReference {
                 reference: reference.to_string(),
                 reason: format!("its tag {tag} and --version {v} disagree"),
@@ -725,7 +737,17 @@ pub fn logout(registry: &str, config: &Path) -> Result<(), RegistryError> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_challenge;
+    use super::{parse_challenge, tag_satisfies};
+
+    #[test]
+    fn a_tag_in_the_reference_must_agree_with_the_version() {
+        assert!(tag_satisfies("1.2.3", "1.2.3"));
+        assert!(tag_satisfies("1.2.3_build.4", "1.2.3+build.4"));
+        assert!(tag_satisfies("1.2.3", "^1"));
+        assert!(tag_satisfies("2.0.0-rc.1", ">0.0.0-0"));
+        assert!(!tag_satisfies("1.2.3", "1.2.4"));
+        assert!(!tag_satisfies("1.2.3", ">=2"));
+    }
 
     #[test]
     fn bearer_challenges_are_split_into_parameters() {
