@@ -153,43 +153,30 @@ async fn install_upgrade_and_diff_from_a_registry_record_the_chart() {
     let cluster = ["--kubeconfig", kubeconfig.as_str(), "-n", "default"];
     let run = |args: &[&str]| rudder(home, &with(args, &cluster));
     let history = || ok(run(&["history", "web", "-o", "json"]));
+    // `rudder COMMAND… oci://…/shop --version V --plain-http`, against the cluster.
+    let from_registry = |command: &[&str], version: &str| {
+        run(&with(
+            command,
+            &[&chart, "--version", version, "--plain-http"],
+        ))
+    };
 
-    let out = ok(run(&[
-        "install",
-        "web",
-        &chart,
-        "--version",
-        "1.0.0",
-        "--plain-http",
-    ]));
+    let out = ok(from_registry(&["install", "web"], "1.0.0"));
     assert!(out.contains("STATUS: deployed"), "{out}");
     let h = history();
     assert!(h.contains("\"chart\":\"shop-1.0.0\""), "{h}");
 
     // diff upgrade fetches the same way and shows the new version's change.
-    let diff = ok(run(&[
-        "diff",
-        "upgrade",
-        "web",
-        &chart,
-        "--version",
+    let diff = ok(from_registry(
+        &["diff", "upgrade", "--no-color", "web"],
         "1.1.0",
-        "--plain-http",
-        "--no-color",
-    ]));
+    ));
     assert!(
         diff.contains("has changed") && diff.contains("1.1.0"),
         "{diff}"
     );
 
-    ok(run(&[
-        "upgrade",
-        "web",
-        &chart,
-        "--version",
-        "^1",
-        "--plain-http",
-    ]));
+    ok(from_registry(&["upgrade", "web"], "^1"));
     let h = history();
     assert!(h.contains("\"chart\":\"shop-1.1.0\""), "{h}");
 
@@ -215,14 +202,7 @@ async fn install_upgrade_and_diff_from_a_registry_record_the_chart() {
     assert_eq!(history().matches("\"revision\"").count(), 3);
 
     // A missing version names the versions there are, and records nothing.
-    let err = one_error_line(run(&[
-        "upgrade",
-        "web",
-        &chart,
-        "--version",
-        "3.0.0",
-        "--plain-http",
-    ]));
+    let err = one_error_line(from_registry(&["upgrade", "web"], "3.0.0"));
     assert!(
         err.contains("no version 3.0.0") && err.contains("1.1.0"),
         "{err}"

@@ -182,6 +182,20 @@ pub(crate) fn wait_for_port(port: u16, child: &mut Child, log: &Path, what: &str
     );
 }
 
+/// Starts a server (its output in `dir/stdout.log` and `dir/stderr.log`) and waits until
+/// it listens on 127.0.0.1:`port`.
+pub(crate) fn spawn_server(command: &mut Command, dir: &Path, port: u16, what: &str) -> Child {
+    let log = dir.join("stderr.log");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(dir.join("stdout.log")).unwrap())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+    wait_for_port(port, &mut child, &log, what);
+    child
+}
+
 pub(crate) fn find_binary(name: &str, fallbacks: &[&str]) -> PathBuf {
     if let Some(paths) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&paths) {
@@ -251,21 +265,18 @@ impl Nginx {
         );
         let conf_path = dir.path().join("nginx.conf");
         fs::write(&conf_path, conf).unwrap();
-        let log = dir.path().join("stderr.log");
-        let nginx = find_binary("nginx", &["/usr/sbin/nginx"]);
-        let mut child = Command::new(nginx)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("nginx starts");
-        wait_for_port(port, &mut child, &log, "nginx");
+        let child = spawn_server(
+            Command::new(find_binary("nginx", &["/usr/sbin/nginx"]))
+                .arg("-p")
+                .arg(dir.path())
+                .arg("-e")
+                .arg(dir.path().join("error.log"))
+                .arg("-c")
+                .arg(&conf_path),
+            dir.path(),
+            port,
+            "nginx",
+        );
         Nginx {
             port,
             child,

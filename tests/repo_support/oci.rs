@@ -2,14 +2,14 @@
 //! open, behind basic auth (htpasswd) or behind token auth with a JWT token server this
 //! module runs. Every OCI test starts its registry here.
 
-use super::{TlsFiles, find_binary, free_port, wait_for_port};
+use super::{TlsFiles, find_binary, free_port, spawn_server};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use std::fs;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 
 /// The one account of the authenticating registries.
@@ -63,17 +63,17 @@ impl Registry {
         );
         let conf_path = dir.path().join("config.yml");
         fs::write(&conf_path, conf).unwrap();
-        let log = dir.path().join("registry.log");
-        let bin = find_binary("docker-registry", &["/usr/bin/docker-registry"]);
-        let mut child = Command::new(bin)
+        let child = spawn_server(
+            Command::new(find_binary(
+                "docker-registry",
+                &["/usr/bin/docker-registry"],
+            ))
             .arg("serve")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(dir.path().join("stdout.log")).unwrap())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("docker-registry starts");
-        wait_for_port(port, &mut child, &log, "docker-registry");
+            .arg(&conf_path),
+            dir.path(),
+            port,
+            "docker-registry",
+        );
         Registry {
             port,
             child,
