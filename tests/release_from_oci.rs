@@ -225,18 +225,20 @@ fn repo_flag_uses_a_repository_nobody_added() {
             packages.join("shop-1.0.0.tgz").to_str().unwrap(),
         ],
     ));
-    let remote = ok(rudder(
-        home,
-        &[
+    // `rudder template web shop --repo URL --version V`.
+    let from_repo = |version: &str| {
+        let args = [
             "template",
             "web",
             "shop",
             "--repo",
             &url,
             "--version",
-            "1.0.0",
-        ],
-    ));
+            version,
+        ];
+        rudder(home, &args)
+    };
+    let remote = ok(from_repo("1.0.0"));
     assert_eq!(remote, local);
     let shown = ok(rudder(home, &["show", "chart", "shop", "--repo", &url]));
     assert!(shown.contains("version: 1.1.0"), "{shown}");
@@ -245,18 +247,7 @@ fn repo_flag_uses_a_repository_nobody_added() {
         "--repo must not add a repository"
     );
 
-    let err = one_error_line(rudder(
-        home,
-        &[
-            "template",
-            "web",
-            "shop",
-            "--repo",
-            &url,
-            "--version",
-            "9.9.9",
-        ],
-    ));
+    let err = one_error_line(from_repo("9.9.9"));
     assert!(err.contains("9.9.9") && err.contains(&url), "{err}");
     for v in VERSIONS {
         assert!(err.contains(v), "{v} missing from: {err}");
