@@ -406,6 +406,17 @@ fn registries_are_reached_over_verified_tls_unless_told_otherwise() {
     );
     assert!(out.ok, "{}", out.stderr);
     assert!(out.stdout.contains("name: rel-webapp"), "{}", out.stdout);
+    // …or the CA given with --ca-file, or no verification with --insecure-skip-tls-verify.
+    let template = |extra: &[&str]| {
+        let mut args = vec!["template", "rel", &chart, "--version", "1.0.0"];
+        args.extend(extra);
+        rudder(home, &args)
+    };
+    let err = fails(template(&[]));
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    let out = ok(template(&["--ca-file", pki.ca.to_str().unwrap()]));
+    assert!(out.contains("name: rel-webapp"), "{out}");
+    ok(template(&["--insecure-skip-tls-verify"]));
 
     // A dependency on the TLS registry resolves with --ca-file.
     let umbrella = make_chart(
