@@ -45,6 +45,7 @@ pub async fn uninstall(
             for r in &history {
                 storage.delete(&opts.name, r.version).await?;
             }
+            storage.delete_orphan_parts(&opts.name, &[]).await?;
         }
         return Ok(Uninstalled { kept: Vec::new() });
     }
@@ -98,6 +99,7 @@ pub async fn uninstall(
                 for r in &history {
                     storage.delete(&opts.name, r.version).await?;
                 }
+                storage.delete_orphan_parts(&opts.name, &[]).await?;
             }
             Ok(Uninstalled { kept })
         }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine as _;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -369,14 +370,14 @@ impl Storage {
                 let name = name.clone();
                 async move {
                     match api.create(&PostParams::default(), &secret).await {
-                        Ok(_) => Ok(Ok(())),
+                        Ok(created) => Ok(Ok(created.metadata.uid)),
                         Err(kube::Error::Api(s)) if s.code == 409 => {
                             // A retried create may have landed the first time.
                             if retried
                                 && let Ok(Some(existing)) = api.get_opt(&name).await
                                 && existing.data == secret.data
                             {
-                                return Ok(Ok(()));
+                                return Ok(Ok(existing.metadata.uid));
                             }
                             Ok(Err(()))
                         }
@@ -385,7 +386,7 @@ impl Storage {
                 }
             })
             .await?;
-        if result.is_err() {
+        let Ok(uid) = result else {
             let existing = self.api().get_opt(&name).await.ok().flatten();
             let holder = existing
                 .as_ref()
@@ -401,14 +402,31 @@ impl Storage {
                     .map(|h| h.started)
                     .unwrap_or_else(|| "an unknown time".into()),
             });
-        }
+        };
         // The revision is ours: now its parts can be written without racing anyone.
-        self.write_parts(release, &parts).await
+        self.write_parts(release, &parts, uid.as_deref()).await
     }
 
     /// Writes (or rewrites) the part Secrets of a big record and removes parts beyond them.
-    async fn write_parts(&self, release: &Release, parts: &[Vec<u8>]) -> Result<(), StorageError> {
+    /// Parts name the revision's own Secret (uid `owner`) as their owner, so the API
+    /// server's garbage collector removes them with it whoever deletes it (helm's
+    /// `--history-max` or `helm uninstall` included).
+    async fn write_parts(
+        &self,
+        release: &Release,
+        parts: &[Vec<u8>],
+        owner: Option<&str>,
+    ) -> Result<(), StorageError> {
         let api = self.api();
+        let owner_references = owner.map(|uid| {
+            vec![OwnerReference {
+                api_version: "v1".into(),
+                kind: "Secret".into(),
+                name: secret_name(&release.name, release.version),
+                uid: uid.to_string(),
+                ..Default::default()
+            }]
+        });
         for (i, chunk) in parts.iter().enumerate() {
             let name = part_name(&release.name, release.version, i + 1);
             let secret = Secret {
@@ -421,6 +439,7 @@ impl Storage {
                         ("version".to_string(), release.version.to_string()),
                         ("rudder.dev/part".to_string(), (i + 1).to_string()),
                     ])),
+                    owner_references: owner_references.clone(),
                     ..Default::default()
                 },
                 type_: Some(PART_TYPE.into()),
@@ -430,8 +449,10 @@ impl Storage {
                 )])),
                 ..Default::default()
             };
-            let patch = json!({"data": {"release":
-                base64::engine::general_purpose::STANDARD.encode(chunk)}});
+            let patch = json!({
+                "metadata": {"ownerReferences": owner_references},
+                "data": {"release": base64::engine::general_purpose::STANDARD.encode(chunk)},
+            });
             self.cluster
                 .retrying(|| async {
                     match api.create(&PostParams::default(), &secret).await {
@@ -493,9 +514,19 @@ impl Storage {
         let mut labels = serde_json::to_value(labels(release)).expect("labels serialize");
         labels["modifiedAt"] = json!(chrono::Utc::now().timestamp().to_string());
         let (data, parts) = layout(release);
+        let api = self.api();
         // Parts first, so a reader never finds a summary pointing at missing parts.
         if !parts.is_empty() {
-            self.write_parts(release, &parts).await?;
+            let owner = self
+                .cluster
+                .retrying(|| async {
+                    api.get_opt(&name)
+                        .await
+                        .map_err(|e| self.request_error("get", &name, e))
+                })
+                .await?
+                .and_then(|s| s.metadata.uid);
+            self.write_parts(release, &parts, owner.as_deref()).await?;
         }
         let mut annotations = json!({
             PARTS_ANNOTATION: (!parts.is_empty()).then(|| parts.len().to_string())
@@ -508,7 +539,6 @@ impl Storage {
             // Secret data travels base64-encoded; helm's record is itself base64 text.
             "data": {"release": base64::engine::general_purpose::STANDARD.encode(data)},
         });
-        let api = self.api();
         self.cluster
             .retrying(|| async {
                 api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -567,15 +597,54 @@ impl Storage {
             .find(|s| s.release.info.status == Status::Deployed)
             .map(|s| s.release.version);
         let mut excess = history.len() - max;
+        let mut left = Vec::new();
         for s in &history {
-            if excess == 0 {
-                break;
-            }
-            if Some(s.release.version) == last_deployed {
+            if excess == 0 || Some(s.release.version) == last_deployed {
+                left.push(s.release.version);
                 continue;
             }
             self.delete(name, s.release.version).await?;
             excess -= 1;
+        }
+        self.delete_orphan_parts(name, &left).await
+    }
+
+    /// Deletes the part Secrets of `name` whose revision is not in `keep`: parts of
+    /// revisions another client deleted, or left by an operation stopped between deleting
+    /// a revision and its parts.
+    pub async fn delete_orphan_parts(&self, name: &str, keep: &[u64]) -> Result<(), StorageError> {
+        let api = self.api();
+        let params = ListParams::default().labels(&format!("owner=rudder,name={name}"));
+        let list = self
+            .cluster
+            .retrying(|| async {
+                api.list(&params)
+                    .await
+                    .map_err(|e| self.request_error("list", &format!("{name} record parts"), e))
+            })
+            .await?;
+        for p in &list.items {
+            if p.type_.as_deref() != Some(PART_TYPE) {
+                continue;
+            }
+            let Some((version, _)) = part_index(p) else {
+                continue;
+            };
+            if keep.contains(&version) {
+                continue;
+            }
+            let Some(secret) = &p.metadata.name else {
+                continue;
+            };
+            self.cluster
+                .retrying(|| async {
+                    match api.delete(secret, &DeleteParams::default()).await {
+                        Ok(_) => Ok(()),
+                        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                        Err(e) => Err(self.request_error("delete", secret, e)),
+                    }
+                })
+                .await?;
         }
         Ok(())
     }
