@@ -13,7 +13,7 @@ use crate::action::lifecycle::{
 };
 use crate::action::render::RenderedRelease;
 use crate::chart;
-use crate::engine::ReleaseInfo;
+use crate::engine::{ReleaseInfo, RenderOptions};
 use crate::kube::{ApplyOptions, Cluster, ObjectRef, wait};
 use crate::manifest::HookEvent;
 use crate::storage::{Holder, Release, Status, Storage};
@@ -40,6 +40,51 @@ pub struct DeployOptions {
     /// upgrade: `--history-max` (0 = unlimited).
     pub history_max: usize,
     pub cleanup_on_fail: bool,
+}
+
+/// helm's `--generate-name`: the base name of the chart argument up to its first dot
+/// (`nginx` for `repo/nginx` or `./nginx`), a dash and the Unix time in seconds.
+pub fn generated_name(chart_arg: &str) -> String {
+    let base = chart_arg
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let base = base.split('.').next().unwrap_or_default();
+    let base = if base.is_empty() { "chart" } else { base };
+    format!("{base}-{}", chrono::Utc::now().timestamp())
+}
+
+/// `--name-template`: the release name rendered from a template (tera, with the template
+/// functions charts have, e.g. `{{ randAlphaNum(n=5) | lower }}`), checked as a name.
+pub fn name_from_template(template: &str) -> Result<String, ReleaseError> {
+    let chart = chart::Chart {
+        metadata: chart::Metadata {
+            api_version: "v2".into(),
+            name: "name-template".into(),
+            version: "0.0.0".into(),
+            ..Default::default()
+        },
+        lock: None,
+        templates: vec![chart::ChartFile {
+            name: "name".into(),
+            data: template.as_bytes().to_vec(),
+        }],
+        values: Values::new(),
+        raw_values: None,
+        schema: None,
+        files: Vec::new(),
+        dependencies: Vec::new(),
+    };
+    let rendered = crate::engine::render(&chart, &Values::new(), &RenderOptions::default())
+        .map_err(|e| ReleaseError::Invalid(format!("invalid --name-template {template:?}: {e}")))?;
+    let name = rendered
+        .templates
+        .first()
+        .map(|t| t.content.trim().to_string())
+        .unwrap_or_default();
+    validate_name(&name)?;
+    Ok(name)
 }
 
 /// Installs a release in `cluster.namespace`.

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::action::lifecycle::{
-    self, ApplySettings, PendingGuard, ReleaseError, apply_all, identity, removed, run_hooks,
-    stored_objects, supersede_others, wait_if_asked,
+    self, ApplySettings, PendingGuard, Prepared, ReleaseError, apply_all, identity, live_objects,
+    removed, run_hooks, stored_objects, supersede_others, wait_if_asked,
 };
 use crate::kube::Cluster;
 use crate::manifest::HookEvent;
@@ -23,6 +23,8 @@ pub struct RollbackOptions {
     pub settings: ApplySettings,
     /// `--history-max` (0 = unlimited).
     pub history_max: usize,
+    /// `--cleanup-on-fail`: delete the objects this rollback created when it fails.
+    pub cleanup_on_fail: bool,
 }
 
 /// Rolls a release in `cluster.namespace` back to a revision; returns the new revision.
@@ -89,6 +91,18 @@ pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Relea
         release.info.description = "Dry run complete".into();
         return Ok(release);
     }
+    // What the rollback will create (not live now), for --cleanup-on-fail.
+    let absent: Vec<Prepared> = if opts.cleanup_on_fail {
+        let refs: Vec<_> = objects.iter().map(|p| p.r.clone()).collect();
+        let live = live_objects(cluster, &refs).await;
+        objects
+            .iter()
+            .filter(|p| live.get(&p.r).is_some_and(Option::is_none))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     storage
         .create(&release, Some(&Holder::this_process()))
         .await?;
@@ -128,11 +142,16 @@ pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Relea
             release.info.status = Status::Failed;
             release.info.description = format!("Rollback {:?} failed: {cause}", opts.name);
             storage.update(&release).await?;
+            let mut note = String::new();
+            if opts.cleanup_on_fail && !absent.is_empty() {
+                lifecycle::delete_all(cluster, &absent, false).await?;
+                note.push_str("; objects this rollback created were deleted (--cleanup-on-fail)");
+            }
             Err(ReleaseError::Failed {
                 operation: "rollback",
                 name: opts.name.clone(),
                 cause: Box::new(cause),
-                note: String::new(),
+                note,
             })
         }
     }

@@ -173,6 +173,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
                     dry_run: false,
                     settings: opts.settings.clone(),
                     history_max: opts.history_max,
+                    cleanup_on_fail: opts.cleanup_on_fail,
                 };
                 match rollback(cluster, &rollback_opts).await {
                     Ok(r) => note.push_str(&format!(

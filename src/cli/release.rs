@@ -87,6 +87,28 @@ impl ApplyFlags {
     }
 }
 
+/// The release name and chart of `install`: both given, or only the chart with
+/// `--generate-name` / `--name-template`, as helm takes them.
+fn install_name_and_chart(args: &InstallArgs) -> Result<(String, PathBuf)> {
+    let generating = args.generate_name || args.name_template.is_some();
+    match (&args.chart, generating) {
+        (Some(chart), false) => Ok((args.name.clone(), chart.clone())),
+        (None, true) => {
+            let name = match &args.name_template {
+                Some(template) => install::name_from_template(template)?,
+                None => install::generated_name(&args.name),
+            };
+            Ok((name, PathBuf::from(&args.name)))
+        }
+        (Some(_), true) => anyhow::bail!(
+            "install takes only the chart with --generate-name or --name-template, not a release name too"
+        ),
+        (None, false) => anyhow::bail!(
+            "install needs a release name and a chart (or --generate-name and the chart)"
+        ),
+    }
+}
+
 /// Flags `install` and `upgrade` share.
 #[derive(Args, Debug, Clone)]
 pub struct DeployFlags {
@@ -126,12 +148,18 @@ pub struct DeployFlags {
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
-    /// Release name
+    /// Release name (omitted with --generate-name or --name-template: then the chart)
     pub name: String,
     /// Chart: a directory, a .tgz, REPO/CHART, a chart URL or oci://…
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub deploy: DeployFlags,
+    /// Generate the release name (CHART-UNIXTIME); give only the chart
+    #[arg(short = 'g', long = "generate-name")]
+    pub generate_name: bool,
+    /// Template for the release name (tera, e.g. "web-{{ randAlphaNum(n=5) | lower }}")
+    #[arg(long = "name-template", value_name = "TEMPLATE")]
+    pub name_template: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +204,9 @@ pub struct RollbackArgs {
     /// Keep at most this many revisions (0 = no limit)
     #[arg(long = "history-max", default_value_t = 10)]
     pub history_max: usize,
+    /// Delete objects this rollback created when it fails
+    #[arg(long = "cleanup-on-fail")]
+    pub cleanup_on_fail: bool,
 }
 
 #[derive(Args, Debug)]
@@ -468,8 +499,9 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
     let cluster: Cluster = kube::connect(&connect_options(global)).await?;
     match command {
         ReleaseCommand::Install(args) => {
-            let chart = locate_chart(&args.chart, &args.deploy).await?;
-            let mut opts = deploy_options(&args.name, &chart, &args.deploy, sub)?;
+            let (name, chart_arg) = install_name_and_chart(&args)?;
+            let chart = locate_chart(&chart_arg, &args.deploy).await?;
+            let mut opts = deploy_options(&name, &chart, &args.deploy, sub)?;
             opts.settings.wait |= opts.atomic;
             let release = install::install(&cluster, &opts)
                 .await
@@ -529,6 +561,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
                 dry_run: args.dry_run,
                 settings: args.apply.settings(false),
                 history_max: args.history_max,
+                cleanup_on_fail: args.cleanup_on_fail,
             };
             rollback::rollback(&cluster, &opts).await?;
             println!("Rollback was a success! Happy Helming!");
