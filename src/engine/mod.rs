@@ -10,9 +10,11 @@
 //!   own templates;
 //! - a subchart's templates see `Values` = the parent's values under the subchart's name.
 //!
-//! Design: one tera instance per chart, holding the chart's templates plus the helpers of all
-//! its descendants (its own have priority); the context is converted to tera values once per
-//! chart and shared; templates render in parallel with rayon.
+//! Design: a chart's templates are compiled in groups (one tera instance each, holding the
+//! group's templates plus every helper the chart can call, its own first); each group is
+//! compiled, rendered and freed by one rayon worker, so groups render in parallel and only a
+//! few compiled groups are alive at once. The context is converted to tera values once per
+//! chart and shared.
 
 mod context;
 mod error;
@@ -284,63 +286,112 @@ pub fn render(
         })
         .collect();
     // (node, its own templates compiled together)
-    let specs: Vec<(usize, Vec<usize>)> = nodes
+    let groups: Vec<(usize, Vec<usize>)> = nodes
         .iter()
         .enumerate()
         .flat_map(|(i, n)| template_groups(n.chart).into_iter().map(move |g| (i, g)))
         .collect();
-    // Results are collected in order first so the reported error is the first one.
-    let engines: Vec<Result<Tera, RenderError>> = specs
-        .par_iter()
-        .map(|(i, own)| build_engine(&nodes, *i, own, &scopes[*i], &envs[*i]))
+    // `include` and `tpl` render helpers through one instance per chart. A chart compiled as
+    // one group uses that group's instance; a chart split over several groups gets a
+    // helpers-only instance, compiled first.
+    let split: Vec<usize> = (0..nodes.len())
+        .filter(|&i| groups.iter().filter(|(n, _)| *n == i).count() > 1)
         .collect();
-    let engines: Vec<Arc<Tera>> = engines
+    let helper_engines: Vec<Result<Tera, RenderError>> = split
+        .par_iter()
+        .map(|&i| build_engine(&nodes, i, &[], &scopes[i], &envs[i]))
+        .collect();
+    let helper_engines: Vec<Arc<Tera>> = helper_engines
         .into_iter()
         .map(|e| e.map(Arc::new))
         .collect::<Result<_, _>>()?;
-    // `include` and `tpl` need one instance holding every helper: any group of the chart has.
-    for (spec, engine) in specs.iter().zip(&engines) {
-        envs[spec.0].attach(engine);
+    for (&i, engine) in split.iter().zip(&helper_engines) {
+        envs[i].attach(engine);
     }
 
-    // (engine, template path, base path)
-    let mut jobs: Vec<(usize, String, String)> = Vec::new();
-    let mut notes_job = None;
-    for (e, (i, own)) in specs.iter().enumerate() {
-        let node = &nodes[*i];
-        if node.chart.is_library() {
+    // Each group is compiled, rendered and freed by one worker, so only a few compiled
+    // groups are alive at any time.
+    let outcomes: Vec<Result<GroupOutput, GroupError>> = groups
+        .par_iter()
+        .map(|(i, own)| render_group(&nodes, *i, own, &scopes[*i], &envs[*i]))
+        .collect();
+    let mut templates = Vec::new();
+    let mut notes = None;
+    let mut first_render_error: Option<(String, RenderError)> = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(output) => {
+                templates.extend(output.templates);
+                notes = notes.or(output.notes);
+            }
+            // Compile errors are reported before render errors, in chart order.
+            Err(GroupError::Compile(e)) => return Err(e),
+            Err(GroupError::Render(path, e)) => {
+                if first_render_error.as_ref().is_none_or(|(p, _)| path < *p) {
+                    first_render_error = Some((path, e));
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = first_render_error {
+        return Err(e);
+    }
+    templates.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Rendered { templates, notes })
+}
+
+/// What one group of templates rendered to.
+struct GroupOutput {
+    templates: Vec<RenderedTemplate>,
+    notes: Option<String>,
+}
+
+/// Why a group failed: its instance did not compile, or a template (path) did not render.
+enum GroupError {
+    Compile(RenderError),
+    Render(String, RenderError),
+}
+
+/// Compiles one group of a chart's templates, renders them in path order (and the top
+/// chart's NOTES.txt when it is among them), then frees the instance.
+fn render_group(
+    nodes: &[ChartNode<'_>],
+    index: usize,
+    own: &[usize],
+    scope: &context::ChartScope,
+    env: &Arc<functions::ChartEnv>,
+) -> Result<GroupOutput, GroupError> {
+    let node = &nodes[index];
+    let engine =
+        Arc::new(build_engine(nodes, index, own, scope, env).map_err(GroupError::Compile)?);
+    // A no-op when the chart already has its helpers-only instance.
+    env.attach(&engine);
+    let mut output = GroupOutput {
+        templates: Vec::new(),
+        notes: None,
+    };
+    if node.chart.is_library() {
+        return Ok(output);
+    }
+    let base_path = format!("{}/templates", node.path);
+    let mut files: Vec<_> = own.iter().map(|&t| &node.chart.templates[t]).collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    for file in files {
+        let path = format!("{}/{}", node.path, file.name);
+        if file.name == NOTES {
+            if node.is_top {
+                let notes = render_one(&engine, &path, &base_path)
+                    .map_err(|e| GroupError::Render(path, e))?;
+                output.notes = Some(notes);
+            }
             continue;
         }
-        let base_path = format!("{}/templates", node.path);
-        for &t in own {
-            let file = &node.chart.templates[t];
-            let path = format!("{}/{}", node.path, file.name);
-            if file.name == NOTES {
-                if node.is_top {
-                    notes_job = Some((e, path, base_path.clone()));
-                }
-                continue;
-            }
-            jobs.push((e, path, base_path.clone()));
+        match render_one(&engine, &path, &base_path) {
+            Ok(content) => output.templates.push(RenderedTemplate { path, content }),
+            Err(e) => return Err(GroupError::Render(path, e)),
         }
     }
-    jobs.sort_by(|a, b| a.1.cmp(&b.1));
-
-    let templates: Vec<Result<RenderedTemplate, RenderError>> = jobs
-        .par_iter()
-        .map(|(e, path, base)| {
-            render_one(&engines[*e], path, base).map(|content| RenderedTemplate {
-                path: path.clone(),
-                content,
-            })
-        })
-        .collect();
-    let templates: Vec<RenderedTemplate> = templates.into_iter().collect::<Result<_, _>>()?;
-    let notes = match notes_job {
-        Some((i, path, base)) => Some(render_one(&engines[i], &path, &base)?),
-        None => None,
-    };
-    Ok(Rendered { templates, notes })
+    Ok(output)
 }
 
 #[cfg(test)]
