@@ -2,7 +2,9 @@
 //! registered under helm's names, plus the chart-aware ones (`include`, `tpl`, `lookup`,
 //! chart files) that need the chart being rendered.
 
+pub(crate) mod crypto;
 pub(crate) mod data;
+pub(crate) mod format;
 pub mod semver;
 pub(crate) mod text;
 pub(crate) mod time;
@@ -356,6 +358,8 @@ pub(crate) fn register(tera: &mut Tera, env: &Arc<ChartEnv>) {
     tera.register_filter("sha256sum", text::sha256sum);
     tera.register_filter("randAlphaNum", text::rand_alpha_num_filter);
     tera.register_function("randAlphaNum", text::rand_alpha_num_fn);
+    tera.register_function("printf", format::printf_fn);
+    tera.register_filter("printf", format::printf_filter);
 
     // Data, logic and collections.
     tera.register_filter("toYaml", data::to_yaml);
@@ -395,6 +399,19 @@ pub(crate) fn register(tera: &mut Tera, env: &Arc<ChartEnv>) {
     tera.register_function("semverCompare", semver::semver_compare_fn);
     tera.register_function("now", time::now);
     tera.register_filter("date", time::date);
+
+    // Certificates and keys (fresh random values on every render, like randAlphaNum).
+    tera.register_function("genCA", crypto::gen_ca);
+    tera.register_function("genCAWithKey", crypto::gen_ca_with_key);
+    tera.register_function("genSelfSignedCert", crypto::gen_self_signed_cert);
+    tera.register_function(
+        "genSelfSignedCertWithKey",
+        crypto::gen_self_signed_cert_with_key,
+    );
+    tera.register_function("genSignedCert", crypto::gen_signed_cert);
+    tera.register_function("genSignedCertWithKey", crypto::gen_signed_cert_with_key);
+    tera.register_function("genPrivateKey", crypto::gen_private_key);
+    tera.register_function("buildCustomCert", crypto::build_custom_cert);
 
     // Chart-aware: helpers, tpl, lookup and files.
     let e = Arc::clone(env);

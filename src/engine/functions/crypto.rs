@@ -1,0 +1,473 @@
+//! Certificate and key functions with sprig's semantics: `genCA`, `genSelfSignedCert`,
+//! `genSignedCert` (and their `…WithKey` forms), `genPrivateKey` and `buildCustomCert`.
+//!
+//! Like sprig's, every call makes fresh keys and serial numbers, so each render gives new
+//! certificates; charts keep an existing Secret with `lookup`. Keys are RSA 2048 (helm's
+//! default) unless a `…WithKey` form is given another; key PEM is written in Go's forms
+//! (`RSA PRIVATE KEY` = PKCS#1, `EC PRIVATE KEY` = SEC1, `PRIVATE KEY` = PKCS#8 for Ed25519).
+//! Nothing here touches files, the environment or the network.
+
+use std::net::IpAddr;
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use base64::Engine as _;
+use rand::RngCore as _;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData as _, SanType, SerialNumber,
+};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
+};
+use tera::{Error, Kwargs, Map, State, TeraResult, Value};
+
+use super::{go_string, kwarg_string};
+use crate::engine::context::key_to_string;
+
+/// The longest validity accepted: certificates must end before the year 9999.
+const MAX_DAYS: i64 = 2_500_000;
+
+/// A private key in the PEM form Go's `x509` writes it, plus the key pair that signs.
+struct PrivateKey {
+    pem: String,
+    pair: KeyPair,
+}
+
+/// Wraps DER in PEM armour the way Go's `pem.Encode` does (64 columns, final newline).
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Splits one DER element off `input`: (tag, contents, rest).
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo`.
+fn pkcs8_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, info, _) = der_element(pkcs8)? else {
+        return None;
+    };
+    let (0x02, _version, rest) = der_element(info)? else {
+        return None;
+    };
+    let (0x30, _algorithm, rest) = der_element(rest)? else {
+        return None;
+    };
+    let (0x04, key, _) = der_element(rest)? else {
+        return None;
+    };
+    Some(key.to_vec())
+}
+
+fn key_error(func: &str, e: impl std::fmt::Display) -> Error {
+    Error::message(format!("{func}: could not generate a key: {e}"))
+}
+
+/// A fresh RSA key of `bits` bits, PEM as PKCS#1.
+fn generate_rsa(func: &str, bits: aws_lc_rs::rsa::KeySize) -> TeraResult<PrivateKey> {
+    let pair = aws_lc_rs::rsa::KeyPair::generate(bits).map_err(|e| key_error(func, e))?;
+    let pkcs8: Pkcs8V1Der = pair.as_der().map_err(|e| key_error(func, e))?;
+    let pkcs1 = pkcs8_to_pkcs1(pkcs8.as_ref())
+        .ok_or_else(|| key_error(func, "unexpected PKCS#8 layout"))?;
+    let pair = KeyPair::try_from(&PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(
+        pkcs1.clone(),
+    )))
+    .map_err(|e| key_error(func, e))?;
+    Ok(PrivateKey {
+        pem: pem_encode("RSA PRIVATE KEY", &pkcs1),
+        pair,
+    })
+}
+
+/// A fresh ECDSA P-256 key, PEM as SEC1 with the curve named (Go's `MarshalECPrivateKey`).
+fn generate_ecdsa(func: &str) -> TeraResult<PrivateKey> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    let pair =
+        EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).map_err(|e| key_error(func, e))?;
+    let sec1 = pair
+        .private_key()
+        .as_der()
+        .map_err(|e| key_error(func, e))?;
+    let sec1 = sec1.as_ref().to_vec();
+    let pair = KeyPair::try_from(&PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(sec1.clone())))
+        .map_err(|e| key_error(func, e))?;
+    Ok(PrivateKey {
+        pem: pem_encode("EC PRIVATE KEY", &sec1),
+        pair,
+    })
+}
+
+/// A fresh Ed25519 key, PEM as PKCS#8 v1 (Go's `MarshalPKCS8PrivateKey`).
+fn generate_ed25519(func: &str) -> TeraResult<PrivateKey> {
+    let pair = aws_lc_rs::signature::Ed25519KeyPair::generate().map_err(|e| key_error(func, e))?;
+    let pkcs8: Pkcs8V1Der = pair.as_der().map_err(|e| key_error(func, e))?;
+    let pkcs8 = pkcs8.as_ref().to_vec();
+    let pair = KeyPair::try_from(&PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        pkcs8.clone(),
+    )))
+    .map_err(|e| key_error(func, e))?;
+    Ok(PrivateKey {
+        pem: pem_encode("PRIVATE KEY", &pkcs8),
+        pair,
+    })
+}
+
+/// Parses a PEM private key (PKCS#1, SEC1 or PKCS#8; RSA, ECDSA or Ed25519).
+fn parse_key(func: &str, what: &str, pem: &str) -> TeraResult<PrivateKey> {
+    let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+        Error::message(format!(
+            "{func}: {what} is not a PEM private key (expected an RSA, ECDSA or Ed25519 key \
+             as `RSA PRIVATE KEY`, `EC PRIVATE KEY` or `PRIVATE KEY`)"
+        ))
+    })?;
+    let pair = KeyPair::try_from(&der)
+        .map_err(|e| Error::message(format!("{func}: {what} cannot be used: {e}")))?;
+    Ok(PrivateKey {
+        pem: pem.to_string(),
+        pair,
+    })
+}
+
+/// Parses the first `CERTIFICATE` block of a PEM text.
+fn parse_cert(func: &str, what: &str, pem: &str) -> TeraResult<CertificateDer<'static>> {
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+        Error::message(format!(
+            "{func}: {what} is not a PEM certificate (no `CERTIFICATE` block)"
+        ))
+    })?;
+    x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| Error::message(format!("{func}: {what} is not a valid certificate: {e}")))?;
+    Ok(der)
+}
+
+/// `days=`: a whole number of days the certificate is valid for.
+fn days_arg(func: &str, kwargs: &Kwargs) -> TeraResult<i64> {
+    let value = kwargs
+        .get::<Value>("days")?
+        .filter(|v| !v.is_undefined() && !v.is_none())
+        .ok_or_else(|| Error::message(format!("{func}: missing keyword argument `days`")))?;
+    let days = value
+        .as_i64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| {
+            Error::message(format!(
+                "{func}: `days` must be a whole number of days, got {} `{}`",
+                value.name(),
+                go_string(&value)
+            ))
+        })?;
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(Error::message(format!(
+            "{func}: `days` must be between 1 and {MAX_DAYS}, got {days}"
+        )));
+    }
+    Ok(days)
+}
+
+/// A list-of-strings keyword argument; absent or null means empty.
+fn string_list(func: &str, kwargs: &Kwargs, name: &str) -> TeraResult<Vec<String>> {
+    let Some(value) = kwargs.get::<Value>(name)? else {
+        return Ok(Vec::new());
+    };
+    if value.is_undefined() || value.is_none() {
+        return Ok(Vec::new());
+    }
+    let items = value.as_array().ok_or_else(|| {
+        Error::message(format!(
+            "{func}: `{name}` must be a list of strings, got {} `{}`",
+            value.name(),
+            go_string(&value)
+        ))
+    })?;
+    items
+        .iter()
+        .map(|item| {
+            item.as_str().map(str::to_string).ok_or_else(|| {
+                Error::message(format!(
+                    "{func}: `{name}` must hold strings, got {} `{}`",
+                    item.name(),
+                    go_string(item)
+                ))
+            })
+        })
+        .collect()
+}
+
+/// What the certificate says about its subject, from the keyword arguments.
+struct Subject {
+    cn: String,
+    sans: Vec<SanType>,
+    days: i64,
+}
+
+fn subject(func: &str, kwargs: &Kwargs, with_sans: bool) -> TeraResult<Subject> {
+    let cn = kwarg_string(kwargs, "cn").map_err(|e| Error::message(format!("{func}: {e}")))?;
+    let days = days_arg(func, kwargs)?;
+    let mut sans = Vec::new();
+    if with_sans {
+        for ip in string_list(func, kwargs, "ips")? {
+            let addr: IpAddr = ip.trim().parse().map_err(|_| {
+                Error::message(format!("{func}: `ips` entry `{ip}` is not an IP address"))
+            })?;
+            sans.push(SanType::IpAddress(addr));
+        }
+        for name in string_list(func, kwargs, "alternateNames")? {
+            let dns = name.as_str().try_into().map_err(|_| {
+                Error::message(format!(
+                    "{func}: `alternateNames` entry `{name}` is not a DNS name (ASCII only)"
+                ))
+            })?;
+            sans.push(SanType::DnsName(dns));
+        }
+    }
+    Ok(Subject { cn, sans, days })
+}
+
+/// sprig's certificate template: CN only, now → now + days, a random 128-bit serial, server
+/// and client auth; CAs may sign certificates, leaves say explicitly that they are no CA.
+fn cert_params(subject: Subject, is_ca: bool) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, subject.cn);
+    params.distinguished_name = dn;
+    let now = ::time::OffsetDateTime::now_utc();
+    params.not_before = now;
+    params.not_after = now + ::time::Duration::days(subject.days);
+    let mut serial = [0u8; 16];
+    rand::rng().fill_bytes(&mut serial);
+    serial[0] &= 0x7f;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    params.subject_alt_names = subject.sans;
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    if is_ca {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+    } else {
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+    }
+    params
+}
+
+/// The `{Cert, Key}` object sprig's certificate functions return.
+fn cert_object(cert_pem: String, key_pem: String) -> Value {
+    let mut map = Map::new();
+    map.insert("Cert".into(), Value::from(cert_pem));
+    map.insert("Key".into(), Value::from(key_pem));
+    Value::from(map)
+}
+
+fn cert_error(func: &str, e: rcgen::Error) -> Error {
+    Error::message(format!("{func}: could not make the certificate: {e}"))
+}
+
+/// The key of a `…WithKey` form, or a fresh RSA 2048 key.
+fn key_for(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<PrivateKey> {
+    if with_key {
+        let pem =
+            kwarg_string(kwargs, "key").map_err(|e| Error::message(format!("{func}: {e}")))?;
+        parse_key(func, "`key`", &pem)
+    } else {
+        generate_rsa(func, aws_lc_rs::rsa::KeySize::Rsa2048)
+    }
+}
+
+fn self_signed(func: &str, kwargs: &Kwargs, is_ca: bool, with_key: bool) -> TeraResult<Value> {
+    let subject = subject(func, kwargs, !is_ca)?;
+    let key = key_for(func, kwargs, with_key)?;
+    let cert = cert_params(subject, is_ca)
+        .self_signed(&key.pair)
+        .map_err(|e| cert_error(func, e))?;
+    Ok(cert_object(pem_encode("CERTIFICATE", cert.der()), key.pem))
+}
+
+/// `genCA(cn=, days=)`: a self-signed CA certificate and its RSA 2048 key.
+pub(crate) fn gen_ca(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
+    self_signed("genCA", &kwargs, true, false)
+}
+
+/// `genCAWithKey(cn=, days=, key=)`: `genCA` with a given PEM key.
+pub(crate) fn gen_ca_with_key(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
+    self_signed("genCAWithKey", &kwargs, true, true)
+}
+
+/// `genSelfSignedCert(cn=, ips=[], alternateNames=[], days=)`.
+pub(crate) fn gen_self_signed_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
+    self_signed("genSelfSignedCert", &kwargs, false, false)
+}
+
+/// `genSelfSignedCertWithKey(cn=, ips=, alternateNames=, days=, key=)`.
+pub(crate) fn gen_self_signed_cert_with_key(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
+    self_signed("genSelfSignedCertWithKey", &kwargs, false, true)
+}
+
+/// The `Cert`/`Key` strings of a certificate object (from `genCA` or `buildCustomCert`).
+fn cert_object_parts(func: &str, name: &str, value: &Value) -> TeraResult<(String, String)> {
+    let part = |field: &str| {
+        value
+            .as_map()?
+            .iter()
+            .find(|(k, _)| key_to_string(k) == field)
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_string)
+    };
+    match (part("Cert"), part("Key")) {
+        (Some(cert), Some(key)) => Ok((cert, key)),
+        _ => Err(Error::message(format!(
+            "{func}: `{name}` must be a certificate object with `Cert` and `Key` (what genCA \
+             or buildCustomCert return), got {}",
+            value.name()
+        ))),
+    }
+}
+
+fn signed(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<Value> {
+    let ca = kwargs
+        .get::<Value>("ca")?
+        .filter(|v| !v.is_undefined())
+        .ok_or_else(|| Error::message(format!("{func}: missing keyword argument `ca`")))?;
+    let (ca_cert_pem, ca_key_pem) = cert_object_parts(func, "ca", &ca)?;
+    let ca_cert = parse_cert(func, "the CA's `Cert`", &ca_cert_pem)?;
+    let ca_key = parse_key(func, "the CA's `Key`", &ca_key_pem)?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(&ca_cert)
+        .map_err(|e| Error::message(format!("{func}: the CA's `Cert` is not valid: {e}")))?;
+    if parsed.public_key().subject_public_key.data.as_ref() != ca_key.pair.der_bytes() {
+        return Err(Error::message(format!(
+            "{func}: the CA's `Key` does not belong to its `Cert`"
+        )));
+    }
+    let subject = subject(func, kwargs, true)?;
+    let key = key_for(func, kwargs, with_key)?;
+    let issuer = Issuer::from_ca_cert_der(&ca_cert, &ca_key.pair)
+        .map_err(|e| Error::message(format!("{func}: the CA's `Cert` cannot sign: {e}")))?;
+    let mut params = cert_params(subject, false);
+    params.use_authority_key_identifier_extension = true;
+    let cert = params
+        .signed_by(&key.pair, &issuer)
+        .map_err(|e| cert_error(func, e))?;
+    Ok(cert_object(pem_encode("CERTIFICATE", cert.der()), key.pem))
+}
+
+/// `genSignedCert(cn=, ips=, alternateNames=, days=, ca=)`: a certificate signed by `ca`.
+pub(crate) fn gen_signed_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
+    signed("genSignedCert", &kwargs, false)
+}
+
+/// `genSignedCertWithKey(cn=, ips=, alternateNames=, days=, ca=, key=)`.
+pub(crate) fn gen_signed_cert_with_key(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
+    signed("genSignedCertWithKey", &kwargs, true)
+}
+
+/// `genPrivateKey(type="rsa"|"ecdsa"|"ed25519")`: a PEM private key (RSA is 4096 bits, as
+/// sprig's).
+pub(crate) fn gen_private_key(kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    const FUNC: &str = "genPrivateKey";
+    let kind = kwarg_string(&kwargs, "type").map_err(|e| Error::message(format!("{FUNC}: {e}")))?;
+    let key = match kind.as_str() {
+        "rsa" => generate_rsa(FUNC, aws_lc_rs::rsa::KeySize::Rsa4096)?,
+        "ecdsa" => generate_ecdsa(FUNC)?,
+        "ed25519" => generate_ed25519(FUNC)?,
+        "dsa" => {
+            return Err(Error::message(
+                "genPrivateKey: DSA keys are not supported (DSA is deprecated); use \"rsa\", \
+                 \"ecdsa\" or \"ed25519\"",
+            ));
+        }
+        other => {
+            return Err(Error::message(format!(
+                "genPrivateKey: unknown key type `{other}` (expected \"rsa\", \"ecdsa\" or \
+                 \"ed25519\")"
+            )));
+        }
+    };
+    Ok(key.pem)
+}
+
+fn decode_b64(func: &str, what: &str, text: &str) -> TeraResult<String> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|e| Error::message(format!("{func}: `{what}` is not valid base64: {e}")))?;
+    String::from_utf8(bytes)
+        .map_err(|_| Error::message(format!("{func}: `{what}` does not decode to PEM text")))
+}
+
+/// `buildCustomCert(cert=, key=)`: a certificate object from base64-encoded PEM certificate
+/// and key (as stored in a Secret's `data`), checked to parse.
+pub(crate) fn build_custom_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
+    const FUNC: &str = "buildCustomCert";
+    let cert_b64 =
+        kwarg_string(&kwargs, "cert").map_err(|e| Error::message(format!("{FUNC}: {e}")))?;
+    let key_b64 =
+        kwarg_string(&kwargs, "key").map_err(|e| Error::message(format!("{FUNC}: {e}")))?;
+    let cert = decode_b64(FUNC, "cert", &cert_b64)?;
+    let key = decode_b64(FUNC, "key", &key_b64)?;
+    parse_cert(FUNC, "`cert`", &cert)?;
+    parse_key(FUNC, "`key`", &key)?;
+    Ok(cert_object(cert, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crypto_pem_is_wrapped_like_go() {
+        let pem = pem_encode("CERTIFICATE", &[0u8; 60]);
+        let lines: Vec<&str> = pem.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN CERTIFICATE-----");
+        assert_eq!(lines[1].len(), 64);
+        assert_eq!(lines[2].len(), 16);
+        assert_eq!(lines[3], "-----END CERTIFICATE-----");
+        assert!(pem.ends_with("-----\n"));
+    }
+
+    #[test]
+    fn crypto_der_reader_rejects_truncated_input() {
+        assert_eq!(der_element(&[0x30, 0x05, 1, 2]), None);
+        assert_eq!(der_element(&[0x30, 0x82, 0x01]), None);
+        assert_eq!(
+            der_element(&[0x04, 0x02, 7, 8, 9]),
+            Some((0x04, &[7u8, 8][..], &[9u8][..]))
+        );
+        assert_eq!(pkcs8_to_pkcs1(&[0x30, 0x00]), None);
+    }
+}
