@@ -6,6 +6,7 @@ use super::archive::{self, ArchiveLimits, Budget};
 use super::helmignore::HelmIgnore;
 use super::validate::validate_metadata_in;
 use super::{Chart, ChartError, ChartFile, Metadata};
+use rayon::prelude::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -140,24 +141,25 @@ pub(crate) fn collect_dir_files(dir: &Path) -> Result<Vec<RawFile>, ChartError> 
     let mut walker = DirWalker {
         shown_root: Origin::dir(dir).root,
         root: root.clone(),
-        remaining: ArchiveLimits::default().max_decompressed_bytes,
         ancestors: vec![root.clone()],
-        files: Vec::new(),
+        pending: Vec::new(),
     };
     let rules = vec![(String::new(), Rc::new(HelmIgnore::for_dir(dir)?))];
     walker.walk(dir, "", &rules)?;
-    let mut files = walker.files;
+    let mut files = walker.read_pending()?;
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
 }
 
+/// Finds a chart directory's files (following `.helmignore` and the symlink rules); the
+/// files are read afterwards, in parallel.
 struct DirWalker {
     shown_root: String,
     root: PathBuf,
-    remaining: u64,
     /// Canonical directories on the current path, to stop symlink loops.
     ancestors: Vec<PathBuf>,
-    files: Vec<RawFile>,
+    /// Regular files found: (name in the chart, path to read).
+    pending: Vec<(String, PathBuf)>,
 }
 
 impl DirWalker {
@@ -176,13 +178,14 @@ impl DirWalker {
         } else {
             self.shown(relative)
         };
+        // The directory listing gives each entry's type without a stat call per file.
         let mut entries = fs::read_dir(dir)
             .map_err(|e| ChartError::read(&shown_dir, e))?
-            .map(|entry| entry.map(|e| e.file_name()))
+            .map(|entry| entry.and_then(|e| Ok((e.file_name(), e.file_type()?))))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ChartError::read(&shown_dir, e))?;
-        entries.sort();
-        for name in entries {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, file_type) in entries {
             let Some(name) = name.to_str().map(str::to_string) else {
                 return Err(ChartError::InvalidChartLayout {
                     file: format!("{shown_dir}/{}", name.to_string_lossy()),
@@ -195,8 +198,6 @@ impl DirWalker {
                 format!("{relative}/{name}")
             };
             let path = dir.join(&name);
-            let link_meta = fs::symlink_metadata(&path)
-                .map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
             let ignored = |is_dir: bool| {
                 rules.iter().any(|(prefix, rules)| {
                     child_rel
@@ -204,7 +205,13 @@ impl DirWalker {
                         .is_some_and(|rel| rules.is_ignored(rel, is_dir))
                 })
             };
-            let (meta, target) = if link_meta.file_type().is_symlink() {
+            if file_type.is_file() {
+                if !ignored(false) {
+                    self.pending.push((child_rel, path));
+                }
+                continue;
+            }
+            let (meta, target) = if file_type.is_symlink() {
                 let Ok(target) = fs::canonicalize(&path) else {
                     if ignored(false) {
                         continue;
@@ -227,7 +234,9 @@ impl DirWalker {
                 }
                 (meta, target)
             } else {
-                (link_meta, path.clone())
+                let meta = fs::symlink_metadata(&path)
+                    .map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
+                (meta, path.clone())
             };
             if ignored(meta.is_dir()) {
                 continue;
@@ -266,18 +275,40 @@ impl DirWalker {
                     path: self.shown(&child_rel),
                 });
             }
-            if meta.len() > self.remaining {
-                return Err(ChartError::ArchiveTooLarge {
-                    origin: self.shown_root.clone(),
-                    limit: ArchiveLimits::default().max_decompressed_bytes,
-                });
-            }
-            let data =
-                fs::read(&target).map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
-            self.remaining = self.remaining.saturating_sub(data.len() as u64);
-            self.files.push(RawFile::new(child_rel, data));
+            self.pending.push((child_rel, target));
         }
         Ok(())
+    }
+
+    /// Reads every file found, in parallel, within the chart size limit.
+    fn read_pending(mut self) -> Result<Vec<RawFile>, ChartError> {
+        use std::io::Read;
+        use std::sync::atomic::{AtomicU64, Ordering};
+
+        let limit = ArchiveLimits::default().max_decompressed_bytes;
+        let remaining = AtomicU64::new(limit);
+        let too_large = || ChartError::ArchiveTooLarge {
+            origin: self.shown_root.clone(),
+            limit,
+        };
+        let read = |(name, path): (String, PathBuf)| -> Result<RawFile, ChartError> {
+            let shown = format!("{}/{name}", self.shown_root);
+            let left = remaining.load(Ordering::Relaxed);
+            let mut data = Vec::new();
+            fs::File::open(&path)
+                .and_then(|file| file.take(left.saturating_add(1)).read_to_end(&mut data))
+                .map_err(|e| ChartError::read(shown, e))?;
+            let size = data.len() as u64;
+            remaining
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                    r.checked_sub(size)
+                })
+                .map_err(|_| too_large())?;
+            Ok(RawFile::new(name, data))
+        };
+        let pending = std::mem::take(&mut self.pending);
+        let results: Vec<Result<RawFile, ChartError>> = pending.into_par_iter().map(read).collect();
+        results.into_iter().collect()
     }
 }
 
