@@ -872,7 +872,7 @@ mod tests {
         assert_eq!(s("%[2]s %[1]s", &[v("a"), v("b")]), "b a");
         assert_eq!(s("%[3]s", &[v("a")]), "%!s(BADINDEX)");
         assert_eq!(s("%*d|%-*d|", &[v(4), v(1), v(3), v(2)]), "   1|2  |");
-        assert_eq!(s("%.*f", &[v(2), v(3.14159)]), "3.14");
+        assert_eq!(s("%.*f", &[v(2), v(1.23456)]), "1.23");
         assert_eq!(s("100%%", &[]), "100%");
         assert_eq!(s("%", &[]), "%!(NOVERB)");
         assert_eq!(s("%z", &[v(1)]), "%!z(int=1)");
