@@ -378,8 +378,15 @@ fn signed(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<Value> {
     let key = key_for(func, kwargs, with_key)?;
     let issuer = Issuer::from_ca_cert_der(&ca_cert, &ca_key.pair)
         .map_err(|e| Error::message(format!("{func}: the CA's `Cert` cannot sign: {e}")))?;
+    // Like Go, name the CA's key identifier only when the CA certificate has one.
+    let ca_has_key_id = parsed.iter_extensions().any(|ext| {
+        matches!(
+            ext.parsed_extension(),
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(_)
+        )
+    });
     let mut params = cert_params(subject, false);
-    params.use_authority_key_identifier_extension = true;
+    params.use_authority_key_identifier_extension = ca_has_key_id;
     let cert = params
         .signed_by(&key.pair, &issuer)
         .map_err(|e| cert_error(func, e))?;
