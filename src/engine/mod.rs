@@ -154,8 +154,9 @@ fn is_partial(name: &str) -> bool {
 
 const NOTES: &str = "templates/NOTES.txt";
 
-/// Templates per tera instance above which a chart's own templates are split over several
-/// instances compiled in parallel (each also holds every helper the chart can call).
+/// Templates per tera instance: bigger charts are split into groups of about this size
+/// (each also holds every helper the chart can call). Small groups keep few compiled
+/// templates alive and balance the workers; each costs one more compile of the helpers.
 const CHUNK_SIZE: usize = 64;
 
 /// Compiles a tera instance for one chart: the given own templates plus every helper the
@@ -231,11 +232,7 @@ fn template_groups(chart: &Chart) -> Vec<Vec<usize>> {
     if own.len() <= CHUNK_SIZE || uses_template_references(chart) {
         return vec![own];
     }
-    let groups = own
-        .len()
-        .div_ceil(CHUNK_SIZE)
-        .min(rayon::current_num_threads() * 2)
-        .max(1);
+    let groups = own.len().div_ceil(CHUNK_SIZE);
     let per_group = own.len().div_ceil(groups);
     own.chunks(per_group).map(<[usize]>::to_vec).collect()
 }
