@@ -447,7 +447,7 @@ fn install_many_on(runtime: tokio::runtime::Runtime) {
     std::thread::spawn(move || {
         // As a spawned task, so it runs on a runtime worker thread.
         runtime
-            .block_on(tokio::spawn(install_many()))
+            .block_on(async { tokio::spawn(install_many()).await })
             .expect("the install task completes");
         let _ = done.send(());
     });
