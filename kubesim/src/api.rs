@@ -47,7 +47,14 @@ pub const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
 pub struct DropConnection;
 
 fn json_response(code: u16, body: &Value) -> Response<Body> {
-    let bytes = serde_json::to_vec(body).expect("JSON values serialize");
+    bytes_response(
+        code,
+        serde_json::to_vec(body).expect("JSON values serialize"),
+    )
+}
+
+/// A response carrying `bytes` of JSON.
+fn bytes_response(code: u16, bytes: Vec<u8>) -> Response<Body> {
     let mut resp = Response::new(Full::new(Bytes::from(bytes)).boxed_unsync());
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
@@ -509,7 +516,7 @@ impl Ctx {
                 if self.accept.contains("as=Table") {
                     (200, self.table()?)
                 } else {
-                    (200, self.list()?)
+                    return Ok(self.with_warnings(bytes_response(200, self.list_json()?)));
                 }
             }
             "watch" => return self.watch(),
@@ -531,14 +538,18 @@ impl Ctx {
         } else {
             value
         };
-        let mut resp = json_response(code, &value);
+        Ok(self.with_warnings(json_response(code, &value)))
+    }
+
+    /// Adds the request's warnings (`Warning: 299 - "…"` headers) to a response.
+    fn with_warnings(&self, mut resp: Response<Body>) -> Response<Body> {
         for w in self.warnings.lock().expect("warnings lock").iter() {
             let header = format!("299 - {w:?}");
             if let Ok(v) = HeaderValue::from_str(&header) {
                 resp.headers_mut().append("warning", v);
             }
         }
-        Ok(resp)
+        resp
     }
 
     /// PUT or PATCH of the `scale` subresource: only `spec.replicas` changes.
@@ -622,25 +633,22 @@ impl Ctx {
             .ok_or_else(|| self.not_found(name))
     }
 
-    fn selected(&self, store: &Store) -> Result<Vec<Value>, ApiError> {
+    fn selected<'s>(&self, store: &'s Store) -> Result<Vec<&'s Value>, ApiError> {
         let labels = LabelSelector::parse(self.q("labelSelector").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let fields = FieldSelector::parse_for(&self.rt.kind, self.q("fieldSelector").unwrap_or(""))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let ns = self.rp.namespace.as_deref().filter(|_| self.rt.namespaced);
-        Ok(store
-            .list(&self.key(), ns)
-            .into_iter()
-            .filter(|o| labels.matches_object(o) && fields.matches_object(o))
-            .map(|o| self.with_version(o.clone()))
-            .collect())
+        let mut items = store.list(&self.key(), ns);
+        items.retain(|o| labels.matches_object(o) && fields.matches_object(o));
+        Ok(items)
     }
 
-    fn list(&self) -> Result<Value, ApiError> {
-        let store = self.state.store.lock().expect("store lock");
-        let items = self.selected(&store)?;
+    /// The selected objects of the requested page (`limit`, `continue`) and the list's
+    /// metadata (resourceVersion, the next continue token).
+    fn page<'s>(&self, store: &'s Store) -> Result<(Vec<&'s Value>, Value), ApiError> {
+        let mut items = self.selected(store)?;
         let mut rv = store.resource_version();
-        drop(store);
         let mut start = 0usize;
         if let Some(token) = self.q("continue").filter(|t| !t.is_empty()) {
             let decoded = base64::engine::general_purpose::STANDARD
@@ -665,22 +673,57 @@ impl Ctx {
             .q("limit")
             .and_then(|l| l.parse::<usize>().ok())
             .filter(|l| *l > 0);
-        let end = limit.map_or(items.len(), |l| (start + l).min(items.len()));
-        let page: Vec<Value> = items[start..end].to_vec();
+        let total = items.len();
+        let end = limit.map_or(total, |l| (start + l).min(total));
+        items.truncate(end);
+        let page = items.split_off(start);
         let mut metadata = json!({"resourceVersion": rv.to_string()});
-        if end < items.len() {
+        if end < total {
             let last = page
                 .last()
                 .expect("a non-empty page precedes remaining items");
             let token = json!({"rv": rv, "ns": meta_str(last, "namespace"), "name": meta_str(last, "name")});
             metadata["continue"] =
                 json!(base64::engine::general_purpose::STANDARD.encode(token.to_string()));
-            metadata["remainingItemCount"] = json!(items.len() - end);
+            metadata["remainingItemCount"] = json!(total - end);
         }
+        Ok((page, metadata))
+    }
+
+    fn list(&self) -> Result<Value, ApiError> {
+        let store = self.state.store.lock().expect("store lock");
+        let (page, metadata) = self.page(&store)?;
+        let items: Vec<Value> = page
+            .into_iter()
+            .map(|o| self.with_version(o.clone()))
+            .collect();
+        drop(store);
         Ok(
             json!({"kind": self.rt.list_kind(), "apiVersion": self.api_version(),
-            "metadata": metadata, "items": page}),
+            "metadata": metadata, "items": items}),
         )
+    }
+
+    /// The JSON of [`Ctx::list`], written straight from the store: big lists are neither
+    /// copied nor rebuilt as values.
+    fn list_json(&self) -> Result<Vec<u8>, ApiError> {
+        let store = self.state.store.lock().expect("store lock");
+        let (page, metadata) = self.page(&store)?;
+        let api_version = self.api_version();
+        let items: Vec<Versioned<'_>> = page
+            .into_iter()
+            .map(|object| Versioned {
+                api_version: &api_version,
+                object,
+            })
+            .collect();
+        let list = ListBody {
+            api_version: &api_version,
+            items,
+            kind: self.rt.list_kind(),
+            metadata,
+        };
+        Ok(serde_json::to_vec(&list).expect("lists serialize"))
     }
 
     fn table(&self) -> Result<Value, ApiError> {
@@ -720,7 +763,7 @@ impl Ctx {
         let send_initial = self.q("sendInitialEvents") == Some("true");
         let (past, rx) = if since == 0 || send_initial {
             for o in self.selected(&store)? {
-                initial.push(json!({"type": "ADDED", "object": o}));
+                initial.push(json!({"type": "ADDED", "object": self.with_version(o.clone())}));
             }
             if send_initial {
                 initial.push(json!({"type": "BOOKMARK", "object": {
@@ -1618,6 +1661,50 @@ fn normalize_metadata(obj: &mut Value) {
     }
 }
 
+/// A list response body: fields in the order serde_json's sorted maps print them.
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    items: Vec<Versioned<'a>>,
+    kind: String,
+    metadata: Value,
+}
+
+/// A stored object as served: its `apiVersion` that of the request, the rest as stored,
+/// keys in sorted order (as [`Ctx::with_version`] on a clone would print it).
+struct Versioned<'a> {
+    api_version: &'a str,
+    object: &'a Value,
+}
+
+impl serde::Serialize for Versioned<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(fields) = self.object.as_object() else {
+            return self.object.serialize(serializer);
+        };
+        let has_version = fields.contains_key("apiVersion");
+        let len = fields.len() + usize::from(!has_version);
+        let mut map = serializer.serialize_map(Some(len))?;
+        let mut version_written = false;
+        for (key, value) in fields {
+            if !version_written && key.as_str() >= "apiVersion" {
+                map.serialize_entry("apiVersion", self.api_version)?;
+                version_written = true;
+                if key == "apiVersion" {
+                    continue;
+                }
+            }
+            map.serialize_entry(key, value)?;
+        }
+        if !version_written {
+            map.serialize_entry("apiVersion", self.api_version)?;
+        }
+        map.end()
+    }
+}
+
 /// Deletes (or orphans) the dependents of a removed object, recursively.
 pub fn collect_garbage(store: &mut Store, removed: &Value, policy: &str) {
     let uid = meta_str(removed, "uid");
@@ -1654,6 +1741,25 @@ pub fn collect_garbage(store: &mut Store, removed: &Value, policy: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listed_objects_print_like_a_copy_with_the_request_version() {
+        for object in [
+            json!({"kind": "Secret", "metadata": {"name": "a"}, "data": {"k": "dg=="}}),
+            json!({"apiVersion": "v0", "kind": "X", "a": 1}),
+            json!({"a": 1, "ab": 2}),
+            json!({}),
+        ] {
+            let mut copy = object.clone();
+            copy["apiVersion"] = json!("v1");
+            let printed = serde_json::to_string(&Versioned {
+                api_version: "v1",
+                object: &object,
+            })
+            .unwrap();
+            assert_eq!(printed, serde_json::to_string(&copy).unwrap());
+        }
+    }
 
     #[test]
     fn resource_paths_are_split_into_their_parts() {

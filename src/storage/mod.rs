@@ -158,6 +158,14 @@ pub struct Storage {
 }
 
 fn decode_secret(secret: &Secret, namespace: &str) -> Result<Release, StorageError> {
+    decode_secret_with(secret, namespace, Release::decode)
+}
+
+fn decode_secret_with(
+    secret: &Secret,
+    namespace: &str,
+    decode: fn(&[u8]) -> Result<Release, release::DecodeError>,
+) -> Result<Release, StorageError> {
     let name = secret.metadata.name.clone().unwrap_or_default();
     let data = secret
         .data
@@ -165,7 +173,7 @@ fn decode_secret(secret: &Secret, namespace: &str) -> Result<Release, StorageErr
         .and_then(|d| d.get("release"))
         .map(|b| b.0.as_slice())
         .unwrap_or_default();
-    Release::decode(data).map_err(|source| StorageError::Corrupt {
+    decode(data).map_err(|source| StorageError::Corrupt {
         secret: name,
         namespace: namespace.to_string(),
         source,
@@ -650,8 +658,9 @@ impl Storage {
     }
 }
 
-/// The latest revision of every release in `namespace` (every namespace when None).
-/// Only the latest Secret of each release is decoded.
+/// The latest revision of every release in `namespace` (every namespace when None), as
+/// [`Release::decode_summary`] reads it (no manifest, hooks, values or chart files). Only
+/// the latest Secret of each release is decoded.
 ///
 /// With `skip_superseded`, the API server leaves out Secrets labelled
 /// `status=superseded`: a superseded revision is never the latest one (a newer revision
@@ -710,12 +719,12 @@ pub async fn list_latest(
             }
         }
     }
-    let mut out = Vec::new();
-    for ((ns, _), secret) in latest {
-        // A record that cannot be read is skipped, as helm's list does.
-        if let Ok(release) = decode_secret(secret, &ns) {
-            out.push(release);
-        }
-    }
-    Ok(out)
+    // Records decode in parallel; a record that cannot be read is skipped, as helm's list
+    // does.
+    use rayon::prelude::*;
+    let latest: Vec<(String, &Secret)> = latest.into_iter().map(|((ns, _), s)| (ns, s)).collect();
+    Ok(latest
+        .par_iter()
+        .filter_map(|(ns, secret)| decode_secret_with(secret, ns, Release::decode_summary).ok())
+        .collect())
 }

@@ -428,16 +428,56 @@ impl Release {
     /// Reads a record written by [`Release::encode`] or by helm (gzip is optional, as in
     /// helm's `decodeRelease`).
     pub fn decode(data: &[u8]) -> Result<Release, DecodeError> {
+        Ok(serde_json::from_slice(&Self::record_json(data)?)?)
+    }
+
+    /// What `list` shows of a record — name, namespace, revision, `info` and the chart's
+    /// metadata — without reading the manifest, hooks, values and chart files (which are
+    /// left empty): listing many releases decodes each latest record.
+    pub fn decode_summary(data: &[u8]) -> Result<Release, DecodeError> {
+        #[derive(Deserialize)]
+        struct ChartHead {
+            #[serde(default)]
+            metadata: Option<Metadata>,
+        }
+        #[derive(Deserialize)]
+        struct Summary {
+            #[serde(default)]
+            name: String,
+            #[serde(default)]
+            info: Info,
+            #[serde(default)]
+            chart: Option<ChartHead>,
+            #[serde(default)]
+            version: u64,
+            #[serde(default)]
+            namespace: String,
+        }
+        let summary: Summary = serde_json::from_slice(&Self::record_json(data)?)?;
+        Ok(Release {
+            name: summary.name,
+            info: summary.info,
+            chart: summary.chart.map(|c| ReleaseChart {
+                metadata: c.metadata,
+                ..Default::default()
+            }),
+            version: summary.version,
+            namespace: summary.namespace,
+            ..Default::default()
+        })
+    }
+
+    /// The JSON of a stored record: base64, then gzip when the gzip magic is there.
+    fn record_json(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
         use std::io::Read as _;
         let raw = base64::engine::general_purpose::STANDARD.decode(trim_ascii(data))?;
-        let json = if raw.starts_with(&[0x1f, 0x8b, 0x08]) {
+        Ok(if raw.starts_with(&[0x1f, 0x8b, 0x08]) {
             let mut out = Vec::new();
             flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut out)?;
             out
         } else {
             raw
-        };
-        Ok(serde_json::from_slice(&json)?)
+        })
     }
 }
 
@@ -449,6 +489,20 @@ fn trim_ascii(data: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn summaries_read_what_list_shows_and_skip_the_rest() {
+        let full = sample();
+        let summary = Release::decode_summary(&full.encode()).unwrap();
+        assert_eq!(
+            (&summary.name, &summary.namespace, summary.version),
+            (&full.name, &full.namespace, full.version)
+        );
+        assert_eq!(summary.info, full.info);
+        assert_eq!(summary.chart_name_version(), full.chart_name_version());
+        assert_eq!(summary.app_version(), full.app_version());
+        assert!(summary.manifest.is_empty() && summary.config.is_empty());
+    }
 
     fn sample() -> Release {
         let t = DateTime::parse_from_rfc3339("2026-11-23T19:11:40.123456Z").unwrap();
