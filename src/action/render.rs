@@ -63,6 +63,9 @@ pub fn render_release(
     values::validate_schema(&chart, &values)?;
     let rendered = engine::render(&chart, &values, &options)?;
     let parsed = manifest::parse_rendered(&rendered)?;
+    // The manifests hold their own text: free the rendered copy before going on.
+    let notes = rendered.notes;
+    drop(rendered.templates);
     let (hooks, mut manifests) = manifest::split_hooks(parsed);
     manifest::sort_for_install(&mut manifests);
     let crds = chart
@@ -79,6 +82,6 @@ pub fn render_release(
         crds,
         manifests,
         hooks,
-        notes: rendered.notes,
+        notes,
     })
 }

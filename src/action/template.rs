@@ -38,10 +38,10 @@ struct Document<'a> {
     text: &'a str,
 }
 
-/// Renders the chart and returns what `helm template` would print. With `output_dir`
-/// the documents are written below it instead (all rendering happens before any write)
-/// and the returned text lists the files written.
-pub fn template(opts: &TemplateOptions) -> Result<String, ActionError> {
+/// Renders the chart and writes what `helm template` would print to `out`. With
+/// `output_dir` the documents are written below it instead (all rendering happens before
+/// any write) and `out` gets the list of files written.
+pub fn template(opts: &TemplateOptions, out: &mut dyn Write) -> Result<(), ActionError> {
     let chart = chart::load(&opts.chart)?;
     let user_values = opts.values.merge()?;
     let release = ReleaseInfo::new(&opts.release_name, &opts.namespace, 1, opts.is_upgrade);
@@ -51,27 +51,26 @@ pub fn template(opts: &TemplateOptions) -> Result<String, ActionError> {
         RenderOptions::offline(release, opts.capabilities.clone()),
     )?;
     let documents = select_documents(&rendered, opts)?;
-    let mut out = String::new();
+    let stdout = |e| ActionError::io(Path::new("standard output"), e);
     match &opts.output_dir {
-        Some(dir) => write_documents(dir, &documents, &mut out)?,
+        Some(dir) => write_documents(dir, &documents, out)?,
         None => {
             for doc in &documents {
-                out.push_str(&format!("---\n# Source: {}\n{}", doc.source, doc.text));
+                write!(out, "---\n# Source: {}\n{}", doc.source, doc.text).map_err(stdout)?;
                 if !doc.text.ends_with('\n') {
-                    out.push('\n');
+                    out.write_all(b"\n").map_err(stdout)?;
                 }
             }
         }
     }
     let notes = rendered.notes.as_deref().filter(|n| !n.trim().is_empty());
     if let Some(notes) = notes.filter(|_| opts.notes) {
-        out.push_str("\nNOTES:\n");
-        out.push_str(notes);
+        write!(out, "\nNOTES:\n{notes}").map_err(stdout)?;
         if !notes.ends_with('\n') {
-            out.push('\n');
+            out.write_all(b"\n").map_err(stdout)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn is_test_hook(m: &Manifest) -> bool {
@@ -138,8 +137,13 @@ fn select_documents<'a>(
         .collect())
 }
 
-/// Writes each document to `dir/<source path>`, appending documents that share a source.
-fn write_documents(dir: &Path, docs: &[Document<'_>], log: &mut String) -> Result<(), ActionError> {
+/// Writes each document to `dir/<source path>`, appending documents that share a source,
+/// and lists each file written on `log`.
+fn write_documents(
+    dir: &Path,
+    docs: &[Document<'_>],
+    log: &mut dyn Write,
+) -> Result<(), ActionError> {
     let mut by_file: Vec<(&str, String)> = Vec::new();
     for doc in docs {
         let chunk = format!(
@@ -163,7 +167,8 @@ fn write_documents(dir: &Path, docs: &[Document<'_>], log: &mut String) -> Resul
             .map_err(|e| ActionError::io(&path, e))?;
         tmp.persist(&path)
             .map_err(|e| ActionError::io(&path, e.error))?;
-        log.push_str(&format!("wrote {}\n", path.display()));
+        writeln!(log, "wrote {}", path.display())
+            .map_err(|e| ActionError::io(Path::new("standard output"), e))?;
     }
     Ok(())
 }

@@ -272,8 +272,9 @@ fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Resul
         skip_tests: args.skip_tests,
         notes: args.notes,
     };
-    let output = action::template::template(&opts)?;
-    print!("{output}");
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    action::template::template(&opts, &mut out)?;
+    std::io::Write::flush(&mut out).context("cannot write to standard output")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -181,7 +181,7 @@ fn build_engine(
         .map_err(|e| error::from_tera(&e, &node.path))?;
     functions::register(&mut tera, env);
 
-    let mut sources: Vec<(String, String)> = Vec::new();
+    let mut sources: Vec<(String, &str)> = Vec::new();
     let own_dir = format!("{}/templates", node.path);
     let own_files = own.iter().map(|&i| &node.chart.templates[i]);
     let own_partials = node.chart.templates.iter().filter(|f| is_partial(&f.name));
@@ -204,7 +204,7 @@ fn build_engine(
             ));
         }
     }
-    tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+    tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), *s)))
         .map_err(|e| error::from_tera(&e, &own_dir))?;
 
     let globals = tera.global_context();
@@ -237,8 +237,11 @@ fn template_groups(chart: &Chart) -> Vec<Vec<usize>> {
     own.chunks(per_group).map(<[usize]>::to_vec).collect()
 }
 
-fn text_of(file: &crate::chart::ChartFile, chart_path: &str) -> Result<String, RenderError> {
-    String::from_utf8(file.data.clone()).map_err(|_| {
+fn text_of<'a>(
+    file: &'a crate::chart::ChartFile,
+    chart_path: &str,
+) -> Result<&'a str, RenderError> {
+    std::str::from_utf8(&file.data).map_err(|_| {
         RenderError::at(
             format!("{chart_path}/{}", file.name),
             None,
