@@ -163,11 +163,18 @@ fn resolves_to_non_string(s: &str) -> bool {
             | "Off"
             | "OFF"
             | "<<"
-    ) || INT.is_match(s)
-        || FLOAT.is_match(s)
-        || SPECIAL_FLOAT.is_match(s)
-        || BASE60.is_match(s)
-        || TIMESTAMP.is_match(s)
+    ) || looks_numeric(s)
+}
+
+/// The number, special-float, base-60 and timestamp forms; each starts with a sign, a dot or
+/// a digit, so most strings are ruled out by their first character.
+fn looks_numeric(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
+        && (INT.is_match(s)
+            || FLOAT.is_match(s)
+            || SPECIAL_FLOAT.is_match(s)
+            || BASE60.is_match(s)
+            || TIMESTAMP.is_match(s))
 }
 
 fn is_special_char(c: char) -> bool {
@@ -180,30 +187,34 @@ fn plain_allowed(s: &str, is_key: bool) -> bool {
     if s.starts_with(' ') || s.ends_with(' ') {
         return false;
     }
-    let chars: Vec<char> = s.chars().collect();
-    let followed_by_blank = |i: usize| chars.get(i + 1).is_none_or(|c| *c == ' ');
-    for (i, &c) in chars.iter().enumerate() {
-        if i == 0 {
+    let mut previous = None;
+    let mut chars = s.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let followed_by_blank = chars.peek().is_none_or(|next| *next == ' ');
+        if first {
             if "#,[]{}&*!|>'\"%@`".contains(c) {
                 return false;
             }
-            if (c == '?' || c == ':') && (is_key || followed_by_blank(i)) {
+            if (c == '?' || c == ':') && (is_key || followed_by_blank) {
                 return false;
             }
-            if c == '-' && followed_by_blank(i) {
+            if c == '-' && followed_by_blank {
                 return false;
             }
         } else {
             if is_key && ",?[]{}".contains(c) {
                 return false;
             }
-            if c == ':' && (is_key || followed_by_blank(i)) {
+            if c == ':' && (is_key || followed_by_blank) {
                 return false;
             }
-            if c == '#' && chars[i - 1] == ' ' {
+            if c == '#' && previous == Some(' ') {
                 return false;
             }
         }
+        first = false;
+        previous = Some(c);
     }
     true
 }
