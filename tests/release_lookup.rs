@@ -264,6 +264,26 @@ async fn a_looked_up_password_survives_upgrades_and_diffs_and_listings_see_the_c
     client_dry.dry_run = DryRun::Client;
     let r = upgrade(&c, &client_dry).await.unwrap();
     assert!(r.manifest.contains("password: ZmlmdGg="), "{}", r.manifest);
+    // `upgrade --install` of a new release adopting a Secret someone created keeps its
+    // password.
+    c.apply(
+        &json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "adopted-auth", "namespace": "default"},
+            "data": {"password": "cHJlc2V0"}}),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    let mut adopt = deploy("adopted", &chart, &["password=ignored"]);
+    adopt.install = true;
+    adopt.settings.take_ownership = true;
+    let r = upgrade(&c, &adopt).await.unwrap();
+    assert_eq!(
+        (r.version, r.info.description.as_str()),
+        (1, "Install complete")
+    );
+    assert_eq!(password(&c, "adopted-auth").await, "preset");
+
     // A server dry-run install of another release sees the cluster.
     let mut server_dry = deploy("other", &chart, &[]);
     server_dry.dry_run = DryRun::Server;
