@@ -326,11 +326,7 @@ pub async fn prepare_rendered(
     release: &str,
     namespace: &str,
 ) -> Result<Vec<Prepared>, ReleaseError> {
-    let objects = rendered
-        .manifests
-        .iter()
-        .map(Manifest::object)
-        .collect();
+    let objects = rendered.manifests.iter().map(Manifest::object).collect();
     prepare(cluster, objects, release, namespace, true).await
 }
 
