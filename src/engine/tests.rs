@@ -439,9 +439,9 @@ fn lookup_is_empty_offline_and_uses_the_hook_when_connected() {
         )],
     );
     let options = RenderOptions {
-        lookup: Some(Arc::new(
-            |api: &str, kind: &str, ns: &str, name: &str| Ok(json!({"data": {"k": format!("{api}|{kind}|{ns}|{name}")}})),
-        )),
+        lookup: Some(Arc::new(|api: &str, kind: &str, ns: &str, name: &str| {
+            Ok(json!({"data": {"k": format!("{api}|{kind}|{ns}|{name}")}}))
+        })),
         ..Default::default()
     };
     let out = render(&c, &Values::new(), &options).unwrap();

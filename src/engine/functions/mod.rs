@@ -224,9 +224,9 @@ fn lookup(env: &ChartEnv, kwargs: Kwargs) -> TeraResult<Value> {
         .map(|v| go_string(&v))
         .unwrap_or_default();
     Ok(match &env.lookup {
-        Some(hook) => json_to_value(
-            &hook(&api_version, &kind, &namespace, &name).map_err(Error::message)?,
-        ),
+        Some(hook) => {
+            json_to_value(&hook(&api_version, &kind, &namespace, &name).map_err(Error::message)?)
+        }
         None => Value::from(Map::new()),
     })
 }
