@@ -61,11 +61,11 @@ pub fn render_release(
     chart::check_kube_version(&chart.metadata, &options.capabilities.kube_version.version)?;
     let values = values::compute_render_values(&mut chart, user_values)?;
     values::validate_schema(&chart, &values)?;
-    let rendered = engine::render(&chart, &values, &options)?;
-    let parsed = manifest::parse_rendered(&rendered)?;
-    // The manifests hold their own text: free the rendered copy before going on.
-    let notes = rendered.notes;
-    drop(rendered.templates);
+    // Each template is parsed by the worker that rendered it, and its text freed.
+    let (parsed, notes) = engine::render_each(&chart, &values, &options, |t| {
+        manifest::parse_template(&t.path, &t.content)
+    })?;
+    let parsed = manifest::collect_parsed(parsed)?;
     let (hooks, mut manifests) = manifest::split_hooks(parsed);
     manifest::sort_for_install(&mut manifests);
     let crds = chart

@@ -267,6 +267,19 @@ pub fn render(
     values: &Values,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
+    let (templates, notes) = render_each(chart, values, options, |t| t)?;
+    Ok(Rendered { templates, notes })
+}
+
+/// [`render`], handing each rendered template to `each` on the worker that rendered it
+/// (so the next stage runs while the text is fresh and the text can be freed at once).
+/// The results come back in template path order, with the top chart's notes.
+pub fn render_each<T: Send>(
+    chart: &Chart,
+    values: &Values,
+    options: &RenderOptions,
+    each: impl Fn(RenderedTemplate) -> T + Sync,
+) -> Result<(Vec<T>, Option<String>), RenderError> {
     let release = context::release_value(&options.release);
     let capabilities = context::capabilities_value(&options.capabilities);
     let nodes = collect_nodes(chart, values);
@@ -311,9 +324,9 @@ pub fn render(
 
     // Each group is compiled, rendered and freed by one worker, so only a few compiled
     // groups are alive at any time.
-    let outcomes: Vec<Result<GroupOutput, GroupError>> = groups
+    let outcomes: Vec<Result<GroupOutput<T>, GroupError>> = groups
         .par_iter()
-        .map(|(i, own)| render_group(&nodes, *i, own, &scopes[*i], &envs[*i]))
+        .map(|(i, own)| render_group(&nodes, *i, own, &scopes[*i], &envs[*i], &each))
         .collect();
     let mut templates = Vec::new();
     let mut notes = None;
@@ -336,13 +349,13 @@ pub fn render(
     if let Some((_, e)) = first_render_error {
         return Err(e);
     }
-    templates.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Rendered { templates, notes })
+    templates.sort_by(|a: &(String, T), b| a.0.cmp(&b.0));
+    Ok((templates.into_iter().map(|(_, t)| t).collect(), notes))
 }
 
-/// What one group of templates rendered to.
-struct GroupOutput {
-    templates: Vec<RenderedTemplate>,
+/// What one group of templates rendered to: each template's path and result.
+struct GroupOutput<T> {
+    templates: Vec<(String, T)>,
     notes: Option<String>,
 }
 
@@ -354,13 +367,14 @@ enum GroupError {
 
 /// Compiles one group of a chart's templates, renders them in path order (and the top
 /// chart's NOTES.txt when it is among them), then frees the instance.
-fn render_group(
+fn render_group<T>(
     nodes: &[ChartNode<'_>],
     index: usize,
     own: &[usize],
     scope: &context::ChartScope,
     env: &Arc<functions::ChartEnv>,
-) -> Result<GroupOutput, GroupError> {
+    each: &(impl Fn(RenderedTemplate) -> T + Sync),
+) -> Result<GroupOutput<T>, GroupError> {
     let node = &nodes[index];
     let engine =
         Arc::new(build_engine(nodes, index, own, scope, env).map_err(GroupError::Compile)?);
@@ -387,7 +401,13 @@ fn render_group(
             continue;
         }
         match render_one(&engine, &path, &base_path) {
-            Ok(content) => output.templates.push(RenderedTemplate { path, content }),
+            Ok(content) => {
+                let result = each(RenderedTemplate {
+                    path: path.clone(),
+                    content,
+                });
+                output.templates.push((path, result));
+            }
             Err(e) => return Err(GroupError::Render(path, e)),
         }
     }

@@ -125,7 +125,7 @@ fn split_documents(content: &str) -> Vec<(usize, &str)> {
 }
 
 /// Parses one template's output into manifests.
-fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, ManifestError> {
+pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, ManifestError> {
     let mut out = Vec::new();
     let mut document = 0;
     for (first_line, text) in split_documents(content) {
@@ -216,11 +216,18 @@ fn strip_location(message: &str) -> String {
 pub fn parse_rendered(rendered: &Rendered) -> Result<Vec<Manifest>, ManifestError> {
     let mut templates: Vec<_> = rendered.templates.iter().collect();
     templates.sort_by(|a, b| a.path.cmp(&b.path));
-    // Collected in order first so the reported error is the first template's.
     let parsed: Vec<Result<Vec<Manifest>, ManifestError>> = templates
         .par_iter()
         .map(|t| parse_template(&t.path, &t.content))
         .collect();
+    collect_parsed(parsed)
+}
+
+/// Joins the [`parse_template`] results of every template (in template path order): the
+/// first template's error, else all manifests checked for duplicates.
+pub fn collect_parsed(
+    parsed: Vec<Result<Vec<Manifest>, ManifestError>>,
+) -> Result<Vec<Manifest>, ManifestError> {
     let parsed: Vec<Vec<Manifest>> = parsed.into_iter().collect::<Result<_, _>>()?;
     let manifests: Vec<Manifest> = parsed.into_iter().flatten().collect();
     check_duplicates(&manifests)?;
