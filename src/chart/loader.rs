@@ -294,10 +294,20 @@ impl DirWalker {
         let read = |(name, path): (String, PathBuf)| -> Result<RawFile, ChartError> {
             let shown = format!("{}/{name}", self.shown_root);
             let left = remaining.load(Ordering::Relaxed);
-            let mut data = Vec::new();
-            fs::File::open(&path)
-                .and_then(|file| file.take(left.saturating_add(1)).read_to_end(&mut data))
-                .map_err(|e| ChartError::read(shown, e))?;
+            let file = fs::File::open(&path).map_err(|e| ChartError::read(&shown, e))?;
+            // The size sizes the buffer (one read, no probing) and stops an oversized file
+            // before it is read; `take` bounds a file that grows meanwhile.
+            let expected = file
+                .metadata()
+                .map_err(|e| ChartError::read(&shown, e))?
+                .len();
+            if expected > left {
+                return Err(too_large());
+            }
+            let mut data = Vec::with_capacity(expected as usize);
+            file.take(left.saturating_add(1))
+                .read_to_end(&mut data)
+                .map_err(|e| ChartError::read(&shown, e))?;
             let size = data.len() as u64;
             remaining
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
