@@ -307,3 +307,25 @@ fn package_then_show_round_trips_the_chart() {
     let values = stdout_of(dir.path(), &["show", "values", "demo"]);
     assert_eq!(values, "greeting: hello\n\n");
 }
+
+#[test]
+fn output_into_a_closed_pipe_stops_quietly() {
+    // `rudder template … | head -1`: the reader leaves before the output is written.
+    let chart = demo_chart();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .current_dir(chart.path())
+        .args(["template", "demo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -8,13 +8,13 @@ mod release;
 mod repo;
 mod values_flags;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::action;
+use crate::action::{self, ActionError};
 use crate::engine::{Capabilities, KubeVersion};
 pub use values_flags::{ValuesFlags, value_options};
 
@@ -273,9 +273,20 @@ fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Resul
         notes: args.notes,
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    action::template::template(&opts, &mut out)?;
-    std::io::Write::flush(&mut out).context("cannot write to standard output")?;
-    Ok(ExitCode::SUCCESS)
+    let written = action::template::template(&opts, &mut out).and_then(|()| {
+        std::io::Write::flush(&mut out)
+            .map_err(|e| ActionError::io(Path::new("standard output"), e))
+    });
+    match written {
+        // The reader went away (`rudder template … | head`): stop quietly, as pipes expect.
+        Err(ActionError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitCode::SUCCESS)
+        }
+        other => {
+            other?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn lint(args: LintArgs, sub: &ArgMatches) -> Result<ExitCode> {
