@@ -47,6 +47,8 @@ pub enum ActionError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write to standard output: {0}")]
+    Stdout(#[source] std::io::Error),
 }
 
 impl ActionError {
@@ -56,5 +58,15 @@ impl ActionError {
             path: path.to_path_buf(),
             source,
         }
+    }
+
+    /// A failure writing the command's output to standard output.
+    pub fn stdout(source: std::io::Error) -> Self {
+        ActionError::Stdout(source)
+    }
+
+    /// Whether this is a write to standard output whose reader has gone away.
+    pub fn is_closed_stdout(&self) -> bool {
+        matches!(self, ActionError::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }

@@ -51,23 +51,23 @@ pub fn template(opts: &TemplateOptions, out: &mut dyn Write) -> Result<(), Actio
         RenderOptions::offline(release, opts.capabilities.clone()),
     )?;
     let documents = select_documents(&rendered, opts)?;
-    let stdout = |e| ActionError::io(Path::new("standard output"), e);
     match &opts.output_dir {
         Some(dir) => write_documents(dir, &documents, out)?,
         None => {
             for doc in &documents {
-                write!(out, "---\n# Source: {}\n{}", doc.source, doc.text).map_err(stdout)?;
+                write!(out, "---\n# Source: {}\n{}", doc.source, doc.text)
+                    .map_err(ActionError::stdout)?;
                 if !doc.text.ends_with('\n') {
-                    out.write_all(b"\n").map_err(stdout)?;
+                    out.write_all(b"\n").map_err(ActionError::stdout)?;
                 }
             }
         }
     }
     let notes = rendered.notes.as_deref().filter(|n| !n.trim().is_empty());
     if let Some(notes) = notes.filter(|_| opts.notes) {
-        write!(out, "\nNOTES:\n{notes}").map_err(stdout)?;
+        write!(out, "\nNOTES:\n{notes}").map_err(ActionError::stdout)?;
         if !notes.ends_with('\n') {
-            out.write_all(b"\n").map_err(stdout)?;
+            out.write_all(b"\n").map_err(ActionError::stdout)?;
         }
     }
     Ok(())
@@ -167,8 +167,7 @@ fn write_documents(
             .map_err(|e| ActionError::io(&path, e))?;
         tmp.persist(&path)
             .map_err(|e| ActionError::io(&path, e.error))?;
-        writeln!(log, "wrote {}", path.display())
-            .map_err(|e| ActionError::io(Path::new("standard output"), e))?;
+        writeln!(log, "wrote {}", path.display()).map_err(ActionError::stdout)?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ mod release;
 mod repo;
 mod values_flags;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
@@ -205,11 +205,20 @@ pub fn run() -> ExitCode {
         .unwrap_or_default();
     match dispatch(cli, &sub) {
         Ok(code) => code,
+        // The reader went away (`rudder template … | head`): stop quietly, as pipes expect.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {}", error_line(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether the command failed only because the reader of its output went away.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<ActionError>()
+        .is_some_and(ActionError::is_closed_stdout)
 }
 
 /// The error and its causes on one line, leaving out causes the message already quotes
@@ -273,20 +282,9 @@ fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Resul
         notes: args.notes,
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = action::template::template(&opts, &mut out).and_then(|()| {
-        std::io::Write::flush(&mut out)
-            .map_err(|e| ActionError::io(Path::new("standard output"), e))
-    });
-    match written {
-        // The reader went away (`rudder template … | head`): stop quietly, as pipes expect.
-        Err(ActionError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
-            Ok(ExitCode::SUCCESS)
-        }
-        other => {
-            other?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    action::template::template(&opts, &mut out)?;
+    std::io::Write::flush(&mut out).map_err(ActionError::stdout)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn lint(args: LintArgs, sub: &ArgMatches) -> Result<ExitCode> {
