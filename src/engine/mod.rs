@@ -391,24 +391,21 @@ fn render_group<T>(
     let mut files: Vec<_> = own.iter().map(|&t| &node.chart.templates[t]).collect();
     files.sort_by(|a, b| a.name.cmp(&b.name));
     for file in files {
-        let path = format!("{}/{}", node.path, file.name);
-        if file.name == NOTES {
-            if node.is_top {
-                let notes = render_one(&engine, &path, &base_path)
-                    .map_err(|e| GroupError::Render(path, e))?;
-                output.notes = Some(notes);
-            }
+        let is_notes = file.name == NOTES;
+        if is_notes && !node.is_top {
             continue;
         }
-        match render_one(&engine, &path, &base_path) {
-            Ok(content) => {
-                let result = each(RenderedTemplate {
-                    path: path.clone(),
-                    content,
-                });
-                output.templates.push((path, result));
-            }
-            Err(e) => return Err(GroupError::Render(path, e)),
+        let path = format!("{}/{}", node.path, file.name);
+        let content = render_one(&engine, &path, &base_path)
+            .map_err(|e| GroupError::Render(path.clone(), e))?;
+        if is_notes {
+            output.notes = Some(content);
+        } else {
+            let result = each(RenderedTemplate {
+                path: path.clone(),
+                content,
+            });
+            output.templates.push((path, result));
         }
     }
     Ok(output)
