@@ -271,27 +271,14 @@ pub fn parse_manifest(text: &str) -> Result<Vec<StoredObject>, ReleaseError> {
 
 /// Hook records parsed back into objects with their hook annotations.
 pub fn hook_manifests(release: &Release) -> Vec<Manifest> {
-    let mut out = Vec::new();
-    for h in &release.hooks {
-        let Ok(object) = serde_yaml::from_str::<Value>(&h.manifest) else {
-            continue;
-        };
-        let Ok(Some(hook)) = crate::manifest::parse_hook(&object) else {
-            continue;
-        };
-        let r = ObjectRef::of(&object);
-        out.push(Manifest {
-            source: h.path.clone(),
-            api_version: r.api_version,
-            kind: r.kind,
-            name: r.name,
-            namespace: r.namespace,
-            metadata: object.get("metadata").cloned().unwrap_or_default(),
-            text: h.manifest.clone(),
-            hook: Some(hook),
-        });
-    }
-    out
+    // Parsed the way rendered templates are; the full object is built when a hook runs.
+    release
+        .hooks
+        .iter()
+        .filter_map(|h| crate::manifest::parse_template(&h.path, &h.manifest).ok())
+        .flatten()
+        .filter(|m| m.hook.is_some())
+        .collect()
 }
 
 /// An object prepared for apply: namespace resolved, helm's labels and annotations set.
