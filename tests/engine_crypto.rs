@@ -10,7 +10,6 @@ use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use rudder::chart::{Chart, ChartFile, Metadata};
 use rudder::engine::{LookupFn, RenderOptions, render};
 use rustls::client::danger::ServerCertVerifier as _;
 use rustls::pki_types::pem::PemObject as _;
@@ -22,34 +21,13 @@ use x509_parser::public_key::PublicKey;
 
 const DAY: i64 = 24 * 60 * 60;
 
-fn chart(template: &str) -> Chart {
-    Chart {
-        metadata: Metadata {
-            name: "mychart".into(),
-            version: "0.1.0".into(),
-            api_version: "v2".into(),
-            ..Default::default()
-        },
-        lock: None,
-        templates: vec![ChartFile {
-            name: "templates/t.yaml".into(),
-            data: template.as_bytes().to_vec(),
-        }],
-        values: Default::default(),
-        raw_values: None,
-        schema: None,
-        files: Vec::new(),
-        dependencies: Vec::new(),
-    }
-}
-
 fn try_render(template: &str, values: Value, lookup: Option<LookupFn>) -> Result<String, String> {
     let values = values.as_object().cloned().unwrap_or_default();
     let options = RenderOptions {
         lookup,
         ..Default::default()
     };
-    render(&chart(template), &values, &options)
+    render(&peers::chart(template), &values, &options)
         .map(|r| r.templates[0].content.clone())
         .map_err(|e| e.to_string())
 }

@@ -6,7 +6,6 @@ mod peers;
 
 use std::process::Command;
 
-use rudder::chart::{Chart, ChartFile, Metadata};
 use rudder::engine::{RenderOptions, render};
 
 /// (helm's Go-template action, rudder's tera expression) printing the same text.
@@ -146,27 +145,13 @@ fn helm_outputs() -> Vec<String> {
 }
 
 fn rudder_render(text: &str) -> Result<String, String> {
-    let chart = Chart {
-        metadata: Metadata {
-            name: "mychart".into(),
-            version: "0.1.0".into(),
-            api_version: "v2".into(),
-            ..Default::default()
-        },
-        lock: None,
-        templates: vec![ChartFile {
-            name: "templates/t.yaml".into(),
-            data: text.as_bytes().to_vec(),
-        }],
-        values: Default::default(),
-        raw_values: None,
-        schema: None,
-        files: Vec::new(),
-        dependencies: Vec::new(),
-    };
-    render(&chart, &Default::default(), &RenderOptions::default())
-        .map(|r| r.templates[0].content.clone())
-        .map_err(|e| e.to_string())
+    render(
+        &peers::chart(text),
+        &Default::default(),
+        &RenderOptions::default(),
+    )
+    .map(|r| r.templates[0].content.clone())
+    .map_err(|e| e.to_string())
 }
 
 #[test]

@@ -20,7 +20,8 @@ use crate::action::lifecycle::{
     self, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest, prepare,
     prepare_rendered, removed, render_on_cluster, stored_objects, validate_name,
 };
-use crate::action::upgrade::upgrade_values;
+use crate::action::rollback::rollback_objects;
+use crate::action::upgrade::{stored_objects_with, upgrade_base, upgrade_values};
 use crate::diff::{Pair, fold_string_data};
 use crate::engine::ReleaseInfo;
 use crate::kube::{ApplyOptions, Cluster, KubeError, ObjectRef};
@@ -117,23 +118,12 @@ pub async fn diff_upgrade(
         |revision: u64, install: bool| ReleaseInfo::new(&opts.name, &namespace, revision, !install);
     let (rendered, old) = match last {
         Some(last) if last.info.status != Status::Uninstalled => {
-            let current = history
-                .iter()
-                .rev()
-                .find(|s| s.release.info.status == Status::Deployed)
-                .map(|s| s.release.clone())
-                .unwrap_or_else(|| last.clone());
+            let current = upgrade_base(&history, &last);
             let config = upgrade_values(opts, new_values, &current);
             let info = info(last.version + 1, false);
             let rendered = render_on_cluster(cluster, chart, &config, info, caps, true).await?;
-            let mut old = stored_objects(cluster, &current).await?;
-            if last.version != current.version {
-                for p in stored_objects(cluster, &last).await? {
-                    if !old.iter().any(|o| identity(&o.r) == identity(&p.r)) {
-                        old.push(p);
-                    }
-                }
-            }
+            let later = (last.version != current.version).then_some(&last);
+            let old = stored_objects_with(cluster, &current, later).await?;
             (rendered, old)
         }
         other => {
@@ -198,24 +188,7 @@ pub async fn diff_rollback(
         });
     }
     let target = storage.get(name, target_version).await?;
-    let objects = stored_objects(cluster, &target).await?;
-    let mut old = stored_objects(cluster, &latest).await?;
-    if let Some(deployed) = history
-        .iter()
-        .rev()
-        .find(|r| r.info.status == Status::Deployed && r.version != latest.version)
-    {
-        for p in stored_objects(cluster, deployed).await? {
-            if !old.iter().any(|o| identity(&o.r) == identity(&p.r)) {
-                old.push(p);
-            }
-        }
-    }
-    let owned: BTreeSet<Identity> = old
-        .iter()
-        .chain(objects.iter())
-        .map(|p| identity(&p.r))
-        .collect();
+    let (objects, old, owned) = rollback_objects(cluster, &history, &latest, &target).await?;
     compare(cluster, &objects, &old, &owned, settings).await
 }
 

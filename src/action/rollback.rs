@@ -8,10 +8,14 @@ use crate::action::lifecycle::{
     self, ApplySettings, PendingGuard, Prepared, ReleaseError, apply_all, identity, live_objects,
     removed, run_hooks, stored_objects, supersede_others, wait_if_asked,
 };
+use crate::action::upgrade::stored_objects_with;
 use crate::kube::Cluster;
 use crate::manifest::HookEvent;
 use crate::storage::release::now;
 use crate::storage::{Holder, Release, Status, Storage, StorageError};
+
+/// An object's group, kind, namespace and name, as `identity` gives them.
+type Identity = (String, String, String, String);
 
 /// The flags of `rollback`.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +29,29 @@ pub struct RollbackOptions {
     pub history_max: usize,
     /// `--cleanup-on-fail`: delete the objects this rollback created when it fails.
     pub cleanup_on_fail: bool,
+}
+
+/// What rolling back from `latest` to `target` works with: the objects of `target`, the
+/// objects there now (those of `latest`, then those of the deployed revision `latest`
+/// lacks) and the identities of both, which the rollback owns.
+pub async fn rollback_objects(
+    cluster: &Cluster,
+    history: &[Release],
+    latest: &Release,
+    target: &Release,
+) -> Result<(Vec<Prepared>, Vec<Prepared>, BTreeSet<Identity>), ReleaseError> {
+    let objects = stored_objects(cluster, target).await?;
+    let deployed = history
+        .iter()
+        .rev()
+        .find(|r| r.info.status == Status::Deployed && r.version != latest.version);
+    let old = stored_objects_with(cluster, latest, deployed).await?;
+    let owned = old
+        .iter()
+        .chain(objects.iter())
+        .map(|p| identity(&p.r))
+        .collect();
+    Ok((objects, old, owned))
 }
 
 /// Rolls a release in `cluster.namespace` back to a revision; returns the new revision.
@@ -69,24 +96,7 @@ pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Relea
     for h in &mut release.hooks {
         h.last_run = Default::default();
     }
-    let objects = stored_objects(cluster, &target).await?;
-    let mut old = stored_objects(cluster, &latest).await?;
-    if let Some(deployed) = history
-        .iter()
-        .rev()
-        .find(|r| r.info.status == Status::Deployed && r.version != latest.version)
-    {
-        for p in stored_objects(cluster, deployed).await? {
-            if !old.iter().any(|o| identity(&o.r) == identity(&p.r)) {
-                old.push(p);
-            }
-        }
-    }
-    let owned: BTreeSet<_> = old
-        .iter()
-        .chain(objects.iter())
-        .map(|p| identity(&p.r))
-        .collect();
+    let (objects, old, owned) = rollback_objects(cluster, &history, &latest, &target).await?;
     if opts.dry_run {
         release.info.description = "Dry run complete".into();
         return Ok(release);

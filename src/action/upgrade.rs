@@ -16,8 +16,35 @@ use crate::chart;
 use crate::engine::ReleaseInfo;
 use crate::kube::Cluster;
 use crate::manifest::HookEvent;
-use crate::storage::{Holder, Release, Status, Storage};
+use crate::storage::{Holder, Release, Status, Storage, Stored};
 use crate::values::{Values, coalesce_user_tables};
+
+/// The revision an upgrade starts from: the latest deployed one of `history`, else `last`.
+pub fn upgrade_base(history: &[Stored], last: &Release) -> Release {
+    history
+        .iter()
+        .rev()
+        .find(|s| s.release.info.status == Status::Deployed)
+        .map(|s| s.release.clone())
+        .unwrap_or_else(|| last.clone())
+}
+
+/// The stored objects of `first`, then those of `also` that `first` does not have.
+pub async fn stored_objects_with(
+    cluster: &Cluster,
+    first: &Release,
+    also: Option<&Release>,
+) -> Result<Vec<Prepared>, ReleaseError> {
+    let mut objects = stored_objects(cluster, first).await?;
+    if let Some(also) = also {
+        for p in stored_objects(cluster, also).await? {
+            if !objects.iter().any(|o| identity(&o.r) == identity(&p.r)) {
+                objects.push(p);
+            }
+        }
+    }
+    Ok(objects)
+}
 
 /// The values an upgrade renders with, from the flags and the current release's values
 /// (helm's `reuseValues`).
@@ -80,13 +107,7 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
     }
     let last = last.expect("history is not empty");
     lifecycle::check_not_pending(&storage, &opts.name).await?;
-    // The revision the upgrade starts from: the deployed one, else the latest.
-    let current = history
-        .iter()
-        .rev()
-        .find(|s| s.release.info.status == Status::Deployed)
-        .map(|s| s.release.clone())
-        .unwrap_or_else(|| last.clone());
+    let current = upgrade_base(&history, &last);
     let config = upgrade_values(opts, new_values, &current);
     let version = last.version + 1;
     let caps = lifecycle::capabilities(cluster).await?;
@@ -112,15 +133,9 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
         return Ok(release);
     }
     let objects = prepare_rendered(cluster, &rendered, &opts.name, &namespace).await?;
-    let mut old = stored_objects(cluster, &current).await?;
-    if last.version != current.version {
-        // A failed later revision may have created objects the deployed one does not have.
-        for p in stored_objects(cluster, &last).await? {
-            if !old.iter().any(|o| identity(&o.r) == identity(&p.r)) {
-                old.push(p);
-            }
-        }
-    }
+    // A failed later revision may have created objects the deployed one does not have.
+    let later = (last.version != current.version).then_some(&last);
+    let old = stored_objects_with(cluster, &current, later).await?;
     let owned: BTreeSet<_> = old.iter().map(|p| identity(&p.r)).collect();
     check_ownership(
         cluster,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::{ArgMatches, Args, Subcommand};
 
+use super::values_flags::ReuseValuesFlags;
 use super::{GlobalFlags, ValuesFlags, value_options};
 use crate::action::diff::{self as action, DiffSettings};
 use crate::action::install::DeployOptions;
@@ -80,15 +81,8 @@ pub struct UpgradeArgs {
     pub chart_path: super::repo::ChartPathArgs,
     #[command(flatten)]
     pub values: ValuesFlags,
-    /// Merge the last release's values with the new ones
-    #[arg(long = "reuse-values")]
-    pub reuse_values: bool,
-    /// Use only the chart's defaults and the values given now
-    #[arg(long = "reset-values")]
-    pub reset_values: bool,
-    /// Reset to the chart's defaults, then merge the last release's values and the new ones
-    #[arg(long = "reset-then-reuse-values")]
-    pub reset_then_reuse_values: bool,
+    #[command(flatten)]
+    pub reuse: ReuseValuesFlags,
     /// Adopt existing objects that belong to no release or to another one
     #[arg(long = "take-ownership")]
     pub take_ownership: bool,
@@ -163,16 +157,14 @@ pub fn dispatch(global: &GlobalFlags, args: DiffArgs, sub: &ArgMatches) -> Resul
         let cluster = kube::connect(&connect).await?;
         let result: Result<_> = match args.command {
             DiffCommand::Upgrade(a) => {
-                let opts = DeployOptions {
+                let mut opts = DeployOptions {
                     name: a.name.clone(),
                     chart: chart.expect("resolved above"),
                     values: value_options(&nested),
-                    reuse_values: a.reuse_values,
-                    reset_values: a.reset_values,
-                    reset_then_reuse_values: a.reset_then_reuse_values,
                     install: true,
                     ..Default::default()
                 };
+                a.reuse.apply(&mut opts);
                 let settings = a.apply.settings(a.take_ownership);
                 let pairs = action::diff_upgrade(&cluster, &opts, &settings)
                     .await

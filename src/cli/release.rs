@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{ArgMatches, Args, Subcommand};
 
+use super::values_flags::ReuseValuesFlags;
 use super::{GlobalFlags, ValuesFlags, value_options};
 use crate::action::get::{GetOptions, GetWhat};
 use crate::action::install::DeployOptions;
@@ -173,15 +174,8 @@ pub struct UpgradeArgs {
     /// Install the release if it does not exist
     #[arg(short = 'i', long)]
     pub install: bool,
-    /// Merge the last release's values with the new ones
-    #[arg(long = "reuse-values")]
-    pub reuse_values: bool,
-    /// Use only the chart's defaults and the values given now
-    #[arg(long = "reset-values")]
-    pub reset_values: bool,
-    /// Reset to the chart's defaults, then merge the last release's values and the new ones
-    #[arg(long = "reset-then-reuse-values")]
-    pub reset_then_reuse_values: bool,
+    #[command(flatten)]
+    pub reuse: ReuseValuesFlags,
     /// Keep at most this many revisions (0 = no limit)
     #[arg(long = "history-max", default_value_t = 10)]
     pub history_max: usize,
@@ -513,9 +507,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
             let mut opts = deploy_options(&args.name, &chart, &args.deploy, sub)?;
             opts.settings.wait |= opts.atomic;
             opts.install = args.install;
-            opts.reuse_values = args.reuse_values;
-            opts.reset_values = args.reset_values;
-            opts.reset_then_reuse_values = args.reset_then_reuse_values;
+            args.reuse.apply(&mut opts);
             opts.history_max = args.history_max;
             opts.cleanup_on_fail = args.cleanup_on_fail;
             if opts.dry_run == DryRun::Server {

@@ -5,7 +5,32 @@
 use clap::{ArgMatches, Args};
 use std::path::PathBuf;
 
+use crate::action::install::DeployOptions;
 use crate::values::{ValueOptions, ValueSource};
+
+/// How an upgrade combines the last release's values with the new ones (`upgrade` and
+/// `diff upgrade`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReuseValuesFlags {
+    /// Merge the last release's values with the new ones
+    #[arg(long = "reuse-values")]
+    pub reuse_values: bool,
+    /// Use only the chart's defaults and the values given now
+    #[arg(long = "reset-values")]
+    pub reset_values: bool,
+    /// Reset to the chart's defaults, then merge the last release's values and the new ones
+    #[arg(long = "reset-then-reuse-values")]
+    pub reset_then_reuse_values: bool,
+}
+
+impl ReuseValuesFlags {
+    /// Sets these flags on `opts`.
+    pub fn apply(&self, opts: &mut DeployOptions) {
+        opts.reuse_values = self.reuse_values;
+        opts.reset_values = self.reset_values;
+        opts.reset_then_reuse_values = self.reset_then_reuse_values;
+    }
+}
 
 /// Values flags, named as helm names them.
 #[derive(Args, Debug, Clone, Default)]

@@ -247,16 +247,7 @@ impl Storage {
             .await?;
         let mut parts: HashMap<(u64, usize), Vec<u8>> = HashMap::new();
         if list.items.iter().any(|s| parts_count(s) > 0) {
-            let params = ListParams::default().labels(&format!("owner=rudder,name={name}"));
-            let part_list = self
-                .cluster
-                .retrying(|| async {
-                    api.list(&params)
-                        .await
-                        .map_err(|e| self.request_error("list", &format!("{name} record parts"), e))
-                })
-                .await?;
-            for p in &part_list.items {
+            for p in &self.list_parts(&api, name, None).await? {
                 if let (Some(key), Some(data)) = (
                     part_index(p),
                     p.data.as_ref().and_then(|d| d.get("release")),
@@ -487,29 +478,11 @@ impl Storage {
         from: usize,
     ) -> Result<(), StorageError> {
         let api = self.api();
-        let params =
-            ListParams::default().labels(&format!("owner=rudder,name={name},version={version}"));
-        let list = self
-            .cluster
-            .retrying(|| async {
-                api.list(&params)
-                    .await
-                    .map_err(|e| self.request_error("list", &format!("{name} record parts"), e))
-            })
-            .await?;
-        for p in &list.items {
+        for p in &self.list_parts(&api, name, Some(version)).await? {
             if part_index(p).is_some_and(|(_, i)| i >= from)
                 && let Some(secret) = &p.metadata.name
             {
-                self.cluster
-                    .retrying(|| async {
-                        match api.delete(secret, &DeleteParams::default()).await {
-                            Ok(_) => Ok(()),
-                            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-                            Err(e) => Err(self.request_error("delete", secret, e)),
-                        }
-                    })
-                    .await?;
+                self.delete_secret(&api, secret).await?;
             }
         }
         Ok(())
@@ -576,16 +549,7 @@ impl Storage {
     /// Deletes one revision's record.
     pub async fn delete(&self, name: &str, version: u64) -> Result<(), StorageError> {
         let secret = secret_name(name, version);
-        let api = self.api();
-        self.cluster
-            .retrying(|| async {
-                match api.delete(&secret, &DeleteParams::default()).await {
-                    Ok(_) => Ok(()),
-                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-                    Err(e) => Err(self.request_error("delete", &secret, e)),
-                }
-            })
-            .await?;
+        self.delete_secret(&self.api(), &secret).await?;
         self.delete_parts(name, version, 1).await
     }
 
@@ -622,16 +586,7 @@ impl Storage {
     /// a revision and its parts.
     pub async fn delete_orphan_parts(&self, name: &str, keep: &[u64]) -> Result<(), StorageError> {
         let api = self.api();
-        let params = ListParams::default().labels(&format!("owner=rudder,name={name}"));
-        let list = self
-            .cluster
-            .retrying(|| async {
-                api.list(&params)
-                    .await
-                    .map_err(|e| self.request_error("list", &format!("{name} record parts"), e))
-            })
-            .await?;
-        for p in &list.items {
+        for p in &self.list_parts(&api, name, None).await? {
             if p.type_.as_deref() != Some(PART_TYPE) {
                 continue;
             }
@@ -644,17 +599,45 @@ impl Storage {
             let Some(secret) = &p.metadata.name else {
                 continue;
             };
-            self.cluster
-                .retrying(|| async {
-                    match api.delete(secret, &DeleteParams::default()).await {
-                        Ok(_) => Ok(()),
-                        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-                        Err(e) => Err(self.request_error("delete", secret, e)),
-                    }
-                })
-                .await?;
+            self.delete_secret(&api, secret).await?;
         }
         Ok(())
+    }
+
+    /// The part Secrets of `name` (of one revision with `version`).
+    async fn list_parts(
+        &self,
+        api: &Api<Secret>,
+        name: &str,
+        version: Option<u64>,
+    ) -> Result<Vec<Secret>, KubeError> {
+        let selector = match version {
+            Some(version) => format!("owner=rudder,name={name},version={version}"),
+            None => format!("owner=rudder,name={name}"),
+        };
+        let params = ListParams::default().labels(&selector);
+        let list = self
+            .cluster
+            .retrying(|| async {
+                api.list(&params)
+                    .await
+                    .map_err(|e| self.request_error("list", &format!("{name} record parts"), e))
+            })
+            .await?;
+        Ok(list.items)
+    }
+
+    /// Deletes the Secret `secret`; one already gone is no error.
+    async fn delete_secret(&self, api: &Api<Secret>, secret: &str) -> Result<(), KubeError> {
+        self.cluster
+            .retrying(|| async {
+                match api.delete(secret, &DeleteParams::default()).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                    Err(e) => Err(self.request_error("delete", secret, e)),
+                }
+            })
+            .await
     }
 }
 

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use rudder::chart::{Chart, ChartFile, Metadata};
+
 /// The directory holding `helm` and `kubectl`.
 pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("RUDDER_PEERS_BIN").filter(|d| !d.is_empty()) {
@@ -30,4 +32,27 @@ pub fn helm() -> PathBuf {
     let helm = bin_dir().join("helm");
     assert!(helm.is_file(), "helm not found at {}", helm.display());
     helm
+}
+
+/// A chart `mychart` 0.1.0 whose one template, `templates/t.yaml`, is `template`: what the
+/// template-function parity tests render with rudder.
+pub fn chart(template: &str) -> Chart {
+    Chart {
+        metadata: Metadata {
+            name: "mychart".into(),
+            version: "0.1.0".into(),
+            api_version: "v2".into(),
+            ..Default::default()
+        },
+        lock: None,
+        templates: vec![ChartFile {
+            name: "templates/t.yaml".into(),
+            data: template.as_bytes().to_vec(),
+        }],
+        values: Default::default(),
+        raw_values: None,
+        schema: None,
+        files: Vec::new(),
+        dependencies: Vec::new(),
+    }
 }

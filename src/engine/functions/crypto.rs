@@ -92,14 +92,11 @@ fn generate_rsa(func: &str, bits: aws_lc_rs::rsa::KeySize) -> TeraResult<Private
     let pkcs8: Pkcs8V1Der = pair.as_der().map_err(|e| key_error(func, e))?;
     let pkcs1 = pkcs8_to_pkcs1(pkcs8.as_ref())
         .ok_or_else(|| key_error(func, "unexpected PKCS#8 layout"))?;
-    let pair = KeyPair::try_from(&PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(
-        pkcs1.clone(),
-    )))
-    .map_err(|e| key_error(func, e))?;
-    Ok(PrivateKey {
-        pem: pem_encode("RSA PRIVATE KEY", &pkcs1),
-        pair,
-    })
+    generated(
+        func,
+        "RSA PRIVATE KEY",
+        PrivatePkcs1KeyDer::from(pkcs1).into(),
+    )
 }
 
 /// A fresh ECDSA P-256 key, PEM as SEC1 with the curve named (Go's `MarshalECPrivateKey`).
@@ -112,12 +109,7 @@ fn generate_ecdsa(func: &str) -> TeraResult<PrivateKey> {
         .as_der()
         .map_err(|e| key_error(func, e))?;
     let sec1 = sec1.as_ref().to_vec();
-    let pair = KeyPair::try_from(&PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(sec1.clone())))
-        .map_err(|e| key_error(func, e))?;
-    Ok(PrivateKey {
-        pem: pem_encode("EC PRIVATE KEY", &sec1),
-        pair,
-    })
+    generated(func, "EC PRIVATE KEY", PrivateSec1KeyDer::from(sec1).into())
 }
 
 /// A fresh Ed25519 key, PEM as PKCS#8 v1 (Go's `MarshalPKCS8PrivateKey`).
@@ -125,12 +117,14 @@ fn generate_ed25519(func: &str) -> TeraResult<PrivateKey> {
     let pair = aws_lc_rs::signature::Ed25519KeyPair::generate().map_err(|e| key_error(func, e))?;
     let pkcs8: Pkcs8V1Der = pair.as_der().map_err(|e| key_error(func, e))?;
     let pkcs8 = pkcs8.as_ref().to_vec();
-    let pair = KeyPair::try_from(&PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        pkcs8.clone(),
-    )))
-    .map_err(|e| key_error(func, e))?;
+    generated(func, "PRIVATE KEY", PrivatePkcs8KeyDer::from(pkcs8).into())
+}
+
+/// A freshly generated key `der`, PEM-encoded under `label`.
+fn generated(func: &str, label: &str, der: PrivateKeyDer<'static>) -> TeraResult<PrivateKey> {
+    let pair = KeyPair::try_from(&der).map_err(|e| key_error(func, e))?;
     Ok(PrivateKey {
-        pem: pem_encode("PRIVATE KEY", &pkcs8),
+        pem: pem_encode(label, der.secret_der()),
         pair,
     })
 }
