@@ -534,7 +534,10 @@ fn search(args: SearchRepoArgs, settings: &RepoSettings) -> Result<ExitCode> {
         eprintln!("WARNING: {w}");
     }
     if results.is_empty() && args.fail_on_no_result {
-        bail!("no results found");
+        match &opts.keyword {
+            Some(keyword) => bail!("no results found for {keyword:?}"),
+            None => bail!("no results found"),
+        }
     }
     print!(
         "{}",
