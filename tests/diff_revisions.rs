@@ -3,6 +3,7 @@
 //! patch or a deleted object, and bad input named in one error line.
 
 mod diff_support;
+mod release_support;
 
 use diff_support::*;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};

@@ -5,10 +5,9 @@
 //! note.
 
 mod diff_support;
+mod release_support;
 
 use diff_support::*;
-use rudder::kube::ApplyOptions;
-use serde_json::json;
 
 #[tokio::test]
 async fn an_image_change_differs_in_that_line_only() {
@@ -119,18 +118,7 @@ async fn replicas_owned_by_another_manager_show_as_they_would_end_up() {
     install_release(&c, "scaled", &[]).await;
     install_release(&c, "fixed", &[]).await;
     // An autoscaler takes .spec.replicas of "scaled" over.
-    c.apply(
-        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "scaled-web", "namespace": "default"},
-            "spec": {"replicas": 5}}),
-        &ApplyOptions {
-            field_manager: "hpa-controller".into(),
-            force: true,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    take_replicas(&c, "scaled-web", 5, "hpa-controller").await;
     // The chart stops setting replicas and adds an HPA.
     let scaled = diff_upgrade(&server, "scaled", &["--set", "autoscaling=true"]);
     assert_eq!(scaled.code, 0, "{}", scaled.stderr);
@@ -265,6 +253,12 @@ async fn colour_follows_the_flags_and_no_color() {
         "shop",
         &["--set", "image.tag=1.26", "--color=always", "--no-color"],
     );
+    assert_eq!(never.code, 0, "{}", never.stderr);
+    assert!(
+        never.stdout.contains("+         image: nginx:1.26"),
+        "{}",
+        never.stdout
+    );
     assert!(!never.stdout.contains('\x1b'));
 }
 
@@ -304,18 +298,7 @@ async fn fields_another_manager_took_conflict_as_the_upgrade_would() {
     let c = cluster(&server).await;
     install_release(&c, "shop", &[]).await;
     // `kubectl scale`-style: another manager takes .spec.replicas with an ordinary write.
-    c.apply(
-        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "shop-web", "namespace": "default"},
-            "spec": {"replicas": 7}}),
-        &ApplyOptions {
-            field_manager: "kubectl-scale".into(),
-            force: true,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    take_replicas(&c, "shop-web", 7, "kubectl-scale").await;
     let run = diff_upgrade(&server, "shop", &["--detailed-exitcode"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     let errors = run.lines("Error:");

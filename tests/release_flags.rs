@@ -2,37 +2,16 @@
 //! against kubesim: `rollback --cleanup-on-fail`, `--no-hooks` and `--history-max`, and
 //! `install --generate-name` / `--name-template`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod release_support;
 
-use rudder::kube::{Cluster, ConnectOptions, ObjectRef, connect};
+use std::path::{Path, PathBuf};
+
+use release_support::{Run, cluster, release_chart as testdata};
+use rudder::kube::{Cluster, ObjectRef};
 use rudder::storage::{Status, Storage};
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/release")
-        .join(name)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn rudder(server: &kubesim::Server, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
-        .args(["-n", "default"])
-        .output()
-        .expect("rudder runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    release_support::run(&mut release_support::rudder_in_default(server, args))
 }
 
 /// Runs rudder and fails the test unless it succeeds.
@@ -40,16 +19,6 @@ fn ok(server: &kubesim::Server, args: &[&str]) -> String {
     let run = rudder(server, args);
     assert_eq!(run.code, 0, "rudder {args:?}: {}", run.stderr);
     run.stdout
-}
-
-async fn cluster(server: &kubesim::Server) -> Cluster {
-    connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: None,
-        namespace: Some("default".into()),
-    })
-    .await
-    .unwrap()
 }
 
 fn object(api_version: &str, kind: &str, name: &str) -> ObjectRef {

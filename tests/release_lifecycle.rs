@@ -2,55 +2,31 @@
 //! the objects checked in the API server, pruning and the keep policy, ownership, and every
 //! bad input leaving nothing half-recorded.
 
+mod release_support;
+
 use std::path::PathBuf;
-use std::time::Duration;
 
 use rudder::action::install::{DeployOptions, install};
-use rudder::action::lifecycle::{ApplySettings, ReleaseError};
+use rudder::action::lifecycle::ReleaseError;
 use rudder::action::rollback::{RollbackOptions, rollback};
 use rudder::action::uninstall::{UninstallOptions, uninstall};
 use rudder::action::upgrade::upgrade;
 use rudder::kube::{Cluster, ConnectOptions, ObjectRef, connect};
 use rudder::storage::{Status, Storage};
-use rudder::values::{ValueOptions, ValueSource};
 use serde_json::{Value, json};
 
 fn chart() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/app")
 }
 
-fn settings() -> ApplySettings {
-    ApplySettings {
-        quiet: true,
-        timeout: Duration::from_secs(20),
-        ..Default::default()
-    }
-}
+use release_support::{alice, connect_with, deploy_options, quiet_settings as settings, start};
 
 fn deploy(name: &str, sets: &[&str]) -> DeployOptions {
-    DeployOptions {
-        name: name.into(),
-        chart: chart(),
-        values: ValueOptions {
-            sources: sets
-                .iter()
-                .map(|s| ValueSource::Set(s.to_string()))
-                .collect(),
-        },
-        settings: settings(),
-        history_max: 10,
-        ..Default::default()
-    }
+    deploy_options(name, chart(), sets, settings())
 }
 
 async fn cluster_for(server: &kubesim::Server, namespace: &str) -> Cluster {
-    connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: None,
-        namespace: Some(namespace.into()),
-    })
-    .await
-    .expect("connects to kubesim")
+    connect_with(server, None, Some(namespace)).await
 }
 
 fn cm(namespace: &str, name: &str) -> ObjectRef {
@@ -80,8 +56,7 @@ async fn statuses(cluster: &Cluster, name: &str) -> Vec<(u64, Status, String)> {
 
 #[tokio::test]
 async fn install_upgrade_rollback_uninstall_keep_history_and_objects_in_step() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
 
     let r1 = install(&c, &deploy("web", &[])).await.unwrap();
     assert_eq!((r1.version, r1.info.status), (1, Status::Deployed));
@@ -222,8 +197,7 @@ async fn install_upgrade_rollback_uninstall_keep_history_and_objects_in_step() {
 
 #[tokio::test]
 async fn keep_policy_survives_prune_and_uninstall() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     install(&c, &deploy("k", &["kept=true"])).await.unwrap();
     upgrade(&c, &deploy("k", &["kept=false"])).await.unwrap();
     assert!(
@@ -248,8 +222,7 @@ async fn keep_policy_survives_prune_and_uninstall() {
 
 #[tokio::test]
 async fn objects_of_no_release_or_another_release_are_not_taken_silently() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     let opts = rudder::kube::ApplyOptions {
         field_manager: "kubectl".into(),
         ..Default::default()
@@ -331,8 +304,7 @@ fn cause_of(err: &ReleaseError) -> String {
 
 #[tokio::test]
 async fn a_chart_that_fails_to_render_writes_nothing_and_touches_nothing() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     let err = install(&c, &deploy("bad", &["broken=true"]))
         .await
         .unwrap_err();
@@ -363,8 +335,7 @@ async fn a_chart_that_fails_to_render_writes_nothing_and_touches_nothing() {
 
 #[tokio::test]
 async fn missing_releases_and_revisions_are_named() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     let err = upgrade(&c, &deploy("ghost", &[])).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -421,8 +392,7 @@ async fn missing_releases_and_revisions_are_named() {
 
 #[tokio::test]
 async fn objects_the_api_server_rejects_fail_the_revision_with_the_field_causes() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     install(&c, &deploy("v", &[])).await.unwrap();
     let err = upgrade(&c, &deploy("v", &["invalid=true"]))
         .await
@@ -449,8 +419,7 @@ async fn objects_the_api_server_rejects_fail_the_revision_with_the_field_causes(
 
 #[tokio::test]
 async fn history_max_deletes_the_oldest_revisions() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     install(&c, &deploy("h", &[])).await.unwrap();
     for i in 0..4 {
         let mut opts = deploy("h", &[&format!("greeting=g{i}")]);
@@ -464,12 +433,7 @@ async fn history_max_deletes_the_oldest_revisions() {
 #[tokio::test]
 async fn forbidden_rejected_and_unreachable_clusters_are_clear_errors() {
     let server = kubesim::Server::builder()
-        .user(kubesim::User {
-            name: "alice".into(),
-            token: "alice-token".into(),
-            namespaces: Some(vec!["team-a".into()]),
-            verbs: None,
-        })
+        .user(alice())
         .user(kubesim::User {
             name: "bob".into(),
             token: "bob-token".into(),
@@ -479,13 +443,7 @@ async fn forbidden_rejected_and_unreachable_clusters_are_clear_errors() {
         .start()
         .await
         .unwrap();
-    let alice = connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: Some("kubesim-alice".into()),
-        namespace: Some("team-b".into()),
-    })
-    .await
-    .unwrap();
+    let alice = connect_with(&server, Some("kubesim-alice"), Some("team-b")).await;
     let err = install(&alice, &deploy("x", &[])).await.unwrap_err();
     assert!(
         err.to_string()
@@ -495,13 +453,7 @@ async fn forbidden_rejected_and_unreachable_clusters_are_clear_errors() {
 
     // A user who may read but not write: the apply is refused, naming verb, kind and
     // namespace, and the claimed revision records the failure.
-    let reader = connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: Some("kubesim-bob".into()),
-        namespace: Some("default".into()),
-    })
-    .await
-    .unwrap();
+    let reader = connect_with(&server, Some("kubesim-bob"), Some("default")).await;
     let err = install(&reader, &deploy("ro", &[])).await.unwrap_err();
     assert!(
         err.to_string()
@@ -558,8 +510,7 @@ async fn forbidden_rejected_and_unreachable_clusters_are_clear_errors() {
 
 #[tokio::test]
 async fn transient_faults_are_retried() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (server, c) = start().await;
     install(&c, &deploy("t", &[])).await.unwrap();
     server.faults().fail_next(2, 503);
     server.faults().fail_next(1, 429);
@@ -581,8 +532,7 @@ async fn transient_faults_are_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_upgrades_claim_each_revision_once() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     install(&c, &deploy("race", &[])).await.unwrap();
     // Ten independent tasks (operations are `Send`), all racing for revision 2.
     let tasks: Vec<_> = (0..10)
@@ -629,8 +579,7 @@ async fn concurrent_upgrades_claim_each_revision_once() {
 
 #[tokio::test]
 async fn a_stale_pending_revision_is_marked_failed_and_the_next_operation_proceeds() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     let first = install(&c, &deploy("stuck", &[])).await.unwrap();
     let storage = Storage::new(&c, "default");
     // A crashed upgrade: revision 2 pending, its last heartbeat long ago.
@@ -683,8 +632,7 @@ async fn a_stale_pending_revision_is_marked_failed_and_the_next_operation_procee
 
 #[tokio::test]
 async fn dry_runs_write_nothing() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     for mode in [
         rudder::action::lifecycle::DryRun::Client,
         rudder::action::lifecycle::DryRun::Server,
@@ -709,38 +657,12 @@ async fn dry_runs_write_nothing() {
 /// A chart holding 3 MiB of ConfigMap data (four ConfigMaps of 768 KiB of incompressible
 /// text), written to a temporary directory.
 fn big_chart(dir: &std::path::Path, salt: &str) -> PathBuf {
-    use std::fmt::Write as _;
-    let chart = dir.join("big");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: big\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ salt.len() as u64;
-    for i in 0..4 {
-        let mut blob = String::with_capacity(786_432);
-        while blob.len() < 786_432 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            write!(blob, "{state:016x}").unwrap();
-        }
-        std::fs::write(
-            chart.join(format!("templates/blob{i}.yaml")),
-            format!(
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-{i}\ndata:\n  salt: {salt:?}\n  blob: {blob}\n"
-            ),
-        )
-        .unwrap();
-    }
-    chart
+    release_support::big_chart(&dir.join("big"), salt, 4)
 }
 
 #[tokio::test]
 async fn releases_bigger_than_a_secret_install_upgrade_and_roll_back() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut opts = deploy("big", &[]);
     opts.chart = big_chart(dir.path(), "one");
@@ -886,8 +808,7 @@ async fn list_shows_the_latest_revision_of_each_release_filtered_like_helm() {
 
 #[tokio::test]
 async fn crds_are_installed_first_and_established_before_their_resources() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     let mut opts = deploy("w", &[]);
     opts.chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/crd-app");
     install(&c, &opts).await.unwrap();
@@ -953,8 +874,7 @@ async fn crds_are_installed_first_and_established_before_their_resources() {
 
 #[tokio::test]
 async fn rollback_and_uninstall_dry_runs_change_nothing_and_uninstall_wait_sees_objects_gone() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, "default").await;
+    let (_server, c) = start().await;
     install(&c, &deploy("d", &["extra=true"])).await.unwrap();
     upgrade(&c, &deploy("d", &["extra=false"])).await.unwrap();
     let r = rollback(

@@ -4,17 +4,17 @@
 //! lookup the cluster refuses fails the render naming the object, and renders whose
 //! templates wait on lookups finish on any runtime flavour.
 
+mod release_support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine as _;
 use rudder::action::install::{DeployOptions, install};
-use rudder::action::lifecycle::{ApplySettings, DryRun};
+use rudder::action::lifecycle::DryRun;
 use rudder::action::upgrade::upgrade;
-use rudder::kube::{ApplyOptions, Cluster, ConnectOptions, ObjectRef, connect};
+use rudder::kube::{ApplyOptions, Cluster, ObjectRef};
 use rudder::storage::Storage;
-use rudder::values::{ValueOptions, ValueSource};
 use serde_json::json;
 
 /// The classic chart that keeps a generated password: the Secret's value is reused when it
@@ -66,34 +66,14 @@ data:
     chart
 }
 
+use release_support::{Run, alice, connect_with, deploy_options, quiet_settings};
+
 fn deploy(name: &str, chart: &Path, sets: &[&str]) -> DeployOptions {
-    DeployOptions {
-        name: name.into(),
-        chart: chart.to_path_buf(),
-        values: ValueOptions {
-            sources: sets
-                .iter()
-                .map(|s| ValueSource::Set(s.to_string()))
-                .collect(),
-        },
-        settings: ApplySettings {
-            quiet: true,
-            timeout: Duration::from_secs(20),
-            ..Default::default()
-        },
-        history_max: 10,
-        ..Default::default()
-    }
+    deploy_options(name, chart.to_path_buf(), sets, quiet_settings())
 }
 
 async fn cluster_for(server: &kubesim::Server, context: Option<&str>, namespace: &str) -> Cluster {
-    connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: context.map(String::from),
-        namespace: Some(namespace.into()),
-    })
-    .await
-    .expect("connects to kubesim")
+    connect_with(server, context, Some(namespace)).await
 }
 
 fn obj(kind: &str, namespace: &str, name: &str) -> ObjectRef {
@@ -138,27 +118,9 @@ async fn seed(c: &Cluster) {
     .unwrap();
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs the rudder binary against kubesim in namespace `default`.
 fn rudder(server: &kubesim::Server, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
-        .args(["-n", "default"])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("rudder runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    release_support::run(release_support::rudder_in_default(server, args).env("NO_COLOR", "1"))
 }
 
 #[tokio::test]
@@ -340,12 +302,7 @@ data:
 #[tokio::test]
 async fn a_lookup_the_cluster_forbids_fails_the_render_naming_the_object_and_writes_nothing() {
     let server = kubesim::Server::builder()
-        .user(kubesim::User {
-            name: "alice".into(),
-            token: "alice-token".into(),
-            namespaces: Some(vec!["team-a".into()]),
-            verbs: None,
-        })
+        .user(alice())
         .start()
         .await
         .unwrap();

@@ -2,25 +2,34 @@
 //! claimed revision failed before exiting; after `kill -9` the revision stays pending until
 //! its heartbeat goes stale, then the next operation marks it failed and proceeds.
 
-use std::path::PathBuf;
+mod release_support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rudder::kube::{ConnectOptions, connect};
+use release_support::{connect_with, release_chart, rudder_command};
 use rudder::storage::{Status, Storage};
 use serde_json::json;
 
 fn start_install(server: &kubesim::Server, name: &str) -> Child {
-    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/workload");
-    Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(["install", name, chart.to_str().unwrap()])
-        .args(["--set", "tag=fail", "--wait", "--timeout", "60s"])
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    let chart = release_chart("workload");
+    rudder_command(
+        server,
+        &[
+            "install",
+            name,
+            chart.to_str().unwrap(),
+            "--set",
+            "tag=fail",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
 }
 
 async fn wait_for_status(
@@ -55,12 +64,7 @@ fn signal(child: &Child, sig: &str) {
 #[tokio::test]
 async fn sigterm_and_sigint_mark_the_revision_failed_before_exit() {
     let server = kubesim::Server::start().await.unwrap();
-    let cluster = connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let cluster = connect_with(&server, None, None).await;
     let storage = Storage::new(&cluster, "default");
     for (name, sig, label) in [("term", "-TERM", "SIGTERM"), ("int", "-INT", "SIGINT")] {
         let child = start_install(&server, name);
@@ -88,12 +92,7 @@ async fn sigterm_and_sigint_mark_the_revision_failed_before_exit() {
 #[tokio::test]
 async fn after_kill_9_a_stale_pending_revision_is_recovered() {
     let server = kubesim::Server::start().await.unwrap();
-    let cluster = connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let cluster = connect_with(&server, None, None).await;
     let storage = Storage::new(&cluster, "default");
     let mut child = start_install(&server, "crash");
     wait_for_status(&storage, "crash", Status::PendingInstall).await;
@@ -119,11 +118,8 @@ async fn after_kill_9_a_stale_pending_revision_is_recovered() {
         )
         .await
         .unwrap();
-    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/workload");
-    let out = Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(["install", "crash", chart.to_str().unwrap()])
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
+    let chart = release_chart("workload");
+    let out = rudder_command(&server, &["install", "crash", chart.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(

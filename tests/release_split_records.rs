@@ -4,6 +4,8 @@
 //! takes its parts with it through their owner reference, and parts orphaned before that
 //! are swept by the next prune.
 
+mod release_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,50 +14,17 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use rudder::action::install::{DeployOptions, install};
-use rudder::action::lifecycle::ApplySettings;
 use rudder::action::uninstall::{UninstallOptions, uninstall};
 use rudder::action::upgrade::upgrade;
-use rudder::kube::{ConnectOptions, connect};
 use rudder::storage::{PART_TYPE, PARTS_ANNOTATION, SECRET_TYPE, Storage};
 
 /// A chart holding 1.5 MiB of incompressible ConfigMap data (two 768 KiB ConfigMaps), so
 /// each revision's record (manifest and templates) needs several part Secrets.
 fn big_chart(dir: &Path, salt: &str) -> PathBuf {
-    use std::fmt::Write as _;
-    let chart = dir.join(salt);
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: big\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ salt.len() as u64;
-    for i in 0..2 {
-        let mut blob = String::with_capacity(786_432);
-        while blob.len() < 786_432 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            write!(blob, "{state:016x}").unwrap();
-        }
-        std::fs::write(
-            chart.join(format!("templates/blob{i}.yaml")),
-            format!(
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big-{i}\ndata:\n  salt: {salt:?}\n  blob: {blob}\n"
-            ),
-        )
-        .unwrap();
-    }
-    chart
+    release_support::big_chart(&dir.join(salt), salt, 2)
 }
 
-fn settings() -> ApplySettings {
-    ApplySettings {
-        quiet: true,
-        timeout: Duration::from_secs(20),
-        ..Default::default()
-    }
-}
+use release_support::quiet_settings as settings;
 
 /// Asserts that exactly `versions` have records, each split and with exactly the parts its
 /// Secret announces.
@@ -98,14 +67,7 @@ async fn records(secrets: &Api<Secret>) -> BTreeMap<u64, (usize, usize)> {
 
 #[tokio::test]
 async fn no_part_secret_outlives_its_revision() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: None,
-        namespace: Some("default".into()),
-    })
-    .await
-    .unwrap();
+    let (_server, c) = release_support::start().await;
     let secrets: Api<Secret> = Api::namespaced(c.client.clone(), "default");
     let dir = tempfile::tempdir().unwrap();
     let mut opts = DeployOptions {

@@ -2,13 +2,14 @@
 //! the API server prints, the workloads' Pods as related resources, objects deleted behind
 //! the release's back shown as missing, and the live objects in `-o json`.
 
+mod release_support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::lifecycle::ApplySettings;
-use rudder::kube::{ConnectOptions, ObjectRef, connect};
+use rudder::kube::ObjectRef;
 use serde_json::Value;
 
 fn shop_chart(dir: &Path) -> PathBuf {
@@ -76,18 +77,8 @@ data:
 }
 
 fn rudder(server: &kubesim::Server, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
-        .args(["-n", "default"])
-        .output()
-        .expect("rudder runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let run = release_support::run(&mut release_support::rudder_in_default(server, args));
+    (run.code, run.stdout, run.stderr)
 }
 
 /// The lines of the `==> KEY` block (up to the blank line ending it).
@@ -104,14 +95,7 @@ fn cells(line: &str) -> Vec<&str> {
 
 #[tokio::test]
 async fn show_resources_prints_a_table_per_kind_with_related_pods_and_missing_objects() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: None,
-        namespace: Some("default".into()),
-    })
-    .await
-    .unwrap();
+    let (server, c) = release_support::start().await;
     let dir = tempfile::tempdir().unwrap();
     let opts = DeployOptions {
         name: "shop".into(),
@@ -186,7 +170,9 @@ async fn show_resources_prints_a_table_per_kind_with_related_pods_and_missing_ob
     }
 
     // Without the flag there is no resource section.
-    let (_, plain, _) = rudder(&server, &["status", "shop"]);
+    let (code, plain, err) = rudder(&server, &["status", "shop"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(plain.contains("DESCRIPTION:"), "{plain}");
     assert!(!plain.contains("RESOURCES:"), "{plain}");
 
     // -o json carries the live objects under info.resources, as helm's does.

@@ -3,36 +3,30 @@
 //! rolls back with both revisions in the history, Job hooks are waited for and a failing
 //! one fails the operation with its name and reason, test hooks record their runs.
 
-use std::path::PathBuf;
+mod release_support;
+
 use std::time::Duration;
 
+use release_support::{cluster, deploy_options, release_chart, rudder_command};
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::lifecycle::ApplySettings;
 use rudder::action::release_test::run_tests;
 use rudder::action::upgrade::upgrade;
-use rudder::kube::{Cluster, ConnectOptions, ObjectRef, connect};
+use rudder::kube::{Cluster, ObjectRef};
 use rudder::storage::{Status, Storage};
-use rudder::values::{ValueOptions, ValueSource};
 
 fn deploy(name: &str, sets: &[&str], wait: bool, timeout_ms: u64) -> DeployOptions {
-    DeployOptions {
-        name: name.into(),
-        chart: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/workload"),
-        values: ValueOptions {
-            sources: sets
-                .iter()
-                .map(|s| ValueSource::Set(s.to_string()))
-                .collect(),
-        },
-        settings: ApplySettings {
+    deploy_options(
+        name,
+        release_chart("workload"),
+        sets,
+        ApplySettings {
             wait,
             quiet: true,
             timeout: Duration::from_millis(timeout_ms),
             ..Default::default()
         },
-        history_max: 10,
-        ..Default::default()
-    }
+    )
 }
 
 async fn setup() -> (kubesim::Server, Cluster) {
@@ -41,13 +35,7 @@ async fn setup() -> (kubesim::Server, Cluster) {
         .start()
         .await
         .unwrap();
-    let cluster = connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: None,
-        namespace: Some("default".into()),
-    })
-    .await
-    .unwrap();
+    let cluster = cluster(&server).await;
     (server, cluster)
 }
 
@@ -288,13 +276,13 @@ async fn when_retries_run_out_the_revision_is_failed_with_the_cause() {
 #[tokio::test]
 async fn wait_progress_is_plain_timestamped_lines_when_not_on_a_terminal() {
     let (server, _c) = setup().await;
-    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/workload");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(["install", "progress", chart.to_str().unwrap(), "--wait"])
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
-        .output()
-        .unwrap();
+    let chart = release_chart("workload");
+    let out = rudder_command(
+        &server,
+        &["install", "progress", chart.to_str().unwrap(), "--wait"],
+    )
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",

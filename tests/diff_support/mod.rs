@@ -5,14 +5,13 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 
+pub use crate::release_support::{Run, cluster};
+use crate::release_support::{deploy_options, quiet_settings, rudder_command, run};
 use rudder::action::install::{DeployOptions, install};
-use rudder::action::lifecycle::ApplySettings;
 use rudder::action::upgrade::upgrade;
-use rudder::kube::{Cluster, ConnectOptions, connect};
-use rudder::values::{ValueOptions, ValueSource};
+use rudder::kube::{ApplyOptions, Cluster};
+use serde_json::json;
 
 pub fn chart() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/diff/chart")
@@ -32,34 +31,8 @@ pub async fn server() -> kubesim::Server {
         .expect("kubesim starts")
 }
 
-pub async fn cluster(server: &kubesim::Server) -> Cluster {
-    connect(&ConnectOptions {
-        kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
-        context: None,
-        namespace: Some("default".into()),
-    })
-    .await
-    .expect("connects to kubesim")
-}
-
 fn deploy(name: &str, sets: &[&str]) -> DeployOptions {
-    DeployOptions {
-        name: name.into(),
-        chart: chart(),
-        values: ValueOptions {
-            sources: sets
-                .iter()
-                .map(|s| ValueSource::Set(s.to_string()))
-                .collect(),
-        },
-        settings: ApplySettings {
-            quiet: true,
-            timeout: Duration::from_secs(20),
-            ..Default::default()
-        },
-        history_max: 10,
-        ..Default::default()
-    }
+    deploy_options(name, chart(), sets, quiet_settings())
 }
 
 /// Installs the test chart as `name` with `--set` values.
@@ -72,44 +45,33 @@ pub async fn upgrade_release(c: &Cluster, name: &str, sets: &[&str]) {
     upgrade(c, &deploy(name, sets)).await.expect("upgrades");
 }
 
-/// What a run of the rudder binary printed.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// stderr lines that are rudder's (`Error:` / `Note:`).
-    pub fn lines(&self, prefix: &str) -> Vec<String> {
-        self.stderr
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .map(String::from)
-            .collect()
-    }
+/// Another field manager (`manager`) takes `.spec.replicas` of Deployment `name`, forcing
+/// the conflict.
+pub async fn take_replicas(c: &Cluster, name: &str, replicas: u32, manager: &str) {
+    c.apply(
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": replicas}}),
+        &ApplyOptions {
+            field_manager: manager.into(),
+            force: true,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
 }
 
 /// Runs `rudder ARGS --kubeconfig … [-n default]` (stdout is a pipe: no colour by default).
 pub fn rudder(server: &kubesim::Server, args: &[&str]) -> Run {
     let namespaced = args.iter().any(|a| *a == "-n" || *a == "--namespace");
-    let out = Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
+    run(rudder_command(server, args)
         .args(if namespaced {
             &[][..]
         } else {
             &["-n", "default"][..]
         })
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("rudder runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
+        .env_remove("NO_COLOR"))
 }
 
 /// `rudder diff upgrade NAME <test chart> ARGS…`
