@@ -5,8 +5,6 @@
 
 mod peers;
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -462,35 +460,6 @@ fn bad_arguments_are_errors_naming_the_template_and_the_problem() {
     }
 }
 
-/// Runs `helm template` on a one-template chart; returns the rendered template's text.
-fn helm_template(dir: &Path, template: &str, sets: &[(&str, &str)]) -> String {
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("Chart.yaml"),
-        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("templates/t.yaml"), template).unwrap();
-    let mut cmd = Command::new(peers::helm());
-    cmd.arg("template").arg("rel").arg(dir);
-    for (k, v) in sets {
-        cmd.arg("--set-string").arg(format!("{k}={v}"));
-    }
-    let home = dir.join("home");
-    let out = cmd
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .output()
-        .expect("helm runs");
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// `key: value` lines of a rendered document.
 fn field(rendered: &str, key: &str) -> String {
     rendered
@@ -515,8 +484,10 @@ fn certificates_are_exchanged_with_helm_both_ways() {
     let tmp = tempfile::tempdir().unwrap();
 
     // helm's CA signs in rudder: its key form (PKCS#1) and its subject encoding are read.
-    let helm_ca = helm_template(
-        &tmp.path().join("helm-ca"),
+    let dir = tmp.path().join("helm-ca");
+    let helm_ca = peers::helm_template(
+        &dir,
+        &dir.join("home"),
         "{{- $ca := genCA \"helm-ca\" 30 }}\ncrt: {{ $ca.Cert | b64enc }}\nkey: {{ $ca.Key | b64enc }}\n",
         &[],
     );
@@ -535,8 +506,10 @@ fn certificates_are_exchanged_with_helm_both_ways() {
 
     // rudder's CA signs in helm: helm parses our certificate and PKCS#1 key.
     let (cert, key) = render_pair(r#"{{ genCA(cn="rudder-ca", days=30) | toJson }}"#);
-    let from_helm = helm_template(
-        &tmp.path().join("rudder-ca"),
+    let dir = tmp.path().join("rudder-ca");
+    let from_helm = peers::helm_template(
+        &dir,
+        &dir.join("home"),
         "{{- $ca := buildCustomCert .Values.crt .Values.key }}\n{{- $leaf := genSignedCert \"svc\" nil (list \"svc.ns.svc\") 7 $ca }}\nleaf: {{ $leaf.Cert | b64enc }}\n",
         &[("crt", &b64(&cert)), ("key", &b64(&key))],
     );

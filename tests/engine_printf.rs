@@ -4,8 +4,6 @@
 
 mod peers;
 
-use std::process::Command;
-
 use rudder::engine::{RenderOptions, render};
 
 /// (helm's Go-template action, rudder's tera expression) printing the same text.
@@ -118,30 +116,9 @@ fn template(expressions: impl Iterator<Item = String>) -> String {
 fn helm_outputs() -> Vec<String> {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("c");
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("Chart.yaml"),
-        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-    )
-    .unwrap();
     let text = template(CASES.iter().map(|(go, _)| format!("{{{{ {go} }}}}")));
-    std::fs::write(dir.join("templates/t.yaml"), text).unwrap();
     let home = tmp.path().join("home");
-    let out = Command::new(peers::helm())
-        .arg("template")
-        .arg("rel")
-        .arg(&dir)
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .output()
-        .expect("helm runs");
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    outputs(&String::from_utf8(out.stdout).unwrap())
+    outputs(&peers::helm_template(&dir, &home, &text, &[]))
 }
 
 fn rudder_render(text: &str) -> Result<String, String> {

@@ -56,3 +56,33 @@ pub fn chart(template: &str) -> Chart {
         dependencies: Vec::new(),
     }
 }
+
+/// Runs `helm template rel DIR` (helm's homes under `home`, `--set-string` for each of
+/// `sets`) on a chart `c` 0.1.0 written to `dir` with one template, `templates/t.yaml`,
+/// holding `template`; returns helm's output, failing the test if helm fails.
+pub fn helm_template(dir: &Path, home: &Path, template: &str, sets: &[(&str, &str)]) -> String {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("templates/t.yaml"), template).unwrap();
+    let mut cmd = Command::new(helm());
+    cmd.arg("template").arg("rel").arg(dir);
+    for (k, v) in sets {
+        cmd.arg("--set-string").arg(format!("{k}={v}"));
+    }
+    let out = cmd
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .output()
+        .expect("helm runs");
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
