@@ -109,8 +109,7 @@ async fn diff_release_shows_drift_after_another_managers_patch() {
 
 #[tokio::test]
 async fn bad_input_is_one_error_naming_it() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     for (args, names) in [
         (vec!["diff", "rollback", "ghost"], "\"ghost\""),
         (vec!["diff", "release", "ghost"], "\"ghost\""),

@@ -11,8 +11,7 @@ use diff_support::*;
 
 #[tokio::test]
 async fn an_image_change_differs_in_that_line_only() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let run = diff_upgrade(&server, "shop", &["--set", "image.tag=1.26"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
@@ -24,8 +23,7 @@ async fn an_image_change_differs_in_that_line_only() {
 
 #[tokio::test]
 async fn values_touching_several_objects_change_exactly_those() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let run = diff_upgrade(
         &server,
         "shop",
@@ -40,8 +38,7 @@ async fn values_touching_several_objects_change_exactly_those() {
 
 #[tokio::test]
 async fn a_secret_change_is_masked_unless_asked() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let run = diff_upgrade(&server, "shop", &["--set", "password=hunter22"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     golden("secret-masked.txt", &run.stdout);
@@ -71,8 +68,7 @@ async fn a_secret_change_is_masked_unless_asked() {
 
 #[tokio::test]
 async fn a_removed_template_is_a_removal_and_a_new_one_an_addition() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let run = diff_upgrade(&server, "shop", &["--set", "legacy=false,extra=true"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     golden("add-remove.txt", &run.stdout);
@@ -139,8 +135,7 @@ async fn replicas_owned_by_another_manager_show_as_they_would_end_up() {
 
 #[tokio::test]
 async fn detailed_exitcode_gates_on_changes() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let same = diff_upgrade(&server, "shop", &["--detailed-exitcode"]);
     assert_eq!(same.code, 0, "{}", same.stderr);
     assert_eq!(same.stdout, "Plan: 0 to add, 0 to change, 0 to remove.\n");
@@ -201,8 +196,7 @@ async fn a_release_that_does_not_exist_shows_everything_added() {
 
 #[tokio::test]
 async fn a_forbidden_dry_run_falls_back_to_client_side_with_a_note() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let run = diff_upgrade(
         &server,
         "shop",
@@ -231,8 +225,7 @@ async fn a_forbidden_dry_run_falls_back_to_client_side_with_a_note() {
 
 #[tokio::test]
 async fn colour_follows_the_flags_and_no_color() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let always = diff_upgrade(
         &server,
         "shop",
@@ -318,8 +311,7 @@ async fn fields_another_manager_took_conflict_as_the_upgrade_would() {
 
 #[tokio::test]
 async fn values_flags_follow_upgrade_semantics() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &["logLevel=debug"]).await;
+    let server = server_with_shop(&["logLevel=debug"]).await;
     // New values without --reuse-values replace the release's: logLevel goes back to info.
     let reset = diff_upgrade(
         &server,
@@ -375,8 +367,7 @@ async fn values_flags_follow_upgrade_semantics() {
 
 #[tokio::test]
 async fn upgrade_dry_run_server_prints_the_same_diff_and_changes_nothing() {
-    let server = server().await;
-    install_release(&cluster(&server).await, "shop", &[]).await;
+    let server = server_with_shop(&[]).await;
     let diff = diff_upgrade(&server, "shop", &["--set", "image.tag=1.26"]);
     let chart = chart();
     let dry = rudder(

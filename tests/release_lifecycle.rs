@@ -19,7 +19,10 @@ fn chart() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/release/app")
 }
 
-use release_support::{alice, connect_with, deploy_options, quiet_settings as settings, start};
+use release_support::{
+    alice, connect_with, deploy_options, quiet_settings as settings, rollback_options, start,
+    uninstall_options,
+};
 
 fn deploy(name: &str, sets: &[&str]) -> DeployOptions {
     deploy_options(name, chart(), sets, settings())
@@ -105,11 +108,9 @@ async fn install_upgrade_rollback_uninstall_keep_history_and_objects_in_step() {
     let r4 = rollback(
         &c,
         &RollbackOptions {
-            name: "web".into(),
             revision: 2,
-            settings: settings(),
             history_max: 10,
-            ..Default::default()
+            ..rollback_options("web")
         },
     )
     .await
@@ -137,26 +138,15 @@ async fn install_upgrade_rollback_uninstall_keep_history_and_objects_in_step() {
     );
 
     // Rollback without a revision goes to the previous one (3), pruning the extra again.
-    rollback(
-        &c,
-        &RollbackOptions {
-            name: "web".into(),
-            settings: settings(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    rollback(&c, &rollback_options("web")).await.unwrap();
     assert!(live(&c, "default", "web-extra").await.is_none());
     assert_eq!(statuses(&c, "web").await.last().unwrap().2, "Rollback to 3");
 
     uninstall(
         &c,
         &UninstallOptions {
-            name: "web".into(),
             keep_history: true,
-            settings: settings(),
-            ..Default::default()
+            ..uninstall_options("web")
         },
     )
     .await
@@ -173,25 +163,14 @@ async fn install_upgrade_rollback_uninstall_keep_history_and_objects_in_step() {
     let err = uninstall(
         &c,
         &UninstallOptions {
-            name: "web".into(),
             keep_history: true,
-            settings: settings(),
-            ..Default::default()
+            ..uninstall_options("web")
         },
     )
     .await
     .unwrap_err();
     assert_eq!(err.to_string(), "release \"web\" is already uninstalled");
-    uninstall(
-        &c,
-        &UninstallOptions {
-            name: "web".into(),
-            settings: settings(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    uninstall(&c, &uninstall_options("web")).await.unwrap();
     assert!(statuses(&c, "web").await.is_empty());
 }
 
@@ -205,16 +184,7 @@ async fn keep_policy_survives_prune_and_uninstall() {
         "kept on prune"
     );
     upgrade(&c, &deploy("k", &["kept=true"])).await.unwrap();
-    let done = uninstall(
-        &c,
-        &UninstallOptions {
-            name: "k".into(),
-            settings: settings(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let done = uninstall(&c, &uninstall_options("k")).await.unwrap();
     assert_eq!(done.kept, vec![cm("default", "k-kept")]);
     assert!(live(&c, "default", "k-kept").await.is_some());
     assert!(live(&c, "default", "k-main").await.is_none());
@@ -672,10 +642,8 @@ async fn releases_bigger_than_a_secret_install_upgrade_and_roll_back() {
     rollback(
         &c,
         &RollbackOptions {
-            name: "big".into(),
             revision: 1,
-            settings: settings(),
-            ..Default::default()
+            ..rollback_options("big")
         },
     )
     .await
@@ -711,16 +679,7 @@ async fn releases_bigger_than_a_secret_install_upgrade_and_roll_back() {
     assert_eq!(r3.chart.unwrap().templates.len(), 4);
 
     // Uninstall removes every part too.
-    uninstall(
-        &c,
-        &UninstallOptions {
-            name: "big".into(),
-            settings: settings(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    uninstall(&c, &uninstall_options("big")).await.unwrap();
     let left = secrets.list(&Default::default()).await.unwrap();
     assert!(
         left.items
@@ -750,10 +709,8 @@ async fn list_shows_the_latest_revision_of_each_release_filtered_like_helm() {
     uninstall(
         &two,
         &UninstallOptions {
-            name: "c".into(),
             keep_history: true,
-            settings: settings(),
-            ..Default::default()
+            ..uninstall_options("c")
         },
     )
     .await
@@ -847,16 +804,7 @@ async fn crds_are_installed_first_and_established_before_their_resources() {
     upgrade(&c, &opts).await.unwrap();
     assert!(live(&c, "default", "w-widgets-served").await.is_some());
 
-    uninstall(
-        &c,
-        &UninstallOptions {
-            name: "w".into(),
-            settings: settings(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    uninstall(&c, &uninstall_options("w")).await.unwrap();
     assert!(c.get(&widget).await.unwrap().is_none(), "the Widget goes");
     assert!(
         c.get(&ObjectRef {
@@ -880,10 +828,8 @@ async fn rollback_and_uninstall_dry_runs_change_nothing_and_uninstall_wait_sees_
     let r = rollback(
         &c,
         &RollbackOptions {
-            name: "d".into(),
             dry_run: true,
-            settings: settings(),
-            ..Default::default()
+            ..rollback_options("d")
         },
     )
     .await
@@ -897,10 +843,8 @@ async fn rollback_and_uninstall_dry_runs_change_nothing_and_uninstall_wait_sees_
     uninstall(
         &c,
         &UninstallOptions {
-            name: "d".into(),
             dry_run: true,
-            settings: settings(),
-            ..Default::default()
+            ..uninstall_options("d")
         },
     )
     .await
@@ -920,16 +864,7 @@ async fn rollback_and_uninstall_dry_runs_change_nothing_and_uninstall_wait_sees_
     .await
     .unwrap();
     assert!(live(&c, "default", "d-main").await.is_none());
-    let err = uninstall(
-        &c,
-        &UninstallOptions {
-            name: "d".into(),
-            settings: settings(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_err();
+    let err = uninstall(&c, &uninstall_options("d")).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "release \"d\" not found in namespace \"default\""

@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use rudder::action::install::{DeployOptions, install};
-use rudder::action::uninstall::{UninstallOptions, uninstall};
+use rudder::action::uninstall::uninstall;
 use rudder::action::upgrade::upgrade;
 use rudder::storage::{PART_TYPE, PARTS_ANNOTATION, SECRET_TYPE, Storage};
 
@@ -24,7 +24,7 @@ fn big_chart(dir: &Path, salt: &str) -> PathBuf {
     release_support::big_chart(&dir.join(salt), salt, 2)
 }
 
-use release_support::quiet_settings as settings;
+use release_support::{quiet_settings as settings, uninstall_options};
 
 /// Asserts that exactly `versions` have records, each split and with exactly the parts its
 /// Secret announces.
@@ -126,16 +126,7 @@ async fn no_part_secret_outlives_its_revision() {
     assert_split(&records(&secrets).await, &[5, 6]);
 
     // Uninstall leaves no record and no part.
-    uninstall(
-        &c,
-        &UninstallOptions {
-            name: "big".into(),
-            settings: settings(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    uninstall(&c, &uninstall_options("big")).await.unwrap();
     let kinds: BTreeSet<String> = secrets
         .list(&Default::default())
         .await

@@ -35,6 +35,13 @@ fn deploy(name: &str, sets: &[&str]) -> DeployOptions {
     deploy_options(name, chart(), sets, quiet_settings())
 }
 
+/// `server()` with the test chart installed as `shop` with `--set` values.
+pub async fn server_with_shop(sets: &[&str]) -> kubesim::Server {
+    let server = server().await;
+    install_release(&cluster(&server).await, "shop", sets).await;
+    server
+}
+
 /// Installs the test chart as `name` with `--set` values.
 pub async fn install_release(c: &Cluster, name: &str, sets: &[&str]) {
     install(c, &deploy(name, sets)).await.expect("installs");

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use rudder::action::install::DeployOptions;
 use rudder::action::lifecycle::ApplySettings;
+use rudder::action::rollback::RollbackOptions;
+use rudder::action::uninstall::UninstallOptions;
 use rudder::kube::{Cluster, ConnectOptions, connect};
 use rudder::values::{ValueOptions, ValueSource};
 
@@ -84,6 +86,24 @@ pub fn deploy_options(
         },
         settings,
         history_max: 10,
+        ..Default::default()
+    }
+}
+
+/// Rolls `name` back, quietly (to the previous revision unless a field says otherwise).
+pub fn rollback_options(name: &str) -> RollbackOptions {
+    RollbackOptions {
+        name: name.into(),
+        settings: quiet_settings(),
+        ..Default::default()
+    }
+}
+
+/// Uninstalls `name`, quietly.
+pub fn uninstall_options(name: &str) -> UninstallOptions {
+    UninstallOptions {
+        name: name.into(),
+        settings: quiet_settings(),
         ..Default::default()
     }
 }
