@@ -30,6 +30,16 @@ pub struct RenderedRelease {
     pub notes: Option<String>,
 }
 
+impl RenderedRelease {
+    /// Frees the release on another thread. A big chart renders to thousands of documents
+    /// and freeing them is a noticeable share of the run; a command that has written its
+    /// output need not wait for it (the process may even exit first).
+    pub fn drop_in_background(self) {
+        // Should the thread not start, the closure and the release are dropped here.
+        let _ = std::thread::Builder::new().spawn(move || drop(self));
+    }
+}
+
 /// Why a chart could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

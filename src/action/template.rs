@@ -70,6 +70,8 @@ pub fn template(opts: &TemplateOptions, out: &mut dyn Write) -> Result<(), Actio
             out.write_all(b"\n").map_err(ActionError::stdout)?;
         }
     }
+    drop(documents);
+    rendered.drop_in_background();
     Ok(())
 }
 

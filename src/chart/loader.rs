@@ -295,8 +295,9 @@ impl DirWalker {
             let shown = format!("{}/{name}", self.shown_root);
             let left = remaining.load(Ordering::Relaxed);
             let file = fs::File::open(&path).map_err(|e| ChartError::read(&shown, e))?;
-            // The size sizes the buffer (one read, no probing) and stops an oversized file
-            // before it is read; `take` bounds a file that grows meanwhile.
+            // The size sizes the buffer and stops an oversized file before it is read.
+            // Reading at most that many bytes takes one read (no end-of-file probe); a file
+            // that grows meanwhile is read as it was when sized.
             let expected = file
                 .metadata()
                 .map_err(|e| ChartError::read(&shown, e))?
@@ -305,7 +306,7 @@ impl DirWalker {
                 return Err(too_large());
             }
             let mut data = Vec::with_capacity(expected as usize);
-            file.take(left.saturating_add(1))
+            file.take(expected)
                 .read_to_end(&mut data)
                 .map_err(|e| ChartError::read(&shown, e))?;
             let size = data.len() as u64;
