@@ -345,15 +345,9 @@ impl Cluster {
         Ok(found)
     }
 
-    /// Fills in (or clears) the namespace of `r` according to its kind's scope:
-    /// namespaced objects without one go to `default_namespace`.
-    pub async fn scope(
-        &self,
-        r: &mut ObjectRef,
-        default_namespace: &str,
-    ) -> Result<Resolved, KubeError> {
-        let resolved = self
-            .resolve(&r.api_version, &r.kind)
+    /// [`Self::resolve`] for one object: an unknown kind's error names the object.
+    async fn resolve_object(&self, r: &ObjectRef) -> Result<Resolved, KubeError> {
+        self.resolve(&r.api_version, &r.kind)
             .await
             .map_err(|e| match e {
                 KubeError::UnknownKind {
@@ -364,7 +358,17 @@ impl Cluster {
                     object: r.to_string(),
                 },
                 other => other,
-            })?;
+            })
+    }
+
+    /// Fills in (or clears) the namespace of `r` according to its kind's scope:
+    /// namespaced objects without one go to `default_namespace`.
+    pub async fn scope(
+        &self,
+        r: &mut ObjectRef,
+        default_namespace: &str,
+    ) -> Result<Resolved, KubeError> {
+        let resolved = self.resolve_object(r).await?;
         if resolved.namespaced {
             if r.namespace.is_none() {
                 r.namespace = Some(default_namespace.to_string());
@@ -387,19 +391,7 @@ impl Cluster {
     /// Server-side applies `object` (its namespace already set for namespaced kinds).
     pub async fn apply(&self, object: &Value, options: &ApplyOptions) -> Result<Value, KubeError> {
         let r = ObjectRef::of(object);
-        let resolved = self
-            .resolve(&r.api_version, &r.kind)
-            .await
-            .map_err(|e| match e {
-                KubeError::UnknownKind {
-                    api_version, kind, ..
-                } => KubeError::UnknownKind {
-                    api_version,
-                    kind,
-                    object: r.to_string(),
-                },
-                other => other,
-            })?;
+        let resolved = self.resolve_object(&r).await?;
         let api = self.api(&resolved, r.namespace.as_deref());
         let mut params = PatchParams::apply(&options.field_manager);
         if options.force {

@@ -305,6 +305,27 @@ fn parse_challenge(text: &str) -> (String, BTreeMap<String, String>) {
     (kind.to_string(), params)
 }
 
+/// The body of a successful response; any other status is a [`RegistryError::Status`]
+/// about `what` (with `hint401` on a 401).
+async fn success_body(
+    response: reqwest::Response,
+    what: String,
+    hint401: &'static str,
+    host: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    if !response.status().is_success() {
+        return Err(status_error(what, response, hint401).await);
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| RegistryError::Unreachable {
+            host: host.to_string(),
+            reason: describe(&e),
+        })?;
+    Ok(body.to_vec())
+}
+
 async fn status_error(
     what: String,
     response: reqwest::Response,
@@ -465,21 +486,13 @@ pub async fn pull(
             available: tags.iter().map(|t| tag_to_version(t)).collect(),
         });
     }
-    if !response.status().is_success() {
-        return Err(status_error(
-            format!("oci://{shown}"),
-            response,
-            " (log in with rudder registry login, or check the credentials)",
-        )
-        .await);
-    }
-    let manifest_bytes = response
-        .bytes()
-        .await
-        .map_err(|e| RegistryError::Unreachable {
-            host: r.registry.clone(),
-            reason: describe(&e),
-        })?;
+    let manifest_bytes = success_body(
+        response,
+        format!("oci://{shown}"),
+        " (log in with rudder registry login, or check the credentials)",
+        &r.registry,
+    )
+    .await?;
     let manifest_digest = format!("sha256:{}", sha256_hex(&manifest_bytes));
     let manifest: serde_json::Value =
         serde_json::from_slice(&manifest_bytes).map_err(|e| RegistryError::NotAChart {
@@ -520,22 +533,13 @@ pub async fn pull(
     let response = session
         .send(Method::GET, &blob_url, &[], None, &pull_scope(&r))
         .await?;
-    if !response.status().is_success() {
-        return Err(status_error(
-            format!("chart layer {digest} of oci://{shown}"),
-            response,
-            "",
-        )
-        .await);
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| RegistryError::Unreachable {
-            host: r.registry.clone(),
-            reason: describe(&e),
-        })?
-        .to_vec();
+    let bytes = success_body(
+        response,
+        format!("chart layer {digest} of oci://{shown}"),
+        "",
+        &r.registry,
+    )
+    .await?;
     let actual = format!("sha256:{}", sha256_hex(&bytes));
     if actual != digest {
         return Err(RegistryError::DigestMismatch {
