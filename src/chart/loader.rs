@@ -205,13 +205,9 @@ impl DirWalker {
                         .is_some_and(|rel| rules.is_ignored(rel, is_dir))
                 })
             };
-            if file_type.is_file() {
-                if !ignored(false) {
-                    self.pending.push((child_rel, path));
-                }
-                continue;
-            }
-            let (meta, target) = if file_type.is_symlink() {
+            // Symbolic links are followed (within the chart); other entries are typed by the
+            // listing itself.
+            let (is_dir, is_file, target) = if file_type.is_symlink() {
                 let Ok(target) = fs::canonicalize(&path) else {
                     if ignored(false) {
                         continue;
@@ -232,16 +228,14 @@ impl DirWalker {
                         target: target.display().to_string(),
                     });
                 }
-                (meta, target)
+                (meta.is_dir(), meta.is_file(), target)
             } else {
-                let meta = fs::symlink_metadata(&path)
-                    .map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
-                (meta, path.clone())
+                if ignored(file_type.is_dir()) {
+                    continue;
+                }
+                (file_type.is_dir(), file_type.is_file(), path)
             };
-            if ignored(meta.is_dir()) {
-                continue;
-            }
-            if meta.is_dir() {
+            if is_dir {
                 let canonical = fs::canonicalize(&target)
                     .map_err(|e| ChartError::read(self.shown(&child_rel), e))?;
                 if self.ancestors.contains(&canonical) {
@@ -270,7 +264,7 @@ impl DirWalker {
                 self.ancestors.pop();
                 continue;
             }
-            if !meta.is_file() {
+            if !is_file {
                 return Err(ChartError::IrregularFile {
                     path: self.shown(&child_rel),
                 });
@@ -285,6 +279,7 @@ impl DirWalker {
         use std::io::Read;
         use std::sync::atomic::{AtomicU64, Ordering};
 
+        let pending = std::mem::take(&mut self.pending);
         let limit = ArchiveLimits::default().max_decompressed_bytes;
         let remaining = AtomicU64::new(limit);
         let too_large = || ChartError::ArchiveTooLarge {
@@ -292,7 +287,7 @@ impl DirWalker {
             limit,
         };
         let read = |(name, path): (String, PathBuf)| -> Result<RawFile, ChartError> {
-            let shown = format!("{}/{name}", self.shown_root);
+            let shown = self.shown(&name);
             let left = remaining.load(Ordering::Relaxed);
             let file = fs::File::open(&path).map_err(|e| ChartError::read(&shown, e))?;
             // The size sizes the buffer and stops an oversized file before it is read.
@@ -317,7 +312,6 @@ impl DirWalker {
                 .map_err(|_| too_large())?;
             Ok(RawFile::new(name, data))
         };
-        let pending = std::mem::take(&mut self.pending);
         let results: Vec<Result<RawFile, ChartError>> = pending.into_par_iter().map(read).collect();
         results.into_iter().collect()
     }
