@@ -298,17 +298,19 @@ pub fn render_each<T: Send>(
             ))
         })
         .collect();
-    // (node, its own templates compiled together)
-    let groups: Vec<(usize, Vec<usize>)> = nodes
-        .iter()
-        .enumerate()
-        .flat_map(|(i, n)| template_groups(n.chart).into_iter().map(move |g| (i, g)))
-        .collect();
+    let node_groups: Vec<Vec<Vec<usize>>> =
+        nodes.iter().map(|n| template_groups(n.chart)).collect();
     // `include` and `tpl` render helpers through one instance per chart. A chart compiled as
     // one group uses that group's instance; a chart split over several groups gets a
     // helpers-only instance, compiled first.
     let split: Vec<usize> = (0..nodes.len())
-        .filter(|&i| groups.iter().filter(|(n, _)| *n == i).count() > 1)
+        .filter(|&i| node_groups[i].len() > 1)
+        .collect();
+    // (node, its own templates compiled together)
+    let groups: Vec<(usize, Vec<usize>)> = node_groups
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, own)| own.into_iter().map(move |g| (i, g)))
         .collect();
     let helper_engines: Vec<Result<Tera, RenderError>> = split
         .par_iter()

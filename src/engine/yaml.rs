@@ -189,10 +189,9 @@ fn plain_allowed(s: &str, is_key: bool) -> bool {
     }
     let mut previous = None;
     let mut chars = s.chars().peekable();
-    let mut first = true;
     while let Some(c) = chars.next() {
         let followed_by_blank = chars.peek().is_none_or(|next| *next == ' ');
-        if first {
+        if previous.is_none() {
             if "#,[]{}&*!|>'\"%@`".contains(c) {
                 return false;
             }
@@ -213,7 +212,6 @@ fn plain_allowed(s: &str, is_key: bool) -> bool {
                 return false;
             }
         }
-        first = false;
         previous = Some(c);
     }
     true

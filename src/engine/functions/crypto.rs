@@ -145,16 +145,36 @@ fn parse_key(func: &str, what: &str, pem: &str) -> TeraResult<PrivateKey> {
     })
 }
 
+/// The string keyword argument `name` of `func`, its error naming the function.
+fn string_arg(func: &str, kwargs: &Kwargs, name: &str) -> TeraResult<String> {
+    kwarg_string(kwargs, name).map_err(|e| Error::message(format!("{func}: {e}")))
+}
+
 /// Parses the first `CERTIFICATE` block of a PEM text.
 fn parse_cert(func: &str, what: &str, pem: &str) -> TeraResult<CertificateDer<'static>> {
-    let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+    let der = cert_der(func, what, pem)?;
+    parse_x509(func, what, &der)?;
+    Ok(der)
+}
+
+/// The DER bytes of the PEM certificate `pem`, not yet parsed.
+fn cert_der(func: &str, what: &str, pem: &str) -> TeraResult<CertificateDer<'static>> {
+    CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
         Error::message(format!(
             "{func}: {what} is not a PEM certificate (no `CERTIFICATE` block)"
         ))
-    })?;
-    x509_parser::parse_x509_certificate(&der)
-        .map_err(|e| Error::message(format!("{func}: {what} is not a valid certificate: {e}")))?;
-    Ok(der)
+    })
+}
+
+/// The certificate in `der`, parsed (`what` names it in errors).
+fn parse_x509<'a>(
+    func: &str,
+    what: &str,
+    der: &'a [u8],
+) -> TeraResult<x509_parser::certificate::X509Certificate<'a>> {
+    x509_parser::parse_x509_certificate(der)
+        .map(|(_, cert)| cert)
+        .map_err(|e| Error::message(format!("{func}: {what} is not a valid certificate: {e}")))
 }
 
 /// `days=`: a whole number of days the certificate is valid for.
@@ -223,7 +243,7 @@ struct Subject {
 }
 
 fn subject(func: &str, kwargs: &Kwargs, with_sans: bool) -> TeraResult<Subject> {
-    let cn = kwarg_string(kwargs, "cn").map_err(|e| Error::message(format!("{func}: {e}")))?;
+    let cn = string_arg(func, kwargs, "cn")?;
     let days = days_arg(func, kwargs)?;
     let mut sans = Vec::new();
     if with_sans {
@@ -296,8 +316,7 @@ fn cert_error(func: &str, e: rcgen::Error) -> Error {
 /// The key of a `…WithKey` form, or a fresh RSA 2048 key.
 fn key_for(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<PrivateKey> {
     if with_key {
-        let pem =
-            kwarg_string(kwargs, "key").map_err(|e| Error::message(format!("{func}: {e}")))?;
+        let pem = string_arg(func, kwargs, "key")?;
         parse_key(func, "`key`", &pem)
     } else {
         generate_rsa(func, aws_lc_rs::rsa::KeySize::Rsa2048)
@@ -359,10 +378,9 @@ fn signed(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<Value> {
         .filter(|v| !v.is_undefined())
         .ok_or_else(|| Error::message(format!("{func}: missing keyword argument `ca`")))?;
     let (ca_cert_pem, ca_key_pem) = cert_object_parts(func, "ca", &ca)?;
-    let ca_cert = parse_cert(func, "the CA's `Cert`", &ca_cert_pem)?;
+    let ca_cert = cert_der(func, "the CA's `Cert`", &ca_cert_pem)?;
+    let parsed = parse_x509(func, "the CA's `Cert`", &ca_cert)?;
     let ca_key = parse_key(func, "the CA's `Key`", &ca_key_pem)?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(&ca_cert)
-        .map_err(|e| Error::message(format!("{func}: the CA's `Cert` is not valid: {e}")))?;
     if parsed.public_key().subject_public_key.data.as_ref() != ca_key.pair.der_bytes() {
         return Err(Error::message(format!(
             "{func}: the CA's `Key` does not belong to its `Cert`"
@@ -401,7 +419,7 @@ pub(crate) fn gen_signed_cert_with_key(kwargs: Kwargs, _: &State) -> TeraResult<
 /// sprig's).
 pub(crate) fn gen_private_key(kwargs: Kwargs, _: &State) -> TeraResult<String> {
     const FUNC: &str = "genPrivateKey";
-    let kind = kwarg_string(&kwargs, "type").map_err(|e| Error::message(format!("{FUNC}: {e}")))?;
+    let kind = string_arg(FUNC, &kwargs, "type")?;
     let key = match kind.as_str() {
         "rsa" => generate_rsa(FUNC, aws_lc_rs::rsa::KeySize::Rsa4096)?,
         "ecdsa" => generate_ecdsa(FUNC)?,
@@ -435,10 +453,8 @@ fn decode_b64(func: &str, what: &str, text: &str) -> TeraResult<String> {
 /// and key (as stored in a Secret's `data`), checked to parse.
 pub(crate) fn build_custom_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
     const FUNC: &str = "buildCustomCert";
-    let cert_b64 =
-        kwarg_string(&kwargs, "cert").map_err(|e| Error::message(format!("{FUNC}: {e}")))?;
-    let key_b64 =
-        kwarg_string(&kwargs, "key").map_err(|e| Error::message(format!("{FUNC}: {e}")))?;
+    let cert_b64 = string_arg(FUNC, &kwargs, "cert")?;
+    let key_b64 = string_arg(FUNC, &kwargs, "key")?;
     let cert = decode_b64(FUNC, "cert", &cert_b64)?;
     let key = decode_b64(FUNC, "key", &key_b64)?;
     parse_cert(FUNC, "`cert`", &cert)?;
