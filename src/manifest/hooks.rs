@@ -139,17 +139,9 @@ fn comma_list(text: &str) -> impl Iterator<Item = &str> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Reads the hook annotations of an object. `Ok(None)` when it is not a hook. Helm 2's
-/// `crd-install` is ignored, as helm 3 does.
-pub fn parse_hook(object: &serde_json::Value) -> Result<Option<Hook>, String> {
-    match object.get("metadata") {
-        Some(metadata) => parse_hook_metadata(metadata),
-        None => Ok(None),
-    }
-}
-
-/// [`parse_hook`] given the object's `metadata`.
-pub(crate) fn parse_hook_metadata(metadata: &serde_json::Value) -> Result<Option<Hook>, String> {
+/// Reads the hook annotations of an object from its `metadata`. `Ok(None)` when it is not
+/// a hook. Helm 2's `crd-install` is ignored, as helm 3 does.
+pub fn parse_hook_metadata(metadata: &serde_json::Value) -> Result<Option<Hook>, String> {
     let annotations = metadata.get("annotations");
     let get = |key: &str| annotations.and_then(|a| a.get(key));
     let Some(events_value) = get(HOOK_ANNOTATION) else {
@@ -208,12 +200,12 @@ mod tests {
     use serde_json::json;
 
     fn annotated(annotations: serde_json::Value) -> serde_json::Value {
-        json!({"metadata": {"name": "x", "annotations": annotations}})
+        json!({"name": "x", "annotations": annotations})
     }
 
     #[test]
     fn parses_events_weight_and_policies() {
-        let hook = parse_hook(&annotated(json!({
+        let hook = parse_hook_metadata(&annotated(json!({
             "helm.sh/hook": "pre-install, post-upgrade",
             "helm.sh/hook-weight": "-5",
             "helm.sh/hook-delete-policy": "hook-succeeded,hook-failed"
@@ -238,7 +230,7 @@ mod tests {
 
     #[test]
     fn defaults_follow_helm() {
-        let hook = parse_hook(&annotated(json!({"helm.sh/hook": "test-success"})))
+        let hook = parse_hook_metadata(&annotated(json!({"helm.sh/hook": "test-success"})))
             .unwrap()
             .unwrap();
         assert_eq!(hook.events, vec![HookEvent::Test]);
@@ -247,19 +239,23 @@ mod tests {
             hook.delete_policies,
             vec![HookDeletePolicy::BeforeHookCreation]
         );
-        assert_eq!(parse_hook(&annotated(json!({"other": "x"}))).unwrap(), None);
+        assert_eq!(
+            parse_hook_metadata(&annotated(json!({"other": "x"}))).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn bad_annotations_are_errors() {
-        let err = parse_hook(&annotated(json!({"helm.sh/hook": "pre-instal"}))).unwrap_err();
+        let err =
+            parse_hook_metadata(&annotated(json!({"helm.sh/hook": "pre-instal"}))).unwrap_err();
         assert!(err.contains("unknown hook event `pre-instal`"), "{err}");
-        let err = parse_hook(&annotated(json!({
+        let err = parse_hook_metadata(&annotated(json!({
             "helm.sh/hook": "pre-install", "helm.sh/hook-weight": "heavy"
         })))
         .unwrap_err();
         assert!(err.contains("must be an integer, got `heavy`"), "{err}");
-        let err = parse_hook(&annotated(json!({
+        let err = parse_hook_metadata(&annotated(json!({
             "helm.sh/hook": "pre-install", "helm.sh/hook-delete-policy": "never"
         })))
         .unwrap_err();

@@ -19,7 +19,7 @@ use crate::engine::Rendered;
 
 pub use hooks::{
     HOOK_ANNOTATION, HOOK_DELETE_POLICY_ANNOTATION, HOOK_WEIGHT_ANNOTATION, Hook, HookDeletePolicy,
-    HookEvent, parse_hook,
+    HookEvent, parse_hook_metadata,
 };
 pub use order::{INSTALL_ORDER, UNINSTALL_ORDER, compare_kinds};
 
