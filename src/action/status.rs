@@ -108,18 +108,13 @@ async fn resources_text(cluster: &Cluster, release: &Release) -> Result<String, 
         }
         out.push_str(&format!("==> {key}\n{}\n", printed.render()));
     }
-    let selectors = pod_selectors(cluster, &objects, &live_workloads).await?;
+    let workloads = workload_objects(cluster, &objects, &live_workloads).await?;
+    let selectors = pod_selectors(workloads.iter().map(|(r, o)| (r, o)));
     if !selectors.is_empty() {
         let mut printed = Printed::default();
         let mut seen = std::collections::BTreeSet::new();
         for (namespace, selector) in selectors {
-            let pods = ObjectRef {
-                api_version: "v1".into(),
-                kind: "Pod".into(),
-                namespace: Some(namespace.clone()),
-                name: String::new(),
-            };
-            match cluster.table(&pods, Some(&selector)).await {
+            match cluster.table(&pods_in(&namespace), Some(&selector)).await {
                 Ok(Some(t)) => printed.add_table_unique(&t, &namespace, &mut seen),
                 Ok(None) => {}
                 Err(KubeError::Forbidden { .. }) => {
@@ -238,8 +233,8 @@ fn cell_text(cell: &Value) -> String {
     }
 }
 
-/// `key=value,…` from a workload's `spec.selector.matchLabels` (or a Job's generated
-/// `controller-uid` label), with its namespace.
+/// `key=value,…` from a workload's `spec.selector.matchLabels` (a live Job's include the
+/// `controller-uid` label its controller generated).
 fn selector_of(object: &Value) -> Option<String> {
     let labels = object
         .pointer("/spec/selector/matchLabels")
@@ -256,18 +251,29 @@ fn selector_of(object: &Value) -> Option<String> {
     )
 }
 
-/// The Pod label selectors of the release's live workloads, by namespace.
-async fn pod_selectors(
+/// The Pod label selectors of workloads, by namespace, read from the objects given (the
+/// live ones where there are: a Job's carries the selector its controller generated).
+fn pod_selectors<'a>(
+    workloads: impl IntoIterator<Item = (&'a ObjectRef, &'a Value)>,
+) -> Vec<(String, String)> {
+    workloads
+        .into_iter()
+        .filter_map(|(r, object)| Some((r.namespace.clone()?, selector_of(object)?)))
+        .collect()
+}
+
+/// The objects of the workloads the tables found live, to read their selectors from: the
+/// live object, or the stored one when it has gone since or may not be read.
+async fn workload_objects(
     cluster: &Cluster,
     objects: &[Prepared],
     live_workloads: &[ObjectRef],
-) -> Result<Vec<(String, String)>, ReleaseError> {
+) -> Result<Vec<(ObjectRef, Value)>, ReleaseError> {
     let mut out = Vec::new();
     for r in live_workloads {
-        let Some(ns) = r.namespace.clone() else {
+        if r.namespace.is_none() {
             continue;
-        };
-        // The live object carries the selector a Job's controller generated.
+        }
         let object = match cluster.get(r).await {
             Ok(Some(o)) => o,
             Ok(None) | Err(KubeError::Forbidden { .. }) => {
@@ -278,11 +284,19 @@ async fn pod_selectors(
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(sel) = selector_of(&object) {
-            out.push((ns, sel));
-        }
+        out.push((r.clone(), object));
     }
     Ok(out)
+}
+
+/// The list of every Pod in `namespace`.
+fn pods_in(namespace: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        namespace: Some(namespace.to_string()),
+        name: String::new(),
+    }
 }
 
 /// The live Pods of the release's workloads (for `-o json|yaml`).
@@ -291,20 +305,13 @@ async fn related_pod_objects(
     objects: &[Prepared],
     live: &std::collections::HashMap<ObjectRef, Option<Value>>,
 ) -> Result<Vec<Value>, ReleaseError> {
-    let workloads: Vec<ObjectRef> = objects
+    let workloads = objects
         .iter()
         .filter(|p| POD_OWNERS.contains(&p.r.kind.as_str()))
-        .filter(|p| live.get(&p.r).is_some_and(Option::is_some))
-        .map(|p| p.r.clone())
-        .collect();
+        .filter_map(|p| Some((&p.r, live.get(&p.r)?.as_ref()?)));
     let mut pods: BTreeMap<(String, String), Value> = BTreeMap::new();
-    for (namespace, selector) in pod_selectors(cluster, objects, &workloads).await? {
-        let r = ObjectRef {
-            api_version: "v1".into(),
-            kind: "Pod".into(),
-            namespace: Some(namespace.clone()),
-            name: String::new(),
-        };
+    for (namespace, selector) in pod_selectors(workloads) {
+        let r = pods_in(&namespace);
         for pod in cluster.list(&r, Some(&selector)).await? {
             let name = pod
                 .pointer("/metadata/name")
