@@ -4,12 +4,14 @@
 
 use std::collections::BTreeSet;
 
+use futures::StreamExt as _;
+
 use crate::action::lifecycle::{
-    self, ApplySettings, PendingGuard, Prepared, ReleaseError, apply_all, identity, live_objects,
-    removed, run_hooks, stored_objects, supersede_others, wait_if_asked,
+    self, ApplySettings, PendingGuard, Prepared, ReleaseError, apply_all, identity, removed,
+    run_hooks, stored_objects, supersede_others, wait_if_asked,
 };
 use crate::action::upgrade::stored_objects_with;
-use crate::kube::Cluster;
+use crate::kube::{Cluster, KubeError};
 use crate::manifest::HookEvent;
 use crate::storage::release::now;
 use crate::storage::{Holder, Release, Status, Storage, StorageError};
@@ -52,6 +54,40 @@ pub async fn rollback_objects(
         .map(|p| identity(&p.r))
         .collect();
     Ok((objects, old, owned))
+}
+
+/// The objects of `objects` that are not in the cluster now, which applying them creates.
+/// A lookup that fails fails the whole: an object whose state is unknown must never count
+/// as created (and be deleted by `--cleanup-on-fail`).
+async fn absent_objects(
+    cluster: &Cluster,
+    objects: &[Prepared],
+) -> Result<Vec<Prepared>, ReleaseError> {
+    let gets: Vec<_> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let r = p.r.clone();
+            async move {
+                match cluster.get(&r).await {
+                    Ok(live) => Ok((i, live.is_none())),
+                    // A kind the cluster does not serve has no objects: they are surely absent.
+                    Err(KubeError::UnknownKind { .. }) => Ok((i, true)),
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .collect();
+    let found: Vec<Result<(usize, bool), KubeError>> =
+        futures::stream::iter(gets).buffered(16).collect().await;
+    let mut absent = Vec::new();
+    for answer in found {
+        let (i, is_absent) = answer?;
+        if is_absent {
+            absent.push(objects[i].clone());
+        }
+    }
+    Ok(absent)
 }
 
 /// Rolls a release in `cluster.namespace` back to a revision; returns the new revision.
@@ -103,13 +139,7 @@ pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Relea
     }
     // What the rollback will create (not live now), for --cleanup-on-fail.
     let absent: Vec<Prepared> = if opts.cleanup_on_fail {
-        let refs: Vec<_> = objects.iter().map(|p| p.r.clone()).collect();
-        let live = live_objects(cluster, &refs).await;
-        objects
-            .iter()
-            .filter(|p| live.get(&p.r).is_some_and(Option::is_none))
-            .cloned()
-            .collect()
+        absent_objects(cluster, &objects).await?
     } else {
         Vec::new()
     };
