@@ -42,10 +42,9 @@ pub async fn uninstall(
             });
         }
         if !opts.dry_run {
-            for r in &history {
-                storage.delete(&opts.name, r.version).await?;
-            }
-            storage.delete_orphan_parts(&opts.name, &[]).await?;
+            storage
+                .purge(&opts.name, history.iter().map(|r| r.version))
+                .await?;
         }
         return Ok(Uninstalled { kept: Vec::new() });
     }
@@ -96,10 +95,9 @@ pub async fn uninstall(
                 release.info.description = "Uninstallation complete".into();
                 storage.update(&release).await?;
             } else {
-                for r in &history {
-                    storage.delete(&opts.name, r.version).await?;
-                }
-                storage.delete_orphan_parts(&opts.name, &[]).await?;
+                storage
+                    .purge(&opts.name, history.iter().map(|r| r.version))
+                    .await?;
             }
             Ok(Uninstalled { kept })
         }

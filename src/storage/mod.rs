@@ -570,15 +570,33 @@ impl Storage {
             .map(|s| s.release.version);
         let mut excess = history.len() - max;
         let mut left = Vec::new();
+        let api = self.api();
         for s in &history {
             if excess == 0 || Some(s.release.version) == last_deployed {
                 left.push(s.release.version);
                 continue;
             }
-            self.delete(name, s.release.version).await?;
+            self.delete_secret(&api, &secret_name(name, s.release.version))
+                .await?;
             excess -= 1;
         }
+        // The deleted revisions' parts, with any orphaned before, in one sweep.
         self.delete_orphan_parts(name, &left).await
+    }
+
+    /// Deletes the records of `versions` of `name` and then every part Secret of `name`
+    /// (uninstall without `--keep-history`).
+    pub async fn purge(
+        &self,
+        name: &str,
+        versions: impl IntoIterator<Item = u64>,
+    ) -> Result<(), StorageError> {
+        let api = self.api();
+        for version in versions {
+            self.delete_secret(&api, &secret_name(name, version))
+                .await?;
+        }
+        self.delete_orphan_parts(name, &[]).await
     }
 
     /// Deletes the part Secrets of `name` whose revision is not in `keep`: parts of
