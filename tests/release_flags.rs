@@ -6,28 +6,15 @@ mod release_support;
 
 use std::path::{Path, PathBuf};
 
-use release_support::{Run, cluster, release_chart as testdata};
+use release_support::{Run, cluster, object, release_chart as testdata, rudder, write_chart};
 use rudder::kube::{Cluster, ObjectRef};
 use rudder::storage::{Status, Storage};
-
-fn rudder(server: &kubesim::Server, args: &[&str]) -> Run {
-    release_support::run(&mut release_support::rudder_in_default(server, args))
-}
 
 /// Runs rudder and fails the test unless it succeeds.
 fn ok(server: &kubesim::Server, args: &[&str]) -> String {
     let run = rudder(server, args);
     assert_eq!(run.code, 0, "rudder {args:?}: {}", run.stderr);
     run.stdout
-}
-
-fn object(api_version: &str, kind: &str, name: &str) -> ObjectRef {
-    ObjectRef {
-        api_version: api_version.into(),
-        kind: kind.into(),
-        namespace: Some("default".into()),
-        name: name.into(),
-    }
 }
 
 async fn exists(c: &Cluster, r: &ObjectRef) -> bool {
@@ -78,8 +65,7 @@ async fn failing_rollback(server: &kubesim::Server, name: &str, cleanup: bool) -
 
 #[tokio::test]
 async fn rollback_cleanup_on_fail_deletes_only_what_the_failed_rollback_created() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster(&server).await;
+    let (server, c) = release_support::start().await;
 
     let run = failing_rollback(&server, "tidy", true).await;
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -110,35 +96,27 @@ async fn rollback_cleanup_on_fail_deletes_only_what_the_failed_rollback_created(
 
 /// A chart whose pre- and post-rollback hooks leave ConfigMaps behind.
 fn hooked_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("hooked");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: hooked\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "v: \"1\"\n").unwrap();
-    std::fs::write(
-        chart.join("templates/main.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ Release.Name }}-main\ndata:\n  v: {{ Values.v | quote }}\n",
-    )
-    .unwrap();
+    let mut files = vec![
+        ("values.yaml".to_string(), "v: \"1\"\n".to_string()),
+        (
+            "templates/main.yaml".to_string(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ Release.Name }}-main\ndata:\n  v: {{ Values.v | quote }}\n".to_string(),
+        ),
+    ];
     for event in ["pre-rollback", "post-rollback"] {
-        std::fs::write(
-            chart.join(format!("templates/{event}.yaml")),
+        files.push((
+            format!("templates/{event}.yaml"),
             format!(
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ Release.Name }}}}-{event}\n  annotations:\n    helm.sh/hook: {event}\ndata:\n  ran: \"yes\"\n"
             ),
-        )
-        .unwrap();
+        ));
     }
-    chart
+    write_chart(dir, "hooked", files)
 }
 
 #[tokio::test]
 async fn rollback_no_hooks_skips_the_rollback_hooks_and_history_max_prunes() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster(&server).await;
+    let (server, c) = release_support::start().await;
     let dir = tempfile::tempdir().unwrap();
     let chart = hooked_chart(dir.path());
     let chart = chart.to_str().unwrap();
@@ -177,8 +155,7 @@ async fn rollback_no_hooks_skips_the_rollback_hooks_and_history_max_prunes() {
 
 #[tokio::test]
 async fn install_generates_names_like_helm() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster(&server).await;
+    let (server, c) = release_support::start().await;
     let chart = testdata("app");
     let chart = chart.to_str().unwrap();
 
@@ -226,27 +203,27 @@ async fn install_generates_names_like_helm() {
     assert_eq!(revisions(&c, &name).await, [(1, Status::Deployed)]);
 
     // A name and --generate-name, a template giving an invalid name, or no name at all.
-    let both = rudder(&server, &["install", "web", chart, "-g"]);
-    assert_eq!(both.code, 1);
-    assert!(
-        both.stderr
-            .contains("install takes only the chart with --generate-name or --name-template"),
-        "{}",
-        both.stderr
-    );
-    let bad = rudder(&server, &["install", chart, "--name-template", "Web_App"]);
-    assert_eq!(bad.code, 1);
-    assert!(
-        bad.stderr.contains("invalid release name \"Web_App\""),
-        "{}",
-        bad.stderr
-    );
-    let none = rudder(&server, &["install", chart]);
-    assert_eq!(none.code, 1);
-    assert!(
-        none.stderr
-            .contains("install needs a release name and a chart"),
-        "{}",
-        none.stderr
-    );
+    let failures: [(&[&str], &str); 3] = [
+        (
+            &["install", "web", chart, "-g"],
+            "install takes only the chart with --generate-name or --name-template",
+        ),
+        (
+            &["install", chart, "--name-template", "Web_App"],
+            "invalid release name \"Web_App\"",
+        ),
+        (
+            &["install", chart],
+            "install needs a release name and a chart",
+        ),
+    ];
+    for (args, expected) in failures {
+        let run = rudder(&server, args);
+        assert_eq!(run.code, 1, "rudder {args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "rudder {args:?}: {}",
+            run.stderr
+        );
+    }
 }

@@ -20,13 +20,7 @@ use serde_json::json;
 /// The classic chart that keeps a generated password: the Secret's value is reused when it
 /// exists. An inventory ConfigMap shows what lookup listings see.
 fn keeper_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("keeper");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
     let files = [
-        (
-            "Chart.yaml",
-            "apiVersion: v2\nname: keeper\nversion: 0.1.0\n",
-        ),
         ("values.yaml", "password: changeme\n"),
         (
             "templates/secret.yaml",
@@ -60,20 +54,15 @@ data:
 "#,
         ),
     ];
-    for (path, text) in files {
-        std::fs::write(chart.join(path), text).unwrap();
-    }
-    chart
+    write_chart(dir, "keeper", files)
 }
 
-use release_support::{Run, alice, connect_with, deploy_options, quiet_settings};
+use release_support::{
+    alice, connect_with, deploy_options, quiet_settings, rudder_in_default, run, write_chart,
+};
 
 fn deploy(name: &str, chart: &Path, sets: &[&str]) -> DeployOptions {
     deploy_options(name, chart.to_path_buf(), sets, quiet_settings())
-}
-
-async fn cluster_for(server: &kubesim::Server, context: Option<&str>, namespace: &str) -> Cluster {
-    connect_with(server, context, Some(namespace)).await
 }
 
 fn obj(kind: &str, namespace: &str, name: &str) -> ObjectRef {
@@ -118,15 +107,9 @@ async fn seed(c: &Cluster) {
     .unwrap();
 }
 
-/// Runs the rudder binary against kubesim in namespace `default`.
-fn rudder(server: &kubesim::Server, args: &[&str]) -> Run {
-    release_support::run(release_support::rudder_in_default(server, args).env("NO_COLOR", "1"))
-}
-
 #[tokio::test]
 async fn a_looked_up_password_survives_upgrades_and_diffs_and_listings_see_the_cluster() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, None, "default").await;
+    let (server, c) = release_support::start().await;
     seed(&c).await;
     let dir = tempfile::tempdir().unwrap();
     let chart = keeper_chart(dir.path());
@@ -165,7 +148,7 @@ async fn a_looked_up_password_survives_upgrades_and_diffs_and_listings_see_the_c
 
     // A diff of yet another default changes nothing: the lookup keeps the value.
     let chart_arg = chart.to_str().unwrap();
-    let diff = rudder(
+    let diff = run(rudder_in_default(
         &server,
         &[
             "diff",
@@ -176,14 +159,21 @@ async fn a_looked_up_password_survives_upgrades_and_diffs_and_listings_see_the_c
             "password=third",
             "--detailed-exitcode",
         ],
-    );
+    )
+    .env("NO_COLOR", "1"));
     assert_eq!(
         diff.code, 0,
         "no change expected:\n{}{}",
         diff.stdout, diff.stderr
     );
-    assert!(!diff.stdout.contains("Secret"), "{}", diff.stdout);
-    let dry = rudder(
+    // Nothing to show: no Secret (nor anything else) changes.
+    assert_eq!(
+        diff.stdout, "Plan: 0 to add, 0 to change, 0 to remove.\n",
+        "{}",
+        diff.stdout
+    );
+    // `upgrade --dry-run=server` prints what `diff upgrade` does.
+    let dry = run(rudder_in_default(
         &server,
         &[
             "upgrade",
@@ -193,9 +183,10 @@ async fn a_looked_up_password_survives_upgrades_and_diffs_and_listings_see_the_c
             "password=third",
             "--dry-run=server",
         ],
-    );
+    )
+    .env("NO_COLOR", "1"));
     assert_eq!(dry.code, 0, "{}", dry.stderr);
-    assert!(!dry.stdout.contains("Secret"), "{}", dry.stdout);
+    assert_eq!(dry.stdout, diff.stdout);
 
     // Deleting the Secret: the next upgrade finds nothing and uses the new default.
     c.delete(&obj("Secret", "default", "vault-auth"), false)
@@ -207,10 +198,11 @@ async fn a_looked_up_password_survives_upgrades_and_diffs_and_listings_see_the_c
     assert_eq!(password(&c, "vault-auth").await, "fourth");
 
     // `template` and a client dry-run are offline: lookups find nothing.
-    let template = rudder(
+    let template = run(rudder_in_default(
         &server,
         &["template", "vault", chart_arg, "--set", "password=fifth"],
-    );
+    )
+    .env("NO_COLOR", "1"));
     assert_eq!(template.code, 0, "{}", template.stderr);
     assert!(
         template.stdout.contains("password: ZmlmdGg="),
@@ -260,13 +252,7 @@ async fn a_looked_up_password_survives_upgrades_and_diffs_and_listings_see_the_c
 /// A chart whose templates look up a Secret by name in namespace `ns` and, with
 /// `listAll`, list ConfigMaps in every namespace.
 fn prober_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("prober");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
     let files = [
-        (
-            "Chart.yaml",
-            "apiVersion: v2\nname: prober\nversion: 0.1.0\n",
-        ),
         ("values.yaml", "ns: team-a\nlistAll: false\n"),
         (
             "templates/probe.yaml",
@@ -293,10 +279,7 @@ data:
 "#,
         ),
     ];
-    for (path, text) in files {
-        std::fs::write(chart.join(path), text).unwrap();
-    }
-    chart
+    write_chart(dir, "prober", files)
 }
 
 #[tokio::test]
@@ -306,7 +289,7 @@ async fn a_lookup_the_cluster_forbids_fails_the_render_naming_the_object_and_wri
         .start()
         .await
         .unwrap();
-    let admin = cluster_for(&server, None, "team-a").await;
+    let admin = connect_with(&server, None, Some("team-a")).await;
     admin
         .apply(
             &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}),
@@ -314,7 +297,7 @@ async fn a_lookup_the_cluster_forbids_fails_the_render_naming_the_object_and_wri
         )
         .await
         .unwrap();
-    let alice = cluster_for(&server, Some("kubesim-alice"), "team-a").await;
+    let alice = connect_with(&server, Some("kubesim-alice"), Some("team-a")).await;
     let dir = tempfile::tempdir().unwrap();
     let chart = prober_chart(dir.path());
 
@@ -355,7 +338,22 @@ async fn a_lookup_the_cluster_forbids_fails_the_render_naming_the_object_and_wri
         ),
         "{err}"
     );
-    // The admin may: the listing counts the ConfigMaps of every namespace.
+    // The admin may: the listing counts the ConfigMaps of every namespace, more than
+    // team-a alone holds (namespace `other` has one too).
+    seed(&admin).await;
+    let configmaps = |namespace: Option<&str>| ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: namespace.map(String::from),
+        name: String::new(),
+    };
+    let everywhere = admin.list(&configmaps(None), None).await.unwrap().len();
+    let in_team_a = admin
+        .list(&configmaps(Some("team-a")), None)
+        .await
+        .unwrap()
+        .len();
+    assert!(everywhere > in_team_a, "{everywhere} vs {in_team_a}");
     upgrade(&admin, &opts).await.unwrap();
     let list = admin
         .get(&obj("ConfigMap", "team-a", "app-list"))
@@ -363,22 +361,16 @@ async fn a_lookup_the_cluster_forbids_fails_the_render_naming_the_object_and_wri
         .unwrap()
         .unwrap();
     let count: usize = list["data"]["count"].as_str().unwrap().parse().unwrap();
-    assert!(count >= 1, "{list}");
+    assert_eq!(count, everywhere, "{list}");
 }
 
 /// A chart of many templates that each look something up: they render on rayon threads
 /// that wait for the async cluster client.
 fn many_lookups_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("many");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: many\nversion: 0.1.0\n",
-    )
-    .unwrap();
+    let mut files = Vec::new();
     for i in 0..48 {
-        std::fs::write(
-            chart.join(format!("templates/cm{i}.yaml")),
+        files.push((
+            format!("templates/cm{i}.yaml"),
             format!(
                 r#"{{%- set seed = lookup(apiVersion="v1", kind="ConfigMap", namespace="other", name="seed-a") %}}
 apiVersion: v1
@@ -389,20 +381,17 @@ data:
   color: {{{{ seed.data.color | default(value="none") | quote }}}}
 "#
             ),
-        )
-        .unwrap();
+        ));
     }
-    std::fs::write(
-        chart.join("templates/NOTES.txt"),
-        "{% set seed = lookup(apiVersion=\"v1\", kind=\"ConfigMap\", namespace=\"other\", name=\"seed-a\") %}seed is {{ seed.data.color }}\n",
-    )
-    .unwrap();
-    chart
+    files.push((
+        "templates/NOTES.txt".to_string(),
+        "{% set seed = lookup(apiVersion=\"v1\", kind=\"ConfigMap\", namespace=\"other\", name=\"seed-a\") %}seed is {{ seed.data.color }}\n".to_string(),
+    ));
+    write_chart(dir, "many", files)
 }
 
 async fn install_many() {
-    let server = kubesim::Server::start().await.unwrap();
-    let c = cluster_for(&server, None, "default").await;
+    let (_server, c) = release_support::start().await;
     seed(&c).await;
     let dir = tempfile::tempdir().unwrap();
     let chart = many_lookups_chart(dir.path());

@@ -7,16 +7,13 @@ mod release_support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use release_support::{Run, object, rudder};
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::lifecycle::ApplySettings;
-use rudder::kube::ObjectRef;
 use serde_json::Value;
 
 fn shop_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("shop");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
     let files = [
-        ("Chart.yaml", "apiVersion: v2\nname: shop\nversion: 0.1.0\n"),
         (
             "templates/deployment.yaml",
             r#"apiVersion: apps/v1
@@ -70,15 +67,7 @@ data:
 "#,
         ),
     ];
-    for (path, text) in files {
-        std::fs::write(chart.join(path), text).unwrap();
-    }
-    chart
-}
-
-fn rudder(server: &kubesim::Server, args: &[&str]) -> (i32, String, String) {
-    let run = release_support::run(&mut release_support::rudder_in_default(server, args));
-    (run.code, run.stdout, run.stderr)
+    release_support::write_chart(dir, "shop", files)
 }
 
 /// The lines of the `==> KEY` block (up to the blank line ending it).
@@ -110,19 +99,15 @@ async fn show_resources_prints_a_table_per_kind_with_related_pods_and_missing_ob
     };
     install(&c, &opts).await.unwrap();
     // Someone deletes an object behind the release's back.
-    c.delete(
-        &ObjectRef {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: Some("default".into()),
-            name: "shop-flags".into(),
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    c.delete(&object("v1", "ConfigMap", "shop-flags"), false)
+        .await
+        .unwrap();
 
-    let (code, out, err) = rudder(&server, &["status", "shop", "--show-resources"]);
+    let Run {
+        code,
+        stdout: out,
+        stderr: err,
+    } = rudder(&server, &["status", "shop", "--show-resources"]);
     assert_eq!(code, 0, "{err}");
     // Resources come after DESCRIPTION and before TEST SUITE, as in helm.
     let (desc, res, suite) = (
@@ -170,13 +155,21 @@ async fn show_resources_prints_a_table_per_kind_with_related_pods_and_missing_ob
     }
 
     // Without the flag there is no resource section.
-    let (code, plain, err) = rudder(&server, &["status", "shop"]);
+    let Run {
+        code,
+        stdout: plain,
+        stderr: err,
+    } = rudder(&server, &["status", "shop"]);
     assert_eq!(code, 0, "{err}");
     assert!(plain.contains("DESCRIPTION:"), "{plain}");
     assert!(!plain.contains("RESOURCES:"), "{plain}");
 
     // -o json carries the live objects under info.resources, as helm's does.
-    let (code, json, err) = rudder(
+    let Run {
+        code,
+        stdout: json,
+        stderr: err,
+    } = rudder(
         &server,
         &["status", "shop", "--show-resources", "-o", "json"],
     );

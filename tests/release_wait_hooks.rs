@@ -7,12 +7,12 @@ mod release_support;
 
 use std::time::Duration;
 
-use release_support::{cluster, deploy_options, release_chart, rudder_command};
+use release_support::{cluster, deploy_options, object, release_chart, rudder_command};
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::lifecycle::ApplySettings;
 use rudder::action::release_test::run_tests;
 use rudder::action::upgrade::upgrade;
-use rudder::kube::{Cluster, ObjectRef};
+use rudder::kube::Cluster;
 use rudder::storage::{Status, Storage};
 
 fn deploy(name: &str, sets: &[&str], wait: bool, timeout_ms: u64) -> DeployOptions {
@@ -39,15 +39,6 @@ async fn setup() -> (kubesim::Server, Cluster) {
     (server, cluster)
 }
 
-fn obj(api_version: &str, kind: &str, name: &str) -> ObjectRef {
-    ObjectRef {
-        api_version: api_version.into(),
-        kind: kind.into(),
-        namespace: Some("default".into()),
-        name: name.into(),
-    }
-}
-
 async fn history(c: &Cluster, name: &str) -> Vec<(u64, Status, String)> {
     Storage::new(c, "default")
         .history(name)
@@ -63,7 +54,7 @@ async fn wait_returns_once_the_deployment_is_rolled_out() {
     let (_server, c) = setup().await;
     install(&c, &deploy("ok", &[], true, 20_000)).await.unwrap();
     let d = c
-        .get(&obj("apps/v1", "Deployment", "ok-web"))
+        .get(&object("apps/v1", "Deployment", "ok-web"))
         .await
         .unwrap()
         .unwrap();
@@ -117,7 +108,7 @@ async fn atomic_upgrade_rolls_back_and_history_shows_both() {
     );
     assert_eq!(h[2].2, "Rollback to 1");
     let d = c
-        .get(&obj("apps/v1", "Deployment", "atom-web"))
+        .get(&object("apps/v1", "Deployment", "atom-web"))
         .await
         .unwrap()
         .unwrap();
@@ -143,14 +134,14 @@ async fn job_hooks_are_waited_for_and_deleted_when_they_succeed() {
         "weights and events order the hooks"
     );
     assert!(
-        c.get(&obj("batch/v1", "Job", "hooked-migrate"))
+        c.get(&object("batch/v1", "Job", "hooked-migrate"))
             .await
             .unwrap()
             .is_none(),
         "hook-succeeded deletes the Job"
     );
     assert!(
-        c.get(&obj("v1", "ConfigMap", "hooked-hook-order"))
+        c.get(&object("v1", "ConfigMap", "hooked-hook-order"))
             .await
             .unwrap()
             .is_some(),
@@ -311,7 +302,7 @@ async fn wait_for_jobs_waits_for_completion_and_fails_on_a_failed_job() {
     opts.settings.wait_for_jobs = true;
     install(&c, &opts).await.unwrap();
     let job = c
-        .get(&obj("batch/v1", "Job", "jobs-batch"))
+        .get(&object("batch/v1", "Job", "jobs-batch"))
         .await
         .unwrap()
         .unwrap();

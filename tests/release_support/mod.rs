@@ -11,7 +11,7 @@ use rudder::action::install::DeployOptions;
 use rudder::action::lifecycle::ApplySettings;
 use rudder::action::rollback::RollbackOptions;
 use rudder::action::uninstall::UninstallOptions;
-use rudder::kube::{Cluster, ConnectOptions, connect};
+use rudder::kube::{Cluster, ConnectOptions, ObjectRef, connect};
 use rudder::values::{ValueOptions, ValueSource};
 
 /// `testdata/release/NAME`.
@@ -19,6 +19,38 @@ pub fn release_chart(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/release")
         .join(name)
+}
+
+/// Writes chart `name` under `dir` (at `dir/name`): a `Chart.yaml` of version 0.1.0, an
+/// empty `templates/` and `files`, each a path in the chart and its text.
+pub fn write_chart<P, T>(dir: &Path, name: &str, files: impl IntoIterator<Item = (P, T)>) -> PathBuf
+where
+    P: AsRef<Path>,
+    T: AsRef<[u8]>,
+{
+    let chart = dir.join(name);
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+    )
+    .unwrap();
+    for (path, text) in files {
+        let path = chart.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    chart
+}
+
+/// The object `kind`/`name` of `api_version` in namespace `default`.
+pub fn object(api_version: &str, kind: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: Some("default".into()),
+        name: name.into(),
+    }
 }
 
 /// Connects to kubesim through its kubeconfig, in `context` (its current one when `None`)
@@ -141,6 +173,11 @@ pub fn rudder_in_default(server: &kubesim::Server, args: &[&str]) -> Command {
     let mut command = rudder_command(server, args);
     command.args(["-n", "default"]);
     command
+}
+
+/// Runs `rudder ARGS --kubeconfig … -n default` to the end.
+pub fn rudder(server: &kubesim::Server, args: &[&str]) -> Run {
+    run(&mut rudder_in_default(server, args))
 }
 
 /// Runs `command` to the end.
