@@ -415,7 +415,7 @@ fn bad_arguments_are_errors_naming_the_template_and_the_problem() {
         ),
         (
             r#"{{ genSelfSignedCert(cn="x", alternateNames=["é.example"], days=1) }}"#,
-            "is not a DNS name",
+            "genSelfSignedCert: `alternateNames` entry `é.example` is not a DNS name (ASCII only)",
         ),
         (
             r#"{{ genSignedCert(cn="x", days=1, ca="not-a-ca") }}"#,

@@ -413,7 +413,10 @@ fn registries_are_reached_over_verified_tls_unless_told_otherwise() {
         rudder(home, &args)
     };
     let err = fails(template(&[]));
-    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(
+        err.contains(&host) && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
     let out = ok(template(&["--ca-file", pki.ca.to_str().unwrap()]));
     assert!(out.contains("name: rel-webapp"), "{out}");
     ok(template(&["--insecure-skip-tls-verify"]));

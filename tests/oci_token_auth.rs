@@ -129,8 +129,13 @@ fn the_bearer_token_flow_pushes_pulls_and_logs_in() {
         args.extend(extra);
         rudder(fresh.path(), &args)
     };
+    // The token server, not the registry, refuses: the error names it.
     let err = fails(template(&[]));
-    assert!(err.contains("401"), "{err}");
+    let realm = format!("http://127.0.0.1:{}/token", tokens.port);
+    assert!(
+        err.contains("401") && err.contains(&format!("token service {realm}")),
+        "{err}"
+    );
     let out = ok(template(&["--username", USER, "--password", PASSWORD]));
     assert!(
         out.contains("name: rel-webapp") && out.contains("version: 3.1.4"),
