@@ -17,15 +17,16 @@ use serde_json::Value;
 
 use crate::action::install::DeployOptions;
 use crate::action::lifecycle::{
-    self, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest, prepare,
-    prepare_rendered, removed, render_on_cluster, stored_objects, validate_name,
+    self, Identity, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest,
+    prepare, prepare_rendered, removed, render_on_cluster, stored_objects, stored_objects_with,
+    upgrade_base, validate_name,
 };
 use crate::action::rollback::rollback_objects;
-use crate::action::upgrade::{stored_objects_with, upgrade_base, upgrade_values};
+use crate::action::upgrade::upgrade_values;
 use crate::diff::{Pair, fold_string_data};
 use crate::engine::ReleaseInfo;
 use crate::kube::{ApplyOptions, Cluster, KubeError, ObjectRef};
-use crate::storage::{Release, Status, Storage, StorageError};
+use crate::storage::{Release, Status, Storage, StorageError, find_revision};
 
 /// How many dry-runs are in flight at once.
 pub const CONCURRENCY: usize = 32;
@@ -86,8 +87,6 @@ impl Default for DiffSettings {
         }
     }
 }
-
-type Identity = (String, String, String, String);
 
 fn pair_for(r: &ObjectRef) -> Pair {
     Pair {
@@ -187,8 +186,8 @@ pub async fn diff_rollback(
             latest: latest.version,
         });
     }
-    let target = storage.get(name, target_version).await?;
-    let (objects, old, owned) = rollback_objects(cluster, &history, &latest, &target).await?;
+    let target = find_revision(&history, name, target_version)?;
+    let (objects, old, owned) = rollback_objects(cluster, &history, &latest, target).await?;
     compare(cluster, &objects, &old, &owned, settings).await
 }
 

@@ -19,7 +19,7 @@ use crate::kube::{
 };
 use crate::manifest::{HookEvent, INSTALL_ORDER, Manifest, UNINSTALL_ORDER, compare_kinds};
 use crate::storage::release::{HookExecution, HookRecord, format_time, now};
-use crate::storage::{Holder, Release, Status, Storage, StorageError};
+use crate::storage::{Holder, Release, Status, Storage, StorageError, Stored};
 use crate::values::ValuesError;
 
 /// Why a release operation failed.
@@ -288,8 +288,11 @@ pub struct Prepared {
     pub object: Value,
 }
 
+/// An object's group (not version), kind, namespace and name, as [`identity`] gives them.
+pub(crate) type Identity = (String, String, String, String);
+
 /// Identity used to compare revisions: group (not version), kind, namespace, name.
-pub fn identity(r: &ObjectRef) -> (String, String, String, String) {
+pub fn identity(r: &ObjectRef) -> Identity {
     let group = r
         .api_version
         .split_once('/')
@@ -373,7 +376,7 @@ pub async fn check_ownership(
     objects: &[Prepared],
     release: &str,
     namespace: &str,
-    owned: &BTreeSet<(String, String, String, String)>,
+    owned: &BTreeSet<Identity>,
     take_ownership: bool,
 ) -> Result<(), ReleaseError> {
     if take_ownership {
@@ -441,7 +444,7 @@ pub async fn apply_all(
     cluster: &Cluster,
     objects: &[Prepared],
     settings: &ApplySettings,
-    owned: &BTreeSet<(String, String, String, String)>,
+    owned: &BTreeSet<Identity>,
     dry_run: bool,
 ) -> Result<(), ReleaseError> {
     let mut sorted: Vec<&Prepared> = objects.iter().collect();
@@ -481,7 +484,7 @@ async fn apply_one(
     cluster: &Cluster,
     p: &Prepared,
     settings: &ApplySettings,
-    owned: &BTreeSet<(String, String, String, String)>,
+    owned: &BTreeSet<Identity>,
     dry_run: bool,
 ) -> Result<(), ReleaseError> {
     let options = ApplyOptions {
@@ -856,6 +859,33 @@ pub async fn stored_objects(
         true,
     )
     .await
+}
+
+/// The stored objects of `first`, then those of `also` that `first` does not have.
+pub async fn stored_objects_with(
+    cluster: &Cluster,
+    first: &Release,
+    also: Option<&Release>,
+) -> Result<Vec<Prepared>, ReleaseError> {
+    let mut objects = stored_objects(cluster, first).await?;
+    if let Some(also) = also {
+        for p in stored_objects(cluster, also).await? {
+            if !objects.iter().any(|o| identity(&o.r) == identity(&p.r)) {
+                objects.push(p);
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// The revision an upgrade starts from: the latest deployed one of `history`, else `last`.
+pub fn upgrade_base(history: &[Stored], last: &Release) -> Release {
+    history
+        .iter()
+        .rev()
+        .find(|s| s.release.info.status == Status::Deployed)
+        .map(|s| s.release.clone())
+        .unwrap_or_else(|| last.clone())
 }
 
 /// Formats a time like Go's `time.ANSIC` in local time (`Mon Jan  2 15:04:05 2006`).

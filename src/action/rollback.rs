@@ -7,17 +7,13 @@ use std::collections::BTreeSet;
 use futures::StreamExt as _;
 
 use crate::action::lifecycle::{
-    self, ApplySettings, PendingGuard, Prepared, ReleaseError, apply_all, identity, removed,
-    run_hooks, stored_objects, supersede_others, wait_if_asked,
+    self, ApplySettings, Identity, PendingGuard, Prepared, ReleaseError, apply_all, identity,
+    removed, run_hooks, stored_objects, stored_objects_with, supersede_others, wait_if_asked,
 };
-use crate::action::upgrade::stored_objects_with;
 use crate::kube::{Cluster, KubeError};
 use crate::manifest::HookEvent;
 use crate::storage::release::now;
-use crate::storage::{Holder, Release, Status, Storage, StorageError};
-
-/// An object's group, kind, namespace and name, as `identity` gives them.
-type Identity = (String, String, String, String);
+use crate::storage::{Holder, Release, Status, Storage, find_revision};
 
 /// The flags of `rollback`.
 #[derive(Debug, Clone, Default)]
@@ -57,8 +53,8 @@ pub async fn rollback_objects(
 }
 
 /// The objects of `objects` that are not in the cluster now, which applying them creates.
-/// A lookup that fails fails the whole: an object whose state is unknown must never count
-/// as created (and be deleted by `--cleanup-on-fail`).
+/// Any failed lookup is an error: an object whose state is unknown must never count as
+/// created (and be deleted by `--cleanup-on-fail`).
 async fn absent_objects(
     cluster: &Cluster,
     objects: &[Prepared],
@@ -101,19 +97,7 @@ pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Relea
     } else {
         opts.revision
     };
-    let target = history
-        .iter()
-        .find(|r| r.version == target_version)
-        .cloned()
-        .ok_or_else(|| StorageError::RevisionNotFound {
-            name: opts.name.clone(),
-            version: target_version,
-            available: history
-                .iter()
-                .map(|r| r.version.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+    let target = find_revision(&history, &opts.name, target_version)?.clone();
     let t = now();
     let mut release = Release {
         version: latest.version + 1,

@@ -4,7 +4,7 @@
 //! `uninstalled`, as `helm uninstall` does.
 
 use crate::action::lifecycle::{
-    self, ApplySettings, PendingGuard, Prepared, ReleaseError, identity, run_hooks, stored_objects,
+    self, ApplySettings, PendingGuard, Prepared, ReleaseError, run_hooks, stored_objects_with,
 };
 use crate::kube::{Cluster, ObjectRef};
 use crate::manifest::HookEvent;
@@ -51,18 +51,11 @@ pub async fn uninstall(
     if latest.info.status.is_pending() {
         lifecycle::check_not_pending(&storage, &opts.name).await?;
     }
-    let mut objects: Vec<Prepared> = stored_objects(cluster, &latest).await?;
-    if let Some(deployed) = history
+    let deployed = history
         .iter()
         .rev()
-        .find(|r| r.info.status == Status::Deployed && r.version != latest.version)
-    {
-        for p in stored_objects(cluster, deployed).await? {
-            if !objects.iter().any(|o| identity(&o.r) == identity(&p.r)) {
-                objects.push(p);
-            }
-        }
-    }
+        .find(|r| r.info.status == Status::Deployed && r.version != latest.version);
+    let objects: Vec<Prepared> = stored_objects_with(cluster, &latest, deployed).await?;
     if opts.dry_run {
         let kept = objects
             .iter()

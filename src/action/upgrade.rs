@@ -7,44 +7,17 @@ use std::collections::BTreeSet;
 
 use crate::action::install::{DeployOptions, create_namespace, deploy_new, render_for_install};
 use crate::action::lifecycle::{
-    self, DryRun, PendingGuard, Prepared, ReleaseError, apply_all, check_ownership, identity,
-    prepare_rendered, record, removed, render_on_cluster, run_hooks, stored_objects,
-    supersede_others, validate_name, wait_if_asked,
+    self, DryRun, Identity, PendingGuard, Prepared, ReleaseError, apply_all, check_ownership,
+    identity, prepare_rendered, record, removed, render_on_cluster, run_hooks, stored_objects_with,
+    supersede_others, upgrade_base, validate_name, wait_if_asked,
 };
 use crate::action::rollback::{RollbackOptions, rollback};
 use crate::chart;
 use crate::engine::ReleaseInfo;
 use crate::kube::Cluster;
 use crate::manifest::HookEvent;
-use crate::storage::{Holder, Release, Status, Storage, Stored};
+use crate::storage::{Holder, Release, Status, Storage};
 use crate::values::{Values, coalesce_user_tables};
-
-/// The revision an upgrade starts from: the latest deployed one of `history`, else `last`.
-pub fn upgrade_base(history: &[Stored], last: &Release) -> Release {
-    history
-        .iter()
-        .rev()
-        .find(|s| s.release.info.status == Status::Deployed)
-        .map(|s| s.release.clone())
-        .unwrap_or_else(|| last.clone())
-}
-
-/// The stored objects of `first`, then those of `also` that `first` does not have.
-pub async fn stored_objects_with(
-    cluster: &Cluster,
-    first: &Release,
-    also: Option<&Release>,
-) -> Result<Vec<Prepared>, ReleaseError> {
-    let mut objects = stored_objects(cluster, first).await?;
-    if let Some(also) = also {
-        for p in stored_objects(cluster, also).await? {
-            if !objects.iter().any(|o| identity(&o.r) == identity(&p.r)) {
-                objects.push(p);
-            }
-        }
-    }
-    Ok(objects)
-}
 
 /// The values an upgrade renders with, from the flags and the current release's values
 /// (helm's `reuseValues`).
@@ -213,7 +186,7 @@ async fn apply_revision(
     release: &mut Release,
     objects: &[Prepared],
     to_prune: &[Prepared],
-    owned: &BTreeSet<(String, String, String, String)>,
+    owned: &BTreeSet<Identity>,
     opts: &DeployOptions,
 ) -> Result<(), ReleaseError> {
     run_hooks(cluster, release, HookEvent::PreUpgrade, &opts.settings).await?;

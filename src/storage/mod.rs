@@ -150,6 +150,27 @@ fn part_index(secret: &Secret) -> Option<(u64, usize)> {
     ))
 }
 
+/// Revision `version` of `history` (the revisions of `name`);
+/// [`StorageError::RevisionNotFound`] when it has none such.
+pub fn find_revision<'a>(
+    history: &'a [Release],
+    name: &str,
+    version: u64,
+) -> Result<&'a Release, StorageError> {
+    history
+        .iter()
+        .find(|r| r.version == version)
+        .ok_or_else(|| StorageError::RevisionNotFound {
+            name: name.into(),
+            version,
+            available: history
+                .iter()
+                .map(|r| r.version.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
 /// The release records of one namespace.
 #[derive(Clone)]
 pub struct Storage {
@@ -307,19 +328,7 @@ impl Storage {
         if version == 0 {
             return Ok(history.last().cloned().expect("history is not empty"));
         }
-        history
-            .iter()
-            .find(|r| r.version == version)
-            .cloned()
-            .ok_or_else(|| StorageError::RevisionNotFound {
-                name: name.into(),
-                version,
-                available: history
-                    .iter()
-                    .map(|r| r.version.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        find_revision(&history, name, version).cloned()
     }
 
     /// Writes a new revision; fails with [`StorageError::InProgress`] when that revision
