@@ -427,23 +427,46 @@ impl Cluster {
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, KubeError> {
         let resolved = self.resolve(&r.api_version, &r.kind).await?;
-        let api = self.api(&resolved, r.namespace.as_deref());
+        let (items, _) = self.list_resolved(r, &resolved, label_selector).await?;
+        Ok(items)
+    }
+
+    /// Lists the objects of `r`'s kind (in `r`'s namespace, or every one), each with its
+    /// `apiVersion` and `kind` (list items may come without them), and the list's
+    /// resourceVersion.
+    async fn list_resolved(
+        &self,
+        r: &ObjectRef,
+        resolved: &Resolved,
+        label_selector: Option<&str>,
+    ) -> Result<(Vec<Value>, String), KubeError> {
+        let api = self.api(resolved, r.namespace.as_deref());
         let mut params = ListParams::default();
         if let Some(sel) = label_selector {
             params = params.labels(sel);
         }
-        self.retrying(|| async {
-            api.list(&params)
-                .await
-                .map(|l| {
-                    l.items
-                        .into_iter()
-                        .map(|o| serde_json::to_value(o).expect("objects serialize"))
-                        .collect()
-                })
-                .map_err(|e| translate(e, &self.request("list", r)))
-        })
-        .await
+        let list = self
+            .retrying(|| async {
+                api.list(&params)
+                    .await
+                    .map_err(|e| translate(e, &self.request("list", r)))
+            })
+            .await?;
+        let items = list
+            .items
+            .into_iter()
+            .map(|o| {
+                let mut item = serde_json::to_value(o).expect("objects serialize");
+                if let Some(map) = item.as_object_mut() {
+                    map.entry("apiVersion")
+                        .or_insert_with(|| Value::from(r.api_version.as_str()));
+                    map.entry("kind")
+                        .or_insert_with(|| Value::from(r.kind.as_str()));
+                }
+                item
+            })
+            .collect();
+        Ok((items, list.metadata.resource_version.unwrap_or_default()))
     }
 
     /// What a template's `lookup(apiVersion, kind, namespace, name)` sees, as helm answers
@@ -486,32 +509,11 @@ impl Cluster {
             namespace,
             name: String::new(),
         };
-        let api = self.api(&resolved, r.namespace.as_deref());
-        let list = self
-            .retrying(|| async {
-                api.list(&ListParams::default())
-                    .await
-                    .map_err(|e| translate(e, &self.request("list", &r)))
-            })
-            .await?;
-        let items: Vec<Value> = list
-            .items
-            .into_iter()
-            .map(|o| {
-                let mut item = serde_json::to_value(o).expect("objects serialize");
-                // List items may come without their type; templates expect it, as in helm.
-                if let Some(map) = item.as_object_mut() {
-                    map.entry("apiVersion")
-                        .or_insert_with(|| Value::from(api_version));
-                    map.entry("kind").or_insert_with(|| Value::from(kind));
-                }
-                item
-            })
-            .collect();
+        let (items, resource_version) = self.list_resolved(&r, &resolved, None).await?;
         Ok(serde_json::json!({
             "apiVersion": api_version,
             "kind": format!("{kind}List"),
-            "metadata": {"resourceVersion": list.metadata.resource_version.unwrap_or_default()},
+            "metadata": {"resourceVersion": resource_version},
             "items": items,
         }))
     }

@@ -388,22 +388,18 @@ async fn list_tags(session: &mut Session, r: &Reference) -> Result<Vec<String>, 
             repository: format!("oci://{}/{}", r.registry, r.repository),
         });
     }
-    if !response.status().is_success() {
-        return Err(status_error(
-            format!("oci://{}/{}", r.registry, r.repository),
-            response,
-            " (log in with rudder registry login, or check the credentials)",
-        )
-        .await);
-    }
+    let body = success_body(
+        response,
+        format!("oci://{}/{}", r.registry, r.repository),
+        " (log in with rudder registry login, or check the credentials)",
+        &r.registry,
+    )
+    .await?;
     let json: serde_json::Value =
-        response
-            .json()
-            .await
-            .map_err(|e| RegistryError::Unreachable {
-                host: r.registry.clone(),
-                reason: format!("the tag list is not JSON: {}", describe(&e)),
-            })?;
+        serde_json::from_slice(&body).map_err(|e| RegistryError::Unreachable {
+            host: r.registry.clone(),
+            reason: format!("the tag list is not JSON: {e}"),
+        })?;
     let mut versions: Vec<(semver::Version, String)> = json
         .get("tags")
         .and_then(|t| t.as_array())
