@@ -38,7 +38,7 @@ pub async fn pull(opts: &PullOptions, settings: &RepoSettings) -> Result<PullOut
     let (fetched, oci) = if opts.reference.starts_with("oci://") {
         let pulled = crate::registry::pull(
             &opts.reference,
-            opts.locate.version.as_deref(),
+            opts.locate.constraint(),
             &opts.locate.registry,
             &settings.registry_config,
         )

@@ -245,13 +245,9 @@ pub struct ChartPathArgs {
 
 impl ChartPathArgs {
     /// The options [`crate::repo::locate_chart`] and [`crate::repo::fetch_chart`]
-    /// take. `--devel` without `--version` is helm's `>0.0.0-0`.
+    /// take.
     pub fn locate_options(&self) -> LocateOptions {
-        let version = self
-            .version
-            .clone()
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| self.devel.then(|| ">0.0.0-0".to_string()));
+        let version = self.version.clone().filter(|v| !v.trim().is_empty());
         LocateOptions {
             version,
             devel: self.devel,
@@ -711,14 +707,14 @@ mod tests {
             devel: true,
             ..ChartPathArgs::default()
         };
-        assert_eq!(devel.locate_options().version.as_deref(), Some(">0.0.0-0"));
+        assert_eq!(devel.locate_options().constraint(), Some(">0.0.0-0"));
         let pinned = ChartPathArgs {
             version: Some("1.2.3".into()),
             ..devel
         };
-        assert_eq!(pinned.locate_options().version.as_deref(), Some("1.2.3"));
+        assert_eq!(pinned.locate_options().constraint(), Some("1.2.3"));
         let plain = ChartPathArgs::default().locate_options();
-        assert_eq!(plain.version, None);
+        assert_eq!(plain.constraint(), None);
         assert_eq!(plain.http, None, "no flags, no per-command HTTP options");
     }
 }

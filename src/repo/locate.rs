@@ -26,6 +26,15 @@ pub struct LocateOptions {
     pub registry: RegistryOptions,
 }
 
+impl LocateOptions {
+    /// The version constraint to resolve: `--version`, else with `--devel` helm's
+    /// `>0.0.0-0` (the newest version, pre-releases included), else none (the newest
+    /// stable version).
+    pub fn constraint(&self) -> Option<&str> {
+        self.version.as_deref().or(self.devel.then_some(">0.0.0-0"))
+    }
+}
+
 /// A downloaded, verified chart package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
@@ -108,7 +117,7 @@ pub async fn fetch_chart(
     if reference.starts_with("oci://") {
         let pulled = registry::pull(
             reference,
-            opts.version.as_deref(),
+            opts.constraint(),
             &opts.registry,
             &settings.registry_config,
         )
