@@ -19,6 +19,7 @@
 mod context;
 mod error;
 pub mod functions;
+pub mod gotmpl;
 pub mod yaml;
 
 use std::sync::Arc;

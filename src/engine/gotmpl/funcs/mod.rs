@@ -1,0 +1,207 @@
+//! The functions Go-template charts call: text/template's builtins (`eq`, `len`, `index`,
+//! `printf`, …), sprig's library as helm ships it, and helm's own (`toYaml`, `required`,
+//! `lookup`, …). Each function takes the evaluated arguments (the piped value last) and
+//! checks their types the way Go's reflection-based call does, with Go's error wording.
+
+mod builtins;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::exec::CallError;
+use super::value::Value;
+
+/// A template function with its arity.
+pub struct Function {
+    pub min_args: usize,
+    /// `None` for variadic functions.
+    pub max_args: Option<usize>,
+    pub call: Rc<dyn Fn(&[Value]) -> Result<Value, CallError>>,
+}
+
+/// The functions of one render, by name.
+#[derive(Default)]
+pub struct Funcs {
+    map: HashMap<&'static str, Function>,
+}
+
+pub type FnResult = Result<Value, CallError>;
+
+impl Funcs {
+    /// Every function helm gives templates, for a render without a cluster.
+    pub fn helm() -> Funcs {
+        let mut funcs = Funcs::default();
+        builtins::register(&mut funcs);
+        funcs
+    }
+
+    /// Adds (or replaces) a function taking exactly `arity` arguments.
+    pub fn add(
+        &mut self,
+        name: &'static str,
+        arity: usize,
+        f: impl Fn(&[Value]) -> FnResult + 'static,
+    ) {
+        self.map.insert(
+            name,
+            Function {
+                min_args: arity,
+                max_args: Some(arity),
+                call: Rc::new(f),
+            },
+        );
+    }
+
+    /// Adds a function taking at least `min` arguments.
+    pub fn add_variadic(
+        &mut self,
+        name: &'static str,
+        min: usize,
+        f: impl Fn(&[Value]) -> FnResult + 'static,
+    ) {
+        self.map.insert(
+            name,
+            Function {
+                min_args: min,
+                max_args: None,
+                call: Rc::new(f),
+            },
+        );
+    }
+
+    /// Adds a function taking between `min` and `max` arguments.
+    pub fn add_range(
+        &mut self,
+        name: &'static str,
+        min: usize,
+        max: usize,
+        f: impl Fn(&[Value]) -> FnResult + 'static,
+    ) {
+        self.map.insert(
+            name,
+            Function {
+                min_args: min,
+                max_args: Some(max),
+                call: Rc::new(f),
+            },
+        );
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Function> {
+        self.map.get(name)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.map.remove(name);
+    }
+}
+
+// ---- argument conversion with Go's wording ----
+
+/// A string parameter: Go refuses anything that is not a string.
+pub fn arg_str(v: &Value) -> Result<Rc<str>, CallError> {
+    match v {
+        Value::Str(s) => Ok(s.clone()),
+        Value::Nil => Err(CallError::from(
+            "invalid value; expected string".to_string(),
+        )),
+        other => Err(wrong_type("string", other)),
+    }
+}
+
+/// An `int` parameter: Go converts only integer values (and whole float constants).
+pub fn arg_int(v: &Value) -> Result<i64, CallError> {
+    match v {
+        Value::Int(n) => Ok(*n),
+        Value::Nil => Err(CallError::from("invalid value; expected int".to_string())),
+        other => Err(wrong_type("int", other)),
+    }
+}
+
+/// A `bool` parameter.
+pub fn arg_bool(v: &Value) -> Result<bool, CallError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Nil => Err(CallError::from("invalid value; expected bool".to_string())),
+        other => Err(wrong_type("bool", other)),
+    }
+}
+
+pub fn wrong_type(want: &str, got: &Value) -> CallError {
+    CallError::from(format!(
+        "wrong type for value; expected {want}; got {}",
+        if got.is_nil() {
+            "interface {}".to_string()
+        } else {
+            got.type_name()
+        }
+    ))
+}
+
+/// sprig's `strval`: strings as they are, byte slices as text, errors and Stringers by
+/// their text, everything else with `%v`.
+pub fn strval(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.to_string(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        other => other.go_string(),
+    }
+}
+
+/// spf13/cast's `ToInt64` as sprig's `toInt64` uses it (strings parsed, floats truncated,
+/// anything else 0).
+pub fn to_int64(v: &Value) -> i64 {
+    match v {
+        Value::Int(n) => *n,
+        Value::Float(f) => *f as i64,
+        Value::Bool(b) => i64::from(*b),
+        Value::Str(s) => parse_cast_int(s).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// cast's string to integer: base prefixes allowed (`0x1F`, `0o17`, `017`), no floats.
+pub fn parse_cast_int(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let body = body.replace('_', "");
+    let n = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()?
+    } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+        i64::from_str_radix(b, 2).ok()?
+    } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+        i64::from_str_radix(o, 8).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8).ok()?
+    } else {
+        body.parse::<i64>().ok()?
+    };
+    Some(if neg { -n } else { n })
+}
+
+/// cast's `ToFloat64`.
+pub fn to_float64(v: &Value) -> f64 {
+    match v {
+        Value::Int(n) => *n as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Str(s) => s.trim().parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// A list argument (`[]interface{}`), as sprig's list functions accept it.
+pub fn as_list(v: &Value) -> Option<Rc<Vec<Value>>> {
+    match v.data() {
+        Value::List(items) => Some(items),
+        Value::Bytes(b) => Some(Rc::new(b.iter().map(|x| Value::Int(*x as i64)).collect())),
+        _ => None,
+    }
+}
