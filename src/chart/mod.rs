@@ -49,7 +49,26 @@ pub struct Chart {
     pub dependencies: Vec<Chart>,
 }
 
+/// The `Chart.yaml` annotation that says which template language a chart is written in:
+/// `rudder.io/engine: tera` for rudder's tera charts. Every other chart is a helm chart in
+/// Go's text/template, so helm charts need no edit.
+pub const ENGINE_ANNOTATION: &str = "rudder.io/engine";
+
 impl Chart {
+    /// Whether the chart's templates are tera (`rudder.io/engine: tera`); otherwise they are
+    /// Go templates, as in every helm chart.
+    pub fn uses_tera(&self) -> bool {
+        self.metadata
+            .annotations
+            .get(ENGINE_ANNOTATION)
+            .is_some_and(|engine| engine == "tera")
+    }
+
+    /// Whether this chart or any chart below it satisfies `test`.
+    pub fn any_in_tree(&self, test: &dyn Fn(&Chart) -> bool) -> bool {
+        test(self) || self.dependencies.iter().any(|d| d.any_in_tree(test))
+    }
+
     /// The chart's name from `Chart.yaml`.
     pub fn name(&self) -> &str {
         &self.metadata.name

@@ -20,6 +20,14 @@ pub enum RenderError {
         /// Outer calls (`file:line`) that led to this error, innermost first.
         called_from: Vec<String>,
     },
+    /// A Go-template chart failed to parse or render; `message` is helm's own wording
+    /// (`parse error at (FILE:LINE): …`, `execution error at (FILE:LINE:COL): …`).
+    #[error("{message}")]
+    GoTemplate {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
 }
 
 impl RenderError {
@@ -33,24 +41,35 @@ impl RenderError {
         }
     }
 
+    /// An error of a Go-template chart, worded as helm words it.
+    pub fn go(file: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+        RenderError::GoTemplate {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
+    }
+
     /// The template file the error is about.
     pub fn file(&self) -> &str {
         match self {
-            RenderError::Template { file, .. } => file,
+            RenderError::Template { file, .. } | RenderError::GoTemplate { file, .. } => file,
         }
     }
 
     /// The 1-based line of the error, when known.
     pub fn line(&self) -> Option<usize> {
         match self {
-            RenderError::Template { line, .. } => *line,
+            RenderError::Template { line, .. } | RenderError::GoTemplate { line, .. } => *line,
         }
     }
 
     /// The bare message without location.
     pub fn message(&self) -> &str {
         match self {
-            RenderError::Template { message, .. } => message,
+            RenderError::Template { message, .. } | RenderError::GoTemplate { message, .. } => {
+                message
+            }
         }
     }
 }
@@ -122,13 +141,14 @@ pub(crate) fn from_tera(err: &tera::Error, fallback_file: &str) -> RenderError {
                 message,
             );
             let full = err.to_string();
-            let RenderError::Template { called_from, .. } = &mut error;
-            for cap in CALLED_FROM.captures_iter(&full) {
-                called_from.push(format!(
-                    "{}:{}",
-                    display_name(&cap[1], fallback_file),
-                    &cap[2]
-                ));
+            if let RenderError::Template { called_from, .. } = &mut error {
+                for cap in CALLED_FROM.captures_iter(&full) {
+                    called_from.push(format!(
+                        "{}:{}",
+                        display_name(&cap[1], fallback_file),
+                        &cap[2]
+                    ));
+                }
             }
             error
         }
@@ -148,22 +168,24 @@ pub(crate) fn from_tera(err: &tera::Error, fallback_file: &str) -> RenderError {
     };
     // A helper's own error comes first, then where it was called from.
     let nested = NESTED_ERROR.with(|slot| slot.borrow_mut().take());
-    if let Some(mut inner) = nested {
-        let RenderError::Template {
+    if let Some(mut inner) = nested
+        && let RenderError::Template {
             file,
             line,
             message,
             called_from: outer_callers,
-        } = &result;
+        } = &result
+    {
         if *message == inner.to_string() {
             let outer = match line {
                 Some(line) => format!("{file}:{line}"),
                 None => file.clone(),
             };
             let outer_callers = outer_callers.clone();
-            let RenderError::Template { called_from, .. } = &mut inner;
-            called_from.push(outer);
-            called_from.extend(outer_callers);
+            if let RenderError::Template { called_from, .. } = &mut inner {
+                called_from.push(outer);
+                called_from.extend(outer_callers);
+            }
             result = inner;
         }
     }

@@ -192,7 +192,7 @@ fn build_engine(
             text_of(file, &node.path)?,
         ));
     }
-    for &d in &node.descendants {
+    for &d in node.descendants.iter().filter(|&&d| nodes[d].chart.uses_tera()) {
         for file in nodes[d]
             .chart
             .templates
@@ -281,6 +281,19 @@ pub fn render_each<T: Send>(
     options: &RenderOptions,
     each: impl Fn(RenderedTemplate) -> T + Sync,
 ) -> Result<(Vec<T>, Option<String>), RenderError> {
+    let is_go = |c: &Chart| !c.uses_tera();
+    let (go_templates, go_notes) = if chart.any_in_tree(&is_go) {
+        gotmpl::render::render_tree(chart, values, options, &is_go)?
+    } else {
+        (Vec::new(), None)
+    };
+    let go_results: Vec<(String, T)> = go_templates
+        .into_par_iter()
+        .map(|t| (t.path.clone(), each(t)))
+        .collect();
+    if !chart.any_in_tree(&Chart::uses_tera) {
+        return Ok((go_results.into_iter().map(|(_, t)| t).collect(), go_notes));
+    }
     let release = context::release_value(&options.release);
     let capabilities = context::capabilities_value(&options.capabilities);
     let nodes = collect_nodes(chart, values);
@@ -299,8 +312,17 @@ pub fn render_each<T: Send>(
             ))
         })
         .collect();
-    let node_groups: Vec<Vec<Vec<usize>>> =
-        nodes.iter().map(|n| template_groups(n.chart)).collect();
+    // Go-template charts of the tree were rendered above.
+    let node_groups: Vec<Vec<Vec<usize>>> = nodes
+        .iter()
+        .map(|n| {
+            if n.chart.uses_tera() {
+                template_groups(n.chart)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
     // `include` and `tpl` render helpers through one instance per chart. A chart compiled as
     // one group uses that group's instance; a chart split over several groups gets a
     // helpers-only instance, compiled first.
@@ -331,8 +353,8 @@ pub fn render_each<T: Send>(
         .par_iter()
         .map(|(i, own)| render_group(&nodes, *i, own, &scopes[*i], &envs[*i], &each))
         .collect();
-    let mut templates = Vec::new();
-    let mut notes = None;
+    let mut templates = go_results;
+    let mut notes = go_notes;
     let mut first_render_error: Option<(String, RenderError)> = None;
     for outcome in outcomes {
         match outcome {

@@ -9,6 +9,7 @@ mod yaml;
 pub use coalesce::{coalesce_user_tables, compute_render_values};
 pub use schema::{SchemaError, SchemaViolation, validate_schema};
 pub use strvals::ParseMode;
+pub(crate) use yaml::documents as yaml_documents;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -7,11 +7,13 @@
 //! (`.Files.Get`, `.Capabilities.APIVersions.Has`), and helm's data model (float64 values
 //! from YAML, int64 from `--set`) — none of which that crate's value model carries.
 
+mod context;
 pub mod exec;
 pub mod fmt;
 pub mod funcs;
 pub mod parse;
+pub mod render;
 pub mod value;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

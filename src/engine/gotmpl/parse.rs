@@ -1116,27 +1116,28 @@ impl<'a> Parser<'a> {
         let term = self.term()?;
         let Some(term) = term else { return Ok(None) };
         // Field chain following the term.
-        if let Tok::Field(..) = self.peek() {
+        if let Tok::Field(chain_pos, _) = self.peek() {
+            // Go positions a chained field or variable at its first chained field.
+            let chain_pos = *chain_pos;
             let mut fields = Vec::new();
             while let Tok::Field(_, f) = self.peek().clone() {
                 fields.push(f);
                 self.next();
             }
-            let pos = term.pos();
             return Ok(Some(match term {
-                Arg::Field(p, mut f) => {
+                Arg::Field(_, mut f) => {
                     f.extend(fields);
-                    Arg::Field(p, f)
+                    Arg::Field(chain_pos, f)
                 }
-                Arg::Variable(p, v, mut f) => {
+                Arg::Variable(_, v, mut f) => {
                     f.extend(fields);
-                    Arg::Variable(p, v, f)
+                    Arg::Variable(chain_pos, v, f)
                 }
                 Arg::Dot(p) => return self.err(p, "unexpected . after term \".\""),
                 Arg::Bool(p, _) | Arg::Str(p, _) | Arg::Number(p, _) | Arg::Nil(p) => {
                     return self.err(p, format!("unexpected . after term {:?}", arg_string(&term)));
                 }
-                other => Arg::Chain(pos, Box::new(other), fields),
+                other => Arg::Chain(chain_pos, Box::new(other), fields),
             }));
         }
         Ok(Some(term))

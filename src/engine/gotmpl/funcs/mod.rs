@@ -4,6 +4,9 @@
 //! checks their types the way Go's reflection-based call does, with Go's error wording.
 
 mod builtins;
+mod collections;
+pub mod helm;
+mod strings;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -32,6 +35,9 @@ impl Funcs {
     pub fn helm() -> Funcs {
         let mut funcs = Funcs::default();
         builtins::register(&mut funcs);
+        strings::register(&mut funcs);
+        collections::register(&mut funcs);
+        helm::register(&mut funcs);
         funcs
     }
 

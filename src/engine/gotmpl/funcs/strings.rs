@@ -1,0 +1,5 @@
+//! sprig's strings functions (placeholder until filled in).
+
+use super::Funcs;
+
+pub fn register(_f: &mut Funcs) {}

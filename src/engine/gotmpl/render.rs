@@ -1,0 +1,192 @@
+//! Renders the Go-template charts of a chart tree the way helm's engine does: every
+//! template of every chart is parsed into one set (deepest charts first, so a parent's
+//! `define` wins over a subchart's of the same name), then each non-partial template runs
+//! with its chart's context, in the same order, sharing values by reference; `<no value>`
+//! is removed from the output. Errors carry helm's wording.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::context::{Files, capabilities_object, chart_object, release_map};
+use super::exec::{Executor, Limits, TemplateSet};
+use super::funcs::{Funcs, helm};
+use super::value::Value;
+use crate::chart::Chart;
+use crate::engine::{RenderError, RenderOptions, RenderedTemplate};
+use crate::values::Values;
+
+/// How long one render may run and how much it may write before it is stopped.
+pub const DEFAULT_RENDER_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_OUTPUT: usize = 256 << 20;
+
+/// One template to run: its full path, source, and the context of its chart.
+struct Renderable {
+    path: String,
+    source: Rc<str>,
+    context: Value,
+    base_path: String,
+    /// Whether the chart is rendered by this engine (tera charts of the tree are skipped).
+    go: bool,
+    is_top_notes: bool,
+}
+
+/// Builds each chart's context (helm's `recAllTpls`) and collects its templates.
+fn collect(
+    chart: &Chart,
+    path: &str,
+    values: Value,
+    is_root: bool,
+    release: &Value,
+    capabilities: &Value,
+    out: &mut Vec<Renderable>,
+    is_go: &dyn Fn(&Chart) -> bool,
+) -> Value {
+    let subcharts = Value::new_map();
+    let context = super::value::map_of([
+        ("Chart", chart_object(&chart.metadata, is_root)),
+        (
+            "Files",
+            Value::Object(Rc::new(Files(Rc::new(chart.files.clone())))),
+        ),
+        ("Release", release.clone()),
+        ("Capabilities", capabilities.clone()),
+        ("Values", values.clone()),
+        ("Subcharts", subcharts.clone()),
+    ]);
+    for sub in &chart.dependencies {
+        let sub_values = match &values {
+            Value::Map(m) => match m.borrow().get(sub.name()) {
+                Some(v @ Value::Map(_)) => v.clone(),
+                _ => Value::new_map(),
+            },
+            _ => Value::new_map(),
+        };
+        let sub_path = format!("{path}/charts/{}", sub.name());
+        let sub_context = collect(
+            sub,
+            &sub_path,
+            sub_values,
+            false,
+            release,
+            capabilities,
+            out,
+            is_go,
+        );
+        if let Value::Map(m) = &subcharts {
+            m.borrow_mut().insert(sub.name().to_string(), sub_context);
+        }
+    }
+    let go = is_go(chart);
+    let library = chart.is_library();
+    for file in &chart.templates {
+        let base = file.name.rsplit('/').next().unwrap_or(&file.name);
+        if library && !base.starts_with('_') {
+            continue;
+        }
+        out.push(Renderable {
+            path: format!("{path}/{}", file.name),
+            source: Rc::from(String::from_utf8_lossy(&file.data).as_ref()),
+            context: context.clone(),
+            base_path: format!("{path}/templates"),
+            go,
+            is_top_notes: is_root && file.name == "templates/NOTES.txt",
+        });
+    }
+    context
+}
+
+/// helm's `sortTemplates`: deeper paths first, then reverse lexical order.
+fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (da, db) = (a.matches('/').count(), b.matches('/').count());
+    db.cmp(&da).then_with(|| b.cmp(a))
+}
+
+/// Renders every Go-template chart of the tree; returns the rendered templates (sorted by
+/// path, NOTES.txt excluded) and the top chart's notes.
+pub fn render_tree(
+    chart: &Chart,
+    values: &Values,
+    options: &RenderOptions,
+    is_go: &dyn Fn(&Chart) -> bool,
+) -> Result<(Vec<RenderedTemplate>, Option<String>), RenderError> {
+    let release = release_map(&options.release);
+    let capabilities = capabilities_object(&options.capabilities);
+    let top_values = Value::from_json(&serde_json::Value::Object(values.clone()));
+    let mut renderables = Vec::new();
+    collect(
+        chart,
+        chart.name(),
+        top_values,
+        true,
+        &release,
+        &capabilities,
+        &mut renderables,
+        is_go,
+    );
+    renderables.retain(|r| r.go);
+    renderables.sort_by(|a, b| helm_order(&a.path, &b.path));
+
+    let mut funcs = Funcs::helm();
+    if let Some(lookup) = &options.lookup {
+        helm::connect_lookup(&mut funcs, lookup.clone());
+    }
+    let mut set = TemplateSet::default();
+    for r in &renderables {
+        let file: Rc<str> = Rc::from(r.path.as_str());
+        set.add(&r.path, &file, &r.source, &funcs)
+            .map_err(|e| RenderError::go(&r.path, Some(e.line), format!(
+                "parse error at ({}:{}): {}",
+                r.path, e.line, e.message
+            )))?;
+    }
+    let limits = Limits {
+        deadline: Some(Instant::now() + DEFAULT_RENDER_TIMEOUT),
+        max_output: DEFAULT_MAX_OUTPUT,
+    };
+    let mut exec = Executor::new(&set, &funcs, limits);
+    let mut rendered = Vec::new();
+    let mut notes = None;
+    for r in &renderables {
+        let base = r.path.rsplit('/').next().unwrap_or(&r.path);
+        if base.starts_with('_') {
+            continue;
+        }
+        if let Value::Map(m) = &r.context {
+            m.borrow_mut().insert(
+                "Template".into(),
+                super::value::map_of([
+                    ("Name", Value::from(r.path.as_str())),
+                    ("BasePath", Value::from(r.base_path.as_str())),
+                ]),
+            );
+        }
+        let mut out = String::new();
+        exec.execute(&r.path, &r.context, &mut out)
+            .map_err(|e| exec_error(&r.path, e))?;
+        let content = out.replace("<no value>", "");
+        if r.is_top_notes {
+            notes = Some(content);
+        } else if !r.path.ends_with("NOTES.txt") {
+            rendered.push(RenderedTemplate {
+                path: r.path.clone(),
+                content,
+            });
+        }
+    }
+    rendered.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((rendered, notes))
+}
+
+/// helm's `reformatExecErrorMsg`: `fail`/`required` messages at the outermost action's
+/// location, other errors as Go words them.
+fn exec_error(path: &str, e: super::exec::ExecError) -> RenderError {
+    let line = e
+        .location
+        .split(':')
+        .nth(1)
+        .and_then(|l| l.parse().ok());
+    match &e.user_message {
+        Some(m) => RenderError::go(path, line, format!("execution error at ({}): {m}", e.location)),
+        None => RenderError::go(path, line, e.message.clone()),
+    }
+}
