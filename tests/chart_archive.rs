@@ -501,7 +501,7 @@ fn show_prints_like_helm_show() {
     let chart_yaml = show(&chart, ShowWhat::Chart).unwrap();
     assert!(
         chart_yaml.starts_with(
-            "annotations:\n  example.com/owner: platform\napiVersion: v2\nappVersion: 4.5.6\n"
+            "annotations:\n  example.com/owner: platform\n  rudder.io/engine: tera\napiVersion: v2\nappVersion: 4.5.6\n"
         ),
         "{chart_yaml}"
     );

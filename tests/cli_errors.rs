@@ -16,7 +16,8 @@ fn chart(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-const CHART_YAML: &str = "apiVersion: v2\nname: demo\nversion: 0.1.0\n";
+const CHART_YAML: &str =
+    "apiVersion: v2\nname: demo\nversion: 0.1.0\nannotations:\n  rudder.io/engine: tera\n";
 
 fn good_chart_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
     let mut files = vec![

@@ -28,7 +28,7 @@ fn demo_chart() -> tempfile::TempDir {
     let files: &[(&str, &str)] = &[
         (
             "Chart.yaml",
-            "apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"2.0\"\nkubeVersion: \">=1.29.0-0\"\n",
+            "apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"2.0\"\nkubeVersion: \">=1.29.0-0\"\nannotations:\n  rudder.io/engine: tera\n",
         ),
         ("values.yaml", "greeting: hello\n"),
         (

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use rudder::chart::{Chart, ChartFile, Metadata};
+use rudder::chart::{Chart, ChartFile, ENGINE_ANNOTATION, Metadata};
 use rudder::engine::{RenderOptions, render};
 use rudder::manifest::parse_rendered;
 use serde_json::json;
@@ -70,6 +70,7 @@ fn bench_chart(count: usize) -> Chart {
             version: "1.0.0".into(),
             api_version: "v2".into(),
             app_version: Some("2.1.0".into()),
+            annotations: [(ENGINE_ANNOTATION.to_string(), "tera".to_string())].into(),
             ..Default::default()
         },
         lock: None,

@@ -63,6 +63,7 @@ pub fn name_from_template(template: &str) -> Result<String, ReleaseError> {
             api_version: "v2".into(),
             name: "name-template".into(),
             version: "0.0.0".into(),
+            annotations: [(chart::ENGINE_ANNOTATION.into(), "tera".into())].into(),
             ..Default::default()
         },
         lock: None,

@@ -32,10 +32,11 @@ pub(crate) fn validate_metadata_in(md: &Metadata, file: &str) -> Result<(), Char
     if md.version.trim().is_empty() {
         return fail("the chart version is missing (`version:` is required)".into());
     }
-    if let Err(e) = semver::Version::parse(&md.version) {
+    // helm's loader accepts what Masterminds' NewVersion reads: `v1.2.3`, `1.2`, `v0.0.0`.
+    if let Err(e) = parse_lenient_version(&md.version) {
         return fail(format!(
-            "version `{}` is not a valid semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0): {e}",
-            md.version
+            "version `{}` is not a valid semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0): {}",
+            md.version, e.reason
         ));
     }
     match md.chart_type.as_deref() {
@@ -152,7 +153,10 @@ mod tests {
         assert!(validate_metadata(&md("web", "1.2.3-rc.1+b5"), Path::new("x")).is_ok());
         assert!(error(&md("", "1.0.0")).contains("c/Chart.yaml: the chart name is missing"));
         assert!(error(&md("web", "")).contains("version is missing"));
-        assert!(error(&md("web", "1.2")).contains("version `1.2` is not a valid semantic version"));
+        // helm accepts a `v` prefix and missing parts.
+        assert!(validate_metadata(&md("web", "v0.1.0"), Path::new("x")).is_ok());
+        assert!(validate_metadata(&md("web", "1.2"), Path::new("x")).is_ok());
+        assert!(error(&md("web", "one")).contains("version `one` is not a valid semantic version"));
         assert!(error(&md("../web", "1.0.0")).contains("chart name `../web` is invalid"));
     }
 

@@ -11,6 +11,7 @@ fn chart(name: &str, templates: &[(&str, &str)]) -> Chart {
             version: "0.1.0".into(),
             api_version: "v2".into(),
             app_version: Some("1.16.0".into()),
+            annotations: [(crate::chart::ENGINE_ANNOTATION.into(), "tera".into())].into(),
             ..Default::default()
         },
         lock: None,

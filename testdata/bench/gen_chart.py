@@ -101,13 +101,19 @@ def write(path, text):
         f.write(text)
 
 
+# Only the tera twin is marked: rudder renders every other chart as Go templates, like helm.
+TERA_ANNOTATION = """annotations:
+  rudder.io/engine: tera
+"""
+
+
 def generate(n, root):
-    for flavour, helpers, template in (
-        ("tera", TERA_HELPERS, TERA_TEMPLATE),
-        ("gotpl", GO_HELPERS, GO_TEMPLATE),
+    for flavour, chart_yaml, helpers, template in (
+        ("tera", CHART_YAML + TERA_ANNOTATION, TERA_HELPERS, TERA_TEMPLATE),
+        ("gotpl", CHART_YAML, GO_HELPERS, GO_TEMPLATE),
     ):
         chart = os.path.join(root, flavour)
-        write(os.path.join(chart, "Chart.yaml"), CHART_YAML)
+        write(os.path.join(chart, "Chart.yaml"), chart_yaml)
         write(os.path.join(chart, "values.yaml"), VALUES_YAML)
         write(os.path.join(chart, "templates", "_helpers.tpl"), helpers)
         for i in range(n):

@@ -34,14 +34,20 @@ pub fn helm() -> PathBuf {
     helm
 }
 
-/// A chart `mychart` 0.1.0 whose one template, `templates/t.yaml`, is `template`: what the
-/// template-function parity tests render with rudder.
+/// A tera chart `mychart` 0.1.0 (`rudder.io/engine: tera`) whose one template,
+/// `templates/t.yaml`, is `template`: what the template-function parity tests render with
+/// rudder.
 pub fn chart(template: &str) -> Chart {
     Chart {
         metadata: Metadata {
             name: "mychart".into(),
             version: "0.1.0".into(),
             api_version: "v2".into(),
+            annotations: [(
+                rudder::chart::ENGINE_ANNOTATION.to_string(),
+                "tera".to_string(),
+            )]
+            .into(),
             ..Default::default()
         },
         lock: None,

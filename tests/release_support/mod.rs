@@ -21,8 +21,9 @@ pub fn release_chart(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Writes chart `name` under `dir` (at `dir/name`): a `Chart.yaml` of version 0.1.0, an
-/// empty `templates/` and `files`, each a path in the chart and its text.
+/// Writes tera chart `name` under `dir` (at `dir/name`): a `Chart.yaml` of version 0.1.0
+/// marked `rudder.io/engine: tera`, an empty `templates/` and `files`, each a path in the
+/// chart and its text.
 pub fn write_chart<P, T>(dir: &Path, name: &str, files: impl IntoIterator<Item = (P, T)>) -> PathBuf
 where
     P: AsRef<Path>,
@@ -32,7 +33,9 @@ where
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(
         chart.join("Chart.yaml"),
-        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+        format!(
+            "apiVersion: v2\nname: {name}\nversion: 0.1.0\nannotations:\n  rudder.io/engine: tera\n"
+        ),
     )
     .unwrap();
     for (path, text) in files {

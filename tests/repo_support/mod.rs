@@ -107,8 +107,8 @@ fn rudder_full(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) ->
     run(child.wait_with_output().unwrap())
 }
 
-/// Writes a minimal chart directory `parent/name` (version, appVersion, description and
-/// keywords as given) and returns its path.
+/// Writes a minimal tera chart directory `parent/name` (version, appVersion, description and
+/// keywords as given; marked `rudder.io/engine: tera`) and returns its path.
 pub fn make_chart(parent: &Path, name: &str, version: &str, extra: &str) -> PathBuf {
     let dir = parent.join(format!("src-{name}-{version}")).join(name);
     fs::create_dir_all(dir.join("templates")).unwrap();
@@ -120,7 +120,7 @@ pub fn make_chart(parent: &Path, name: &str, version: &str, extra: &str) -> Path
     fs::write(
         dir.join("Chart.yaml"),
         format!(
-            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}-app\"\n{description}{extra}"
+            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}-app\"\n{description}annotations:\n  rudder.io/engine: tera\n{extra}"
         ),
     )
     .unwrap();

@@ -245,15 +245,34 @@ struct Subject {
 fn subject(func: &str, kwargs: &Kwargs, with_sans: bool) -> TeraResult<Subject> {
     let cn = string_arg(func, kwargs, "cn")?;
     let days = days_arg(func, kwargs)?;
+    let (ips, names) = if with_sans {
+        (
+            string_list(func, kwargs, "ips")?,
+            string_list(func, kwargs, "alternateNames")?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    subject_from(func, cn, days, &ips, &names)
+}
+
+/// The subject from plain values: IP addresses and DNS names checked.
+fn subject_from(
+    func: &str,
+    cn: String,
+    days: i64,
+    ips: &[String],
+    names: &[String],
+) -> TeraResult<Subject> {
     let mut sans = Vec::new();
-    if with_sans {
-        for ip in string_list(func, kwargs, "ips")? {
+    {
+        for ip in ips {
             let addr: IpAddr = ip.trim().parse().map_err(|_| {
                 Error::message(format!("{func}: `ips` entry `{ip}` is not an IP address"))
             })?;
             sans.push(SanType::IpAddress(addr));
         }
-        for name in string_list(func, kwargs, "alternateNames")? {
+        for name in names {
             let dns = name.as_str().try_into().map_err(|_| {
                 Error::message(format!(
                     "{func}: `alternateNames` entry `{name}` is not a DNS name (ASCII only)"
@@ -326,10 +345,21 @@ fn key_for(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<PrivateKey
 fn self_signed(func: &str, kwargs: &Kwargs, is_ca: bool, with_key: bool) -> TeraResult<Value> {
     let subject = subject(func, kwargs, !is_ca)?;
     let key = key_for(func, kwargs, with_key)?;
+    let (cert, key) = self_signed_pem(func, subject, key, is_ca)?;
+    Ok(cert_object(cert, key))
+}
+
+/// A self-signed certificate for `subject` with `key`: (certificate PEM, key PEM).
+fn self_signed_pem(
+    func: &str,
+    subject: Subject,
+    key: PrivateKey,
+    is_ca: bool,
+) -> TeraResult<(String, String)> {
     let cert = cert_params(subject, is_ca)
         .self_signed(&key.pair)
         .map_err(|e| cert_error(func, e))?;
-    Ok(cert_object(pem_encode("CERTIFICATE", cert.der()), key.pem))
+    Ok((pem_encode("CERTIFICATE", cert.der()), key.pem))
 }
 
 /// `genCA(cn=, days=)`: a self-signed CA certificate and its RSA 2048 key.
@@ -378,16 +408,35 @@ fn signed(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<Value> {
         .filter(|v| !v.is_undefined())
         .ok_or_else(|| Error::message(format!("{func}: missing keyword argument `ca`")))?;
     let (ca_cert_pem, ca_key_pem) = cert_object_parts(func, "ca", &ca)?;
-    let ca_cert = cert_der(func, "the CA's `Cert`", &ca_cert_pem)?;
+    let (cert, key) = signed_pem(
+        func,
+        &ca_cert_pem,
+        &ca_key_pem,
+        || subject(func, kwargs, true),
+        || key_for(func, kwargs, with_key),
+    )?;
+    Ok(cert_object(cert, key))
+}
+
+/// A certificate signed by the CA `ca_cert_pem`/`ca_key_pem`, for the subject and key the
+/// closures give (asked for after the CA is checked): (certificate PEM, key PEM).
+fn signed_pem(
+    func: &str,
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    subject: impl FnOnce() -> TeraResult<Subject>,
+    key_for: impl FnOnce() -> TeraResult<PrivateKey>,
+) -> TeraResult<(String, String)> {
+    let ca_cert = cert_der(func, "the CA's `Cert`", ca_cert_pem)?;
     let parsed = parse_x509(func, "the CA's `Cert`", &ca_cert)?;
-    let ca_key = parse_key(func, "the CA's `Key`", &ca_key_pem)?;
+    let ca_key = parse_key(func, "the CA's `Key`", ca_key_pem)?;
     if parsed.public_key().subject_public_key.data.as_ref() != ca_key.pair.der_bytes() {
         return Err(Error::message(format!(
             "{func}: the CA's `Key` does not belong to its `Cert`"
         )));
     }
-    let subject = subject(func, kwargs, true)?;
-    let key = key_for(func, kwargs, with_key)?;
+    let subject = subject()?;
+    let key = key_for()?;
     let issuer = Issuer::from_ca_cert_der(&ca_cert, &ca_key.pair)
         .map_err(|e| Error::message(format!("{func}: the CA's `Cert` cannot sign: {e}")))?;
     // Like Go, name the CA's key identifier only when the CA certificate has one.
@@ -402,7 +451,7 @@ fn signed(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<Value> {
     let cert = params
         .signed_by(&key.pair, &issuer)
         .map_err(|e| cert_error(func, e))?;
-    Ok(cert_object(pem_encode("CERTIFICATE", cert.der()), key.pem))
+    Ok((pem_encode("CERTIFICATE", cert.der()), key.pem))
 }
 
 /// `genSignedCert(cn=, ips=, alternateNames=, days=, ca=)`: a certificate signed by `ca`.
@@ -420,7 +469,13 @@ pub(crate) fn gen_signed_cert_with_key(kwargs: Kwargs, _: &State) -> TeraResult<
 pub(crate) fn gen_private_key(kwargs: Kwargs, _: &State) -> TeraResult<String> {
     const FUNC: &str = "genPrivateKey";
     let kind = string_arg(FUNC, &kwargs, "type")?;
-    let key = match kind.as_str() {
+    private_key_pem(&kind)
+}
+
+/// A fresh PEM private key of `kind` ("rsa" 4096 bits, "ecdsa" P-256, "ed25519").
+fn private_key_pem(kind: &str) -> TeraResult<String> {
+    const FUNC: &str = "genPrivateKey";
+    let key = match kind {
         "rsa" => generate_rsa(FUNC, aws_lc_rs::rsa::KeySize::Rsa4096)?,
         "ecdsa" => generate_ecdsa(FUNC)?,
         "ed25519" => generate_ed25519(FUNC)?,
@@ -455,11 +510,89 @@ pub(crate) fn build_custom_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> 
     const FUNC: &str = "buildCustomCert";
     let cert_b64 = string_arg(FUNC, &kwargs, "cert")?;
     let key_b64 = string_arg(FUNC, &kwargs, "key")?;
-    let cert = decode_b64(FUNC, "cert", &cert_b64)?;
-    let key = decode_b64(FUNC, "key", &key_b64)?;
+    let (cert, key) = custom_cert_pem(&cert_b64, &key_b64)?;
+    Ok(cert_object(cert, key))
+}
+
+/// `buildCustomCert`'s check: the base64 PEM texts decoded and parsed.
+fn custom_cert_pem(cert_b64: &str, key_b64: &str) -> TeraResult<(String, String)> {
+    const FUNC: &str = "buildCustomCert";
+    let cert = decode_b64(FUNC, "cert", cert_b64)?;
+    let key = decode_b64(FUNC, "key", key_b64)?;
     parse_cert(FUNC, "`cert`", &cert)?;
     parse_key(FUNC, "`key`", &key)?;
-    Ok(cert_object(cert, key))
+    Ok((cert, key))
+}
+
+// ---- plain-Rust forms for the Go-template engine (errors as text) ----
+
+/// What a certificate is made for: its common name, SANs and validity in days.
+pub(crate) struct CertRequest<'a> {
+    pub cn: &'a str,
+    pub ips: &'a [String],
+    pub names: &'a [String],
+    pub days: i64,
+}
+
+fn plain_subject(func: &str, req: &CertRequest<'_>) -> TeraResult<Subject> {
+    if !(1..=MAX_DAYS).contains(&req.days) {
+        return Err(Error::message(format!(
+            "{func}: `days` must be between 1 and {MAX_DAYS}, got {}",
+            req.days
+        )));
+    }
+    subject_from(func, req.cn.to_string(), req.days, req.ips, req.names)
+}
+
+fn plain_key(func: &str, key_pem: Option<&str>) -> TeraResult<PrivateKey> {
+    match key_pem {
+        Some(pem) => parse_key(func, "`key`", pem),
+        None => generate_rsa(func, aws_lc_rs::rsa::KeySize::Rsa2048),
+    }
+}
+
+/// A self-signed certificate (a CA when `is_ca`), with `key_pem` or a fresh RSA 2048 key:
+/// (certificate PEM, key PEM).
+pub(crate) fn self_signed_cert(
+    func: &str,
+    req: &CertRequest<'_>,
+    key_pem: Option<&str>,
+    is_ca: bool,
+) -> Result<(String, String), String> {
+    let run = || {
+        let subject = plain_subject(func, req)?;
+        let key = plain_key(func, key_pem)?;
+        self_signed_pem(func, subject, key, is_ca)
+    };
+    run().map_err(|e| e.to_string())
+}
+
+/// A certificate signed by the CA (`ca_cert`, `ca_key` PEM), with `key_pem` or a fresh key.
+pub(crate) fn signed_cert(
+    func: &str,
+    req: &CertRequest<'_>,
+    ca_cert: &str,
+    ca_key: &str,
+    key_pem: Option<&str>,
+) -> Result<(String, String), String> {
+    signed_pem(
+        func,
+        ca_cert,
+        ca_key,
+        || plain_subject(func, req),
+        || plain_key(func, key_pem),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A fresh PEM private key: "rsa" (4096 bits), "ecdsa" (P-256) or "ed25519".
+pub(crate) fn private_key(kind: &str) -> Result<String, String> {
+    private_key_pem(kind).map_err(|e| e.to_string())
+}
+
+/// `buildCustomCert` from base64 PEM texts: (certificate PEM, key PEM).
+pub(crate) fn custom_cert(cert_b64: &str, key_b64: &str) -> Result<(String, String), String> {
+    custom_cert_pem(cert_b64, key_b64).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

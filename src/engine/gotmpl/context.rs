@@ -15,6 +15,9 @@ use crate::engine::{Capabilities, ReleaseInfo};
 
 /// The helm version charts see in `.Capabilities.HelmVersion`.
 const HELM_VERSION: &str = "v4.1.4";
+const HELM_GIT_COMMIT: &str = "05fa37973dc9e42b76e1d2883494c87174b6074f";
+const HELM_GO_VERSION: &str = "go1.25.9";
+const HELM_KUBE_CLIENT_VERSION: &str = "v1.35";
 
 fn s(text: &str) -> Value {
     Value::from(text)
@@ -28,42 +31,31 @@ fn strings(items: &[String]) -> Value {
     Value::from(items.iter().map(|i| s(i)).collect::<Vec<_>>())
 }
 
-/// `.Chart`: helm's `chart.Metadata` fields, plus `IsRoot`.
+/// `.Chart`: helm 4 gives templates the chart metadata as a map keyed by the Go field
+/// names (`Name`, `AppVersion`, …) plus `IsRoot`.
 pub fn chart_object(meta: &Metadata, is_root: bool) -> Value {
     let maintainers: Vec<Value> = meta
         .maintainers
         .iter()
-        .map(|m| {
-            Value::Object(Rc::new(Struct {
-                type_name: "*chart.Maintainer",
-                fields: vec![("Name", s(&m.name)), ("Email", opt(&m.email)), ("URL", opt(&m.url))],
-                data: Value::from_json_with(&serde_json::to_value(m).unwrap_or_default(), false),
-                stringer: None,
-            }))
-        })
+        .map(|m| map_of([("Email", opt(&m.email)), ("Name", s(&m.name)), ("URL", opt(&m.url))]))
         .collect();
     let dependencies: Vec<Value> = meta
         .dependencies
         .iter()
         .map(|d| {
-            Value::Object(Rc::new(Struct {
-                type_name: "*chart.Dependency",
-                fields: vec![
-                    ("Name", s(&d.name)),
-                    ("Version", s(&d.version)),
-                    ("Repository", s(&d.repository)),
-                    ("Condition", opt(&d.condition)),
-                    ("Tags", strings(&d.tags)),
-                    ("Enabled", Value::Bool(d.enabled.unwrap_or(false))),
-                    (
-                        "ImportValues",
-                        Value::from_json_with(&serde_json::json!(d.import_values), false),
-                    ),
-                    ("Alias", opt(&d.alias)),
-                ],
-                data: Value::from_json_with(&serde_json::to_value(d).unwrap_or_default(), false),
-                stringer: None,
-            }))
+            map_of([
+                ("Alias", opt(&d.alias)),
+                ("Condition", opt(&d.condition)),
+                ("Enabled", Value::Bool(d.enabled.unwrap_or(false))),
+                (
+                    "ImportValues",
+                    Value::from_json_with(&serde_json::json!(d.import_values), false),
+                ),
+                ("Name", s(&d.name)),
+                ("Repository", s(&d.repository)),
+                ("Tags", strings(&d.tags)),
+                ("Version", s(&d.version)),
+            ])
         })
         .collect();
     let annotations = Value::from(
@@ -72,36 +64,26 @@ pub fn chart_object(meta: &Metadata, is_root: bool) -> Value {
             .map(|(k, v)| (k.clone(), s(v)))
             .collect::<BTreeMap<_, _>>(),
     );
-    let fields = vec![
-        ("Name", s(&meta.name)),
-        ("Home", opt(&meta.home)),
-        ("Sources", strings(&meta.sources)),
-        ("Version", s(&meta.version)),
-        ("Description", opt(&meta.description)),
-        ("Keywords", strings(&meta.keywords)),
-        ("Maintainers", Value::from(maintainers)),
-        ("Icon", opt(&meta.icon)),
+    map_of([
         ("APIVersion", s(&meta.api_version)),
-        ("Condition", opt(&meta.condition)),
-        ("Tags", opt(&meta.tags)),
-        ("AppVersion", opt(&meta.app_version)),
-        ("Deprecated", Value::Bool(meta.deprecated)),
         ("Annotations", annotations),
-        ("KubeVersion", opt(&meta.kube_version)),
+        ("AppVersion", opt(&meta.app_version)),
+        ("Condition", opt(&meta.condition)),
         ("Dependencies", Value::from(dependencies)),
-        ("Type", opt(&meta.chart_type)),
+        ("Deprecated", Value::Bool(meta.deprecated)),
+        ("Description", opt(&meta.description)),
+        ("Home", opt(&meta.home)),
+        ("Icon", opt(&meta.icon)),
         ("IsRoot", Value::Bool(is_root)),
-    ];
-    let mut data = serde_json::to_value(meta).unwrap_or_default();
-    if let serde_json::Value::Object(map) = &mut data {
-        map.insert("IsRoot".into(), serde_json::Value::Bool(is_root));
-    }
-    Value::Object(Rc::new(Struct {
-        type_name: "struct { *chart.Metadata; IsRoot bool }",
-        fields,
-        data: Value::from_json_with(&data, false),
-        stringer: None,
-    }))
+        ("Keywords", strings(&meta.keywords)),
+        ("KubeVersion", opt(&meta.kube_version)),
+        ("Maintainers", Value::from(maintainers)),
+        ("Name", s(&meta.name)),
+        ("Sources", strings(&meta.sources)),
+        ("Tags", opt(&meta.tags)),
+        ("Type", opt(&meta.chart_type)),
+        ("Version", s(&meta.version)),
+    ])
 }
 
 /// `.Release`: a map, as in helm.
@@ -180,12 +162,17 @@ pub fn capabilities_object(caps: &Capabilities) -> Value {
         type_name: "version.BuildInfo",
         fields: vec![
             ("Version", s(HELM_VERSION)),
-            ("GitCommit", s("")),
-            ("GitTreeState", s("")),
-            ("GoVersion", s("")),
-            ("KubeClientVersion", s("")),
+            ("GitCommit", s(HELM_GIT_COMMIT)),
+            ("GitTreeState", s("clean")),
+            ("GoVersion", s(HELM_GO_VERSION)),
+            ("KubeClientVersion", s(HELM_KUBE_CLIENT_VERSION)),
         ],
-        data: map_of([("version", s(HELM_VERSION))]),
+        data: map_of([
+            ("version", s(HELM_VERSION)),
+            ("git_commit", s(HELM_GIT_COMMIT)),
+            ("git_tree_state", s("clean")),
+            ("go_version", s(HELM_GO_VERSION)),
+        ]),
         stringer: None,
     }));
     let apis = Value::Object(Rc::new(VersionSet(caps.api_versions.clone())));

@@ -142,6 +142,8 @@ const MAX_INCLUDE_NESTING: usize = 1000;
 /// Executes templates of one set.
 pub struct Executor<'a> {
     pub set: &'a TemplateSet,
+    /// Templates defined by the text a `tpl` call is rendering, seen before `set`.
+    overlay: Option<&'a TemplateSet>,
     pub funcs: &'a Funcs,
     pub limits: Limits,
     /// Nested include depth per name (helm stops at 1000).
@@ -163,6 +165,7 @@ impl<'a> Executor<'a> {
     pub fn new(set: &'a TemplateSet, funcs: &'a Funcs, limits: Limits) -> Self {
         Executor {
             set,
+            overlay: None,
             funcs,
             limits,
             include_counts: HashMap::new(),
@@ -175,7 +178,7 @@ impl<'a> Executor<'a> {
 
     /// Executes the template `name` with `dot`, appending to `out`.
     pub fn execute(&mut self, name: &str, dot: &Value, out: &mut String) -> Result<(), ExecError> {
-        let Some(tmpl) = self.set.templates.get(name).cloned() else {
+        let Some(tmpl) = self.lookup(name) else {
             return Err(ExecError {
                 message: format!("template: no template {name:?} associated with template \"gotpl\""),
                 location: String::new(),
@@ -183,6 +186,13 @@ impl<'a> Executor<'a> {
             });
         };
         self.run(tmpl, dot, out)
+    }
+
+    fn lookup(&self, name: &str) -> Option<Rc<Tmpl>> {
+        self.overlay
+            .and_then(|o| o.templates.get(name))
+            .or_else(|| self.set.templates.get(name))
+            .cloned()
     }
 
     fn run(&mut self, tmpl: Rc<Tmpl>, dot: &Value, out: &mut String) -> Result<(), ExecError> {
@@ -211,10 +221,7 @@ impl<'a> Executor<'a> {
     fn error_at(&self, tmpl: &Tmpl, pos: Pos, at: &str, message: String) -> ExecError {
         let (line, col) = parse::line_col(&tmpl.src, pos);
         let location = format!("{}:{}:{}", tmpl.file, line, col);
-        let mut context = at.replace('%', "%%");
-        if context.chars().count() > 20 {
-            context = format!("{}...", context.chars().take(20).collect::<String>());
-        }
+        let context = at;
         ExecError {
             message: format!(
                 "template: {location}: executing {:?} at <{context}>: {message}",
@@ -302,7 +309,7 @@ impl<'a> Executor<'a> {
             Node::Break(_) => Err(Flow::Break),
             Node::Continue(_) => Err(Flow::Continue),
             Node::Template { pos, name, pipe } => {
-                let Some(tmpl) = self.set.templates.get(name).cloned() else {
+                let Some(tmpl) = self.lookup(name) else {
                     return Err(self.err(
                         s,
                         *pos,
@@ -543,7 +550,14 @@ impl<'a> Executor<'a> {
                 if has_args {
                     return Err(self.err(s, pos, &at, format!("{field} is not a method but has arguments")));
                 }
-                Ok(map.borrow().get(field).cloned().unwrap_or(Value::Nil))
+                match map.borrow().get(field) {
+                    Some(v) => Ok(v.clone()),
+                    // helm's strict lint runs with missingkey=error.
+                    None if self.strict => {
+                        Err(self.err(s, pos, &at, format!("map has no entry for key {field:?}")))
+                    }
+                    None => Ok(Value::Nil),
+                }
             }
             Value::Object(o) => {
                 if o.has_method(field) {
@@ -657,7 +671,8 @@ impl<'a> Executor<'a> {
             },
         };
         result.map_err(|e| {
-            let mut err = self.error_at(&s.tmpl, pos, name, format!("error calling {name}: {}", e.message));
+            let at = args.iter().map(parse::arg_string).collect::<Vec<_>>().join(" ");
+            let mut err = self.error_at(&s.tmpl, pos, &at, format!("error calling {name}: {}", e.message));
             if e.user {
                 err.user_message = Some(e.message.clone());
             }
@@ -697,7 +712,7 @@ impl<'a> Executor<'a> {
         }
         *count += 1;
         let mut out = String::new();
-        let result = match self.set.templates.get(&**name).cloned() {
+        let result = match self.lookup(name) {
             Some(tmpl) => self.run(tmpl, &values[1], &mut out),
             None => Err(ExecError {
                 message: format!("template: no template {name:?} associated with template \"gotpl\""),
@@ -727,17 +742,19 @@ impl<'a> Executor<'a> {
                 values[0].type_name()
             )));
         };
-        let mut set = self.set.clone();
+        // The text's own definitions, over the chart's (and an outer `tpl`'s).
+        let mut local = self.overlay.cloned().unwrap_or_default();
         let file: Rc<str> = Rc::from("gotpl");
         let src: Rc<str> = text.clone();
-        if let Err(e) = set.add("gotpl", &file, &src, self.funcs) {
+        if let Err(e) = local.add("gotpl", &file, &src, self.funcs) {
             return Err(CallError::from(format!(
                 "error during tpl function execution for {:?}: template: gotpl:{}: {}",
                 &**text, e.line, e.message
             )));
         }
         let mut inner = Executor {
-            set: &set,
+            set: self.set,
+            overlay: Some(&local),
             funcs: self.funcs,
             limits: self.limits,
             include_counts: std::mem::take(&mut self.include_counts),

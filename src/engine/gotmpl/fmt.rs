@@ -461,7 +461,7 @@ mod tests {
         assert_eq!(sprintf("%d", &[Value::Float(80.0)]), "%!d(float64=80)");
         assert_eq!(sprintf("%s-%d", &[Value::from("a"), Value::Int(3)]), "a-3");
         assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
-        assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int64=1)");
+        assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int=1)");
         assert_eq!(sprintf("%05d|%-4s|%4s", &[Value::Int(42), Value::from("ab"), Value::from("cd")]), "00042|ab  |  cd");
         assert_eq!(sprintf("%q", &[Value::from("a\"b")]), "\"a\\\"b\"");
         assert_eq!(sprintf("%v", &[Value::Nil]), "<nil>");

@@ -161,7 +161,7 @@ pub struct Parsed {
 }
 
 /// A parse error in Go's words, with the line it is on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParseError {
     pub line: usize,
     pub message: String,
@@ -191,6 +191,9 @@ enum Tok {
     Assign(Pos),
     Comma(Pos),
     Space(Pos),
+    /// Any other printable character, which only the parser rejects (as Go's lexer does).
+    Other(Pos, char),
+    Error(ParseError),
     Eof(Pos),
 }
 
@@ -221,8 +224,9 @@ fn tok_pos(t: &Tok) -> Pos {
         | Tok::Assign(p)
         | Tok::Comma(p)
         | Tok::Space(p)
+        | Tok::Other(p, _)
         | Tok::Eof(p) => *p,
-        Tok::Comment => 0,
+        Tok::Comment | Tok::Error(_) => 0,
     }
 }
 
@@ -247,7 +251,8 @@ fn describe(t: &Tok, src: &str) -> String {
         Tok::Assign(_) => "\"=\"".into(),
         Tok::Comma(_) => "\",\"".into(),
         Tok::Space(_) => "space".into(),
-        Tok::Eof(_) => "EOF".into(),
+        Tok::Other(_, c) => format!("{:?}", c.to_string()),
+        Tok::Eof(_) | Tok::Error(_) => "EOF".into(),
     }
 }
 
@@ -259,10 +264,19 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
 }
 
-/// Splits the source into tokens (Go's lexer, with `{{-`/`-}}` trimming applied).
-fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
-    let b = src.as_bytes();
+/// Splits the source into tokens (Go's lexer, with `{{-`/`-}}` trimming applied). A lexing
+/// error ends the stream as an error token, which the parser reports when it gets there
+/// (so an earlier parse error wins, as in Go).
+fn lex(src: &str) -> Vec<Tok> {
     let mut toks = Vec::new();
+    if let Err(e) = lex_into(src, &mut toks) {
+        toks.push(Tok::Error(e));
+    }
+    toks
+}
+
+fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
+    let b = src.as_bytes();
     let mut i = 0usize;
     let line_at = |p: usize| 1 + src[..p.min(src.len())].bytes().filter(|c| *c == b'\n').count();
     let mut trim_next_text = false;
@@ -296,7 +310,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
         }
         let Some(n) = next else {
             toks.push(Tok::Eof(b.len()));
-            return Ok(toks);
+            return Ok(());
         };
         // An action.
         let mut p = n + 2;
@@ -548,6 +562,10 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
                     // A field chain straight after an identifier, e.g. `$x.y` handled above;
                     // `foo.bar` is a bad character in Go; we treat `.bar` as a field token.
                 }
+                other if other.is_ascii_graphic() => {
+                    toks.push(Tok::Other(p, other));
+                    p += 1;
+                }
                 other => {
                     return Err(ParseError {
                         line: line_at(p),
@@ -693,6 +711,8 @@ struct Parser<'a> {
     defines: Vec<(String, Vec<Node>)>,
     funcs: &'a dyn Fn(&str) -> bool,
     range_depth: usize,
+    /// The lexer's error, once the parser has reached it.
+    lex_error: Option<ParseError>,
 }
 
 enum Stop {
@@ -710,6 +730,9 @@ impl<'a> Parser<'a> {
     }
 
     fn err<T>(&self, pos: Pos, message: impl Into<String>) -> Result<T, ParseError> {
+        if let Some(e) = &self.lex_error {
+            return Err(e.clone());
+        }
         Err(ParseError {
             line: self.line(pos),
             message: message.into(),
@@ -717,11 +740,19 @@ impl<'a> Parser<'a> {
     }
 
     fn peek(&self) -> &Tok {
-        &self.toks[self.at]
+        static END: Tok = Tok::Eof(0);
+        match &self.toks[self.at] {
+            Tok::Error(_) => &END,
+            t => t,
+        }
     }
 
     fn next(&mut self) -> Tok {
-        let t = self.toks[self.at].clone();
+        let mut t = self.toks[self.at].clone();
+        if let Tok::Error(e) = t {
+            self.lex_error = Some(e);
+            t = Tok::Eof(self.src.len());
+        }
         if self.at + 1 < self.toks.len() {
             self.at += 1;
         }
@@ -1197,7 +1228,7 @@ impl<'a> Parser<'a> {
 
 /// Parses one file. `funcs` says whether a function name is defined.
 pub fn parse(src: &str, funcs: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseError> {
-    let toks = lex(src)?;
+    let toks = lex(src);
     let mut parser = Parser {
         src,
         toks,
@@ -1206,8 +1237,12 @@ pub fn parse(src: &str, funcs: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseErr
         defines: Vec::new(),
         funcs,
         range_depth: 0,
+        lex_error: None,
     };
     let (root, _) = parser.item_list("")?;
+    if let Some(e) = parser.lex_error {
+        return Err(e);
+    }
     Ok(Parsed {
         root,
         defines: parser.defines,

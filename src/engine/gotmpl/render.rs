@@ -187,6 +187,36 @@ fn exec_error(path: &str, e: super::exec::ExecError) -> RenderError {
         .and_then(|l| l.parse().ok());
     match &e.user_message {
         Some(m) => RenderError::go(path, line, format!("execution error at ({}): {m}", e.location)),
-        None => RenderError::go(path, line, e.message.clone()),
+        None => RenderError::go(path, line, trace(&e.message).unwrap_or(e.message)),
+    }
+}
+
+/// helm 4's trace of a failed action and the includes that led to it, one block per
+/// template (`FILE:LINE:COL`, `executing "NAME" at <ACTION>:`, the message); `None` when
+/// the innermost failure is a function's own error, which helm leaves in Go's words.
+fn trace(message: &str) -> Option<String> {
+    static HEAD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"^template: ([^\n]+?:\d+:\d+): executing "([^"]*)" at <(.*?)>: "#)
+            .expect("valid regex")
+    });
+    const INCLUDE: &str = "error calling include: ";
+    let mut out = String::new();
+    let mut rest = message;
+    loop {
+        let caps = HEAD.captures(rest)?;
+        let whole = caps.get(0)?.end();
+        let (location, name, action) = (&caps[1], &caps[2], &caps[3]);
+        let tail = &rest[whole..];
+        out.push_str(&format!("{location}\n  executing {name:?} at <{action}>:\n    "));
+        if let Some(inner) = tail.strip_prefix(INCLUDE) {
+            out.push_str("error calling include:\n");
+            rest = inner;
+            continue;
+        }
+        if tail.starts_with("error calling ") {
+            return None;
+        }
+        out.push_str(tail);
+        return Some(out);
     }
 }

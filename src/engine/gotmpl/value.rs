@@ -135,7 +135,8 @@ impl Value {
         match self {
             Value::Nil => "<nil>".into(),
             Value::Bool(_) => "bool".into(),
-            Value::Int(_) => "int64".into(),
+            // Template literals, `len` and `int` give Go's `int`.
+            Value::Int(_) => "int".into(),
             Value::Float(_) => "float64".into(),
             Value::Str(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
@@ -150,7 +151,7 @@ impl Value {
         match self {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
-            Value::Int(_) => "int64",
+            Value::Int(_) => "int",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::List(_) | Value::Bytes(_) => "slice",

@@ -30,7 +30,8 @@ def write_chart(root):
     chart = os.path.join(root, "bench")
     os.makedirs(os.path.join(chart, "templates"))
     with open(os.path.join(chart, "Chart.yaml"), "w") as f:
-        f.write("apiVersion: v2\nname: bench\nversion: 1.0.0\nappVersion: \"1.0\"\n")
+        f.write("apiVersion: v2\nname: bench\nversion: 1.0.0\nappVersion: \"1.0\"\n"
+                "annotations:\n  rudder.io/engine: tera\n")
     with open(os.path.join(chart, "values.yaml"), "w") as f:
         f.write("greeting: hello\ntag: \"1.25\"\n")
     for i in range(OBJECTS):

@@ -35,6 +35,9 @@ def write_charts(root):
         os.makedirs(os.path.join(chart, "templates"))
         with open(os.path.join(chart, "Chart.yaml"), "w") as f:
             f.write("apiVersion: v2\nname: bench\nversion: 1.0.0\nappVersion: \"1.0\"\n")
+            if flavour == "tera":
+                # Only the tera twin is marked; the helm twin stays a Go-template chart.
+                f.write("annotations:\n  rudder.io/engine: tera\n")
         with open(os.path.join(chart, "values.yaml"), "w") as f:
             f.write("greeting: hello\n")
         for i in range(OBJECTS):

@@ -60,7 +60,14 @@ fn kind(v: &Value) -> Kind {
     }
 }
 
-const BAD_COMPARISON: &str = "incompatible types for comparison";
+/// Go's complaint about comparing values of different kinds.
+fn bad_comparison(x: &Value, y: &Value) -> CallError {
+    CallError::from(format!(
+        "incompatible types for comparison: {} and {}",
+        x.type_name(),
+        y.type_name()
+    ))
+}
 const BAD_COMPARISON_TYPE: &str = "invalid type for comparison";
 
 fn eq(a: &[Value]) -> FnResult {
@@ -79,7 +86,7 @@ fn equal(x: &Value, y: &Value) -> Result<bool, CallError> {
     let (kx, ky) = (kind(x), kind(y));
     if kx != ky {
         if kx != Kind::Invalid && ky != Kind::Invalid {
-            return Err(CallError::from(BAD_COMPARISON));
+            return Err(bad_comparison(x, y));
         }
         return Ok(false);
     }
@@ -109,7 +116,7 @@ fn compare(x: &Value, y: &Value) -> Result<Ordering, CallError> {
         return Err(CallError::from(BAD_COMPARISON_TYPE));
     }
     if kx != ky {
-        return Err(CallError::from(BAD_COMPARISON));
+        return Err(bad_comparison(x, y));
     }
     Ok(match (x, y) {
         (Value::Int(a), Value::Int(b)) => a.cmp(b),

@@ -71,7 +71,7 @@ pub fn register(f: &mut Funcs) {
     f.add("getHostByName", 1, |a| {
         let host = arg_str(&a[0])?;
         Err(CallError::from(format!(
-            "getHostByName {host:?}: DNS lookups from templates are disabled (charts are untrusted input); pass --enable-dns to allow them"
+            "getHostByName {host:?}: DNS lookups from templates are disabled, because chart templates are untrusted input"
         )))
     });
 }
