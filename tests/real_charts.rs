@@ -53,5 +53,9 @@ fn every_real_chart_renders_exactly_as_helm_does() {
         checked >= 19,
         "check.sh reported {checked} charts, expected the 19 of the corpus:\n{report}\n{errors}"
     );
-    assert!(failures.is_empty(), "{}\n\nfull report:\n{report}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\n\nfull report:\n{report}",
+        failures.join("\n")
+    );
 }

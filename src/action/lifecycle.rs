@@ -169,7 +169,12 @@ pub async fn render_on_cluster(
         lookup: connected.then(|| cluster.lookup_hook()),
     };
     let values = values.clone();
-    match tokio::task::spawn_blocking(move || render_release(chart, &values, options)).await {
+    let render = move || -> Result<RenderedRelease, crate::action::render::RenderError> {
+        let rendered = render_release(chart, &values, options)?;
+        rendered.check_duplicates()?;
+        Ok(rendered)
+    };
+    match tokio::task::spawn_blocking(render).await {
         Ok(rendered) => Ok(rendered?),
         Err(e) => match e.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
@@ -316,7 +321,12 @@ pub async fn prepare_rendered(
     release: &str,
     namespace: &str,
 ) -> Result<Vec<Prepared>, ReleaseError> {
-    let objects = rendered.manifests.iter().map(Manifest::object).collect();
+    let objects = rendered
+        .manifests
+        .iter()
+        .filter(|m| m.is_object())
+        .map(Manifest::object)
+        .collect();
     prepare(cluster, objects, release, namespace, true).await
 }
 

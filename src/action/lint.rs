@@ -141,7 +141,9 @@ fn lint_one(chart_path: &Path, opts: &LintOptions) -> LintReport {
         chart,
         &user_values,
         RenderOptions::offline(release, opts.capabilities.clone()),
-    ) {
+    )
+    .and_then(|rendered| rendered.check_duplicates().map(|()| rendered))
+    {
         Ok(rendered) => lint_objects(&rendered, &mut report),
         Err(e) => report.push(Severity::Error, "templates/", e.to_string()),
     }
@@ -176,7 +178,11 @@ fn lint_metadata(chart: &Chart, report: &mut LintReport) {
 }
 
 fn lint_objects(rendered: &RenderedRelease, report: &mut LintReport) {
-    let objects = rendered.manifests.iter().chain(rendered.hooks.iter());
+    let objects = rendered
+        .manifests
+        .iter()
+        .chain(rendered.hooks.iter())
+        .filter(|m| m.is_object());
     for m in objects {
         let path = m
             .source

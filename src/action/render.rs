@@ -57,6 +57,15 @@ pub enum RenderError {
     Manifest(#[from] manifest::ManifestError),
 }
 
+impl RenderedRelease {
+    /// Fails when the release defines an object twice (manifests and hooks together).
+    pub fn check_duplicates(&self) -> Result<(), RenderError> {
+        Ok(manifest::check_duplicates(
+            self.manifests.iter().chain(&self.hooks),
+        )?)
+    }
+}
+
 /// Renders `chart` with the user-supplied values for the release, cluster capabilities and
 /// (when connected) `lookup` hook in `options`.
 pub fn render_release(
@@ -76,8 +85,10 @@ pub fn render_release(
         manifest::parse_template(&t.path, &t.content)
     })?;
     let parsed = manifest::collect_parsed(parsed)?;
-    let (hooks, mut manifests) = manifest::split_hooks(parsed);
+    let (mut hooks, mut manifests) = manifest::split_hooks(parsed);
     manifest::sort_for_install(&mut manifests);
+    // helm keeps a release's hooks in kind order too (and `template` prints them so).
+    manifest::sort_for_install(&mut hooks);
     let crds = chart
         .crd_files_recursive()
         .into_iter()

@@ -192,7 +192,11 @@ fn build_engine(
             text_of(file, &node.path)?,
         ));
     }
-    for &d in node.descendants.iter().filter(|&&d| nodes[d].chart.uses_tera()) {
+    for &d in node
+        .descendants
+        .iter()
+        .filter(|&&d| nodes[d].chart.uses_tera())
+    {
         for file in nodes[d]
             .chart
             .templates

@@ -42,6 +42,12 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Whether the document is a Kubernetes object. A document of only comments is not: helm
+    /// keeps it in the release manifest and prints it, but applies nothing for it.
+    pub fn is_object(&self) -> bool {
+        !self.kind.is_empty()
+    }
+
     /// `Kind/name` or `Kind/namespace/name`, for messages.
     pub fn display_name(&self) -> String {
         match &self.namespace {
@@ -146,8 +152,20 @@ pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, Mani
                 message: strip_location(&e.to_string()),
             })?;
         let (api_version, kind, metadata) = match parsed {
-            // Only comments: nothing to apply.
-            header::Document::Empty => continue,
+            // Only comments: nothing to apply, but helm keeps the text (see `is_object`).
+            header::Document::Empty => {
+                out.push(Manifest {
+                    source: source.to_string(),
+                    api_version: String::new(),
+                    kind: String::new(),
+                    name: String::new(),
+                    namespace: None,
+                    text: trimmed.to_string(),
+                    hook: None,
+                    metadata: serde_json::Value::Null,
+                });
+                continue;
+            }
             header::Document::NotAMapping => {
                 return Err(ManifestError::NotAMapping {
                     source_path: source.to_string(),
@@ -224,19 +242,22 @@ pub fn parse_rendered(rendered: &Rendered) -> Result<Vec<Manifest>, ManifestErro
 }
 
 /// Joins the [`parse_template`] results of every template (in template path order): the
-/// first template's error, else all manifests checked for duplicates.
+/// first template's error, else all manifests.
 pub fn collect_parsed(
     parsed: Vec<Result<Vec<Manifest>, ManifestError>>,
 ) -> Result<Vec<Manifest>, ManifestError> {
     let parsed: Vec<Vec<Manifest>> = parsed.into_iter().collect::<Result<_, _>>()?;
-    let manifests: Vec<Manifest> = parsed.into_iter().flatten().collect();
-    check_duplicates(&manifests)?;
-    Ok(manifests)
+    Ok(parsed.into_iter().flatten().collect())
 }
 
-fn check_duplicates(manifests: &[Manifest]) -> Result<(), ManifestError> {
+/// Fails, naming both templates, when an object (kind, namespace, name) is defined twice.
+/// Checked before anything is applied; `template` prints duplicates as helm does.
+pub fn check_duplicates<'a>(
+    manifests: impl IntoIterator<Item = &'a Manifest>,
+) -> Result<(), ManifestError> {
+    let manifests: Vec<&Manifest> = manifests.into_iter().collect();
     let mut seen: HashMap<(&str, &str, &str), &Manifest> = HashMap::new();
-    for m in manifests {
+    for m in manifests.into_iter().filter(|m| m.is_object()) {
         let key = (
             m.kind.as_str(),
             m.namespace.as_deref().unwrap_or(""),

@@ -37,7 +37,13 @@ pub fn chart_object(meta: &Metadata, is_root: bool) -> Value {
     let maintainers: Vec<Value> = meta
         .maintainers
         .iter()
-        .map(|m| map_of([("Email", opt(&m.email)), ("Name", s(&m.name)), ("URL", opt(&m.url))]))
+        .map(|m| {
+            map_of([
+                ("Email", opt(&m.email)),
+                ("Name", s(&m.name)),
+                ("URL", opt(&m.url)),
+            ])
+        })
         .collect();
     let dependencies: Vec<Value> = meta
         .dependencies
@@ -211,7 +217,12 @@ impl Files {
         let map: BTreeMap<String, Value> = self
             .0
             .iter()
-            .map(|f| (Self::base(&f.name).to_string(), Value::from(encode(&f.data))))
+            .map(|f| {
+                (
+                    Self::base(&f.name).to_string(),
+                    Value::from(encode(&f.data)),
+                )
+            })
             .collect();
         super::funcs::helm::to_yaml(&Value::from(map))
     }
@@ -226,9 +237,11 @@ impl Object for Files {
             "AsConfig" => Some(Value::from(
                 self.encode_each(|d| String::from_utf8_lossy(d).into_owned()),
             )),
-            "AsSecrets" => Some(Value::from(
-                self.encode_each(|d| base64::engine::general_purpose::STANDARD.encode(d)),
-            )),
+            "AsSecrets" => {
+                Some(Value::from(self.encode_each(|d| {
+                    base64::engine::general_purpose::STANDARD.encode(d)
+                })))
+            }
             _ => None,
         }
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
-use super::funcs::{Function, Funcs};
+use super::funcs::{Funcs, Function};
 use super::parse::{self, Arg, Branch, Command, Node, Number, Pipe, Pos};
 use super::value::Value;
 
@@ -39,7 +39,7 @@ impl TemplateSet {
         file: &Rc<str>,
         src: &Rc<str>,
         funcs: &Funcs,
-    ) -> Result<(), parse::ParseError> {
+    ) -> Result<Rc<Tmpl>, parse::ParseError> {
         let parsed = parse::parse(src, &|f| is_builtin_name(f) || funcs.contains(f))?;
         for (define, body) in parsed.defines {
             if parse::is_empty_tree(&body) && self.templates.contains_key(&define) {
@@ -55,18 +55,18 @@ impl TemplateSet {
                 }),
             );
         }
-        if !(parse::is_empty_tree(&parsed.root) && self.templates.contains_key(name)) {
-            self.templates.insert(
-                name.to_string(),
-                Rc::new(Tmpl {
-                    name: name.to_string(),
-                    file: file.clone(),
-                    src: src.clone(),
-                    nodes: Rc::new(parsed.root),
-                }),
-            );
+        let root = Rc::new(Tmpl {
+            name: name.to_string(),
+            file: file.clone(),
+            src: src.clone(),
+            nodes: Rc::new(parsed.root),
+        });
+        if !(parse::is_empty_tree(&root.nodes) && self.templates.contains_key(name)) {
+            self.templates.insert(name.to_string(), root.clone());
         }
-        Ok(())
+        // Go executes the template just parsed even when its empty body did not replace
+        // the named one.
+        Ok(root)
     }
 }
 
@@ -180,7 +180,9 @@ impl<'a> Executor<'a> {
     pub fn execute(&mut self, name: &str, dot: &Value, out: &mut String) -> Result<(), ExecError> {
         let Some(tmpl) = self.lookup(name) else {
             return Err(ExecError {
-                message: format!("template: no template {name:?} associated with template \"gotpl\""),
+                message: format!(
+                    "template: no template {name:?} associated with template \"gotpl\""
+                ),
                 location: String::new(),
                 user_message: None,
             });
@@ -199,7 +201,12 @@ impl<'a> Executor<'a> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;
-            return Err(self.error_at(&tmpl, 0, "", format!("exceeded maximum template depth ({MAX_DEPTH})")));
+            return Err(self.error_at(
+                &tmpl,
+                0,
+                "",
+                format!("exceeded maximum template depth ({MAX_DEPTH})"),
+            ));
         }
         let nodes = tmpl.nodes.clone();
         let mut state = State {
@@ -339,24 +346,25 @@ impl<'a> Executor<'a> {
         let decls = b.pipe.decl.len().min(top - mark);
         let data = value.data();
         let mut ran = false;
-        let body = |this: &mut Self, s: &mut State<'_>, key: Value, elem: Value| -> Result<bool, Flow> {
-            this.tick(s, b.pos)?;
-            match decls {
-                0 => {}
-                1 => s.vars[top - 1].1 = elem.clone(),
-                _ => {
-                    s.vars[top - 2].1 = key;
-                    s.vars[top - 1].1 = elem.clone();
+        let body =
+            |this: &mut Self, s: &mut State<'_>, key: Value, elem: Value| -> Result<bool, Flow> {
+                this.tick(s, b.pos)?;
+                match decls {
+                    0 => {}
+                    1 => s.vars[top - 1].1 = elem.clone(),
+                    _ => {
+                        s.vars[top - 2].1 = key;
+                        s.vars[top - 1].1 = elem.clone();
+                    }
                 }
-            }
-            let result = this.walk_list(s, &elem, &b.list);
-            s.vars.truncate(top);
-            match result {
-                Ok(()) | Err(Flow::Continue) => Ok(true),
-                Err(Flow::Break) => Ok(false),
-                Err(e) => Err(e),
-            }
-        };
+                let result = this.walk_list(s, &elem, &b.list);
+                s.vars.truncate(top);
+                match result {
+                    Ok(()) | Err(Flow::Continue) => Ok(true),
+                    Err(Flow::Break) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            };
         // Before the first iteration the declared variables exist (with no value yet).
         match &data {
             Value::List(items) => {
@@ -433,7 +441,12 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    fn eval_pipeline(&mut self, s: &mut State<'_>, dot: &Value, pipe: &Pipe) -> Result<Value, Flow> {
+    fn eval_pipeline(
+        &mut self,
+        s: &mut State<'_>,
+        dot: &Value,
+        pipe: &Pipe,
+    ) -> Result<Value, Flow> {
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(s, dot, cmd, value)?);
@@ -466,7 +479,12 @@ impl<'a> Executor<'a> {
             Arg::Chain(p, inner, fields) => {
                 let receiver = self.eval_arg(s, dot, inner)?;
                 if matches!(**inner, Arg::Nil(_)) {
-                    return Err(self.err(s, *p, &parse::arg_string(first), "indirection through explicit nil in (nil).Field"));
+                    return Err(self.err(
+                        s,
+                        *p,
+                        &parse::arg_string(first),
+                        "indirection through explicit nil in (nil).Field",
+                    ));
                 }
                 self.eval_field_chain(s, dot, receiver, *p, first, fields, &cmd.args, fin)
             }
@@ -474,7 +492,12 @@ impl<'a> Executor<'a> {
                 let value = self.var(s, *p, name)?;
                 if fields.is_empty() {
                     if cmd.args.len() > 1 || fin.is_some() {
-                        return Err(self.err(s, *p, &parse::arg_string(first), format!("can't give argument to non-function {name}")));
+                        return Err(self.err(
+                            s,
+                            *p,
+                            &parse::arg_string(first),
+                            format!("can't give argument to non-function {name}"),
+                        ));
                     }
                     return Ok(value);
                 }
@@ -483,7 +506,15 @@ impl<'a> Executor<'a> {
             Arg::Ident(p, name) => self.eval_function(s, dot, *p, name, &cmd.args, fin),
             Arg::Pipe(p, pipe) => {
                 if cmd.args.len() > 1 || fin.is_some() {
-                    return Err(self.err(s, *p, &parse::command_string(cmd), format!("can't give argument to non-function {}", parse::arg_string(first))));
+                    return Err(self.err(
+                        s,
+                        *p,
+                        &parse::command_string(cmd),
+                        format!(
+                            "can't give argument to non-function {}",
+                            parse::arg_string(first)
+                        ),
+                    ));
                 }
                 let mark = s.vars.len();
                 let v = self.eval_pipeline(s, dot, pipe);
@@ -493,7 +524,15 @@ impl<'a> Executor<'a> {
             Arg::Nil(p) => Err(self.err(s, *p, "nil", "nil is not a command")),
             other => {
                 if cmd.args.len() > 1 || fin.is_some() {
-                    return Err(self.err(s, other.pos(), &parse::arg_string(other), format!("can't give argument to non-function {}", parse::arg_string(other))));
+                    return Err(self.err(
+                        s,
+                        other.pos(),
+                        &parse::arg_string(other),
+                        format!(
+                            "can't give argument to non-function {}",
+                            parse::arg_string(other)
+                        ),
+                    ));
                 }
                 self.eval_arg(s, dot, other)
             }
@@ -519,6 +558,21 @@ impl<'a> Executor<'a> {
         args: &[Arg],
         fin: Option<Value>,
     ) -> Result<Value, Flow> {
+        // A nil that did not come out of a map lookup in this chain (dot, a variable, a
+        // parenthesized pipeline) is Go's invalid value: every field of it is nil too.
+        if receiver.is_nil() {
+            if args.len() > 1 || fin.is_some() {
+                let at = parse::arg_string(node);
+                let field = fields.last().map(String::as_str).unwrap_or("");
+                return Err(self.err(
+                    s,
+                    pos,
+                    &at,
+                    format!("nil pointer evaluating interface {{}}.{field}"),
+                ));
+            }
+            return Ok(Value::Nil);
+        }
         let mut current = receiver;
         let last = fields.len().saturating_sub(1);
         for (i, field) in fields.iter().enumerate() {
@@ -545,10 +599,20 @@ impl<'a> Executor<'a> {
         let has_args = args.len() > 1 || fin.is_some();
         let at = parse::arg_string(node);
         match &receiver {
-            Value::Nil => Err(self.err(s, pos, &at, format!("nil pointer evaluating interface {{}}.{field}"))),
+            Value::Nil => Err(self.err(
+                s,
+                pos,
+                &at,
+                format!("nil pointer evaluating interface {{}}.{field}"),
+            )),
             Value::Map(map) => {
                 if has_args {
-                    return Err(self.err(s, pos, &at, format!("{field} is not a method but has arguments")));
+                    return Err(self.err(
+                        s,
+                        pos,
+                        &at,
+                        format!("{field} is not a method but has arguments"),
+                    ));
                 }
                 match map.borrow().get(field) {
                     Some(v) => Ok(v.clone()),
@@ -570,21 +634,43 @@ impl<'a> Executor<'a> {
                     }
                     return match o.method(field, &values) {
                         Some(Ok(v)) => Ok(v),
-                        Some(Err(e)) => Err(self.err(s, pos, &at, format!("error calling {field}: {e}"))),
-                        None => Err(self.err(s, pos, &at, format!("can't evaluate field {field} in type {}", o.type_name()))),
+                        Some(Err(e)) => {
+                            Err(self.err(s, pos, &at, format!("error calling {field}: {e}")))
+                        }
+                        None => Err(self.err(
+                            s,
+                            pos,
+                            &at,
+                            format!("can't evaluate field {field} in type {}", o.type_name()),
+                        )),
                     };
                 }
                 match o.field(field) {
                     Some(v) => {
                         if has_args {
-                            return Err(self.err(s, pos, &at, format!("{field} has arguments but cannot be invoked as function")));
+                            return Err(self.err(
+                                s,
+                                pos,
+                                &at,
+                                format!("{field} has arguments but cannot be invoked as function"),
+                            ));
                         }
                         Ok(v)
                     }
-                    None => Err(self.err(s, pos, &at, format!("can't evaluate field {field} in type {}", o.type_name()))),
+                    None => Err(self.err(
+                        s,
+                        pos,
+                        &at,
+                        format!("can't evaluate field {field} in type {}", o.type_name()),
+                    )),
                 }
             }
-            _ => Err(self.err(s, pos, &at, format!("can't evaluate field {field} in type interface {{}}"))),
+            _ => Err(self.err(
+                s,
+                pos,
+                &at,
+                format!("can't evaluate field {field} in type interface {{}}"),
+            )),
         }
     }
 
@@ -596,13 +682,31 @@ impl<'a> Executor<'a> {
             Arg::Number(_, Number::Int(n)) => Ok(Value::Int(*n)),
             Arg::Number(_, Number::Float(f)) => Ok(Value::Float(*f)),
             Arg::Str(_, t) => Ok(Value::Str(t.clone())),
-            Arg::Field(p, fields) => self.eval_field_chain(s, dot, dot.clone(), *p, arg, fields, std::slice::from_ref(arg), None),
+            Arg::Field(p, fields) => self.eval_field_chain(
+                s,
+                dot,
+                dot.clone(),
+                *p,
+                arg,
+                fields,
+                std::slice::from_ref(arg),
+                None,
+            ),
             Arg::Variable(p, name, fields) => {
                 let v = self.var(s, *p, name)?;
                 if fields.is_empty() {
                     Ok(v)
                 } else {
-                    self.eval_field_chain(s, dot, v, *p, arg, fields, std::slice::from_ref(arg), None)
+                    self.eval_field_chain(
+                        s,
+                        dot,
+                        v,
+                        *p,
+                        arg,
+                        fields,
+                        std::slice::from_ref(arg),
+                        None,
+                    )
                 }
             }
             Arg::Pipe(_, pipe) => {
@@ -613,9 +717,20 @@ impl<'a> Executor<'a> {
             }
             Arg::Chain(p, inner, fields) => {
                 let receiver = self.eval_arg(s, dot, inner)?;
-                self.eval_field_chain(s, dot, receiver, *p, arg, fields, std::slice::from_ref(arg), None)
+                self.eval_field_chain(
+                    s,
+                    dot,
+                    receiver,
+                    *p,
+                    arg,
+                    fields,
+                    std::slice::from_ref(arg),
+                    None,
+                )
             }
-            Arg::Ident(p, name) => self.eval_function(s, dot, *p, name, std::slice::from_ref(arg), None),
+            Arg::Ident(p, name) => {
+                self.eval_function(s, dot, *p, name, std::slice::from_ref(arg), None)
+            }
         }
     }
 
@@ -633,7 +748,12 @@ impl<'a> Executor<'a> {
         if name == "and" || name == "or" {
             let count = args.len() - 1 + usize::from(fin.is_some());
             if count < 1 {
-                return Err(self.err(s, pos, name, format!("wrong number of args for {name}: want at least 1 got 0")));
+                return Err(self.err(
+                    s,
+                    pos,
+                    name,
+                    format!("wrong number of args for {name}: want at least 1 got 0"),
+                ));
             }
             let mut last = Value::Nil;
             for a in &args[1..] {
@@ -662,8 +782,14 @@ impl<'a> Executor<'a> {
                     .method("Call", rest)
                     .unwrap_or_else(|| Err("non-function of type ".to_string() + o.type_name()))
                     .map_err(CallError::from),
-                Some((other, _)) => Err(CallError::from(format!("non-function {} of type {}", other.go_string(), other.type_name()))),
-                None => Err(CallError::from("wrong number of args for call: want at least 1 got 0")),
+                Some((other, _)) => Err(CallError::from(format!(
+                    "non-function {} of type {}",
+                    other.go_string(),
+                    other.type_name()
+                ))),
+                None => Err(CallError::from(
+                    "wrong number of args for call: want at least 1 got 0",
+                )),
             },
             _ => match self.funcs.get(name) {
                 Some(f) => self.call(f, name, &values),
@@ -671,8 +797,17 @@ impl<'a> Executor<'a> {
             },
         };
         result.map_err(|e| {
-            let at = args.iter().map(parse::arg_string).collect::<Vec<_>>().join(" ");
-            let mut err = self.error_at(&s.tmpl, pos, &at, format!("error calling {name}: {}", e.message));
+            let at = args
+                .iter()
+                .map(parse::arg_string)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut err = self.error_at(
+                &s.tmpl,
+                pos,
+                &at,
+                format!("error calling {name}: {}", e.message),
+            );
             if e.user {
                 err.user_message = Some(e.message.clone());
             }
@@ -696,7 +831,10 @@ impl<'a> Executor<'a> {
 
     fn include(&mut self, values: &[Value]) -> Result<Value, CallError> {
         if values.len() != 2 {
-            return Err(CallError::from(format!("wrong number of args for include: want 2 got {}", values.len())));
+            return Err(CallError::from(format!(
+                "wrong number of args for include: want 2 got {}",
+                values.len()
+            )));
         }
         let Value::Str(name) = &values[0] else {
             return Err(CallError::from(format!(
@@ -715,7 +853,9 @@ impl<'a> Executor<'a> {
         let result = match self.lookup(name) {
             Some(tmpl) => self.run(tmpl, &values[1], &mut out),
             None => Err(ExecError {
-                message: format!("template: no template {name:?} associated with template \"gotpl\""),
+                message: format!(
+                    "template: no template {name:?} associated with template \"gotpl\""
+                ),
                 location: String::new(),
                 user_message: None,
             }),
@@ -734,7 +874,10 @@ impl<'a> Executor<'a> {
 
     fn tpl(&mut self, values: &[Value]) -> Result<Value, CallError> {
         if values.len() != 2 {
-            return Err(CallError::from(format!("wrong number of args for tpl: want 2 got {}", values.len())));
+            return Err(CallError::from(format!(
+                "wrong number of args for tpl: want 2 got {}",
+                values.len()
+            )));
         }
         let Value::Str(text) = &values[0] else {
             return Err(CallError::from(format!(
@@ -746,12 +889,15 @@ impl<'a> Executor<'a> {
         let mut local = self.overlay.cloned().unwrap_or_default();
         let file: Rc<str> = Rc::from("gotpl");
         let src: Rc<str> = text.clone();
-        if let Err(e) = local.add("gotpl", &file, &src, self.funcs) {
-            return Err(CallError::from(format!(
-                "error during tpl function execution for {:?}: template: gotpl:{}: {}",
-                &**text, e.line, e.message
-            )));
-        }
+        let root = match local.add("gotpl", &file, &src, self.funcs) {
+            Ok(root) => root,
+            Err(e) => {
+                return Err(CallError::from(format!(
+                    "error during tpl function execution for {:?}: template: gotpl:{}: {}",
+                    &**text, e.line, e.message
+                )));
+            }
+        };
         let mut inner = Executor {
             set: self.set,
             overlay: Some(&local),
@@ -764,13 +910,16 @@ impl<'a> Executor<'a> {
             strict: self.strict,
         };
         let mut out = String::new();
-        let result = inner.execute("gotpl", &values[1], &mut out);
+        let result = inner.run(root, &values[1], &mut out);
         self.include_counts = std::mem::take(&mut inner.include_counts);
         self.steps.set(inner.steps.get());
         match result {
             Ok(()) => Ok(Value::from(out.replace("<no value>", ""))),
             Err(e) => match e.user_message {
-                Some(m) => Err(CallError { message: m, user: true }),
+                Some(m) => Err(CallError {
+                    message: m,
+                    user: true,
+                }),
                 None => Err(CallError::from(format!(
                     "error during tpl function execution for {:?}: {}",
                     &**text, e.message

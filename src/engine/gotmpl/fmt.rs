@@ -13,7 +13,11 @@ pub fn format_float(f: f64, verb: char, prec: i64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let negative = f.is_sign_negative();
     let a = f.abs();
@@ -64,11 +68,7 @@ pub fn format_float(f: f64, verb: char, prec: i64) -> String {
             }
         }
     };
-    if negative {
-        format!("-{body}")
-    } else {
-        body
-    }
+    if negative { format!("-{body}") } else { body }
 }
 
 /// The shortest decimal digits of `a` (> 0 or 0) and its decimal exponent (`d.ddd × 10^exp`).
@@ -462,7 +462,13 @@ mod tests {
         assert_eq!(sprintf("%s-%d", &[Value::from("a"), Value::Int(3)]), "a-3");
         assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
         assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int=1)");
-        assert_eq!(sprintf("%05d|%-4s|%4s", &[Value::Int(42), Value::from("ab"), Value::from("cd")]), "00042|ab  |  cd");
+        assert_eq!(
+            sprintf(
+                "%05d|%-4s|%4s",
+                &[Value::Int(42), Value::from("ab"), Value::from("cd")]
+            ),
+            "00042|ab  |  cd"
+        );
         assert_eq!(sprintf("%q", &[Value::from("a\"b")]), "\"a\\\"b\"");
         assert_eq!(sprintf("%v", &[Value::Nil]), "<nil>");
         assert_eq!(sprintf("%.1f", &[Value::Float(2.25)]), "2.2");

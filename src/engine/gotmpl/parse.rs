@@ -278,7 +278,12 @@ fn lex(src: &str) -> Vec<Tok> {
 fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
     let b = src.as_bytes();
     let mut i = 0usize;
-    let line_at = |p: usize| 1 + src[..p.min(src.len())].bytes().filter(|c| *c == b'\n').count();
+    let line_at = |p: usize| {
+        1 + src[..p.min(src.len())]
+            .bytes()
+            .filter(|c| *c == b'\n')
+            .count()
+    };
     let mut trim_next_text = false;
     loop {
         // Text up to the next "{{".
@@ -608,6 +613,16 @@ fn scan_number(src: &str, mut p: usize) -> usize {
             p += 1;
         }
     }
+    // A hexadecimal float's binary exponent (`0x1p60`).
+    if digits.len() == 23 && p < b.len() && (b[p] == b'p' || b[p] == b'P') {
+        p += 1;
+        if p < b.len() && (b[p] == b'+' || b[p] == b'-') {
+            p += 1;
+        }
+        while p < b.len() && b[p].is_ascii_digit() {
+            p += 1;
+        }
+    }
     if digits.len() == 11 && p < b.len() && (b[p] == b'e' || b[p] == b'E') {
         p += 1;
         if p < b.len() && (b[p] == b'+' || b[p] == b'-') {
@@ -629,6 +644,11 @@ fn parse_number(text: &str) -> Option<Number> {
         None => (false, clean.trim_start_matches('+').to_string()),
     };
     let int = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        if h.contains(['p', 'P', '.']) {
+            // Passed as float64, as Go passes constants written with `.` or an exponent.
+            let f = parse_hex_float(h)?;
+            return Some(Number::Float(if neg { -f } else { f }));
+        }
         i64::from_str_radix(h, 16).ok()
     } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
         i64::from_str_radix(o, 8).ok()
@@ -648,6 +668,25 @@ fn parse_number(text: &str) -> Option<Number> {
     // A float constant with an integral value is still an int constant in Go when written
     // as an integer; here it was written with a point or exponent, so it stays float64.
     Some(Number::Float(if neg { -f } else { f }))
+}
+
+/// A hexadecimal float's digits after `0x`: `1p60`, `1.8p1`.
+fn parse_hex_float(h: &str) -> Option<f64> {
+    let (mantissa, exp) = match h.split_once(['p', 'P']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (h, 0),
+    };
+    let (whole, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut value = 0f64;
+    for c in whole.chars() {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        value += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(value * 2f64.powi(exp))
 }
 
 /// Unquotes a Go string literal.
@@ -826,7 +865,9 @@ impl<'a> Parser<'a> {
                             self.expect_right("continue")?;
                             list.push(Node::Continue(p));
                         }
-                        Tok::Keyword(p, "template") => list.push(self.template_call(p, "template")?),
+                        Tok::Keyword(p, "template") => {
+                            list.push(self.template_call(p, "template")?)
+                        }
                         Tok::Keyword(p, "block") => {
                             let node = self.template_call(p, "block")?;
                             let Node::Template { name, .. } = &node else {
@@ -889,10 +930,7 @@ impl<'a> Parser<'a> {
             other => {
                 return self.err(
                     p,
-                    format!(
-                        "unexpected {} in define clause",
-                        describe(other, self.src)
-                    ),
+                    format!("unexpected {} in define clause", describe(other, self.src)),
                 );
             }
         };
@@ -1082,10 +1120,7 @@ impl<'a> Parser<'a> {
                         let _ = i;
                         return self.err(
                             c.pos,
-                            format!(
-                                "non executable command in pipeline stage {}",
-                                i + 1
-                            ),
+                            format!("non executable command in pipeline stage {}", i + 1),
                         );
                     }
                     _ => {}
@@ -1166,7 +1201,10 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Dot(p) => return self.err(p, "unexpected . after term \".\""),
                 Arg::Bool(p, _) | Arg::Str(p, _) | Arg::Number(p, _) | Arg::Nil(p) => {
-                    return self.err(p, format!("unexpected . after term {:?}", arg_string(&term)));
+                    return self.err(
+                        p,
+                        format!("unexpected . after term {:?}", arg_string(&term)),
+                    );
                 }
                 other => Arg::Chain(chain_pos, Box::new(other), fields),
             }));

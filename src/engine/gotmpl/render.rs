@@ -134,10 +134,14 @@ pub fn render_tree(
     for r in &renderables {
         let file: Rc<str> = Rc::from(r.path.as_str());
         set.add(&r.path, &file, &r.source, &funcs)
-            .map_err(|e| RenderError::go(&r.path, Some(e.line), format!(
-                "parse error at ({}:{}): {}",
-                r.path, e.line, e.message
-            )))?;
+            .map(drop)
+            .map_err(|e| {
+                RenderError::go(
+                    &r.path,
+                    Some(e.line),
+                    format!("parse error at ({}:{}): {}", r.path, e.line, e.message),
+                )
+            })?;
     }
     let limits = Limits {
         deadline: Some(Instant::now() + DEFAULT_RENDER_TIMEOUT),
@@ -180,13 +184,13 @@ pub fn render_tree(
 /// helm's `reformatExecErrorMsg`: `fail`/`required` messages at the outermost action's
 /// location, other errors as Go words them.
 fn exec_error(path: &str, e: super::exec::ExecError) -> RenderError {
-    let line = e
-        .location
-        .split(':')
-        .nth(1)
-        .and_then(|l| l.parse().ok());
+    let line = e.location.split(':').nth(1).and_then(|l| l.parse().ok());
     match &e.user_message {
-        Some(m) => RenderError::go(path, line, format!("execution error at ({}): {m}", e.location)),
+        Some(m) => RenderError::go(
+            path,
+            line,
+            format!("execution error at ({}): {m}", e.location),
+        ),
         None => RenderError::go(path, line, trace(&e.message).unwrap_or(e.message)),
     }
 }
@@ -207,7 +211,9 @@ fn trace(message: &str) -> Option<String> {
         let whole = caps.get(0)?.end();
         let (location, name, action) = (&caps[1], &caps[2], &caps[3]);
         let tail = &rest[whole..];
-        out.push_str(&format!("{location}\n  executing {name:?} at <{action}>:\n    "));
+        out.push_str(&format!(
+            "{location}\n  executing {name:?} at <{action}>:\n    "
+        ));
         if let Some(inner) = tail.strip_prefix(INCLUDE) {
             out.push_str("error calling include:\n");
             rest = inner;

@@ -12,11 +12,16 @@ pub fn render(src: &str, data: &Value) -> Result<String, String> {
     let mut set = TemplateSet::default();
     let name: Rc<str> = Rc::from("t.yaml");
     set.add("t.yaml", &name, &Rc::from(src), &funcs)
+        .map(drop)
         .map_err(|e| format!("parse error at (t.yaml:{}): {}", e.line, e.message))?;
-    let limits = Limits { deadline: None, max_output: 1 << 30 };
+    let limits = Limits {
+        deadline: None,
+        max_output: 1 << 30,
+    };
     let mut exec = Executor::new(&set, &funcs, limits);
     let mut out = String::new();
-    exec.execute("t.yaml", data, &mut out).map_err(|e| e.message)?;
+    exec.execute("t.yaml", data, &mut out)
+        .map_err(|e| e.message)?;
     Ok(out.replace("<no value>", ""))
 }
 
@@ -29,32 +34,93 @@ fn values(yaml: &str) -> Value {
 fn actions_pipelines_and_variables() {
     let data = values("a: 1\nb: [x, y]\nm: {k2: v2, k1: v1}\nbig: 1000000\n");
     assert_eq!(render("{{ .a }}-{{ .big }}", &data).unwrap(), "1-1e+06");
-    assert_eq!(render("{{- range $i, $v := .b }} {{$i}}={{$v}}{{ end }}", &data).unwrap(), " 0=x 1=y");
-    assert_eq!(render("{{ range $k, $v := .m }}{{$k}}:{{$v}},{{ end }}", &data).unwrap(), "k1:v1,k2:v2,");
-    assert_eq!(render("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", &data).unwrap(), "2");
-    assert_eq!(render("{{ .missing }}|{{ .m }}", &data).unwrap(), "|map[k1:v1 k2:v2]");
-    assert_eq!(render("{{ \"x\" | printf \"%s-%s\" \"a\" }}", &data).unwrap(), "a-x");
+    assert_eq!(
+        render("{{- range $i, $v := .b }} {{$i}}={{$v}}{{ end }}", &data).unwrap(),
+        " 0=x 1=y"
+    );
+    assert_eq!(
+        render("{{ range $k, $v := .m }}{{$k}}:{{$v}},{{ end }}", &data).unwrap(),
+        "k1:v1,k2:v2,"
+    );
+    assert_eq!(
+        render(
+            "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
+            &data
+        )
+        .unwrap(),
+        "2"
+    );
+    assert_eq!(
+        render("{{ .missing }}|{{ .m }}", &data).unwrap(),
+        "|map[k1:v1 k2:v2]"
+    );
+    assert_eq!(
+        render("{{ \"x\" | printf \"%s-%s\" \"a\" }}", &data).unwrap(),
+        "a-x"
+    );
     assert_eq!(render("a  {{- /* c */ -}}  b", &data).unwrap(), "ab");
-    assert_eq!(render("{{ if .missing }}1{{ else if .a }}2{{ else }}3{{ end }}", &data).unwrap(), "2");
-    assert_eq!(render("{{ with .m }}{{ .k1 }}{{ end }}", &data).unwrap(), "v1");
-    assert_eq!(render("{{ range .b }}{{ if eq . \"x\" }}{{ continue }}{{ end }}{{ . }}{{ end }}", &data).unwrap(), "y");
-    assert_eq!(render("{{ range 3 }}{{ . }}{{ end }}", &data).unwrap(), "012");
-    assert_eq!(render("{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" .a }}", &data).unwrap(), "[1]");
-    assert_eq!(render("{{ and 1 0 2 }} {{ or 0 \"\" \"z\" }} {{ not 0 }}", &data).unwrap(), "0 z true");
-    assert_eq!(render("{{ index .m \"k2\" }} {{ len .b }} {{ slice .b 1 }}", &data).unwrap(), "v2 2 [y]");
+    assert_eq!(
+        render(
+            "{{ if .missing }}1{{ else if .a }}2{{ else }}3{{ end }}",
+            &data
+        )
+        .unwrap(),
+        "2"
+    );
+    assert_eq!(
+        render("{{ with .m }}{{ .k1 }}{{ end }}", &data).unwrap(),
+        "v1"
+    );
+    assert_eq!(
+        render(
+            "{{ range .b }}{{ if eq . \"x\" }}{{ continue }}{{ end }}{{ . }}{{ end }}",
+            &data
+        )
+        .unwrap(),
+        "y"
+    );
+    assert_eq!(
+        render("{{ range 3 }}{{ . }}{{ end }}", &data).unwrap(),
+        "012"
+    );
+    assert_eq!(
+        render(
+            "{{ define \"t\" }}[{{ . }}]{{ end }}{{ template \"t\" .a }}",
+            &data
+        )
+        .unwrap(),
+        "[1]"
+    );
+    assert_eq!(
+        render("{{ and 1 0 2 }} {{ or 0 \"\" \"z\" }} {{ not 0 }}", &data).unwrap(),
+        "0 z true"
+    );
+    assert_eq!(
+        render("{{ index .m \"k2\" }} {{ len .b }} {{ slice .b 1 }}", &data).unwrap(),
+        "v2 2 [y]"
+    );
 }
 
 #[test]
 fn errors_in_go_words() {
     let data = values("a: 1\n");
     let e = render("x\n{{ .a.b.c }}", &data).unwrap_err();
-    assert_eq!(e, "template: t.yaml:2:5: executing \"t.yaml\" at <.a.b.c>: can't evaluate field b in type interface {}");
+    assert_eq!(
+        e,
+        "template: t.yaml:2:5: executing \"t.yaml\" at <.a.b.c>: can't evaluate field b in type interface {}"
+    );
     let e = render("{{ .missing.x }}", &data).unwrap_err();
     assert!(e.ends_with("nil pointer evaluating interface {}.x"), "{e}");
     let e = render("{{ eq .a 1 }}", &data).unwrap_err();
-    assert!(e.ends_with("error calling eq: incompatible types for comparison"), "{e}");
+    assert!(
+        e.ends_with("error calling eq: incompatible types for comparison"),
+        "{e}"
+    );
     let e = render("{{ .a }", &data).unwrap_err();
     assert!(e.starts_with("parse error at (t.yaml:1)"), "{e}");
     let e = render("{{ nofunc 1 }}", &data).unwrap_err();
-    assert_eq!(e, "parse error at (t.yaml:1): function \"nofunc\" not defined");
+    assert_eq!(
+        e,
+        "parse error at (t.yaml:1): function \"nofunc\" not defined"
+    );
 }

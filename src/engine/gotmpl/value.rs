@@ -250,7 +250,10 @@ impl Value {
             }
             serde_json::Value::String(s) => Value::from(s.as_str()),
             serde_json::Value::Array(items) => Value::List(Rc::new(
-                items.iter().map(|v| Self::from_json_with(v, floats)).collect(),
+                items
+                    .iter()
+                    .map(|v| Self::from_json_with(v, floats))
+                    .collect(),
             )),
             serde_json::Value::Object(map) => Value::from(
                 map.iter()
@@ -274,7 +277,9 @@ impl Value {
             }
             Value::Bytes(bytes) => {
                 use base64::Engine as _;
-                serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(&**bytes))
+                serde_json::Value::String(
+                    base64::engine::general_purpose::STANDARD.encode(&**bytes),
+                )
             }
             Value::Map(map) => serde_json::Value::Object(
                 map.borrow()
@@ -292,7 +297,9 @@ impl Value {
     /// A deep copy (`deepCopy`): maps are no longer shared.
     pub fn deep_copy(&self) -> Value {
         match self {
-            Value::List(items) => Value::List(Rc::new(items.iter().map(Value::deep_copy).collect())),
+            Value::List(items) => {
+                Value::List(Rc::new(items.iter().map(Value::deep_copy).collect()))
+            }
             Value::Map(map) => Value::from(
                 map.borrow()
                     .iter()
@@ -357,7 +364,11 @@ impl Object for Struct {
         if let Some(s) = &self.stringer {
             return s.clone();
         }
-        let mut out = String::from(if self.type_name.starts_with('*') { "&{" } else { "{" });
+        let mut out = String::from(if self.type_name.starts_with('*') {
+            "&{"
+        } else {
+            "{"
+        });
         for (i, (_, v)) in self.fields.iter().enumerate() {
             if i > 0 {
                 out.push(' ');

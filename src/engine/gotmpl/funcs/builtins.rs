@@ -12,10 +12,18 @@ use super::{FnResult, Funcs, arg_str};
 pub fn register(f: &mut Funcs) {
     f.add_variadic("eq", 1, eq);
     f.add("ne", 2, |a| Ok(Value::Bool(!equal(&a[0], &a[1])?)));
-    f.add("lt", 2, |a| compare(&a[0], &a[1]).map(|o| Value::Bool(o == Ordering::Less)));
-    f.add("le", 2, |a| compare(&a[0], &a[1]).map(|o| Value::Bool(o != Ordering::Greater)));
-    f.add("gt", 2, |a| compare(&a[0], &a[1]).map(|o| Value::Bool(o == Ordering::Greater)));
-    f.add("ge", 2, |a| compare(&a[0], &a[1]).map(|o| Value::Bool(o != Ordering::Less)));
+    f.add("lt", 2, |a| {
+        compare(&a[0], &a[1]).map(|o| Value::Bool(o == Ordering::Less))
+    });
+    f.add("le", 2, |a| {
+        compare(&a[0], &a[1]).map(|o| Value::Bool(o != Ordering::Greater))
+    });
+    f.add("gt", 2, |a| {
+        compare(&a[0], &a[1]).map(|o| Value::Bool(o == Ordering::Greater))
+    });
+    f.add("ge", 2, |a| {
+        compare(&a[0], &a[1]).map(|o| Value::Bool(o != Ordering::Less))
+    });
     f.add("not", 1, |a| Ok(Value::Bool(!a[0].truthy())));
     f.add("len", 1, |a| length(&a[0]).map(Value::Int));
     f.add_variadic("index", 1, index);
@@ -28,7 +36,9 @@ pub fn register(f: &mut Funcs) {
     });
     f.add_variadic("html", 0, |a| Ok(Value::from(html_escape(&eval_args(a)))));
     f.add_variadic("js", 0, |a| Ok(Value::from(js_escape(&eval_args(a)))));
-    f.add_variadic("urlquery", 0, |a| Ok(Value::from(query_escape(&eval_args(a)))));
+    f.add_variadic("urlquery", 0, |a| {
+        Ok(Value::from(query_escape(&eval_args(a))))
+    });
 }
 
 /// text/template's `evalArgs`: one string argument as it is, otherwise `fmt.Sprint`.
@@ -133,7 +143,10 @@ pub fn length(v: &Value) -> Result<i64, CallError> {
         Value::List(l) => Ok(l.len() as i64),
         Value::Bytes(b) => Ok(b.len() as i64),
         Value::Map(m) => Ok(m.borrow().len() as i64),
-        other => Err(CallError::from(format!("len of type {}", other.type_name()))),
+        other => Err(CallError::from(format!(
+            "len of type {}",
+            other.type_name()
+        ))),
     }
 }
 
@@ -241,9 +254,9 @@ fn slice(a: &[Value]) -> FnResult {
         )));
     }
     Ok(match item {
-        Value::Str(s) => Value::from(
-            String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).into_owned(),
-        ),
+        Value::Str(s) => {
+            Value::from(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).into_owned())
+        }
         Value::List(l) => Value::List(Rc::new(l[idx[0]..idx[1]].to_vec())),
         Value::Bytes(b) => Value::Bytes(Rc::new(b[idx[0]..idx[1]].to_vec())),
         _ => Value::Nil,

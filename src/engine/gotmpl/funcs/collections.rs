@@ -70,21 +70,13 @@ fn register_lists(f: &mut Funcs) {
     for name in ["rest", "mustRest"] {
         f.add(name, 1, |a| {
             let l = list_arg(&a[0], |k| format!("Cannot find rest on type {k}"))?;
-            Ok(if l.is_empty() {
-                Value::Nil
-            } else {
-                list_of(l[1..].to_vec())
-            })
+            Ok(list_of(l.get(1..).unwrap_or_default().to_vec()))
         });
     }
     for name in ["initial", "mustInitial"] {
         f.add(name, 1, |a| {
             let l = list_arg(&a[0], |k| format!("Cannot find initial on type {k}"))?;
-            Ok(if l.is_empty() {
-                Value::Nil
-            } else {
-                list_of(l[..l.len() - 1].to_vec())
-            })
+            Ok(list_of(l[..l.len().saturating_sub(1)].to_vec()))
         });
     }
     for name in ["append", "push", "mustAppend", "mustPush"] {
@@ -180,25 +172,20 @@ fn sprig_slice(a: &[Value]) -> FnResult {
     let start = a.get(1).map(super::to_int64).unwrap_or(0);
     let end = a.get(2).map(super::to_int64).unwrap_or(l.len() as i64);
     if start < 0 || end < start || end > l.len() as i64 {
-        return Err(CallError::from("reflect: slice index out of range"));
+        return Err(CallError::from(
+            "reflect.Value.Slice: slice index out of bounds",
+        ));
     }
     Ok(list_of(l[start as usize..end as usize].to_vec()))
 }
 
-/// sprig's `chunk`: `size`-long pieces, the last one shorter.
+/// sprig's `chunk`: `size`-long pieces, the last one shorter (Go's `make` panics for a
+/// size below one).
 fn chunk(size: i64, l: &[Value]) -> FnResult {
-    let len = l.len() as i64;
     if size <= 0 {
-        if len == 0 && size < 0 {
-            // Go computes floor(-1/size)+1 pieces here.
-            return Ok(list_of(vec![list_of(Vec::new()); 1]));
-        }
         return Err(CallError::from(
             "runtime error: makeslice: len out of range",
         ));
-    }
-    if len == 0 {
-        return Ok(list_of(Vec::new()));
     }
     Ok(list_of(
         l.chunks(size as usize)
@@ -376,7 +363,14 @@ fn register_dicts(f: &mut Funcs) {
         });
     }
     for name in ["deepCopy", "mustDeepCopy"] {
-        f.add(name, 1, |a| Ok(a[0].deep_copy()));
+        f.add(name, 1, |a| {
+            if a[0].is_nil() {
+                return Err(CallError::from(
+                    "reflect: call of reflect.Value.Type on zero Value",
+                ));
+            }
+            Ok(a[0].deep_copy())
+        });
     }
     f.add_variadic("dig", 0, dig);
 }
@@ -547,7 +541,9 @@ fn register_reflection(f: &mut Funcs) {
         let target = arg_str(&a[0])?;
         Ok(Value::Bool(*target == *a[1].kind_name()))
     });
-    f.add("deepEqual", 2, |a| Ok(Value::Bool(deep_equal(&a[0], &a[1]))));
+    f.add("deepEqual", 2, |a| {
+        Ok(Value::Bool(deep_equal(&a[0], &a[1])))
+    });
 }
 
 // ---- semver ----
@@ -628,7 +624,9 @@ fn register_semver(f: &mut Funcs) {
         let version = arg_str(&a[1])?;
         // Masterminds parses the constraint first.
         if let Err(SemverError::Constraint { .. }) = semver_matches(&constraint, "0.0.0") {
-            return Err(CallError::from(format!("improper constraint: {constraint}")));
+            return Err(CallError::from(format!(
+                "improper constraint: {constraint}"
+            )));
         }
         match semver_matches(&constraint, &version) {
             Ok(b) => Ok(Value::Bool(b)),
@@ -718,7 +716,9 @@ fn register_paths(f: &mut Funcs) {
         f.add(name, 1, |a| Ok(Value::from(path_ext(&arg_str(&a[0])?))));
     }
     for name in ["isAbs", "osIsAbs"] {
-        f.add(name, 1, |a| Ok(Value::Bool(arg_str(&a[0])?.starts_with('/'))));
+        f.add(name, 1, |a| {
+            Ok(Value::Bool(arg_str(&a[0])?.starts_with('/')))
+        });
     }
     f.add("urlParse", 1, |a| url_parse(&arg_str(&a[0])?));
     f.add("urlJoin", 1, |a| {
@@ -808,6 +808,12 @@ fn parse_url(raw: &str) -> Result<Url, String> {
         u.opaque = rest.to_string();
         return Ok(u);
     }
+    if u.scheme.is_empty()
+        && !rest.starts_with('/')
+        && rest.split('/').next().is_some_and(|seg| seg.contains(':'))
+    {
+        return Err(err("first path segment in URL cannot contain colon"));
+    }
     if rest.starts_with("//") {
         let after = &rest[2..];
         let (authority, path) = match after.find('/') {
@@ -840,8 +846,19 @@ fn userinfo_string(raw: &str) -> String {
             c.is_ascii_alphanumeric()
                 || matches!(
                     c,
-                    b'-' | b'_' | b'.' | b'~' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
-                        | b',' | b';' | b'='
+                    b'-' | b'_'
+                        | b'.'
+                        | b'~'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
                 )
         })
     };
@@ -868,7 +885,10 @@ fn url_parse(raw: &str) -> FnResult {
     let hostname = if let Some(stripped) = u.host.strip_prefix('[') {
         stripped.split(']').next().unwrap_or("").to_string()
     } else {
-        u.host.rsplit_once(':').map_or(u.host.as_str(), |(h, _)| h).to_string()
+        u.host
+            .rsplit_once(':')
+            .map_or(u.host.as_str(), |(h, _)| h)
+            .to_string()
     };
     let mut m = BTreeMap::new();
     m.insert("scheme".into(), Value::from(u.scheme.as_str()));
@@ -930,9 +950,26 @@ fn url_join(m: Option<&Map>) -> FnResult {
                 c.is_ascii_alphanumeric()
                     || matches!(
                         c,
-                        b'-' | b'_' | b'.' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')'
-                            | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']' | b'<'
-                            | b'>' | b'"'
+                        b'-' | b'_'
+                            | b'.'
+                            | b'~'
+                            | b'!'
+                            | b'$'
+                            | b'&'
+                            | b'\''
+                            | b'('
+                            | b')'
+                            | b'*'
+                            | b'+'
+                            | b','
+                            | b';'
+                            | b'='
+                            | b':'
+                            | b'['
+                            | b']'
+                            | b'<'
+                            | b'>'
+                            | b'"'
                     )
             }));
         }
@@ -949,8 +986,23 @@ fn url_join(m: Option<&Map>) -> FnResult {
             c.is_ascii_alphanumeric()
                 || matches!(
                     c,
-                    b'-' | b'_' | b'.' | b'~' | b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';'
-                        | b'=' | b'@' | b'!' | b'\'' | b'(' | b')' | b'*'
+                    b'-' | b'_'
+                        | b'.'
+                        | b'~'
+                        | b'$'
+                        | b'&'
+                        | b'+'
+                        | b','
+                        | b'/'
+                        | b':'
+                        | b';'
+                        | b'='
+                        | b'@'
+                        | b'!'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
                 )
         }));
     }
@@ -964,8 +1016,24 @@ fn url_join(m: Option<&Map>) -> FnResult {
             c.is_ascii_alphanumeric()
                 || matches!(
                     c,
-                    b'-' | b'_' | b'.' | b'~' | b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';'
-                        | b'=' | b'?' | b'@' | b'!' | b'\'' | b'(' | b')' | b'*'
+                    b'-' | b'_'
+                        | b'.'
+                        | b'~'
+                        | b'$'
+                        | b'&'
+                        | b'+'
+                        | b','
+                        | b'/'
+                        | b':'
+                        | b';'
+                        | b'='
+                        | b'?'
+                        | b'@'
+                        | b'!'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
                 )
         }));
     }
@@ -997,44 +1065,122 @@ mod tests {
     #[test]
     fn lists_like_sprig() {
         assert_eq!(r("{{ list 1 \"a\" 2.5 }}"), "[1 a 2.5]");
-        assert_eq!(r("{{ first (list 1 2 3) }}|{{ last (list 1 2 3) }}|{{ first list }}"), "1|3|");
-        assert_eq!(r("{{ rest (list 1 2 3) }}|{{ initial (list 1 2 3) }}|{{ rest list }}"), "[2 3]|[1 2]|[]");
-        assert_eq!(r("{{ append (list 1) 2 }}|{{ prepend (list 1) 0 }}|{{ concat (list 1) (list 2 3) }}"), "[1 2]|[0 1]|[1 2 3]");
-        assert_eq!(r("{{ reverse (list 1 2 3) }}|{{ uniq (list 1 1 2 \"1\") }}|{{ without (list 1 2 3 1) 1 }}"), "[3 2 1]|[1 2 1]|[2 3]");
-        assert_eq!(r("{{ has 2 (list 1 2) }}|{{ has \"2\" (list 1 2) }}|{{ has 1 nil }}"), "true|false|false");
-        assert_eq!(r("{{ compact (list 1 0 \"\" \"a\" false (list) (dict)) }}"), "[1 a]");
-        assert_eq!(r("{{ slice (list 1 2 3) 1 }}|{{ slice (list 1 2 3) 1 2 }}|{{ slice list 1 }}"), "[2 3]|[2]|");
-        assert_eq!(r("{{ chunk 2 (list 1 2 3 4 5) }}|{{ chunk 2 list }}"), "[[1 2] [3 4] [5]]|[]");
-        assert_eq!(r("{{ typeOf (list) }}|{{ typeOf (first list) }}"), "[]interface {}|<nil>");
+        assert_eq!(
+            r("{{ first (list 1 2 3) }}|{{ last (list 1 2 3) }}|{{ first list }}"),
+            "1|3|"
+        );
+        assert_eq!(
+            r("{{ rest (list 1 2 3) }}|{{ initial (list 1 2 3) }}|{{ rest list }}"),
+            "[2 3]|[1 2]|[]"
+        );
+        assert_eq!(
+            r("{{ append (list 1) 2 }}|{{ prepend (list 1) 0 }}|{{ concat (list 1) (list 2 3) }}"),
+            "[1 2]|[0 1]|[1 2 3]"
+        );
+        assert_eq!(
+            r(
+                "{{ reverse (list 1 2 3) }}|{{ uniq (list 1 1 2 \"1\") }}|{{ without (list 1 2 3 1) 1 }}"
+            ),
+            "[3 2 1]|[1 2 1]|[2 3]"
+        );
+        assert_eq!(
+            r("{{ has 2 (list 1 2) }}|{{ has \"2\" (list 1 2) }}|{{ has 1 nil }}"),
+            "true|false|false"
+        );
+        assert_eq!(
+            r("{{ compact (list 1 0 \"\" \"a\" false (list) (dict)) }}"),
+            "[1 a]"
+        );
+        assert_eq!(
+            r("{{ slice (list 1 2 3) 1 }}|{{ slice (list 1 2 3) 1 2 }}|{{ slice list 1 }}"),
+            "[2 3]|[2]|"
+        );
+        assert_eq!(
+            r("{{ chunk 2 (list 1 2 3 4 5) }}|{{ chunk 2 list }}"),
+            "[[1 2] [3 4] [5]]|[]"
+        );
+        assert_eq!(
+            r("{{ typeOf (list) }}|{{ typeOf (first list) }}"),
+            "[]interface {}|<nil>"
+        );
     }
 
     #[test]
     fn list_errors_like_sprig() {
-        assert_eq!(err("{{ first \"abc\" }}"), "first: Cannot find first on type string");
+        assert_eq!(
+            err("{{ first \"abc\" }}"),
+            "first: Cannot find first on type string"
+        );
         assert_eq!(err("{{ first nil }}"), format!("first: {NIL_PANIC}"));
-        assert_eq!(err("{{ mustPush \"a\" 2 }}"), "mustPush: Cannot push on type string");
-        assert_eq!(err("{{ slice \"abc\" 1 }}"), "slice: list should be type of slice or array but string");
-        assert_eq!(err("{{ concat (list 1) (dict) }}"), "concat: Cannot concat type map as list");
+        assert_eq!(
+            err("{{ mustPush \"a\" 2 }}"),
+            "mustPush: Cannot push on type string"
+        );
+        assert_eq!(
+            err("{{ slice \"abc\" 1 }}"),
+            "slice: list should be type of slice or array but string"
+        );
+        assert_eq!(
+            err("{{ concat (list 1) (dict) }}"),
+            "concat: Cannot concat type map as list"
+        );
     }
 
     #[test]
     fn dicts_like_sprig() {
-        assert_eq!(r("{{ dict \"a\" 1 \"b\" }}|{{ dict 1 2 }}"), "map[a:1 b:]|map[1:2]");
-        assert_eq!(r("{{ get (dict \"a\" 1) \"a\" }}|{{ get (dict) \"x\" | typeOf }}"), "1|string");
-        assert_eq!(r("{{ hasKey (dict \"a\" nil) \"a\" }}|{{ keys (dict \"b\" 1 \"a\" 2) }}"), "true|[a b]");
-        assert_eq!(r("{{ pick (dict \"a\" 1 \"b\" 2) \"a\" \"z\" }}|{{ omit (dict \"a\" 1 \"b\" 2) \"a\" }}"), "map[a:1]|map[b:2]");
-        assert_eq!(r("{{ pluck \"a\" (dict \"a\" 1) (dict \"b\" 2) (dict \"a\" 3) }}|{{ values (dict \"a\" 1 \"b\" 2) }}"), "[1 3]|[1 2]");
-        assert_eq!(r("{{ dig \"a\" \"b\" \"def\" (dict \"a\" (dict \"b\" 5)) }}|{{ dig \"a\" \"x\" \"def\" (dict \"a\" (dict)) }}"), "5|def");
-        assert_eq!(err("{{ dig \"a\" \"b\" \"def\" (dict \"a\" \"str\") }}"), "dig: interface conversion: interface {} is string, not map[string]interface {}");
-        assert_eq!(err("{{ dig \"a\" \"def\" }}"), "dig: dig needs at least three arguments");
-        assert_eq!(err("{{ get \"x\" \"a\" }}"), "get: wrong type for value; expected map[string]interface {}; got string");
+        assert_eq!(
+            r("{{ dict \"a\" 1 \"b\" }}|{{ dict 1 2 }}"),
+            "map[a:1 b:]|map[1:2]"
+        );
+        assert_eq!(
+            r("{{ get (dict \"a\" 1) \"a\" }}|{{ get (dict) \"x\" | typeOf }}"),
+            "1|string"
+        );
+        assert_eq!(
+            r("{{ hasKey (dict \"a\" nil) \"a\" }}|{{ keys (dict \"b\" 1 \"a\" 2) }}"),
+            "true|[a b]"
+        );
+        assert_eq!(
+            r(
+                "{{ pick (dict \"a\" 1 \"b\" 2) \"a\" \"z\" }}|{{ omit (dict \"a\" 1 \"b\" 2) \"a\" }}"
+            ),
+            "map[a:1]|map[b:2]"
+        );
+        assert_eq!(
+            r(
+                "{{ pluck \"a\" (dict \"a\" 1) (dict \"b\" 2) (dict \"a\" 3) }}|{{ values (dict \"a\" 1 \"b\" 2) }}"
+            ),
+            "[1 3]|[1 2]"
+        );
+        assert_eq!(
+            r(
+                "{{ dig \"a\" \"b\" \"def\" (dict \"a\" (dict \"b\" 5)) }}|{{ dig \"a\" \"x\" \"def\" (dict \"a\" (dict)) }}"
+            ),
+            "5|def"
+        );
+        assert_eq!(
+            err("{{ dig \"a\" \"b\" \"def\" (dict \"a\" \"str\") }}"),
+            "dig: interface conversion: interface {} is string, not map[string]interface {}"
+        );
+        assert_eq!(
+            err("{{ dig \"a\" \"def\" }}"),
+            "dig: dig needs at least three arguments"
+        );
+        assert_eq!(
+            err("{{ get \"x\" \"a\" }}"),
+            "get: wrong type for value; expected map[string]interface {}; got string"
+        );
     }
 
     #[test]
     fn set_and_merge_change_the_shared_map() {
-        let out = r("{{ $a := dict \"x\" 1 }}{{ $b := $a }}{{ $_ := set $b \"y\" 2 }}{{ $a }}|{{ unset $a \"x\" }}|{{ $b }}");
+        let out = r(
+            "{{ $a := dict \"x\" 1 }}{{ $b := $a }}{{ $_ := set $b \"y\" 2 }}{{ $a }}|{{ unset $a \"x\" }}|{{ $b }}",
+        );
         assert_eq!(out, "map[x:1 y:2]|map[y:2]|map[y:2]");
-        let out = r("{{ $d := dict \"a\" 1 \"n\" (dict \"k\" 1) }}{{ $_ := mergeOverwrite $d (dict \"a\" 2 \"n\" (dict \"j\" 2)) }}{{ $d }}");
+        let out = r(
+            "{{ $d := dict \"a\" 1 \"n\" (dict \"k\" 1) }}{{ $_ := mergeOverwrite $d (dict \"a\" 2 \"n\" (dict \"j\" 2)) }}{{ $d }}",
+        );
         assert_eq!(out, "map[a:2 n:map[j:2 k:1]]");
         let data = values("v:\n  a: 1\n");
         let out = render("{{ $_ := set .v \"b\" 2 }}{{ .v }}", &data).unwrap();
@@ -1045,50 +1191,202 @@ mod tests {
     fn merge_follows_mergo() {
         // Verified with helm 4.1.4.
         assert_eq!(
-            r("{{ mergeOverwrite (dict \"a\" 1 \"b\" true \"c\" \"x\" \"e\" (list 1)) (dict \"a\" 0 \"b\" false \"c\" \"\" \"e\" (list)) | toJson }}"),
+            r(
+                "{{ mergeOverwrite (dict \"a\" 1 \"b\" true \"c\" \"x\" \"e\" (list 1)) (dict \"a\" 0 \"b\" false \"c\" \"\" \"e\" (list)) | toJson }}"
+            ),
             r#"{"a":0,"b":false,"c":"","e":[]}"#
         );
         assert_eq!(
-            r("{{ merge (dict \"x\" \"\") (dict \"a\" nil \"x\" nil) | toJson }}|{{ mergeOverwrite (dict \"x\" \"1\") (dict \"a\" nil \"x\" nil) | toJson }}"),
+            r(
+                "{{ merge (dict \"x\" \"\") (dict \"a\" nil \"x\" nil) | toJson }}|{{ mergeOverwrite (dict \"x\" \"1\") (dict \"a\" nil \"x\" nil) | toJson }}"
+            ),
             r#"{"x":""}|{"a":null,"x":null}"#
         );
         assert_eq!(
-            r("{{ merge (dict \"a\" 1 \"b\" \"\" \"n\" (dict \"k\" 1)) (dict \"a\" 2 \"b\" \"y\" \"c\" 3 \"n\" (dict \"k\" 2 \"j\" 2)) | toJson }}"),
+            r(
+                "{{ merge (dict \"a\" 1 \"b\" \"\" \"n\" (dict \"k\" 1)) (dict \"a\" 2 \"b\" \"y\" \"c\" 3 \"n\" (dict \"k\" 2 \"j\" 2)) | toJson }}"
+            ),
             r#"{"a":1,"b":"y","c":3,"n":{"j":2,"k":1}}"#
         );
     }
 
+    /// mergo's corner cases, as helm 4.1.4 renders them.
+    #[test]
+    fn merge_corner_cases() {
+        let cases = [
+            (
+                r#"{{ merge (dict "a" (dict) "b" "x" "c" (list 1) "d" (dict "k" 1)) (dict "a" (dict "z" 1) "b" (dict "y" 1) "c" (dict "m" 1) "d" "str" "e" (list)) | toJson }}"#,
+                r#"{"a":{"z":1},"b":"x","c":[1],"d":{"k":1},"e":[]}"#,
+            ),
+            (
+                r#"{{ mergeOverwrite (dict "a" (dict) "b" "x" "c" (list 1) "d" (dict "k" 1) "f" (dict "q" 1)) (dict "a" (dict "z" 1) "b" (dict "y" 1) "c" (dict "m" 1) "d" "str" "e" (list) "f" (dict)) | toJson }}"#,
+                r#"{"a":{"z":1},"b":{"y":1},"c":{"m":1},"d":"str","e":[],"f":{"q":1}}"#,
+            ),
+            // A map merged into a missing key is shared with the source.
+            (
+                r#"{{ $s := dict "n" (dict "k" 1) }}{{ $d := merge (dict "x" 1) $s }}{{ $_ := set $d.n "j" 2 }}{{ toJson $s }}"#,
+                r#"{"n":{"j":2,"k":1}}"#,
+            ),
+            (
+                r#"{{ merge (dict "a" 0 "b" false "c" nil) (dict "a" 5 "b" true "c" 3) | toJson }}|{{ merge (dict "l" (list)) (dict "l" (list 1)) | toJson }}|{{ mergeOverwrite (dict "a" 1) (dict "a" (list)) | toJson }}"#,
+                r#"{"a":5,"b":true,"c":3}|{"l":[1]}|{"a":[]}"#,
+            ),
+            (
+                r#"{{ merge (dict "a" 1) (dict "b" 2) (dict "a" 3 "c" 4) | toJson }}|{{ mergeOverwrite (dict "a" 1) (dict "b" 2) (dict "a" 3 "c" 4) | toJson }}"#,
+                r#"{"a":1,"b":2,"c":4}|{"a":3,"b":2,"c":4}"#,
+            ),
+            (
+                r#"{{ merge (dict "a" (dict "b" (dict "c" 1))) (dict "a" (dict "b" (dict "d" 2 "c" 9))) | toJson }}|{{ mergeOverwrite (dict "a" (dict "b" (dict "c" 1))) (dict "a" (dict "b" (dict "d" 2 "c" 9))) | toJson }}"#,
+                r#"{"a":{"b":{"c":1,"d":2}}}|{"a":{"b":{"c":9,"d":2}}}"#,
+            ),
+        ];
+        for (src, want) in cases {
+            assert_eq!(r(src), want, "{src}");
+        }
+    }
+
     #[test]
     fn defaults_and_reflection() {
-        assert_eq!(r("{{ default \"d\" \"\" }}|{{ default \"d\" 0 }}|{{ default \"d\" \"x\" }}|{{ \"\" | default \"z\" }}"), "d|d|x|z");
-        assert_eq!(r("{{ empty (dict) }}|{{ empty 0.0 }}|{{ empty (list 0) }}|{{ coalesce 0 \"\" \"a\" }}"), "true|true|false|a");
-        assert_eq!(r("{{ all 1 \"a\" }}|{{ all 1 \"\" }}|{{ any 0 \"\" }}|{{ any 0 \"x\" }}"), "true|false|false|true");
-        assert_eq!(r("{{ ternary \"y\" \"n\" true }}|{{ false | ternary \"y\" \"n\" }}"), "y|n");
-        assert_eq!(r("{{ typeOf 1.5 }}|{{ kindOf (dict) }}|{{ kindIs \"slice\" (list) }}|{{ typeIs \"string\" \"a\" }}"), "float64|map|true|true");
-        assert_eq!(r("{{ deepEqual (list 1 (dict \"a\" 1)) (list 1 (dict \"a\" 1)) }}|{{ deepEqual 1 1.0 }}"), "true|false");
+        assert_eq!(
+            r(
+                "{{ default \"d\" \"\" }}|{{ default \"d\" 0 }}|{{ default \"d\" \"x\" }}|{{ \"\" | default \"z\" }}"
+            ),
+            "d|d|x|z"
+        );
+        assert_eq!(
+            r(
+                "{{ empty (dict) }}|{{ empty 0.0 }}|{{ empty (list 0) }}|{{ coalesce 0 \"\" \"a\" }}"
+            ),
+            "true|true|false|a"
+        );
+        assert_eq!(
+            r("{{ all 1 \"a\" }}|{{ all 1 \"\" }}|{{ any 0 \"\" }}|{{ any 0 \"x\" }}"),
+            "true|false|false|true"
+        );
+        assert_eq!(
+            r("{{ ternary \"y\" \"n\" true }}|{{ false | ternary \"y\" \"n\" }}"),
+            "y|n"
+        );
+        assert_eq!(
+            r(
+                "{{ typeOf 1.5 }}|{{ kindOf (dict) }}|{{ kindIs \"slice\" (list) }}|{{ typeIs \"string\" \"a\" }}"
+            ),
+            "float64|map|true|true"
+        );
+        assert_eq!(
+            r(
+                "{{ deepEqual (list 1 (dict \"a\" 1)) (list 1 (dict \"a\" 1)) }}|{{ deepEqual 1 1.0 }}"
+            ),
+            "true|false"
+        );
     }
 
     #[test]
     fn semver_like_masterminds() {
-        assert_eq!(r("{{ semver \"1.2.3-rc.1+b\" }} {{ (semver \"v1.2\").Major }} {{ typeOf (semver \"1.2.3\") }} {{ (semver \"1.2.3-rc.1+b\").Prerelease }} {{ (semver \"v1.2\").Original }} {{ semver \"1.2.3\" | toJson }} {{ kindOf (semver \"1.2.3\") }}"),
-            "1.2.3-rc.1+b 1 *semver.Version rc.1 v1.2 \"1.2.3\" ptr");
+        assert_eq!(
+            r(
+                "{{ semver \"1.2.3-rc.1+b\" }} {{ (semver \"v1.2\").Major }} {{ typeOf (semver \"1.2.3\") }} {{ (semver \"1.2.3-rc.1+b\").Prerelease }} {{ (semver \"v1.2\").Original }} {{ semver \"1.2.3\" | toJson }} {{ kindOf (semver \"1.2.3\") }}"
+            ),
+            "1.2.3-rc.1+b 1 *semver.Version rc.1 v1.2 \"1.2.3\" ptr"
+        );
         assert_eq!(r("{{ semverCompare \">=1.20-0\" \"v1.35.0\" }}"), "true");
-        assert_eq!(err("{{ semverCompare \">=1.2\" \"bad\" }}"), "semverCompare: invalid semantic version");
-        assert_eq!(err("{{ semverCompare \"bad!\" \"1.2.3\" }}"), "semverCompare: improper constraint: bad!");
-        assert_eq!(err("{{ semver \"x\" }}"), "semver: invalid semantic version");
+        assert_eq!(
+            err("{{ semverCompare \">=1.2\" \"bad\" }}"),
+            "semverCompare: invalid semantic version"
+        );
+        assert_eq!(
+            err("{{ semverCompare \"bad!\" \"1.2.3\" }}"),
+            "semverCompare: improper constraint: bad!"
+        );
+        assert_eq!(
+            err("{{ semver \"x\" }}"),
+            "semver: invalid semantic version"
+        );
+    }
+
+    #[test]
+    fn nil_and_empty_edges() {
+        assert_eq!(
+            r(
+                "{{ rest list }}|{{ slice list }}|{{ first list }}|{{ initial list }}|{{ typeOf (rest list) }}|{{ concat }}|{{ typeOf (slice list) }}|{{ chunk 2 list }}|{{ keys }}|{{ pluck \"a\" }}"
+            ),
+            "[]|||[]|[]interface {}|[]|<nil>|[]|[]|[]"
+        );
+        assert_eq!(
+            r(
+                "{{ values (dict) | typeOf }}|{{ keys (dict) }}|{{ omit nil \"a\" }}|{{ pick (dict \"a\" 1) }}|{{ get nil \"a\" }}|{{ hasKey nil \"a\" }}|{{ unset nil \"a\" }}|{{ dict }}|{{ dict \"a\" }}|{{ merge nil (dict \"a\" 1) }}"
+            ),
+            "[]interface {}|[]|map[]|map[]||false|map[]|map[]|map[a:]|map[a:1]"
+        );
+        assert_eq!(
+            err("{{ chunk 0 list }}"),
+            "chunk: runtime error: makeslice: len out of range"
+        );
+        assert_eq!(
+            err("{{ slice (list 1 2) 1 5 }}"),
+            "slice: reflect.Value.Slice: slice index out of bounds"
+        );
+        assert_eq!(
+            err("{{ set nil \"a\" 1 }}"),
+            "set: assignment to entry in nil map"
+        );
+        assert_eq!(
+            err("{{ deepCopy nil }}"),
+            "deepCopy: reflect: call of reflect.Value.Type on zero Value"
+        );
+        assert_eq!(
+            r(
+                "{{ typeIsLike \"semver.Version\" (semver \"1.0.0\") }}|{{ kindOf 1.5 }}|{{ kindOf nil }}|{{ typeOf nil }}|{{ kindIs \"invalid\" nil }}|{{ deepEqual nil nil }}|{{ deepCopy (dict \"a\" (list 1)) }}"
+            ),
+            "true|float64|invalid|<nil>|true|true|map[a:[1]]"
+        );
     }
 
     #[test]
     fn paths_and_urls() {
-        assert_eq!(r("{{ base \"a/b.txt\" }}|{{ dir \"a/b/c\" }}|{{ ext \"x.tar.gz\" }}|{{ clean \"a//b/../c/\" }}|{{ isAbs \"/x\" }}"), "b.txt|a/b|.gz|a/c|true");
-        assert_eq!(r("{{ base \"\" }}|{{ dir \"\" }}|{{ base \"/\" }}|{{ dir \"x\" }}|{{ clean \"/../a\" }}"), ".|.|/|.|/a");
+        assert_eq!(
+            r(
+                "{{ base \"a/b.txt\" }}|{{ dir \"a/b/c\" }}|{{ ext \"x.tar.gz\" }}|{{ clean \"a//b/../c/\" }}|{{ isAbs \"/x\" }}"
+            ),
+            "b.txt|a/b|.gz|a/c|true"
+        );
+        assert_eq!(
+            r(
+                "{{ base \"\" }}|{{ dir \"\" }}|{{ base \"/\" }}|{{ dir \"x\" }}|{{ clean \"/../a\" }}"
+            ),
+            ".|.|/|.|/a"
+        );
         assert_eq!(
             r("{{ urlParse \"https://u:p@ex.com:8080/a/b?x=1#f\" }}"),
             "map[fragment:f host:ex.com:8080 hostname:ex.com opaque: path:/a/b query:x=1 scheme:https userinfo:u:p]"
         );
         assert_eq!(
-            r("{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"ex.com\" \"path\" \"/a b\" \"query\" \"x=1\") }}"),
+            r(
+                "{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"ex.com\" \"path\" \"/a b\" \"query\" \"x=1\") }}"
+            ),
             "https://ex.com/a%20b?x=1"
+        );
+        assert_eq!(
+            r(
+                "{{ urlParse \"mailto:joe@x.com?subject=hi\" }}|{{ urlParse \"/rel/p%20a?q#f%20x\" }}|{{ urlParse \"http://[::1]:80/x\" }}|{{ urlParse \"//host/p\" }}"
+            ),
+            "map[fragment: host: hostname: opaque:joe@x.com path: query:subject=hi scheme:mailto userinfo:]|map[fragment:f x host: hostname: opaque: path:/rel/p a query:q scheme: userinfo:]|map[fragment: host:[::1]:80 hostname:::1 opaque: path:/x query: scheme:http userinfo:]|map[fragment: host:host hostname:host opaque: path:/p query: scheme: userinfo:]"
+        );
+        assert_eq!(
+            r(
+                "{{ urlJoin (dict \"scheme\" \"http\" \"host\" \"h\" \"path\" \"p\" \"userinfo\" \"u:p@s\" \"fragment\" \"a b\") }}|{{ urlJoin (dict \"path\" \"a:b\") }}|{{ urlJoin (dict \"opaque\" \"x\" \"scheme\" \"mailto\") }}|{{ urlJoin (dict \"host\" \"h\" \"query\" \"a=b c\") }}"
+            ),
+            "http://u:p%40s@h/p#a%20b|./a:b|mailto:x|//h?a=b c"
+        );
+        assert_eq!(
+            err("{{ urlParse \"ht tp://x\" }}"),
+            "urlParse: unable to parse url: parse \"ht tp://x\": first path segment in URL cannot contain colon"
+        );
+        assert_eq!(
+            r(
+                "{{ base \"a/b/\" }}|{{ dir \"/a\" }}|{{ ext \"a.b/c\" }}|{{ clean \"\" }}|{{ clean \"../../a/..\" }}|{{ osBase \"\" }}|{{ isAbs \"a\" }}"
+            ),
+            "b|/||.|../..|.|false"
         );
     }
 }

@@ -2,14 +2,14 @@
 //! `genSelfSignedCert`, `genSignedCert` and the `…WithKey` forms, `buildCustomCert`,
 //! `genPrivateKey`, sharing the tera engine's implementation), `encryptAES`/`decryptAES`
 //! (AES-256-CBC as sprig does it), `bcrypt` and `htpasswd` (`$2a$`, cost 10),
-//! `derivePassword` (Master Password: scrypt + HMAC-SHA256), `uuidv4`, `randInt` and
-//! `randBytes`. Blowfish's tables are the hex digits of π, computed once at first use.
+//! `derivePassword` (Master Password: scrypt + HMAC-SHA256) and `uuidv4` (`randInt` and
+//! `randBytes` are in `strings.rs`). Blowfish's tables are the hex digits of π, computed once at first use.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use rand::{Rng as _, RngCore as _};
+use rand::RngCore as _;
 
 use super::super::super::exec::CallError;
 use super::super::super::value::Value;
@@ -28,7 +28,15 @@ pub fn register(f: &mut Funcs) {
         let cn = arg_str(&a[0])?;
         let days = arg_int(&a[1])?;
         let key = arg_str(&a[2])?;
-        self_signed("genCAWithKey", &cn, &Value::Nil, &Value::Nil, days, Some(&key), true)
+        self_signed(
+            "genCAWithKey",
+            &cn,
+            &Value::Nil,
+            &Value::Nil,
+            days,
+            Some(&key),
+            true,
+        )
     });
     f.add("genSelfSignedCert", 4, |a| {
         let cn = arg_str(&a[0])?;
@@ -39,7 +47,15 @@ pub fn register(f: &mut Funcs) {
         let cn = arg_str(&a[0])?;
         let days = arg_int(&a[3])?;
         let key = arg_str(&a[4])?;
-        self_signed("genSelfSignedCertWithKey", &cn, &a[1], &a[2], days, Some(&key), false)
+        self_signed(
+            "genSelfSignedCertWithKey",
+            &cn,
+            &a[1],
+            &a[2],
+            days,
+            Some(&key),
+            false,
+        )
     });
     f.add("genSignedCert", 5, |a| {
         let cn = arg_str(&a[0])?;
@@ -50,7 +66,15 @@ pub fn register(f: &mut Funcs) {
         let cn = arg_str(&a[0])?;
         let days = arg_int(&a[3])?;
         let key = arg_str(&a[5])?;
-        signed("genSignedCertWithKey", &cn, &a[1], &a[2], days, &a[4], Some(&key))
+        signed(
+            "genSignedCertWithKey",
+            &cn,
+            &a[1],
+            &a[2],
+            days,
+            &a[4],
+            Some(&key),
+        )
     });
     f.add("buildCustomCert", 2, |a| {
         let cert = arg_str(&a[0])?;
@@ -93,7 +117,9 @@ pub fn register(f: &mut Funcs) {
         let counter = match &a[0] {
             Value::Int(n) if (0..=u32::MAX as i64).contains(n) => *n as u32,
             Value::Nil => {
-                return Err(CallError::from("invalid value; expected uint32".to_string()));
+                return Err(CallError::from(
+                    "invalid value; expected uint32".to_string(),
+                ));
             }
             other => return Err(wrong_type("uint32", other)),
         };
@@ -101,29 +127,11 @@ pub fn register(f: &mut Funcs) {
         let password = arg_str(&a[2])?;
         let user = arg_str(&a[3])?;
         let site = arg_str(&a[4])?;
-        Ok(Value::from(derive_password(counter, &kind, &password, &user, &site)))
+        Ok(Value::from(derive_password(
+            counter, &kind, &password, &user, &site,
+        )))
     });
     f.add("uuidv4", 0, |_| Ok(Value::from(uuidv4())));
-    f.add("randInt", 2, |a| {
-        let min = arg_int(&a[0])?;
-        let max = arg_int(&a[1])?;
-        let n = max.wrapping_sub(min);
-        if n <= 0 {
-            return Err(CallError::from("invalid argument to Intn"));
-        }
-        Ok(Value::Int(rand::rng().random_range(0..n) + min))
-    });
-    f.add("randBytes", 1, |a| {
-        let n = arg_int(&a[0])?;
-        if n < 0 {
-            return Err(CallError::from("runtime error: makeslice: len out of range"));
-        }
-        let mut buf = vec![0u8; n as usize];
-        rand::rng().fill_bytes(&mut buf);
-        Ok(Value::from(
-            base64::engine::general_purpose::STANDARD.encode(buf),
-        ))
-    });
 }
 
 // ---- certificates ----
@@ -226,8 +234,7 @@ fn signed(
         names: &names,
         days,
     };
-    let (cert, key) =
-        signed_cert(func, &req, &ca_cert, &ca_key, key).map_err(CallError::from)?;
+    let (cert, key) = signed_cert(func, &req, &ca_cert, &ca_key, key).map_err(CallError::from)?;
     Ok(cert_value(cert, key))
 }
 
@@ -720,13 +727,45 @@ mod tests {
             "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
         );
         let h = r("{{ htpasswd \"user\" \"pw\" }}|{{ htpasswd \"a:b\" \"pw\" }}");
-        assert!(h.starts_with("user:$2a$10$") && h.ends_with("|invalid username: a:b"), "{h}");
+        assert!(
+            h.starts_with("user:$2a$10$") && h.ends_with("|invalid username: a:b"),
+            "{h}"
+        );
     }
 
     #[test]
     fn aes_round_trips_and_reads_sprig_output() {
-        assert_eq!(r("{{ encryptAES \"secret\" \"hello world\" | decryptAES \"secret\" }}"), "hello world");
-        assert_eq!(r("{{ encryptAES \"k\" \"\" }}|{{ decryptAES \"k\" \"\" }}"), "|");
+        assert_eq!(
+            r("{{ encryptAES \"secret\" \"hello world\" | decryptAES \"secret\" }}"),
+            "hello world"
+        );
+        assert_eq!(
+            r("{{ encryptAES \"k\" \"\" }}|{{ decryptAES \"k\" \"\" }}"),
+            "|"
+        );
+        // Encrypted by helm 4.1.4.
+        assert_eq!(
+            r("{{ decryptAES \"secretkey\" \"CpiWUSQZf0MP+nH3cdaTMVoinEZhyaG9T6XYc5E8dWs=\" }}"),
+            "hello world"
+        );
+        assert!(
+            r("{{ decryptAES \"k\" \"abc\" }}").ends_with("illegal base64 data at input byte 0")
+        );
+        assert!(
+            r("{{ decryptAES \"k\" \"AAAA\" }}")
+                .ends_with("runtime error: slice bounds out of range [:16] with capacity 3")
+        );
+    }
+
+    /// Checked against helm 4.1.4.
+    #[test]
+    fn derive_password_like_sprig() {
+        assert_eq!(
+            r(
+                "{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }}|{{ derivePassword 3 \"pin\" \"pw\" \"u\" \"s\" }}|{{ derivePassword 1 \"nope\" \"a\" \"b\" \"c\" }}"
+            ),
+            "ZedaFaxcZaso9*|7979|cannot find password template nope"
+        );
     }
 
     #[test]
@@ -734,11 +773,14 @@ mod tests {
         let u = r("{{ uuidv4 }}");
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
-        assert_eq!(r("{{ randInt 3 4 }}"), "3");
-        assert_eq!(r("{{ randBytes 3 | len }}"), "4");
         assert_eq!(r("{{ genPrivateKey \"x\" }}"), "Unknown type x");
-        let ca = r("{{ $ca := genCA \"my-ca\" 365 }}{{ $c := genSignedCert \"svc\" (list \"10.0.0.1\") (list \"svc.local\") 30 $ca }}{{ $ca.Cert | len | lt 100 }} {{ hasPrefix \"-----BEGIN CERTIFICATE-----\" $c.Cert }} {{ hasPrefix \"-----BEGIN RSA PRIVATE KEY-----\" $c.Key }}");
+        let ca = r(
+            "{{ $ca := genCA \"my-ca\" 365 }}{{ $c := genSignedCert \"svc\" (list \"10.0.0.1\") (list \"svc.local\") 30 $ca }}{{ $ca.Cert | len | lt 100 }} {{ hasPrefix \"-----BEGIN CERTIFICATE-----\" $c.Cert }} {{ hasPrefix \"-----BEGIN RSA PRIVATE KEY-----\" $c.Key }}",
+        );
         assert!(ca.starts_with("true"), "{ca}");
-        assert!(r("{{ genSelfSignedCert \"x\" (list \"nope\") nil 3 }}").ends_with("error parsing ip: nope"));
+        assert!(
+            r("{{ genSelfSignedCert \"x\" (list \"nope\") nil 3 }}")
+                .ends_with("error parsing ip: nope")
+        );
     }
 }

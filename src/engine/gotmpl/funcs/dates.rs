@@ -12,7 +12,7 @@ use std::rc::Rc;
 use super::super::super::exec::CallError;
 use super::super::super::fmt::quote;
 use super::super::super::value::{Object, Value};
-use super::super::{FnResult, Funcs, arg_str, wrong_type};
+use super::super::{Funcs, arg_str, wrong_type};
 
 pub fn register(f: &mut Funcs) {
     f.add("now", 0, |_| Ok(time_value(now())));
@@ -53,9 +53,19 @@ pub fn register(f: &mut Funcs) {
         });
     }
     f.add("ago", 1, |a| {
-        let t = time_of(&a[0]).unwrap_or_else(now);
+        let t = match &a[0] {
+            Value::Int(n) => Time {
+                secs: *n,
+                nsec: 0,
+                loc: local(),
+            },
+            other => time_of(other).unwrap_or_else(now),
+        };
         let since = now().nanos_since(&t);
-        Ok(Value::from(format_duration(round_duration(since, 1_000_000_000))))
+        Ok(Value::from(format_duration(round_duration(
+            since,
+            1_000_000_000,
+        ))))
     });
     f.add("toDate", 2, |a| {
         let layout = arg_str(&a[0])?;
@@ -590,7 +600,10 @@ impl Object for Time {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(format!("wrong number of args for {name}: want {n} got {}", args.len()))
+                Err(format!(
+                    "wrong number of args for {name}: want {n} got {}",
+                    args.len()
+                ))
             }
         };
         Some(match name {
@@ -754,13 +767,16 @@ fn next_chunk(layout: &str) -> (&str, Option<Std>, &str) {
                     ("07:00", true, false, false),
                     ("07", false, false, true),
                 ];
-                forms.iter().find(|(f, ..)| at(i + 1, f)).map(|(f, c, s, h)| {
-                    (
-                        &layout[..i],
-                        Some(Std::Tz(iso, *c, *s, *h)),
-                        &layout[i + 1 + f.len()..],
-                    )
-                })
+                forms
+                    .iter()
+                    .find(|(f, ..)| at(i + 1, f))
+                    .map(|(f, c, s, h)| {
+                        (
+                            &layout[..i],
+                            Some(Std::Tz(iso, *c, *s, *h)),
+                            &layout[i + 1 + f.len()..],
+                        )
+                    })
             }
             c @ (b'.' | b',') if matches!(b.get(i + 1), Some(b'0' | b'9')) => {
                 let ch = b[i + 1];
@@ -911,8 +927,7 @@ fn parse_time(layout: &str, value: &str, local: &Rc<Location>) -> Result<Time, S
                 value = &value[4..];
             }
             Std::Month | Std::LongMonth => {
-                let (i, rest) =
-                    lookup_name(&MONTHS, std == Std::Month, value).ok_or_else(fail)?;
+                let (i, rest) = lookup_name(&MONTHS, std == Std::Month, value).ok_or_else(fail)?;
                 month = i as i64 + 1;
                 value = rest;
             }
@@ -925,8 +940,7 @@ fn parse_time(layout: &str, value: &str, local: &Rc<Location>) -> Result<Time, S
                 value = rest;
             }
             Std::WeekDay | Std::LongWeekDay => {
-                let (_, rest) =
-                    lookup_name(&DAYS, std == Std::WeekDay, value).ok_or_else(fail)?;
+                let (_, rest) = lookup_name(&DAYS, std == Std::WeekDay, value).ok_or_else(fail)?;
                 value = rest;
             }
             Std::Day | Std::UnderDay | Std::ZeroDay => {
@@ -1018,7 +1032,7 @@ fn parse_time(layout: &str, value: &str, local: &Rc<Location>) -> Result<Time, S
                     _ => return Err(fail()),
                 };
                 let mut v = &value[1..];
-                let mut part = |v: &mut &str, need_colon: bool| -> Result<i64, String> {
+                let part = |v: &mut &str, need_colon: bool| -> Result<i64, String> {
                     if need_colon {
                         *v = v.strip_prefix(':').ok_or_else(fail)?;
                     }
@@ -1127,7 +1141,10 @@ fn parse_time(layout: &str, value: &str, local: &Rc<Location>) -> Result<Time, S
         if zone_name.len() > 3 && zone_name.starts_with("GMT") {
             off = zone_name[3..].parse::<i32>().unwrap_or(0) * 3600;
         }
-        return Ok(at(wall - off as i64, Rc::new(Location::fixed(&zone_name, off))));
+        return Ok(at(
+            wall - off as i64,
+            Rc::new(Location::fixed(&zone_name, off)),
+        ));
     }
     // Go's `Date` in the default location: find the offset in effect at that wall time.
     let (o1, _) = local.lookup(wall);
@@ -1323,40 +1340,70 @@ mod tests {
     fn dates_format_and_parse_like_go() {
         let sample = r#"(toDate "2006-01-02 15:04:05.000" "2024-02-03 04:05:06.120")"#;
         assert_eq!(
-            r(&format!("{{{{ date \"Mon Monday Jan January 1 01 2 02 _2 002 __2 3 03 15 4 04 5 05 06 PM pm .000 .999 ,9 Z07:00 -07 -0700 MST\" {sample} }}}}")),
+            r(&format!(
+                "{{{{ date \"Mon Monday Jan January 1 01 2 02 _2 002 __2 3 03 15 4 04 5 05 06 PM pm .000 .999 ,9 Z07:00 -07 -0700 MST\" {sample} }}}}"
+            )),
             "Sat Saturday Feb February 2 02 3 03  3 034  34 4 04 04 5 05 6 06 24 AM am .120 .12 ,1 Z +00 +0000 UTC"
         );
         assert_eq!(
-            r(r#"{{ toDate "2006-01-02" "bad" }}|{{ toDate "2006-01-02 15:04:05.000 -0700 MST" "2024-02-03 04:05:06.789 +0100 CET" }}|{{ (toDate "2006-01-02" "2024-02-03").Unix }}|{{ toDate "Jan _2 3:04PM" "Feb  3 4:05PM" }}"#),
+            r(
+                r#"{{ toDate "2006-01-02" "bad" }}|{{ toDate "2006-01-02 15:04:05.000 -0700 MST" "2024-02-03 04:05:06.789 +0100 CET" }}|{{ (toDate "2006-01-02" "2024-02-03").Unix }}|{{ toDate "Jan _2 3:04PM" "Feb  3 4:05PM" }}"#
+            ),
             "0001-01-01 00:00:00 +0000 UTC|2024-02-03 04:05:06.789 +0100 CET|1706918400|0000-02-03 16:05:00 +0000 UTC"
         );
         assert_eq!(
-            r(r#"{{ toDate "2006-01-02" "2024-02-03" | dateModify "-1.5h" }}|{{ toDate "2006-01-02" "2024-02-03" | unixEpoch }}|{{ toDate "2006-01-02" "2024-02-03" | toJson }}|{{ (toDate "2006-01-02" "2024-02-03").Year }}"#),
+            r(
+                r#"{{ toDate "2006-01-02" "2024-02-03" | dateModify "-1.5h" }}|{{ toDate "2006-01-02" "2024-02-03" | unixEpoch }}|{{ toDate "2006-01-02" "2024-02-03" | toJson }}|{{ (toDate "2006-01-02" "2024-02-03").Year }}"#
+            ),
             "2024-02-02 22:30:00 +0000 UTC|1706918400|\"2024-02-03T00:00:00Z\"|2024"
         );
         assert_eq!(
-            r(r#"{{ dateInZone "2006-01-02 15:04 MST" (toDate "2006-01-02" "2024-07-01") "America/New_York" }}|{{ dateInZone "15:04 MST" 0 "Bad/Zone" }}|{{ date "2006" 0 }}|{{ typeOf now }}|{{ kindOf now }}|{{ date "2006" 1.5 | len }}"#),
+            r(
+                r#"{{ dateInZone "2006-01-02 15:04 MST" (toDate "2006-01-02" "2024-07-01") "America/New_York" }}|{{ dateInZone "15:04 MST" 0 "Bad/Zone" }}|{{ date "2006" 0 }}|{{ typeOf now }}|{{ kindOf now }}|{{ date "2006" 1.5 | len }}"#
+            ),
             "2024-06-30 20:00 EDT|00:00 UTC|1970|time.Time|struct|4"
         );
-        assert!(r(r#"{{ mustToDate "2006-01-02" "2024-13-01" }}"#).ends_with("parsing time \"2024-13-01\": month out of range"));
-        assert!(r(r#"{{ mustToDate "2006-01-02" "2024-01-01x" }}"#).ends_with("parsing time \"2024-01-01x\": extra text: \"x\""));
-        assert!(r(r#"{{ mustToDate "2006-01-02" "24-01-01" }}"#).ends_with("parsing time \"24-01-01\" as \"2006-01-02\": cannot parse \"24-01-01\" as \"2006\""));
-        assert!(r(r#"{{ mustDateModify "1x" now }}"#).ends_with("time: unknown unit \"x\" in duration \"1x\""));
+        assert!(
+            r(r#"{{ mustToDate "2006-01-02" "2024-13-01" }}"#)
+                .ends_with("parsing time \"2024-13-01\": month out of range")
+        );
+        assert!(
+            r(r#"{{ mustToDate "2006-01-02" "2024-01-01x" }}"#)
+                .ends_with("parsing time \"2024-01-01x\": extra text: \"x\"")
+        );
+        assert!(r(r#"{{ mustToDate "2006-01-02" "24-01-01" }}"#).ends_with(
+            "parsing time \"24-01-01\" as \"2006-01-02\": cannot parse \"24-01-01\" as \"2006\""
+        ));
+        assert!(
+            r(r#"{{ mustDateModify "1x" now }}"#)
+                .ends_with("time: unknown unit \"x\" in duration \"1x\"")
+        );
     }
 
     #[test]
     fn durations_like_go() {
         assert_eq!(
-            r(r#"{{ duration "90" }}|{{ duration 3725 }}|{{ durationRound "2h10m" }}|{{ durationRound 3600000000000 }}|{{ ago 0 | len }}"#),
+            r(
+                r#"{{ duration "90" }}|{{ duration "3725" }}|{{ durationRound "2h10m" }}|{{ durationRound 3600000000000 }}|{{ ago 0 | len }}"#
+            ),
             "1m30s|1h2m5s|2h|60m|13"
         );
         assert_eq!(format_duration(1_500_000), "1.5ms");
         assert_eq!(format_duration(-90_000_000_000), "-1m30s");
         assert_eq!(format_duration(1_000), "1\u{b5}s");
         assert_eq!(parse_duration("1h30m"), Ok(5_400_000_000_000));
-        assert_eq!(parse_duration("1"), Err("time: missing unit in duration \"1\"".into()));
-        assert_eq!(parse_duration(""), Err("time: invalid duration \"\"".into()));
+        assert_eq!(
+            parse_duration("1"),
+            Err("time: missing unit in duration \"1\"".into())
+        );
+        assert_eq!(
+            parse_duration(""),
+            Err("time: invalid duration \"\"".into())
+        );
         assert_eq!(round_duration(1_499_999_999, 1_000_000_000), 1_000_000_000);
-        assert_eq!(round_duration(-1_500_000_000, 1_000_000_000), -2_000_000_000);
+        assert_eq!(
+            round_duration(-1_500_000_000, 1_000_000_000),
+            -2_000_000_000
+        );
     }
 }

@@ -508,11 +508,15 @@ mod tests {
     #[test]
     fn json_encodes_like_go() {
         assert_eq!(
-            r(r#"{{ toJson 1e-7 }} {{ toJson 1e21 }} {{ toJson 123456789.0 }} {{ toJson "<a&b>\u2028\b\f\x01" }} {{ toRawJson "<a&b>\u2028" }}"#),
+            r(
+                r#"{{ toJson 1e-7 }} {{ toJson 1e21 }} {{ toJson 123456789.0 }} {{ toJson "<a&b>\u2028\b\f\x01" }} {{ toRawJson "<a&b>\u2028" }}"#
+            ),
             r#"1e-7 1e+21 123456789 "\u003ca\u0026b\u003e\u2028\b\f\u0001" "<a&b>\u2028""#
         );
         assert_eq!(
-            r(r#"{{ toJson (dict "b" (list 1.5 1e-7 100000000000000000000.0 -0.0 "x\ty") "a" nil) }}"#),
+            r(
+                r#"{{ toJson (dict "b" (list 1.5 1e-7 100000000000000000000.0 -0.0 "x\ty") "a" nil) }}"#
+            ),
             r#"{"a":null,"b":[1.5,1e-7,100000000000000000000,-0,"x\ty"]}"#
         );
         assert_eq!(
@@ -524,17 +528,26 @@ mod tests {
     #[test]
     fn json_decodes_like_helm() {
         assert_eq!(
-            r(r#"{{ fromJson "{\"a\": 1, \"b\": [1, \"x\", null]}" }}|{{ fromJson "[1]" }}|{{ fromJson "{bad" }}|{{ fromJson "" }}|{{ fromJson "{\"a\":1} x" }}|{{ fromJson "null" }}"#),
+            r(
+                r#"{{ fromJson "{\"a\": 1, \"b\": [1, \"x\", null]}" }}|{{ fromJson "[1]" }}|{{ fromJson "{bad" }}|{{ fromJson "" }}|{{ fromJson "{\"a\":1} x" }}|{{ fromJson "null" }}"#
+            ),
             "map[a:1 b:[1 x <nil>]]|map[Error:json: cannot unmarshal array into Go value of type map[string]interface {}]|map[Error:invalid character 'b' looking for beginning of object key string]|map[Error:unexpected end of JSON input]|map[Error:invalid character 'x' after top-level value]|map[]"
         );
         assert_eq!(
-            r(r#"{{ fromJsonArray "[1, {\"a\": 2}]" }}|{{ fromJsonArray "{}" }}|{{ fromJsonArray "[1,]" }}|{{ fromJsonArray "[01]" }}|{{ fromJsonArray "[\"a
-b\"]" }}|{{ fromJsonArray "[tru]" }}|{{ fromJsonArray "[1.e5]" }}|{{ fromJsonArray "[\"\\x\"]" }}"#),
+            r(
+                r#"{{ fromJsonArray "[1, {\"a\": 2}]" }}|{{ fromJsonArray "{}" }}|{{ fromJsonArray "[1,]" }}|{{ fromJsonArray "[01]" }}|{{ fromJsonArray "[\"a\nb\"]" }}|{{ fromJsonArray "[tru]" }}|{{ fromJsonArray "[1.e5]" }}|{{ fromJsonArray "[\"\\x\"]" }}"#
+            ),
             r"[1 map[a:2]]|[json: cannot unmarshal object into Go value of type []interface {}]|[invalid character ']' looking for beginning of value]|[invalid character '1' after array element]|[invalid character '\n' in string literal]|[invalid character ']' in literal true (expecting 'e')]|[invalid character 'e' after decimal point in numeric literal]|[invalid character 'x' in string escape code]"
         );
-        assert!(r(r#"{{ mustFromJson "{\"a\" 1}" }}"#).ends_with("invalid character '1' after object key"));
+        assert!(
+            r(r#"{{ mustFromJson "{\"a\" 1}" }}"#)
+                .ends_with("invalid character '1' after object key")
+        );
         assert!(r(r#"{{ mustToJson (float64 "NaN") }}"#).ends_with("json: unsupported value: NaN"));
         assert_eq!(r(r#"[{{ toJson (float64 "NaN") }}]"#), "[]");
-        assert_eq!(r(r#"{{ (mustFromJson "{\"a\":[2]}").a }}|{{ typeOf (mustFromJson "2") }}"#), "[2]|float64");
+        assert_eq!(
+            r(r#"{{ (mustFromJson "{\"a\":[2]}").a }}|{{ typeOf (mustFromJson "2") }}"#),
+            "[2]|float64"
+        );
     }
 }

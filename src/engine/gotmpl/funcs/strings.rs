@@ -827,7 +827,13 @@ fn pascal_case(s: &str) -> String {
         }
         out.push(c);
     }
-    let Some(mut r0) = r0 else { return out };
+    let Some(mut r0) = r0 else {
+        // Only connectors: xstrings writes the last one twice.
+        if let Some(last) = s.chars().last() {
+            out.push(last);
+        }
+        return out;
+    };
     for c in chars {
         let r1 = r0;
         r0 = c;
@@ -1428,13 +1434,6 @@ const ERR_PERL_OP: &str = "invalid or unsupported Perl syntax";
 const ERR_NAMED_CAPTURE: &str = "invalid named capture";
 const ERR_TRAILING_BACKSLASH: &str = "trailing backslash at end of expression";
 
-/// Go's Unicode general categories (`\p{Lu}`); any other name must be a script.
-const GO_CATEGORIES: &[&str] = &[
-    "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me", "Mn", "N",
-    "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S", "Sc", "Sk", "Sm", "So",
-    "Z", "Zl", "Zp", "Zs",
-];
-
 const POSIX_CLASSES: &[&str] = &[
     "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
     "space", "upper", "word", "xdigit",
@@ -1523,7 +1522,7 @@ fn translate_regex(re: &str) -> Result<(String, Vec<Option<String>>), String> {
                 let (len, text) = if c == '{' {
                     match parse_repeat(rest) {
                         Some((min, max, len)) => {
-                            if min < 0 || min > 1000 || max > 1000 || max >= 0 && min > max {
+                            if !(0..=1000).contains(&min) || max > 1000 || max >= 0 && min > max {
                                 return Err(re_error(ERR_REPEAT_SIZE, &rest[..len]));
                             }
                             let text = match max {
@@ -1743,11 +1742,11 @@ fn parse_unicode_class(s: &str) -> Result<(usize, String), String> {
         negated = !negated;
         name = n;
     }
-    let go_name = name == "Any"
-        || GO_CATEGORIES.contains(&name)
-        || name.starts_with(|c: char| c.is_ascii_uppercase())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && Regex::new(&format!(r"\p{{{name}}}")).is_ok();
+    // Go matches names loosely (`\p{greek}`, `\p{Lowercase Letter}`) as the crate does;
+    // the crate's extras (`sc=…`, `L&`) are refused.
+    let go_name = !name.is_empty()
+        && !name.contains(['=', '&'])
+        && Regex::new(&format!(r"\p{{{name}}}")).is_ok();
     if !go_name {
         return Err(re_error(ERR_CHAR_RANGE, &s[..seq_len]));
     }
@@ -1780,18 +1779,23 @@ fn parse_escape(s: &str) -> Result<(char, usize), String> {
         'x' => {
             let body = &s[2..];
             if let Some(braced) = body.strip_prefix('{') {
-                let digits = braced.bytes().take_while(u8::is_ascii_hexdigit).count();
-                let len = 3 + digits;
-                if digits == 0 || !braced[digits..].starts_with('}') {
-                    return bad(len + braced[digits..].chars().next().map_or(0, char::len_utf8));
+                // Hex digits up to `}`; Go's error text ends where it stopped reading.
+                let mut r: u32 = 0;
+                let mut len = 3;
+                for c in braced.chars() {
+                    len += c.len_utf8();
+                    if c == '}' {
+                        return match char::from_u32(r) {
+                            Some(ch) if len > 4 => Ok((ch, len)),
+                            _ => bad(len),
+                        };
+                    }
+                    match c.to_digit(16) {
+                        Some(v) if r * 16 + v <= 0x10FFFF => r = r * 16 + v,
+                        _ => return bad(len),
+                    }
                 }
-                match u32::from_str_radix(&braced[..digits], 16)
-                    .ok()
-                    .and_then(char::from_u32)
-                {
-                    Some(ch) => Ok((ch, len + 1)),
-                    None => bad(len + 1),
-                }
+                bad(len)
             } else {
                 let hex: Vec<char> = body.chars().take(2).collect();
                 let len = 2 + hex.iter().map(|c| c.len_utf8()).sum::<usize>();
@@ -2169,4 +2173,381 @@ fn random_string(count: i64, keep: fn(char) -> bool) -> String {
     (0..count)
         .map(|_| pool[rng.random_range(0..pool.len())])
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected outputs are helm v4.1.4's for the same templates.
+
+    use crate::engine::gotmpl::tests::render;
+    use crate::engine::gotmpl::value::{Value, map_of};
+
+    fn r(src: &str) -> String {
+        render(src, &Value::new_map()).unwrap_or_else(|e| panic!("{src}: {e}"))
+    }
+
+    fn err(src: &str) -> String {
+        render(src, &Value::new_map()).expect_err(src)
+    }
+
+    #[test]
+    fn trimming_and_slicing() {
+        assert_eq!(
+            r(
+                r#"{{ trim "  a b \n" }}|{{ trimAll "$" "$$5.00$" }}|{{ trimPrefix "-" "--a" }}|{{ trimSuffix "-" "a--" }}|{{ trimall "x" "xaxx" }}"#
+            ),
+            "a b|5.00|-a|a-|a"
+        );
+        assert_eq!(
+            r(
+                r#"{{ repeat 3 "ab" }}|{{ substr 1 3 "hello" }}|{{ substr -1 2 "hello" }}|{{ substr 2 -1 "hello" }}|{{ substr 0 99 "hello" }}"#
+            ),
+            "ababab|el|he|llo|hello"
+        );
+        assert_eq!(
+            r(
+                r#"{{ nospace " a b\tc\n" }}|{{ trunc 3 "hello" }}|{{ trunc -3 "hello" }}|{{ trunc -9 "hello" }}|{{ trunc 9 "hello" }}"#
+            ),
+            "abc|hel|llo|hello|hello"
+        );
+        // goutils works on bytes: removing anything re-encodes the rest as Latin-1.
+        assert_eq!(
+            r(r#"{{ nospace "é x" }}|{{ initials "été x" }}|{{ nospace "à" }}"#),
+            "Ã©x|Ãx|Ã"
+        );
+        assert_eq!(
+            r(
+                r#"{{ abbrev 5 "hello world" }}|{{ abbrev 3 "hello world" }}|{{ abbrev 20 "hello" }}|{{ abbrevboth 5 10 "1234 5678 9123" }}|{{ abbrevboth 0 4 "hello world" }}|{{ abbrevboth 10 10 "abcdefghijklmnopqrstuvwxyz" }}"#
+            ),
+            "he...|hello world|hello|...5678...|h...|...klmn..."
+        );
+        assert_eq!(
+            r(r#"{{ initials "first try" }}|{{ initials " a  b c" }}"#),
+            "ft|abc"
+        );
+    }
+
+    #[test]
+    fn go_panics_become_errors() {
+        assert!(
+            err(r#"{{ substr 2 1 "abcd" }}"#)
+                .ends_with("error calling substr: runtime error: slice bounds out of range [2:1]")
+        );
+        assert!(
+            err(r#"{{ substr -1 10 "abc" }}"#)
+                .ends_with("runtime error: slice bounds out of range [:10] with length 3")
+        );
+        assert!(
+            err(r#"{{ substr 5 7 "abc" }}"#)
+                .ends_with("runtime error: slice bounds out of range [5:3]")
+        );
+        assert!(
+            err(r#"{{ substr -1 -1 "abcd" }}"#)
+                .ends_with("runtime error: slice bounds out of range [:-1]")
+        );
+        assert!(
+            err(r#"{{ repeat -1 "a" }}"#)
+                .ends_with("error calling repeat: strings: negative Repeat count")
+        );
+        assert!(
+            err(r#"{{ indent -1 "a" }}"#)
+                .ends_with("error calling indent: strings: negative Repeat count")
+        );
+        assert!(
+            err("{{ randBytes -1 }}")
+                .ends_with("error calling randBytes: runtime error: makeslice: len out of range")
+        );
+        assert!(
+            err("{{ div 1 0 }}")
+                .ends_with("error calling div: runtime error: integer divide by zero")
+        );
+        assert!(
+            err("{{ mod 1 0 }}")
+                .ends_with("error calling mod: runtime error: integer divide by zero")
+        );
+        assert!(err("{{ divf 1 0 }}").ends_with("error calling divf: decimal division by 0"));
+    }
+
+    #[test]
+    fn wrapping_quoting_and_joining_text() {
+        assert_eq!(
+            r(
+                r#"{{ wrap 5 "Hello World Foo" }}|{{ wrap 3 "averylongword x" }}|{{ wrapWith 5 "\t" "Hello World" }}|{{ wrapWith 3 "|" "abcdefgh ij" }}|{{ wrap 0 "a b" }}"#
+            ),
+            "Hello\nWorld\nFoo|averylongword\nx|Hello\tWorld|abc|def|gh|ij|a\nb"
+        );
+        assert_eq!(
+            r(
+                r#"{{ contains "cat" "catch" }}|{{ hasPrefix "ca" "cat" }}|{{ hasSuffix "x" "cat" }}"#
+            ),
+            "true|true|false"
+        );
+        assert_eq!(
+            r(
+                r#"{{ quote "a\"b" 1 nil 2.5 }}|{{ squote "a" nil 3 (list 1 2) }}|{{ cat "a" nil 1 2.5 (list "x" 1) }}|{{ quote }}|{{ quote nil }}"#
+            ),
+            r#""a\"b" "1" "2.5"|'a' '3' '[1 2]'|a 1 2.5 [x 1]||"#
+        );
+        assert_eq!(
+            r(
+                r#"{{ indent 2 "a\nb" }}|{{ nindent 2 "a" }}|{{ replace "a" "b" "banana" }}|{{ replace "" "-" "abc" }}"#
+            ),
+            "  a\n  b|\n  a|bbnbnb|-a-b-c-"
+        );
+        assert_eq!(
+            r(r#"{{ plural "one" "many" 1 }}|{{ plural "one" "many" 2 }}"#),
+            "one|many"
+        );
+        assert_eq!(
+            r(
+                r#"{{ toString 1.5 }}|{{ toString nil }}|{{ toString (list 1 "a") }}|{{ toStrings (list 1 nil "a" 2.5) }}|{{ toStrings "x" }}|{{ toStrings nil | len }}"#
+            ),
+            "1.5|<nil>|[1 a]|[1 a 2.5]|[x]|0"
+        );
+    }
+
+    #[test]
+    fn values_from_yaml_are_float64() {
+        let data = map_of([
+            ("f", Value::Float(2.7)),
+            ("big", Value::Float(1_000_000.0)),
+            ("s", Value::from("abc")),
+        ]);
+        let out = render(
+            "{{ .f | int }}|{{ add .f 1 }}|{{ .big | int }}|{{ mul .f 2 }}|{{ addf .f 0.1 }}|{{ .f | toString }}|{{ .big | toString }}|{{ quote .big }}|{{ .s | upper }}|{{ squote .big }}|{{ cat .big .f }}|{{ toDecimal .big }}|{{ .big | int64 }}|{{ max .f 2 }}|{{ round .f 0 }}",
+            &data,
+        );
+        assert_eq!(
+            out.unwrap(),
+            "2|3|1000000|4|2.8|2.7|1e+06|\"1e+06\"|ABC|'1e+06'|1e+06 2.7|0|1000000|2|3"
+        );
+    }
+
+    #[test]
+    fn case_conversions() {
+        assert_eq!(
+            r(
+                r#"{{ upper "héllo ß" }}|{{ lower "HÉLLO İ" }}|{{ title "hello wORLD foo_bar a.b" }}|{{ untitle "Hello World" }}"#
+            ),
+            "HÉLLO ß|héllo i|Hello WORLD Foo_bar A.B|hello world"
+        );
+        assert_eq!(
+            r(r#"{{ title "hello-world don't ǆa" }}"#),
+            "Hello-World Don'T ǅa"
+        );
+        assert_eq!(
+            r(
+                r#"{{ swapcase "Hello World hi" }}|{{ swapcase "x1y" }}|{{ swapcase "hello World" }}"#
+            ),
+            "hELLO wORLD HI|X1Y|HELLO wORLD"
+        );
+        assert_eq!(
+            r(
+                r#"{{ snakecase "FirstName" }}|{{ snakecase "HTTPServer" }}|{{ snakecase "NoHTTPS" }}|{{ snakecase "GO_PATH" }}|{{ snakecase "GO PATH" }}|{{ snakecase "http2xx" }}|{{ snakecase "HTTP20xOK" }}|{{ snakecase "Duration2m3s" }}|{{ snakecase "Bld4Floor3rd" }}|{{ snakecase "a.b-c d" }}|{{ snakecase "__foo__Bar" }}"#
+            ),
+            "first_name|http_server|no_https|go_path|go_path|http_2xx|http_20x_ok|duration_2m3s|bld4_floor_3rd|a.b_c_d|__foo__bar"
+        );
+        assert_eq!(
+            r(
+                r#"{{ kebabcase "FirstName" }}|{{ kebabcase "myVar_name-x" }}|{{ kebabcase "ABC" }}|{{ kebabcase "aB" }}|{{ kebabcase "a1B2" }}|{{ kebabcase "x--y" }}"#
+            ),
+            "first-name|my-var-name-x|abc|a-b|a1-b2|x--y"
+        );
+        assert_eq!(
+            r(
+                r#"{{ camelcase "http_server" }}|{{ camelcase "_complex__case_" }}|{{ camelcase "some words" }}|{{ camelcase "GOLANG_IS_GREAT" }}|{{ camelcase "a" }}|{{ camelcase "___" }}|{{ camelcase "fooBar-baz" }}|{{ camelcase "HTTPServer" }}"#
+            ),
+            "HttpServer|_Complex_Case_|SomeWords|GolangIsGreat|A|____|FooBarBaz|Httpserver"
+        );
+    }
+
+    #[test]
+    fn splitting_joining_sorting() {
+        assert_eq!(
+            r(
+                r#"{{ split "," "a,b,,c" }}|{{ (split "/" "x/y")._1 }}|{{ splitn "," 2 "a,b,c" }}|{{ splitList "," "a,b" }}|{{ splitList "" "abc" }}|{{ splitList "," "" | len }}|{{ splitList "" "" | len }}|{{ splitn "" 2 "abc" }}|{{ splitn "," 0 "a,b" }}"#
+            ),
+            "map[_0:a _1:b _2: _3:c]|y|map[_0:a _1:b,c]|[a b]|[a b c]|1|0|map[_0:a _1:bc]|map[]"
+        );
+        assert_eq!(
+            r(
+                r#"{{ join "-" (list "a" 1 nil 2.5) }}|{{ join "," "abc" }}|{{ join "," nil }}|{{ join "," 3 }}|{{ sortAlpha (list "c" "a" "B") }}|{{ sortAlpha 5 }}"#
+            ),
+            "a-1-2.5|abc||3|[B a c]|[5]"
+        );
+        assert_eq!(
+            r(r#"{{ sortAlpha nil }} {{ sortAlpha (list "b" 1 "a" nil) }} {{ sortAlpha "x" }}"#),
+            "[<nil>] [1 a b] [x]"
+        );
+    }
+
+    #[test]
+    fn encodings_and_hashes() {
+        assert_eq!(
+            r(
+                r#"{{ b64enc "hello" }}|{{ b64dec "aGVsbG8=" }}|{{ b32enc "hello" }}|{{ b32dec "NBSWY3DP" }}|{{ b64dec "aGVsbG8" }}|{{ b64dec "aGV\nsbG8=" }}|{{ b64dec "aGVsbA==" }}|{{ b64dec "aGVsbA=" }}|{{ b64dec "aGVsbA==x" }}|{{ b32enc "a" }}|{{ b32dec "ME======" }}|{{ b32dec "ME=====" }}"#
+            ),
+            "aGVsbG8=|hello|NBSWY3DP|hello|illegal base64 data at input byte 4|hello|hell|illegal base64 data at input byte 7|illegal base64 data at input byte 8|ME======|a|illegal base32 data at input byte 7"
+        );
+        assert_eq!(
+            r(
+                r#"{{ b64dec "YWJj=" }}|{{ b64dec "YW" }}|{{ b64dec "Y!==" }}|{{ b32dec "MFRGG===" }}|{{ b32dec "MFRGG" }}|{{ b32dec "MF!GG===" }}"#
+            ),
+            "illegal base64 data at input byte 4|illegal base64 data at input byte 0|illegal base64 data at input byte 1|abc|illegal base32 data at input byte 0|illegal base32 data at input byte 2"
+        );
+        assert_eq!(
+            r(
+                r#"{{ sha1sum "abc" }}|{{ sha256sum "abc" }}|{{ adler32sum "abc" }}|{{ adler32sum "" }}"#
+            ),
+            "a9993e364706816aba3e25717850c26c9cd0d89d|ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad|38600999|1"
+        );
+        assert_eq!(
+            r(r#"{{ sha512sum "abc" }}"#),
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        );
+    }
+
+    #[test]
+    fn regular_expressions() {
+        assert_eq!(
+            r(
+                r#"{{ regexMatch "^[a-z]+$" "abc" }}|{{ regexMatch "(" "x" }}|{{ regexFindAll "[0-9]+" "a1b22c333" -1 }}|{{ regexFindAll "[0-9]+" "a1b22c333" 2 }}|{{ regexFind "b+" "abbbc" }}|{{ regexFind "z" "abc" }}"#
+            ),
+            "true|false|[1 22 333]|[1 22]|bbb|"
+        );
+        assert_eq!(
+            r(
+                r#"{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }}|{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "$1W" }}|{{ regexReplaceAll "(?P<n>x+)" "axxb" "[$n]" }}|{{ regexReplaceAll "a" "aaa" "$$" }}|{{ regexReplaceAll "a" "aaa" "$" }}|{{ regexReplaceAll "a" "aaa" "${" }}|{{ regexReplaceAllLiteral "a(x*)b" "-ab-axxb-" "${1}" }}"#
+            ),
+            "-W-xxW-|---|a[xx]b|$$$|$$$|${${${|-${1}-${1}-"
+        );
+        assert_eq!(
+            r(
+                r#"{{ regexSplit "z+" "pizza" -1 }}|{{ regexSplit "z+" "pizza" 1 }}|{{ regexSplit "" "abc" -1 }}|{{ regexSplit "a" "" -1 }}|{{ regexQuoteMeta "1.5-2.0?[x]#" }}"#
+            ),
+            r"[pi a]|[pizza]|[a b c]|[]|1\.5-2\.0\?\[x\]#"
+        );
+        assert_eq!(
+            r(
+                r#"{{ regexFindAll "a*" "baaab" -1 }} {{ regexSplit "a*" "baaab" -1 }} {{ regexReplaceAll "a*" "baaab" "-" }} {{ regexSplit "x" "axbxc" 0 }}"#
+            ),
+            "[ aaa ] [b b] -b-b- []"
+        );
+    }
+
+    #[test]
+    fn go_regexp_syntax() {
+        // \d, \w, \s and \b are ASCII-only in Go; braces that are not repetitions are
+        // literal; `[` and `&&` inside a class are plain characters.
+        assert_eq!(
+            r(
+                r#"{{ regexFindAll "\\d+" "a١٢b33" -1 }}|{{ regexFindAll "\\w+" "héllo wörld" -1 }}|{{ regexMatch "\\bé" "é" }}|{{ regexFindAll "a{2}" "aaaaa" -1 }}|{{ regexFindAll "a{" "a{" -1 }}|{{ regexFindAll "{}" "x{}" -1 }}|{{ regexFindAll "[[a]" "[a" -1 }}|{{ regexFindAll "[a-c&&b]" "a&b" -1 }}|{{ regexFindAll "\\Qa.b\\E" "a.b axb" -1 }}|{{ regexFindAll "(?i)AB" "ab Ab" -1 }}|{{ regexFindAll "[\\d\\s]+" "1 2x" -1 }}|{{ regexFindAll "[^\\W]+" "ab-cd" -1 }}"#
+            ),
+            "[33]|[h llo w rld]|false|[aa aa]|[a{]|[{}]|[[ a]|[a & b]|[a.b]|[ab Ab]|[1 2]|[ab cd]"
+        );
+    }
+
+    #[test]
+    fn regexp_errors_in_go_words() {
+        assert!(err(r#"{{ regexFind "(" "x" }}"#).ends_with(
+            "error calling regexFind: regexp: Compile(`(`): error parsing regexp: missing closing ): `(`"
+        ));
+        assert!(err(r#"{{ mustRegexFind "(" "x" }}"#).ends_with(
+            "error calling mustRegexFind: error parsing regexp: missing closing ): `(`"
+        ));
+        assert!(err(r#"{{ regexFindAll "[" "x" 1 }}"#).ends_with(
+            "error calling regexFindAll: regexp: Compile(`[`): error parsing regexp: missing closing ]: `[`"
+        ));
+    }
+
+    #[test]
+    fn integer_math() {
+        assert_eq!(
+            r(
+                r#"{{ add 1 2 3 }}|{{ add }}|{{ add 1.9 "2" }}|{{ add1 4.7 }}|{{ sub 5 2.5 }}|{{ div 7 2 }}|{{ div -7 2 }}|{{ mod -7 3 }}|{{ mul 2 3 4 }}|{{ mul 2 }}|{{ max 1 5 3 }}|{{ min 4 2 8 }}|{{ biggest 1 "7" }}"#
+            ),
+            "6|0|3|5|3|3|-3|-1|24|2|5|2|7"
+        );
+        assert_eq!(
+            r(
+                r#"{{ int 3.9 }}|{{ int "42" }}|{{ int "0x1F" }}|{{ int "abc" }}|{{ int64 -2.5 }}|{{ float64 "1.5" }}|{{ float64 3 }}|{{ int true }}|{{ atoi "42" }}|{{ atoi "x" }}|{{ atoi "+7" }}|{{ atoi " 7" }}|{{ atoi "99999999999999999999" }}|{{ toDecimal "0777" }}|{{ toDecimal 777 }}|{{ toDecimal "8" }}"#
+            ),
+            "3|42|31|0|-2|1.5|3|1|42|0|7|0|9223372036854775807|511|511|0"
+        );
+        assert_eq!(
+            r(
+                r#"{{ until 3 }}|{{ until -3 }}|{{ until 0 }}|{{ untilStep 0 10 3 }}|{{ untilStep 10 0 -4 }}|{{ untilStep 0 10 -1 }}|{{ seq 3 }}|{{ seq 0 }}|{{ seq 2 5 }}|{{ seq 5 2 }}|{{ seq 0 2 10 }}|{{ seq 10 -3 1 }}|{{ seq 10 3 1 }}|{{ seq }}|{{ seq 1 2 3 4 }}|{{ seq -3 }}"#
+            ),
+            "[0 1 2]|[0 -1 -2]|[]|[0 3 6 9]|[10 6 2]|[]|1 2 3|1 0|2 3 4 5|5 4 3 2|0 2 4 6 8 10|10 7 4 1||||1 0 -1 -2 -3"
+        );
+    }
+
+    #[test]
+    fn float_math_goes_through_decimals() {
+        assert_eq!(
+            r(
+                "{{ floor 2.7 }}|{{ ceil 2.1 }}|{{ round 2.555 2 }}|{{ round 2.5 0 }}|{{ round -2.5 0 }}|{{ round 3.14159 3 0.4 }}|{{ floor \"3.5\" }}|{{ ceil 3 }}"
+            ),
+            "2|3|2.56|3|-3|3.142|3|3"
+        );
+        assert_eq!(
+            r(
+                "{{ addf 1.5 2 }}|{{ add1f 1.5 }}|{{ subf 10 2.5 1 }}|{{ divf 10 4 }}|{{ mulf 1.5 2 3 }}|{{ maxf 1 2.5 -3 }}|{{ minf 1 2.5 -3 }}|{{ addf }}|{{ divf 1 3 3 }}|{{ mulf 0.1 0.2 }}|{{ subf 0.1 0.3 }}"
+            ),
+            "3.5|2.5|6.5|2.5|9|2.5|-3|0|0.1111111111111111|0.02|-0.2"
+        );
+        assert_eq!(
+            r(
+                "{{ divf 10 3 }} {{ divf 1 3 }} {{ mulf 1.1 3 }} {{ subf 0.3 0.1 }} {{ addf 0.1 0.2 }} {{ add1f 0.1 }} {{ divf 2 }} {{ mulf 1e300 1e300 }}"
+            ),
+            "3.3333333333333335 0.3333333333333333 3.3 0.2 0.3 1.1 2 +Inf"
+        );
+    }
+
+    #[test]
+    fn random_strings_have_the_right_alphabet() {
+        let out = r(
+            "{{ randAlphaNum 40 }}|{{ randAlpha 40 }}|{{ randNumeric 40 }}|{{ randBytes 3 | len }}|{{ randAlphaNum -1 }}|{{ randAlpha 0 }}",
+        );
+        let parts: Vec<&str> = out.split('|').collect();
+        assert_eq!(parts.len(), 6, "{out}");
+        assert!(parts[0].len() == 40 && parts[0].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(parts[1].len() == 40 && parts[1].chars().all(|c| c.is_ascii_alphabetic()));
+        assert!(parts[2].len() == 40 && parts[2].chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(parts[3..], ["4", "", ""]);
+        let ascii = r("{{ randAscii 40 }}");
+        assert!(ascii.len() == 40 && ascii.chars().all(|c| (' '..='~').contains(&c)));
+        let shuffled = r(r#"{{ shuffle "aabbc" }}"#);
+        let mut chars: Vec<char> = shuffled.chars().collect();
+        chars.sort();
+        assert_eq!(chars.into_iter().collect::<String>(), "aabbc");
+    }
+}
+
+#[cfg(test)]
+mod scratch_compare {
+    #[test]
+    #[ignore]
+    fn scratch_compare() {
+        let cases = std::fs::read_to_string("/tmp/strfn/cases2.txt").unwrap();
+        let mut out = String::new();
+        for (i, line) in cases.lines().enumerate() {
+            let res = crate::engine::gotmpl::tests::render(
+                line,
+                &crate::engine::gotmpl::value::Value::new_map(),
+            );
+            let text = match res {
+                Ok(s) => s,
+                Err(e) => format!(
+                    "ERR: {}",
+                    e.split("error calling")
+                        .last()
+                        .map(|s| format!("error calling{s}"))
+                        .unwrap_or(e.clone())
+                ),
+            };
+            out.push_str(&format!("=== {}: {line}\n{text}\n", i + 1));
+        }
+        std::fs::write("/tmp/strfn/ours.txt", out).unwrap();
+    }
 }
