@@ -435,7 +435,7 @@ fn a_failed_package_leaves_nothing_behind() {
     fs::create_dir_all(&src).unwrap();
     fs::write(
         src.join("Chart.yaml"),
-        "apiVersion: v2\nname: bad\nversion: 1.0\n",
+        "apiVersion: v2\nname: bad\nversion: one\n",
     )
     .unwrap();
     let dest = tmp.path().join("dist");
@@ -443,7 +443,7 @@ fn a_failed_package_leaves_nothing_behind() {
     let err = archive::write_package(&src, &dest, None, None).unwrap_err();
     assert!(
         err.to_string()
-            .contains("version `1.0` is not a valid semantic version")
+            .contains("version `one` is not a valid semantic version")
     );
     let err =
         archive::write_package(&fixture("full"), &dest, Some("not-semver"), None).unwrap_err();

@@ -203,12 +203,12 @@ fn chart_yaml_without_name_or_version_or_with_a_bad_version_is_refused() {
             "the chart version is missing (`version:` is required)",
         ),
         (
-            "apiVersion: v2\nname: mychart\nversion: 1.2\n",
-            "version `1.2` is not a valid semantic version",
+            "apiVersion: v2\nname: mychart\nversion: one.two\n",
+            "version `one.two` is not a valid semantic version",
         ),
         (
-            "apiVersion: v2\nname: mychart\nversion: v1.2.3\n",
-            "version `v1.2.3` is not a valid semantic version",
+            "apiVersion: v2\nname: mychart\nversion: 1.2.3.4\n",
+            "version `1.2.3.4` is not a valid semantic version",
         ),
         (
             "apiVersion: v2\nname: my/chart\nversion: 1.2.3\n",
@@ -480,4 +480,17 @@ fn a_chart_directory_over_helms_size_cap_is_refused() {
     );
     fs::write(dir.join(".helmignore"), "*.bin\n").unwrap();
     assert!(chart::load(&dir).is_ok(), "ignored files do not count");
+}
+
+#[test]
+fn versions_helm_accepts_load() {
+    // helm's loader reads versions with a `v` prefix or missing parts.
+    for version in ["v0.1.0", "v0.0.0", "1.2", "v1.2.3-rc.1+build"] {
+        let (_tmp, dir) = chart_dir(&[(
+            "Chart.yaml",
+            &format!("apiVersion: v2\nname: mychart\nversion: {version}\n"),
+        )]);
+        let chart = chart::load(&dir).unwrap_or_else(|e| panic!("{version}: {e}"));
+        assert_eq!(chart.metadata.version, version);
+    }
 }

@@ -10,7 +10,8 @@
 //! wording, and Go's regexp (RE2) syntax and semantics, translated to the `regex` crate.
 //!
 //! Sections: registration, strings, case conversion (goutils, xstrings), splitting and
-//! joining, encoding and hashes, regular expressions, math, random strings.
+//! joining, encoding and hashes, regular expressions, math, random values (`randAlphaNum`…,
+//! `randBytes`, `randInt`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -148,6 +149,7 @@ fn register_strings(f: &mut Funcs) {
         Ok(Value::Str(if count == 1 { one } else { many }))
     });
     f.add("toString", 1, |a| Ok(Value::from(strval(&a[0]))));
+    f.add("hello", 0, |_| Ok(Value::from("Hello!")));
     f.add("shuffle", 1, |a| {
         let mut chars: Vec<char> = arg_str(&a[0])?.chars().collect();
         chars.shuffle(&mut rand::rng());
@@ -596,7 +598,7 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
         return s.to_string();
     }
     let mut offset = offset.min(len);
-    if len - offset < max_width - 3 {
+    if len.wrapping_sub(offset) < max_width - 3 {
         offset = len - (max_width - 3);
     }
     if offset <= 4 {
@@ -2003,11 +2005,11 @@ fn seq(params: &[i64]) -> String {
     let values = match *params {
         [end] => {
             let inc = if end < 1 { -1 } else { 1 };
-            until_step(1, end + inc, inc)
+            until_step(1, end.wrapping_add(inc), inc)
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step(start, end + step, step)
+            until_step(start, end.wrapping_add(step), step)
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -2017,7 +2019,7 @@ fn seq(params: &[i64]) -> String {
                     return String::new();
                 }
             }
-            until_step(start, end + inc, step)
+            until_step(start, end.wrapping_add(inc), step)
         }
         _ => return String::new(),
     };
@@ -2294,6 +2296,7 @@ mod tests {
             ),
             "  a\n  b|\n  a|bbnbnb|-a-b-c-"
         );
+        assert_eq!(r("{{ hello }}"), "Hello!");
         assert_eq!(
             r(r#"{{ plural "one" "many" 1 }}|{{ plural "one" "many" 2 }}"#),
             "one|many"
@@ -2522,32 +2525,321 @@ mod tests {
         chars.sort();
         assert_eq!(chars.into_iter().collect::<String>(), "aabbc");
     }
-}
 
-#[cfg(test)]
-mod scratch_compare {
+    /// Edge cases, each template's output (or error) as helm v4.1.4 gives it.
     #[test]
-    #[ignore]
-    fn scratch_compare() {
-        let cases = std::fs::read_to_string("/tmp/strfn/cases2.txt").unwrap();
-        let mut out = String::new();
-        for (i, line) in cases.lines().enumerate() {
-            let res = crate::engine::gotmpl::tests::render(
-                line,
-                &crate::engine::gotmpl::value::Value::new_map(),
-            );
-            let text = match res {
-                Ok(s) => s,
-                Err(e) => format!(
-                    "ERR: {}",
-                    e.split("error calling")
-                        .last()
-                        .map(|s| format!("error calling{s}"))
-                        .unwrap_or(e.clone())
-                ),
-            };
-            out.push_str(&format!("=== {}: {line}\n{text}\n", i + 1));
+    fn edge_cases_match_helm() {
+        const CASES: &[(&str, &str)] = &[
+            (
+                r##"{{ mustRegexMatch "a)" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: unexpected ): `a)`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "[z-a]" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid character class range: `z-a`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "a**" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid nested repetition operator: `**`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "a*?+" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid nested repetition operator: `*?+`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "*a" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: missing argument to repetition operator: `*`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "(*a)" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: missing argument to repetition operator: `*`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "a|*" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: missing argument to repetition operator: `*`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "a{1001}" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid repeat count: `{1001}`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "a{2,1}" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid repeat count: `{2,1}`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\8" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid escape sequence: `\8`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\1" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid escape sequence: `\1`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\q" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid escape sequence: `\q`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\C" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid escape sequence: `\C`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "a\\" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: trailing backslash at end of expression: ``"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "(?=a)" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid or unsupported Perl syntax: `(?=`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "(?<!a)" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid named capture: `(?<!a)`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "(?P<a-b>x)" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid named capture: `(?P<a-b>`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "(?P<ab" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid named capture: `(?P<ab`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "(?x)a" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid or unsupported Perl syntax: `(?x`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "[[:foo:]]" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid character class range: `[:foo:]`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\p{Foo}" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid character class range: `\p{Foo}`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\pX" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid character class range: `\pX`"##,
+            ),
+            (r##"{{ mustRegexMatch "\\p{greek}" "x" }}"##, r##"false"##),
+            (
+                r##"{{ mustRegexMatch "[a" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: missing closing ]: `[a`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "[]a" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: missing closing ]: `[]a`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "x{2}{3}" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid nested repetition operator: `{2}{3}`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\x{110000}" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid escape sequence: `\x{110000`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\xZ1" "x" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid escape sequence: `\xZ1`"##,
+            ),
+            (r##"{{ mustRegexMatch "(?i)(?-i)(?)a" "a" }}"##, r##"true"##),
+            (
+                r##"{{ mustRegexMatch "(?i-)a" "a" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid or unsupported Perl syntax: `(?i-)`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "\\Z" "a" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: invalid escape sequence: `\Z`"##,
+            ),
+            (
+                r##"{{ mustRegexMatch "(a" "a" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: missing closing ): `(a`"##,
+            ),
+            (r##"{{ mustRegexMatch "a{,3}" "a{,3}" }}"##, r##"true"##),
+            (r##"{{ mustRegexMatch "a{01}" "a{01}" }}"##, r##"true"##),
+            (r##"{{ mustRegexMatch "^*" "" }}"##, r##"true"##),
+            (
+                r##"{{ mustRegexMatch "(?i)*" "" }}"##,
+                r##"ERR: error calling mustRegexMatch: error parsing regexp: missing argument to repetition operator: `*`"##,
+            ),
+            (
+                r##"{{ regexFindAll "(?P<a>x)(?P<a>y)" "xy" -1 }}|{{ regexReplaceAll "(?P<a>x)(?P<a>y)" "xy" "[$a]" }}"##,
+                r##"[xy]|[x]"##,
+            ),
+            (
+                r##"{{ regexReplaceAll "(?P<é>x)" "x" "[${é}]" }}|{{ regexReplaceAll "(x)" "x" "[$01]" }}|{{ regexReplaceAll "(x)" "x" "[$1$2]" }}|{{ regexReplaceAll "(x)" "x" "[${1}0]" }}|{{ regexReplaceAll "(x)" "x" "[$10]" }}"##,
+                r##"ERR: error calling regexReplaceAll: regexp: Compile(`(?P<é>x)`): error parsing regexp: invalid named capture: `(?P<é>`"##,
+            ),
+            (
+                r##"{{ regexFindAll "(?s)a.b" "a\nb" -1 }}|{{ regexFindAll "a.b" "a\nb" -1 }}|{{ regexFindAll "(?m)^x" "x\nx" -1 }}|{{ regexFindAll "^x" "x\nx" -1 }}|{{ regexFindAll "x$" "x\nx" -1 }}"##,
+                r##"[a
+b]|[]|[x x]|[x]|[x]"##,
+            ),
+            (
+                r##"{{ regexFindAll "[[:alpha:]]+" "ab1é" -1 }}|{{ regexFindAll "\\pL+" "ab1é" -1 }}|{{ regexFindAll "\\p{Greek}+" "aαβ" -1 }}|{{ regexFindAll "\\x41\\101\\x{42}" "AAB" -1 }}|{{ regexFindAll "[\\x41-\\x43]+" "ABCD" -1 }}|{{ regexFindAll "\\PL+" "ab1é2" -1 }}|{{ regexFindAll "[^[:digit:]]+" "ab1c" -1 }}"##,
+                r##"[ab]|[ab é]|[αβ]|[AAB]|[ABC]|[1 2]|[ab c]"##,
+            ),
+            (
+                r##"{{ regexFindAll "(?i)straße" "STRASSE straße STRAßE" -1 }}|{{ regexFindAll "(?i)k" "K k \u212a" -1 }}|{{ regexFindAll "a+?" "aaa" -1 }}|{{ regexFindAll "(?U)a+" "aaa" -1 }}|{{ regexFindAll "a{2,}?" "aaaa" -1 }}"##,
+                r##"[straße STRAßE]|[K k K]|[a a a]|[a a a]|[aa aa]"##,
+            ),
+            (
+                r##"{{ regexFindAll "[a-]+" "a-b" -1 }}|{{ regexFindAll "[-a]+" "a-b" -1 }}|{{ regexFindAll "[a\\-z]+" "a-z" -1 }}|{{ regexFindAll "[]a]+" "]a" -1 }}|{{ regexFindAll "[^]a]+" "]ab" -1 }}|{{ regexFindAll "[\\]]" "]" -1 }}|{{ regexFindAll "[~-~]" "~" -1 }}|{{ regexFindAll "a#b c" "a#b c" -1 }}"##,
+                r##"[a-]|[a-]|[a-z]|[]a]|[b]|[]]|[~]|[a#b c]"##,
+            ),
+            (
+                r##"{{ wrap 10 "The quick brown fox jumps over the lazy dog" }}"##,
+                r##"The quick
+brown fox
+jumps over
+the lazy
+dog"##,
+            ),
+            (
+                r##"{{ wrap 4 "  leading spaces here  " }}"##,
+                r##"leading
+spaces
+here
+ "##,
+            ),
+            (
+                r##"{{ wrapWith 4 "<br>" "a verylongword b" }}"##,
+                r##"a<br>very<br>long<br>word<br>b"##,
+            ),
+            (
+                r##"{{ wrap 5 "héllo wörld" }}"##,
+                r##"héllo
+wörld"##,
+            ),
+            (
+                r##"{{ abbrev 4 "abcdef" }}|{{ abbrev 6 "abcdef" }}|{{ abbrevboth 3 7 "abcdefghijk" }}|{{ abbrevboth 20 8 "abcdefghijklmno" }}|{{ abbrevboth 1 5 "abcdefgh" }}|{{ abbrevboth -5 5 "abcdefgh" }}|{{ abbrev 5 "" }}"##,
+                r##"a...|abcdef|abcd...|...klmno|abcdefgh|ab...|"##,
+            ),
+            (
+                r##"{{ title "ábc déf" }}|{{ title "x\u00a0y" }}|{{ title "1st 2nd" }}|{{ title "o'neil mc-donald" }}|{{ untitle "ÁBC DEF" }}|{{ swapcase "ǅx ǆ" }}|{{ upper "ǆ" }}|{{ lower "ǅ" }}"##,
+                r##"Ábc Déf|X Y|1st 2nd|O'Neil Mc-Donald|áBC dEF|ǆX ǅ|Ǆ|ǆ"##,
+            ),
+            (
+                r##"{{ snakecase "" }}|{{ snakecase "a" }}|{{ snakecase "A" }}|{{ snakecase "AbcDEF" }}|{{ snakecase "ABCdef" }}|{{ snakecase "a1" }}|{{ snakecase "1a" }}|{{ snakecase "A1b" }}|{{ snakecase "ab.cd" }}|{{ snakecase "ab..Cd" }}|{{ snakecase "ÀbcDé" }}|{{ snakecase "x$y" }}|{{ snakecase "日本語Text" }}|{{ snakecase "v1.2.3" }}|{{ snakecase "my-Kebab_Snake Case" }}|{{ snakecase " x " }}"##,
+                r##"|a|a|abc_def|ab_cdef|a1|1a|a_1b|ab.cd|ab..cd|àbc_dé|x_$_y|日本語_text|v1.2.3|my_kebab_snake_case|_x_"##,
+            ),
+            (
+                r##"{{ kebabcase "helm.sh/chart" }}|{{ kebabcase "ReleaseName2" }}|{{ kebabcase "IPv6Address" }}|{{ kebabcase "myAPIKey" }}|{{ kebabcase "a_B" }}|{{ kebabcase "--a" }}"##,
+                r##"helm.sh/chart|release-name2|i-pv6-address|my-api-key|a-b|--a"##,
+            ),
+            (
+                r##"{{ camelcase "foo-bar_baz qux" }}|{{ camelcase "FOO" }}|{{ camelcase "fOO_bAR" }}|{{ camelcase "a__b" }}|{{ camelcase "x_" }}|{{ camelcase "ab1_cd" }}|{{ camelcase "" }}|{{ camelcase "é_è" }}"##,
+                r##"FooBarBazQux|Foo|FOOBAR|A_B|X_|Ab1Cd||ÉÈ"##,
+            ),
+            (
+                r##"{{ swapcase "hello WORLD" }}|{{ swapcase "  abc" }}|{{ swapcase "a-b" }}|{{ swapcase "1a" }}"##,
+                r##"HELLO world|  ABC|A-B|1A"##,
+            ),
+            (
+                r##"{{ trimAll "ab" "abcba" }}|{{ trimAll "" " x " }}|{{ trim "\u00a0x\u2003" }}|{{ trimPrefix "" "x" }}"##,
+                r##"c| x |x|x"##,
+            ),
+            (
+                r##"{{ join ", " (list (list 1 2) (dict "a" 1)) }}|{{ toStrings (dict "a" 1) }}|{{ sortAlpha (list 10 9 "a" 1.5) }}|{{ toStrings (list true false) }}"##,
+                r##"[1 2], map[a:1]|[map[a:1]]|[1.5 10 9 a]|[true false]"##,
+            ),
+            (
+                r##"{{ quote "tab\there" "nl\n" "uni\u00e9" "\u0007" }}|{{ squote "it's" }}|{{ quote (list "a" "b") }}|{{ quote true }}"##,
+                r##""tab\there" "nl\n" "unié" "\a"|'it's'|"[a b]"|"true""##,
+            ),
+            (
+                r##"{{ indent 0 "a\nb" }}|{{ nindent 4 "" }}|{{ indent 2 "" }}|{{ indent 2 "a\n" }}"##,
+                r##"a
+b|
+    |  |  a
+  "##,
+            ),
+            (
+                r##"{{ split "" "ab" }}|{{ splitn "," -1 "a,b,c" }}|{{ splitn "," 1 "a,b,c" }}|{{ splitn "," 5 "a,b" }}|{{ split "," "" }}"##,
+                r##"map[_0:a _1:b]|map[_0:a _1:b _2:c]|map[_0:a,b,c]|map[_0:a _1:b]|map[_0:]"##,
+            ),
+            (
+                r##"{{ add 9223372036854775807 1 }}|{{ mul 4611686018427387904 4 }}|{{ div -9223372036854775808 -1 }}|{{ mod -9223372036854775808 -1 }}|{{ sub -9223372036854775808 1 }}"##,
+                r##"-9223372036854775808|0|-9223372036854775808|0|9223372036854775807"##,
+            ),
+            (
+                r##"{{ add "1e3" "0b101" "0o17" "017" "1_000" "-5" " 5" "5.0" "5.5" }}"##,
+                r##"1035"##,
+            ),
+            (
+                r##"{{ max "x" 2 }}|{{ min 1.9 1.1 }}|{{ max -1.5 -1 }}|{{ max nil }}|{{ biggest (list 1) 0 }}"##,
+                r##"2|1|-1|0|0"##,
+            ),
+            (
+                r##"{{ round 1.005 2 }}|{{ round 12345.678 -2 }}|{{ round 0.5 0 }}|{{ round -0.4 0 }}|{{ round 1.45 1 }}|{{ round 2 1 }}|{{ round "3.7" 0 }}|{{ round 1e20 2 }}"##,
+                r##"1|12300|1|-1|1.5|2|4|1e+20"##,
+            ),
+            (
+                r##"{{ floor -2.5 }}|{{ ceil -2.5 }}|{{ floor nil }}|{{ ceil "x" }}|{{ floor 1e300 }}"##,
+                r##"-3|-2|0|0|1e+300"##,
+            ),
+            (
+                r##"{{ addf 1e20 1 }}|{{ addf 0.1 0.2 0.3 }}|{{ mulf 1.1 1.1 1.1 1.1 1.1 }}|{{ divf 2 3 }}|{{ divf -2 3 }}|{{ divf 1e-20 3 }}|{{ divf 1 1e-20 }}|{{ subf 1 }}|{{ mulf 123456789.123 987654321.987 }}|{{ addf "1.5" "x" }}|{{ divf 5 0.5 }}|{{ mulf 1e-300 1e-300 }}"##,
+                r##"1e+20|0.6|1.61051|0.6666666666666667|-0.6666666666666667|0|1e+20|1|1.219326313559686e+17|1.5|10|0"##,
+            ),
+            (
+                r##"{{ atoi "-0" }}|{{ atoi "1_000" }}|{{ atoi "-99999999999999999999" }}|{{ atoi "" }}|{{ atoi "0x10" }}|{{ toDecimal "-17" }}|{{ toDecimal "+17" }}|{{ toDecimal 1.5 }}|{{ toDecimal nil }}|{{ toDecimal "0o17" }}|{{ toDecimal true }}"##,
+                r##"0|0|-9223372036854775808|0|0|-15|15|0|0|0|0"##,
+            ),
+            (
+                r##"{{ seq 1 1 }}|{{ seq 1 0 1 }}|{{ seq 3 -1 3 }}|{{ seq 1 -1 3 }}|{{ seq 5 -2 0 }}|{{ seq 0 0 3 }}|{{ untilStep 0 3 0 }}|{{ untilStep 3 3 1 }}"##,
+                r##"1||||5 3 1||[]|[]"##,
+            ),
+            (
+                r##"{{ regexFindAll "(?i)[a-z]+" "KELVIN \u212a" -1 }}|{{ regexFindAll "[[:^alpha:]]+" "ab12cd" -1 }}|{{ regexFindAll "\\pN+" "a12b" -1 }}|{{ regexFindAll "(?i)ß" "ẞ ß" -1 }}|{{ regexReplaceAll "(?P<x>a)|b" "ab" "[$x]" }}|{{ regexFindAll "\\B" "ab" -1 }}|{{ regexFindAll "x*" "" -1 }}|{{ regexFindAll "" "ab" -1 }}"##,
+                r##"[KELVIN K]|[12]|[12]|[ẞ ß]|[a][]|[]|[]|[  ]"##,
+            ),
+            (
+                r##"{{ regexSplit "," "a,b,c" 2 }}|{{ regexSplit "," "a,b,c" 5 }}|{{ regexSplit "," ",a," -1 }}|{{ regexSplit "x*" "axb" -1 }}|{{ regexSplit "" "" -1 }}|{{ regexFindAll "a" "aaa" 0 }}|{{ regexFindAll "." "héllo" 2 }}"##,
+                r##"[a b,c]|[a b c]|[ a ]|[a b]|[]|[]|[h é]"##,
+            ),
+            (
+                r##"{{ regexReplaceAll "(a)(b)?" "ab a" "<$2|$1>" }}|{{ regexReplaceAll "a" "xax" "${0}${0}" }}|{{ regexReplaceAll "(?P<first>\\w+) (?P<last>\\w+)" "John Smith" "${last}, ${first}" }}|{{ regexReplaceAll "(\\w)" "ab" "$1_" }}|{{ regexReplaceAll "(\\w)" "ab" "${1}_" }}"##,
+                r##"<b|a> <|a>|xaax|Smith, John||a_b_"##,
+            ),
+            (
+                r##"{{ regexReplaceAll "\\s+" "a  b\t\nc" " " }}|{{ regexReplaceAll "[^a-z0-9-]" "My_Chart.Name" "-" }}|{{ regexReplaceAll "^v" "v1.2" "" }}|{{ regexMatch "^[0-9]+(\\.[0-9]+)*$" "1.2.3" }}|{{ regexFind "[0-9]+\\.[0-9]+" "version 12.34.5" }}"##,
+                r##"a b c|-y--hart--ame|1.2|true|12.34"##,
+            ),
+            (
+                r##"{{ title "a\tb\nc" }}|{{ title "ÿx" }}|{{ title "a1b c" }}|{{ upper "ﬃ" }}|{{ lower "ΣΑΣ" }}|{{ upper "ŉ" }}"##,
+                r##"A	B
+C|Ÿx|A1b C|ﬃ|σασ|ŉ"##,
+            ),
+            (
+                r##"{{ wrap 6 "aaa bbb\nccc ddd" }}|{{ wrap 3 "a    b" }}|{{ wrapWith 3 "" "abcdef" }}|{{ wrap -5 "ab cd" }}"##,
+                r##"aaa
+bbb
+ccc
+ddd|a  
+ b|abc
+def|ab
+cd"##,
+            ),
+            (
+                r##"{{ initials "" }}|{{ nospace "" }}|{{ swapcase "" }}|{{ untitle "" }}|{{ title "" }}|{{ shuffle "" }}|{{ snakecase "" }}|{{ kebabcase "___" }}|{{ snakecase "  " }}"##,
+                r##"|||||||---|__"##,
+            ),
+            (
+                r##"{{ abbrevboth 5 20 "Now is the time for all good men" }}|{{ abbrevboth 10 10 "Now is the time for all good men" }}|{{ abbrev 10 "Now is the time for all good men" }}|{{ abbrevboth 100 10 "Now is the time for all good men" }}"##,
+                r##"...s the time for...|... tim...|Now is ...|...ood men"##,
+            ),
+            (
+                r##"{{ repeat 0 "x" }}|{{ repeat 2 "" }}|{{ indent 3 "a\r\nb" }}"##,
+                "||   a\r\n   b",
+            ),
+            (
+                r##"{{ join "" (list "a" "b") }}|{{ sortAlpha (list "b" "A" "a" "_" "1") }}"##,
+                r##"ab|[1 A _ a b]"##,
+            ),
+        ];
+        for (src, want) in CASES {
+            match want.strip_prefix("ERR: ") {
+                Some(e) => assert!(err(src).ends_with(e), "{src}: {} != {e}", err(src)),
+                None => assert_eq!(&r(src), want, "{src}"),
+            }
         }
-        std::fs::write("/tmp/strfn/ours.txt", out).unwrap();
     }
 }
