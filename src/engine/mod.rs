@@ -286,16 +286,25 @@ pub fn render_each<T: Send>(
     each: impl Fn(RenderedTemplate) -> T + Sync,
 ) -> Result<(Vec<T>, Option<String>), RenderError> {
     let is_go = |c: &Chart| !c.uses_tera();
-    let (go_templates, go_notes) = if chart.any_in_tree(&is_go) {
-        gotmpl::render::render_tree(chart, values, options, &is_go)?
+    // Go templates render on this thread; each rendered template goes to `each` on the
+    // pool at once, so its next stage overlaps the rendering of the rest.
+    let go_results = std::sync::Mutex::new(Vec::<(String, T)>::new());
+    let go_notes = if chart.any_in_tree(&is_go) {
+        rayon::in_place_scope(|scope| {
+            gotmpl::render::render_tree(chart, values, options, &is_go, &mut |t| {
+                let (each, results) = (&each, &go_results);
+                scope.spawn(move |_| {
+                    let item = (t.path.clone(), each(t));
+                    results.lock().unwrap_or_else(|e| e.into_inner()).push(item);
+                });
+            })
+        })?
     } else {
-        (Vec::new(), None)
+        None
     };
-    let go_results: Vec<(String, T)> = go_templates
-        .into_par_iter()
-        .map(|t| (t.path.clone(), each(t)))
-        .collect();
+    let mut go_results = go_results.into_inner().unwrap_or_else(|e| e.into_inner());
     if !chart.any_in_tree(&Chart::uses_tera) {
+        go_results.sort_by(|a, b| a.0.cmp(&b.0));
         return Ok((go_results.into_iter().map(|(_, t)| t).collect(), go_notes));
     }
     let release = context::release_value(&options.release);

@@ -85,7 +85,10 @@ fn collect(
         }
         out.push(Renderable {
             path: format!("{path}/{}", file.name),
-            source: Rc::from(String::from_utf8_lossy(&file.data).as_ref()),
+            source: match std::str::from_utf8(&file.data) {
+                Ok(text) => Rc::from(text),
+                Err(_) => Rc::from(String::from_utf8_lossy(&file.data).as_ref()),
+            },
             context: context.clone(),
             base_path: format!("{path}/templates"),
             go,
@@ -101,14 +104,16 @@ fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
     db.cmp(&da).then_with(|| b.cmp(a))
 }
 
-/// Renders every Go-template chart of the tree; returns the rendered templates (sorted by
-/// path, NOTES.txt excluded) and the top chart's notes.
+/// Renders every Go-template chart of the tree, handing each rendered template (NOTES.txt
+/// excluded) to `sink` as soon as it is done, in helm's render order; returns the top
+/// chart's notes.
 pub fn render_tree(
     chart: &Chart,
     values: &Values,
     options: &RenderOptions,
     is_go: &dyn Fn(&Chart) -> bool,
-) -> Result<(Vec<RenderedTemplate>, Option<String>), RenderError> {
+    sink: &mut dyn FnMut(RenderedTemplate),
+) -> Result<Option<String>, RenderError> {
     let release = release_map(&options.release);
     let capabilities = capabilities_object(&options.capabilities);
     let top_values = Value::from_json(&serde_json::Value::Object(values.clone()));
@@ -148,7 +153,6 @@ pub fn render_tree(
         max_output: DEFAULT_MAX_OUTPUT,
     };
     let mut exec = Executor::new(&set, &funcs, limits);
-    let mut rendered = Vec::new();
     let mut notes = None;
     for r in &renderables {
         let base = r.path.rsplit('/').next().unwrap_or(&r.path);
@@ -167,18 +171,21 @@ pub fn render_tree(
         let mut out = String::new();
         exec.execute(&r.path, &r.context, &mut out)
             .map_err(|e| exec_error(&r.path, e))?;
-        let content = out.replace("<no value>", "");
+        let content = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
         if r.is_top_notes {
             notes = Some(content);
         } else if !r.path.ends_with("NOTES.txt") {
-            rendered.push(RenderedTemplate {
+            sink(RenderedTemplate {
                 path: r.path.clone(),
                 content,
             });
         }
     }
-    rendered.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((rendered, notes))
+    Ok(notes)
 }
 
 /// helm's `reformatExecErrorMsg`: `fail`/`required` messages at the outermost action's

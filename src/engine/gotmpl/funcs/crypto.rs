@@ -12,7 +12,10 @@ use base64::Engine as _;
 use rand::RngCore as _;
 
 use super::super::super::exec::CallError;
-use super::super::super::value::Value;
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+
+use super::super::super::value::{Object, Value};
 use super::super::{FnResult, Funcs, arg_int, arg_str, wrong_type};
 use crate::engine::functions::crypto::{
     CertRequest, custom_cert, private_key, self_signed_cert, signed_cert,
@@ -189,6 +192,23 @@ fn self_signed(
     is_ca: bool,
 ) -> FnResult {
     let (ips, names) = sans(ips, names)?;
+    if key.is_none() {
+        // Generating a key pair is the slow part, and charts often make a certificate they
+        // only use under some condition: make it when it is first looked at.
+        let (func, cn) = (func.to_string(), cn.to_string());
+        return Ok(Value::Object(Rc::new(LazyCert {
+            make: RefCell::new(Some(Box::new(move || {
+                let req = CertRequest {
+                    cn: &cn,
+                    ips: &ips,
+                    names: &names,
+                    days,
+                };
+                self_signed_cert(&func, &req, None, is_ca)
+            }))),
+            made: OnceCell::new(),
+        })));
+    }
     let req = CertRequest {
         cn,
         ips: &ips,
@@ -197,6 +217,49 @@ fn self_signed(
     };
     let (cert, key) = self_signed_cert(func, &req, key, is_ca).map_err(CallError::from)?;
     Ok(cert_value(cert, key))
+}
+
+type MakeCert = Box<dyn FnOnce() -> Result<(String, String), String>>;
+
+/// A generated certificate made on first use (`Cert`, `Key`, printing, passing it on).
+struct LazyCert {
+    make: RefCell<Option<MakeCert>>,
+    made: OnceCell<Value>,
+}
+
+impl LazyCert {
+    fn value(&self) -> &Value {
+        self.made.get_or_init(|| {
+            let make = self.make.borrow_mut().take();
+            match make.map(|make| make()) {
+                Some(Ok((cert, key))) => cert_value(cert, key),
+                Some(Err(e)) => cert_value(
+                    format!("failed to generate certificate: {e}"),
+                    String::new(),
+                ),
+                None => cert_value(String::new(), String::new()),
+            }
+        })
+    }
+}
+
+impl Object for LazyCert {
+    fn type_name(&self) -> &str {
+        "sprig.certificate"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match self.value() {
+            Value::Map(m) => m.borrow().get(name).cloned(),
+            _ => None,
+        }
+    }
+    fn display(&self) -> String {
+        let part = |k| self.field(k).map(|v| v.go_string()).unwrap_or_default();
+        format!("{{{} {}}}", part("Cert"), part("Key"))
+    }
+    fn as_data(&self) -> Value {
+        self.value().clone()
+    }
 }
 
 fn signed(
@@ -212,6 +275,7 @@ fn signed(
         Some(Value::Str(s)) => Some(s.to_string()),
         _ => None,
     };
+    let ca = &ca.data();
     let (ca_cert, ca_key) = match ca {
         Value::Map(m) => {
             let m = m.borrow();
