@@ -224,13 +224,38 @@ fn duplicate_objects_name_both_templates() {
         "templates/dup.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ Release.Name }}-cm\n",
     )]);
-    let f = template_fails(dir.path(), "demo", &[]);
+    // `template` prints both, as helm does; lint (like install) refuses the release.
+    let template = Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .current_dir(dir.path())
+        .args(["template", "rel", "demo"])
+        .output()
+        .unwrap();
+    assert!(template.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&template.stdout)
+            .matches("name: rel-cm")
+            .count(),
+        2
+    );
+    let lint = Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .current_dir(dir.path())
+        .args(["lint", "demo"])
+        .output()
+        .unwrap();
+    assert_eq!(lint.status.code(), Some(1));
+    let f = Failure {
+        stderr: format!(
+            "{}{}",
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&lint.stderr)
+        ),
+    };
     assert_mentions(
         &f,
         &[
             "demo/templates/cm.yaml",
             "demo/templates/dup.yaml",
-            "rel-cm",
+            "-cm is defined twice",
         ],
     );
 }

@@ -62,7 +62,8 @@ pub async fn get(cluster: &Cluster, opts: &GetOptions) -> Result<String, Release
                 f => encode(&Value::Object(values), f),
             }
         }
-        GetWhat::Manifest => release.manifest.clone(),
+        // helm prints the stored manifest and a newline.
+        GetWhat::Manifest => format!("{}\n", release.manifest),
         GetWhat::Notes => {
             if release.info.notes.is_empty() {
                 String::new()

@@ -175,19 +175,18 @@ pub(crate) fn from_tera(err: &tera::Error, fallback_file: &str) -> RenderError {
             message,
             called_from: outer_callers,
         } = &result
+        && *message == inner.to_string()
     {
-        if *message == inner.to_string() {
-            let outer = match line {
-                Some(line) => format!("{file}:{line}"),
-                None => file.clone(),
-            };
-            let outer_callers = outer_callers.clone();
-            if let RenderError::Template { called_from, .. } = &mut inner {
-                called_from.push(outer);
-                called_from.extend(outer_callers);
-            }
-            result = inner;
+        let outer = match line {
+            Some(line) => format!("{file}:{line}"),
+            None => file.clone(),
+        };
+        let outer_callers = outer_callers.clone();
+        if let RenderError::Template { called_from, .. } = &mut inner {
+            called_from.push(outer);
+            called_from.extend(outer_callers);
         }
+        result = inner;
     }
     result
 }

@@ -28,8 +28,18 @@ fn documents_are_split_and_empty_ones_dropped() {
         object("Secret", "b")
     );
     let manifests = parse_rendered(&rendered(&[("c/templates/x.yaml", &content)])).unwrap();
-    let names: Vec<_> = manifests.iter().map(|m| m.display_name()).collect();
-    assert_eq!(names, ["ConfigMap/a", "Secret/b"]);
+    // Blank documents are dropped; a document of only comments is kept, as helm keeps it
+    // (printed and stored), but it is no object to apply.
+    let objects: Vec<_> = manifests
+        .iter()
+        .filter(|m| m.is_object())
+        .map(|m| m.display_name())
+        .collect();
+    assert_eq!(objects, ["ConfigMap/a", "Secret/b"]);
+    let comments: Vec<_> = manifests.iter().filter(|m| !m.is_object()).collect();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].text, "# only a comment");
+    let manifests: Vec<_> = manifests.into_iter().filter(|m| m.is_object()).collect();
     assert_eq!(
         manifests[0].text,
         "# leading comment\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a"
@@ -95,26 +105,27 @@ fn missing_fields_are_named() {
 
 #[test]
 fn duplicates_name_both_templates() {
-    let err = parse_rendered(&rendered(&[
+    // Rendering keeps duplicates (helm's `template` prints them); applying refuses them.
+    let manifests = parse_rendered(&rendered(&[
         ("c/templates/a.yaml", &object("ConfigMap", "same")),
         ("c/templates/b.yaml", &object("ConfigMap", "same")),
     ]))
-    .unwrap_err()
-    .to_string();
+    .unwrap();
+    assert_eq!(manifests.len(), 2);
+    let err = check_duplicates(&manifests).unwrap_err().to_string();
     assert_eq!(
         err,
         "ConfigMap/same is defined twice: in c/templates/a.yaml and in c/templates/b.yaml"
     );
     // Same name in another namespace or of another kind is fine.
     let other_ns = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: x\n";
-    assert!(
-        parse_rendered(&rendered(&[
-            ("c/templates/a.yaml", &object("ConfigMap", "same")),
-            ("c/templates/b.yaml", other_ns),
-            ("c/templates/c.yaml", &object("Secret", "same")),
-        ]))
-        .is_ok()
-    );
+    let distinct = parse_rendered(&rendered(&[
+        ("c/templates/a.yaml", &object("ConfigMap", "same")),
+        ("c/templates/b.yaml", other_ns),
+        ("c/templates/c.yaml", &object("Secret", "same")),
+    ]))
+    .unwrap();
+    assert!(check_duplicates(&distinct).is_ok());
 }
 
 #[test]

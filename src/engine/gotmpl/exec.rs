@@ -246,7 +246,7 @@ impl<'a> Executor<'a> {
     fn tick(&self, s: &State<'_>, pos: Pos) -> Result<(), Flow> {
         let n = self.steps.get() + 1;
         self.steps.set(n);
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             if let Some(deadline) = self.limits.deadline
                 && Instant::now() > deadline
             {
@@ -597,12 +597,12 @@ impl<'a> Executor<'a> {
         fin: Option<Value>,
     ) -> Result<Value, Flow> {
         let has_args = args.len() > 1 || fin.is_some();
-        let at = parse::arg_string(node);
+        let at = || parse::arg_string(node);
         match &receiver {
             Value::Nil => Err(self.err(
                 s,
                 pos,
-                &at,
+                &at(),
                 format!("nil pointer evaluating interface {{}}.{field}"),
             )),
             Value::Map(map) => {
@@ -610,7 +610,7 @@ impl<'a> Executor<'a> {
                     return Err(self.err(
                         s,
                         pos,
-                        &at,
+                        &at(),
                         format!("{field} is not a method but has arguments"),
                     ));
                 }
@@ -618,7 +618,7 @@ impl<'a> Executor<'a> {
                     Some(v) => Ok(v.clone()),
                     // helm's strict lint runs with missingkey=error.
                     None if self.strict => {
-                        Err(self.err(s, pos, &at, format!("map has no entry for key {field:?}")))
+                        Err(self.err(s, pos, &at(), format!("map has no entry for key {field:?}")))
                     }
                     None => Ok(Value::Nil),
                 }
@@ -635,12 +635,12 @@ impl<'a> Executor<'a> {
                     return match o.method(field, &values) {
                         Some(Ok(v)) => Ok(v),
                         Some(Err(e)) => {
-                            Err(self.err(s, pos, &at, format!("error calling {field}: {e}")))
+                            Err(self.err(s, pos, &at(), format!("error calling {field}: {e}")))
                         }
                         None => Err(self.err(
                             s,
                             pos,
-                            &at,
+                            &at(),
                             format!("can't evaluate field {field} in type {}", o.type_name()),
                         )),
                     };
@@ -651,7 +651,7 @@ impl<'a> Executor<'a> {
                             return Err(self.err(
                                 s,
                                 pos,
-                                &at,
+                                &at(),
                                 format!("{field} has arguments but cannot be invoked as function"),
                             ));
                         }
@@ -660,7 +660,7 @@ impl<'a> Executor<'a> {
                     None => Err(self.err(
                         s,
                         pos,
-                        &at,
+                        &at(),
                         format!("can't evaluate field {field} in type {}", o.type_name()),
                     )),
                 }
@@ -668,7 +668,7 @@ impl<'a> Executor<'a> {
             _ => Err(self.err(
                 s,
                 pos,
-                &at,
+                &at(),
                 format!("can't evaluate field {field} in type interface {{}}"),
             )),
         }

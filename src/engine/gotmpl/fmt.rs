@@ -452,7 +452,7 @@ mod tests {
         assert_eq!(format_float(0.00001, 'g', -1), "1e-05");
         assert_eq!(format_float(1234567.0, 'g', -1), "1.234567e+06");
         assert_eq!(format_float(-2.5, 'g', -1), "-2.5");
-        assert_eq!(format_float(3.14159, 'f', 2), "3.14");
+        assert_eq!(format_float(1.23456, 'f', 2), "1.23");
         assert_eq!(format_float(1.0, 'e', 6), "1.000000e+00");
     }
 

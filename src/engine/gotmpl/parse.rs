@@ -167,23 +167,23 @@ pub struct ParseError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok<'a> {
     Text(Pos, usize, usize), // pos, start, end (already trimmed)
     LeftDelim(Pos),
     RightDelim(Pos),
     Comment,
-    Field(Pos, String),
-    Variable(Pos, String),
+    Field(Pos, &'a str),
+    Variable(Pos, &'a str),
     Dot(Pos),
-    Ident(Pos, String),
+    Ident(Pos, &'a str),
     Keyword(Pos, &'static str),
     Bool(Pos, bool),
     Nil(Pos),
-    Number(Pos, String),
-    Str(Pos, String),
-    RawStr(Pos, String),
-    Char(Pos, String),
+    Number(Pos, &'a str),
+    Str(Pos, &'a str),
+    RawStr(Pos, &'a str),
+    Char(Pos, &'a str),
     Pipe(Pos),
     LeftParen(Pos),
     RightParen(Pos),
@@ -193,7 +193,8 @@ enum Tok {
     Space(Pos),
     /// Any other printable character, which only the parser rejects (as Go's lexer does).
     Other(Pos, char),
-    Error(ParseError),
+    /// Where the lexer failed; the error itself is kept beside the tokens.
+    Error,
     Eof(Pos),
 }
 
@@ -201,7 +202,7 @@ const KEYWORDS: &[&str] = &[
     "block", "break", "continue", "define", "else", "end", "if", "range", "template", "with",
 ];
 
-fn tok_pos(t: &Tok) -> Pos {
+fn tok_pos(t: &Tok<'_>) -> Pos {
     match t {
         Tok::Text(p, _, _)
         | Tok::LeftDelim(p)
@@ -226,11 +227,11 @@ fn tok_pos(t: &Tok) -> Pos {
         | Tok::Space(p)
         | Tok::Other(p, _)
         | Tok::Eof(p) => *p,
-        Tok::Comment | Tok::Error(_) => 0,
+        Tok::Comment | Tok::Error => 0,
     }
 }
 
-fn describe(t: &Tok, src: &str) -> String {
+fn describe(t: &Tok<'_>, src: &str) -> String {
     match t {
         Tok::Text(_, s, e) => format!("{:?}", &src[*s..*e]),
         Tok::LeftDelim(_) => "<left delim>".into(),
@@ -252,7 +253,7 @@ fn describe(t: &Tok, src: &str) -> String {
         Tok::Comma(_) => "\",\"".into(),
         Tok::Space(_) => "space".into(),
         Tok::Other(_, c) => format!("{:?}", c.to_string()),
-        Tok::Eof(_) | Tok::Error(_) => "EOF".into(),
+        Tok::Eof(_) | Tok::Error => "EOF".into(),
     }
 }
 
@@ -267,15 +268,18 @@ fn is_alnum(c: char) -> bool {
 /// Splits the source into tokens (Go's lexer, with `{{-`/`-}}` trimming applied). A lexing
 /// error ends the stream as an error token, which the parser reports when it gets there
 /// (so an earlier parse error wins, as in Go).
-fn lex(src: &str) -> Vec<Tok> {
+fn lex(src: &str) -> (Vec<Tok<'_>>, Option<ParseError>) {
     let mut toks = Vec::new();
-    if let Err(e) = lex_into(src, &mut toks) {
-        toks.push(Tok::Error(e));
+    match lex_into(src, &mut toks) {
+        Ok(()) => (toks, None),
+        Err(e) => {
+            toks.push(Tok::Error);
+            (toks, Some(e))
+        }
     }
-    toks
 }
 
-fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
+fn lex_into<'a>(src: &'a str, toks: &mut Vec<Tok<'a>>) -> Result<(), ParseError> {
     let b = src.as_bytes();
     let mut i = 0usize;
     let line_at = |p: usize| {
@@ -450,7 +454,7 @@ fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
                             _ => p += 1,
                         }
                     }
-                    toks.push(Tok::Str(start, src[start..p].to_string()));
+                    toks.push(Tok::Str(start, &src[start..p]));
                 }
                 '`' => {
                     let start = p;
@@ -459,7 +463,7 @@ fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
                         message: "unterminated raw quoted string".into(),
                     })?;
                     p = p + 1 + close + 1;
-                    toks.push(Tok::RawStr(start, src[start..p].to_string()));
+                    toks.push(Tok::RawStr(start, &src[start..p]));
                 }
                 '\'' => {
                     let start = p;
@@ -480,7 +484,7 @@ fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
                             _ => p += 1,
                         }
                     }
-                    toks.push(Tok::Char(start, src[start..p].to_string()));
+                    toks.push(Tok::Char(start, &src[start..p]));
                 }
                 '$' => {
                     let start = p;
@@ -492,14 +496,14 @@ fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
                             break;
                         }
                     }
-                    toks.push(Tok::Variable(start, src[start..p].to_string()));
+                    toks.push(Tok::Variable(start, &src[start..p]));
                 }
                 '.' => {
                     // A number like .5, a field, or dot.
                     if b.get(p + 1).is_some_and(u8::is_ascii_digit) {
                         let start = p;
                         p = scan_number(src, p);
-                        toks.push(Tok::Number(start, src[start..p].to_string()));
+                        toks.push(Tok::Number(start, &src[start..p]));
                     } else {
                         let start = p;
                         p += 1;
@@ -513,7 +517,7 @@ fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
                         if p == start + 1 {
                             toks.push(Tok::Dot(start));
                         } else {
-                            toks.push(Tok::Field(start, src[start + 1..p].to_string()));
+                            toks.push(Tok::Field(start, &src[start + 1..p]));
                         }
                     }
                 }
@@ -543,7 +547,7 @@ fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
                             message: format!("bad number syntax: {:?}", &src[start..q]),
                         });
                     }
-                    toks.push(Tok::Number(start, src[start..p].to_string()));
+                    toks.push(Tok::Number(start, &src[start..p]));
                 }
                 c if is_alnum(c) => {
                     let start = p;
@@ -562,7 +566,7 @@ fn lex_into(src: &str, toks: &mut Vec<Tok>) -> Result<(), ParseError> {
                     } else if word == "nil" {
                         toks.push(Tok::Nil(start));
                     } else {
-                        toks.push(Tok::Ident(start, word.to_string()));
+                        toks.push(Tok::Ident(start, word));
                     }
                     // A field chain straight after an identifier, e.g. `$x.y` handled above;
                     // `foo.bar` is a bad character in Go; we treat `.bar` as a field token.
@@ -743,7 +747,9 @@ fn unescape(inner: &str, quote: char) -> Option<String> {
 
 struct Parser<'a> {
     src: &'a str,
-    toks: Vec<Tok>,
+    toks: Vec<Tok<'a>>,
+    /// The lexer's error, reported when the parser reaches it.
+    pending_lex_error: Option<ParseError>,
     at: usize,
     /// Names of declared variables, per scope.
     vars: Vec<String>,
@@ -778,18 +784,17 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn peek(&self) -> &Tok {
-        static END: Tok = Tok::Eof(0);
-        match &self.toks[self.at] {
-            Tok::Error(_) => &END,
+    fn peek(&self) -> Tok<'a> {
+        match self.toks[self.at] {
+            Tok::Error => Tok::Eof(0),
             t => t,
         }
     }
 
-    fn next(&mut self) -> Tok {
-        let mut t = self.toks[self.at].clone();
-        if let Tok::Error(e) = t {
-            self.lex_error = Some(e);
+    fn next(&mut self) -> Tok<'a> {
+        let mut t = self.toks[self.at];
+        if let Tok::Error = t {
+            self.lex_error = self.pending_lex_error.take().or(self.lex_error.take());
             t = Tok::Eof(self.src.len());
         }
         if self.at + 1 < self.toks.len() {
@@ -798,7 +803,7 @@ impl<'a> Parser<'a> {
         t
     }
 
-    fn next_non_space(&mut self) -> Tok {
+    fn next_non_space(&mut self) -> Tok<'a> {
         loop {
             let t = self.next();
             if !matches!(t, Tok::Space(_)) {
@@ -807,7 +812,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Tok {
+    fn peek_non_space(&mut self) -> Tok<'a> {
         let save = self.at;
         let t = self.next_non_space();
         self.at = save;
@@ -823,7 +828,7 @@ impl<'a> Parser<'a> {
                     if context.is_empty() {
                         return Ok((list, Stop::Eof));
                     }
-                    return self.err(p, format!("unexpected EOF"));
+                    return self.err(p, "unexpected EOF".to_string());
                 }
                 Tok::Text(_, s, e) => list.push(Node::Text(Rc::from(&self.src[s..e]))),
                 Tok::Comment => {}
@@ -1007,7 +1012,7 @@ impl<'a> Parser<'a> {
                         match stop {
                             Stop::End => Some(else_list),
                             Stop::Else(ep2) => {
-                                return self.err(ep2, format!("expected end; found {{{{else}}}}"));
+                                return self.err(ep2, "expected end; found {{else}}".to_string());
                             }
                             Stop::Eof => return self.err(p, "unexpected EOF"),
                         }
@@ -1039,7 +1044,7 @@ impl<'a> Parser<'a> {
             loop {
                 let v = self.next_non_space();
                 let Tok::Variable(_, name) = v else { break };
-                names.push(name);
+                names.push(name.to_string());
                 let t = self.next_non_space();
                 match t {
                     Tok::Declare(_) => {
@@ -1083,7 +1088,7 @@ impl<'a> Parser<'a> {
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
-                Tok::Eof(p) => return self.err(p, format!("unclosed action")),
+                Tok::Eof(p) => return self.err(p, "unclosed action".to_string()),
                 Tok::Number(..)
                 | Tok::Bool(..)
                 | Tok::Nil(_)
@@ -1114,17 +1119,14 @@ impl<'a> Parser<'a> {
             return self.err(pipe.pos, format!("missing value for {context}"));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            if let Some(first) = c.args.first() {
-                match first {
-                    Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::Str(..) => {
-                        let _ = i;
-                        return self.err(
-                            c.pos,
-                            format!("non executable command in pipeline stage {}", i + 1),
-                        );
-                    }
-                    _ => {}
-                }
+            if let Some(
+                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::Str(..),
+            ) = c.args.first()
+            {
+                return self.err(
+                    c.pos,
+                    format!("non executable command in pipeline stage {}", i + 1),
+                );
             }
         }
         Ok(())
@@ -1145,7 +1147,7 @@ impl<'a> Parser<'a> {
             if let Some(op) = operand {
                 cmd.args.push(op);
             }
-            match self.peek().clone() {
+            match self.peek() {
                 Tok::Space(_) => {
                     // Another operand may follow.
                     let t = self.peek_non_space();
@@ -1184,10 +1186,9 @@ impl<'a> Parser<'a> {
         // Field chain following the term.
         if let Tok::Field(chain_pos, _) = self.peek() {
             // Go positions a chained field or variable at its first chained field.
-            let chain_pos = *chain_pos;
             let mut fields = Vec::new();
-            while let Tok::Field(_, f) = self.peek().clone() {
-                fields.push(f);
+            while let Tok::Field(_, f) = self.peek() {
+                fields.push(f.to_string());
                 self.next();
             }
             return Ok(Some(match term {
@@ -1216,22 +1217,22 @@ impl<'a> Parser<'a> {
         let t = self.next();
         Ok(Some(match t {
             Tok::Ident(p, name) => {
-                if !(self.funcs)(&name) {
+                if !(self.funcs)(name) {
                     return self.err(p, format!("function {name:?} not defined"));
                 }
-                Arg::Ident(p, name)
+                Arg::Ident(p, name.to_string())
             }
             Tok::Dot(p) => Arg::Dot(p),
             Tok::Nil(p) => Arg::Nil(p),
             Tok::Variable(p, name) => {
-                if !self.vars.contains(&name) {
+                if !self.vars.iter().any(|v| v == name) {
                     return self.err(p, format!("undefined variable \"{name}\""));
                 }
-                Arg::Variable(p, name, Vec::new())
+                Arg::Variable(p, name.to_string(), Vec::new())
             }
-            Tok::Field(p, name) => Arg::Field(p, vec![name]),
+            Tok::Field(p, name) => Arg::Field(p, vec![name.to_string()]),
             Tok::Bool(p, b) => Arg::Bool(p, b),
-            Tok::Number(p, text) => match parse_number(&text) {
+            Tok::Number(p, text) => match parse_number(text) {
                 Some(n) => Arg::Number(p, n),
                 None => return self.err(p, format!("bad number syntax: {text:?}")),
             },
@@ -1244,7 +1245,7 @@ impl<'a> Parser<'a> {
                     _ => return self.err(p, format!("malformed character constant: {text}")),
                 }
             }
-            Tok::Str(p, text) | Tok::RawStr(p, text) => match unquote(&text) {
+            Tok::Str(p, text) | Tok::RawStr(p, text) => match unquote(text) {
                 Some(s) => Arg::Str(p, Rc::from(s)),
                 None => return self.err(p, format!("bad string syntax: {text}")),
             },
@@ -1266,10 +1267,11 @@ impl<'a> Parser<'a> {
 
 /// Parses one file. `funcs` says whether a function name is defined.
 pub fn parse(src: &str, funcs: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseError> {
-    let toks = lex(src);
+    let (toks, pending_lex_error) = lex(src);
     let mut parser = Parser {
         src,
         toks,
+        pending_lex_error,
         at: 0,
         vars: vec!["$".into()],
         defines: Vec::new(),

@@ -31,6 +31,7 @@ struct Renderable {
 }
 
 /// Builds each chart's context (helm's `recAllTpls`) and collects its templates.
+#[allow(clippy::too_many_arguments)]
 fn collect(
     chart: &Chart,
     path: &str,

@@ -113,7 +113,7 @@ fn errors_in_go_words() {
     assert!(e.ends_with("nil pointer evaluating interface {}.x"), "{e}");
     let e = render("{{ eq .a 1 }}", &data).unwrap_err();
     assert!(
-        e.ends_with("error calling eq: incompatible types for comparison"),
+        e.ends_with("error calling eq: incompatible types for comparison: float64 and int"),
         "{e}"
     );
     let e = render("{{ .a }", &data).unwrap_err();

@@ -14,12 +14,15 @@ use std::rc::Rc;
 use super::exec::CallError;
 use super::value::Value;
 
+/// A function's body: the evaluated arguments in, a value or a Go-worded failure out.
+pub type FunctionBody = Rc<dyn Fn(&[Value]) -> Result<Value, CallError>>;
+
 /// A template function with its arity.
 pub struct Function {
     pub min_args: usize,
     /// `None` for variadic functions.
     pub max_args: Option<usize>,
-    pub call: Rc<dyn Fn(&[Value]) -> Result<Value, CallError>>,
+    pub call: FunctionBody,
 }
 
 /// The functions of one render, by name.
