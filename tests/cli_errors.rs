@@ -80,6 +80,36 @@ fn assert_mentions(failure: &Failure, needles: &[&str]) {
     }
 }
 
+/// `rudder template` prints the chart's documents as helm does (`expected` among them),
+/// while `rudder lint` — like install and upgrade — refuses the chart, exit 1.
+fn refused_but_printed(dir: &Path, expected: &str) -> Failure {
+    let template = Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .current_dir(dir)
+        .args(["template", "rel", "demo"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&template.stdout);
+    assert!(
+        template.status.success(),
+        "{}",
+        String::from_utf8_lossy(&template.stderr)
+    );
+    assert!(printed.contains(expected), "{printed}");
+    let lint = Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .current_dir(dir)
+        .args(["lint", "demo"])
+        .output()
+        .unwrap();
+    assert_eq!(lint.status.code(), Some(1));
+    Failure {
+        stderr: format!(
+            "{}{}",
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&lint.stderr)
+        ),
+    }
+}
+
 #[test]
 fn missing_chart_path_is_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -204,8 +234,8 @@ fn document_without_kind_names_the_template() {
         "templates/nokind.yaml",
         "apiVersion: v1\nmetadata:\n  name: x\n",
     )]);
-    let f = template_fails(dir.path(), "demo", &[]);
-    assert_mentions(&f, &["demo/templates/nokind.yaml", "kind"]);
+    let f = refused_but_printed(dir.path(), "apiVersion: v1\nmetadata:\n  name: x");
+    assert_mentions(&f, &["demo/templates/nokind.yaml", "has no kind"]);
 }
 
 #[test]
@@ -214,8 +244,8 @@ fn document_without_name_names_the_template() {
         "templates/noname.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n",
     )]);
-    let f = template_fails(dir.path(), "demo", &[]);
-    assert_mentions(&f, &["demo/templates/noname.yaml", "name"]);
+    let f = refused_but_printed(dir.path(), "kind: ConfigMap\nmetadata:\n  labels: {}");
+    assert_mentions(&f, &["demo/templates/noname.yaml", "has no metadata.name"]);
 }
 
 #[test]
@@ -225,31 +255,7 @@ fn duplicate_objects_name_both_templates() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ Release.Name }}-cm\n",
     )]);
     // `template` prints both, as helm does; lint (like install) refuses the release.
-    let template = Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .current_dir(dir.path())
-        .args(["template", "rel", "demo"])
-        .output()
-        .unwrap();
-    assert!(template.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&template.stdout)
-            .matches("name: rel-cm")
-            .count(),
-        2
-    );
-    let lint = Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .current_dir(dir.path())
-        .args(["lint", "demo"])
-        .output()
-        .unwrap();
-    assert_eq!(lint.status.code(), Some(1));
-    let f = Failure {
-        stderr: format!(
-            "{}{}",
-            String::from_utf8_lossy(&lint.stdout),
-            String::from_utf8_lossy(&lint.stderr)
-        ),
-    };
+    let f = refused_but_printed(dir.path(), "name: rel-cm");
     assert_mentions(
         &f,
         &[

@@ -131,10 +131,6 @@ fn bad_templates_give_one_line_errors_with_file_and_line() {
             "broken/templates/deploy.yaml:1: Unknown filter `frobnicate`",
         ),
         (
-            "apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {}\n",
-            "broken/templates/deploy.yaml: document 1 (line 1) has no metadata.name",
-        ),
-        (
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  x: [\n",
             "broken/templates/deploy.yaml: document 1 (line ",
         ),

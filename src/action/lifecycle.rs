@@ -167,11 +167,12 @@ pub async fn render_on_cluster(
         release: info,
         capabilities,
         lookup: connected.then(|| cluster.lookup_hook()),
+        strict: false,
     };
     let values = values.clone();
     let render = move || -> Result<RenderedRelease, crate::action::render::RenderError> {
         let rendered = render_release(chart, &values, options)?;
-        rendered.check_duplicates()?;
+        rendered.check_applicable()?;
         Ok(rendered)
     };
     match tokio::task::spawn_blocking(render).await {

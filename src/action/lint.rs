@@ -137,12 +137,12 @@ fn lint_one(chart_path: &Path, opts: &LintOptions) -> LintReport {
         }
     };
     let release = ReleaseInfo::new("test-release", "default", 1, false);
-    match render_release(
-        chart,
-        &user_values,
-        RenderOptions::offline(release, opts.capabilities.clone()),
-    )
-    .and_then(|rendered| rendered.check_duplicates().map(|()| rendered))
+    let render_options = RenderOptions {
+        strict: opts.strict,
+        ..RenderOptions::offline(release, opts.capabilities.clone())
+    };
+    match render_release(chart, &user_values, render_options)
+        .and_then(|rendered| rendered.check_applicable().map(|()| rendered))
     {
         Ok(rendered) => lint_objects(&rendered, &mut report),
         Err(e) => report.push(Severity::Error, "templates/", e.to_string()),

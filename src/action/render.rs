@@ -58,9 +58,10 @@ pub enum RenderError {
 }
 
 impl RenderedRelease {
-    /// Fails when the release defines an object twice (manifests and hooks together).
-    pub fn check_duplicates(&self) -> Result<(), RenderError> {
-        Ok(manifest::check_duplicates(
+    /// Fails when a document is no object to apply or an object is defined twice
+    /// (manifests and hooks together).
+    pub fn check_applicable(&self) -> Result<(), RenderError> {
+        Ok(manifest::check_applicable(
             self.manifests.iter().chain(&self.hooks),
         )?)
     }

@@ -47,6 +47,9 @@ pub struct RenderOptions {
     pub capabilities: Capabilities,
     /// Connected renders set this; without it `lookup` returns an empty map.
     pub lookup: Option<LookupFn>,
+    /// helm's strict lint: a missing map key in a Go template is an error
+    /// (`missingkey=error`) instead of printing nothing.
+    pub strict: bool,
 }
 
 impl RenderOptions {
@@ -56,6 +59,7 @@ impl RenderOptions {
             release,
             capabilities,
             lookup: None,
+            strict: false,
         }
     }
 }
@@ -66,6 +70,7 @@ impl std::fmt::Debug for RenderOptions {
             .field("release", &self.release)
             .field("capabilities", &self.capabilities)
             .field("lookup", &self.lookup.as_ref().map(|_| "<hook>"))
+            .field("strict", &self.strict)
             .finish()
     }
 }

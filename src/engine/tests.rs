@@ -765,6 +765,7 @@ fn release_and_capabilities_come_from_options() {
             api_versions: vec!["example.com/v1/Widget".into()],
         },
         lookup: None,
+        strict: false,
     };
     let c = chart(
         "mychart",

@@ -39,13 +39,17 @@ pub struct Manifest {
     pub text: String,
     /// Its hook annotations, when it is a hook.
     pub hook: Option<Hook>,
+    /// Why the document cannot be applied (a mapping without `apiVersion`, `kind` or
+    /// `metadata.name`). `template` prints it as helm does; install, upgrade and lint
+    /// refuse it ([`check_applicable`]).
+    pub problem: Option<ManifestError>,
 }
 
 impl Manifest {
     /// Whether the document is a Kubernetes object. A document of only comments is not: helm
     /// keeps it in the release manifest and prints it, but applies nothing for it.
     pub fn is_object(&self) -> bool {
-        !self.kind.is_empty()
+        !self.kind.is_empty() && self.problem.is_none()
     }
 
     /// `Kind/name` or `Kind/namespace/name`, for messages.
@@ -163,6 +167,7 @@ pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, Mani
                     text: trimmed.to_string(),
                     hook: None,
                     metadata: serde_json::Value::Null,
+                    problem: None,
                 });
                 continue;
             }
@@ -190,19 +195,26 @@ pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, Mani
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        let api_version = non_empty(api_version.as_ref()).ok_or_else(|| missing("apiVersion"))?;
-        let kind = non_empty(kind.as_ref()).ok_or_else(|| missing("kind"))?;
-        let name = non_empty(metadata.get("name")).ok_or_else(|| missing("metadata.name"))?;
+        let api_version = non_empty(api_version.as_ref());
+        let kind = non_empty(kind.as_ref());
+        let name = non_empty(metadata.get("name"));
+        let problem = match (&api_version, &kind, &name) {
+            (None, _, _) => Some(missing("apiVersion")),
+            (_, None, _) => Some(missing("kind")),
+            (_, _, None) => Some(missing("metadata.name")),
+            _ => None,
+        };
         let namespace = non_empty(metadata.get("namespace"));
         let mut manifest = Manifest {
             source: source.to_string(),
-            api_version,
-            kind,
-            name,
+            api_version: api_version.unwrap_or_default(),
+            kind: kind.unwrap_or_default(),
+            name: name.unwrap_or_default(),
             namespace,
             text: trimmed.to_string(),
             hook: None,
             metadata,
+            problem,
         };
         manifest.hook = hooks::parse_hook_metadata(&manifest.metadata).map_err(|message| {
             ManifestError::InvalidHook {
@@ -250,12 +262,17 @@ pub fn collect_parsed(
     Ok(parsed.into_iter().flatten().collect())
 }
 
-/// Fails, naming both templates, when an object (kind, namespace, name) is defined twice.
-/// Checked before anything is applied; `template` prints duplicates as helm does.
-pub fn check_duplicates<'a>(
+/// Fails when a document cannot be applied: the first one that is no Kubernetes object
+/// (naming its template, document and line), or an object (kind, namespace, name) defined
+/// twice (naming both templates). Checked before anything is applied; `template` prints
+/// such documents as helm does.
+pub fn check_applicable<'a>(
     manifests: impl IntoIterator<Item = &'a Manifest>,
 ) -> Result<(), ManifestError> {
     let manifests: Vec<&Manifest> = manifests.into_iter().collect();
+    if let Some(problem) = manifests.iter().find_map(|m| m.problem.clone()) {
+        return Err(problem);
+    }
     let mut seen: HashMap<(&str, &str, &str), &Manifest> = HashMap::new();
     for m in manifests.into_iter().filter(|m| m.is_object()) {
         let key = (

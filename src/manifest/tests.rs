@@ -93,9 +93,10 @@ fn missing_fields_are_named() {
     ];
     for (doc, field) in cases {
         let content = format!("\n\n{doc}");
-        let err = parse_rendered(&rendered(&[("c/templates/m.yaml", &content)]))
-            .unwrap_err()
-            .to_string();
+        // Rendering keeps the document (helm's `template` prints it); applying refuses it.
+        let manifests = parse_rendered(&rendered(&[("c/templates/m.yaml", &content)])).unwrap();
+        assert!(!manifests[0].is_object());
+        let err = check_applicable(&manifests).unwrap_err().to_string();
         assert_eq!(
             err,
             format!("c/templates/m.yaml: document 1 (line 3) has no {field}")
@@ -112,7 +113,7 @@ fn duplicates_name_both_templates() {
     ]))
     .unwrap();
     assert_eq!(manifests.len(), 2);
-    let err = check_duplicates(&manifests).unwrap_err().to_string();
+    let err = check_applicable(&manifests).unwrap_err().to_string();
     assert_eq!(
         err,
         "ConfigMap/same is defined twice: in c/templates/a.yaml and in c/templates/b.yaml"
@@ -125,7 +126,7 @@ fn duplicates_name_both_templates() {
         ("c/templates/c.yaml", &object("Secret", "same")),
     ]))
     .unwrap();
-    assert!(check_duplicates(&distinct).is_ok());
+    assert!(check_applicable(&distinct).is_ok());
 }
 
 #[test]

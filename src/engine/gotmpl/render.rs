@@ -154,6 +154,7 @@ pub fn render_tree(
         max_output: DEFAULT_MAX_OUTPUT,
     };
     let mut exec = Executor::new(&set, &funcs, limits);
+    exec.strict = options.strict;
     let mut notes = None;
     for r in &renderables {
         let base = r.path.rsplit('/').next().unwrap_or(&r.path);
@@ -172,7 +173,8 @@ pub fn render_tree(
         let mut out = String::new();
         exec.execute(&r.path, &r.context, &mut out)
             .map_err(|e| exec_error(&r.path, e))?;
-        let content = if out.contains("<no value>") {
+        // helm's strict mode keeps `<no value>` (it cannot occur for missing keys there).
+        let content = if !options.strict && out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
             out
