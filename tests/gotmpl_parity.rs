@@ -282,3 +282,34 @@ fn go_template_failures_read_as_helm_words_them() {
         assert_eq!(rudder_err.trim_end(), helm_message, "{name}");
     }
 }
+
+#[test]
+fn strict_lint_makes_a_missing_key_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("parity");
+    write_chart(&chart, &[("cm", "v: {{ .Values.nosuchkey }}\n")]);
+    let lint = |strict: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rudder"));
+        cmd.args(["lint", chart.to_str().unwrap()]);
+        if strict {
+            cmd.arg("--strict");
+        }
+        cmd.output().unwrap()
+    };
+    // Without --strict a missing key prints nothing, as in helm.
+    let lenient = lint(false);
+    let lenient_out = String::from_utf8_lossy(&lenient.stdout);
+    assert!(!lenient_out.contains("nosuchkey"), "{lenient_out}");
+    let strict = lint(true);
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&strict.stdout),
+        String::from_utf8_lossy(&strict.stderr)
+    );
+    assert_eq!(strict.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("parity/templates/cm.yaml:2:")
+            && report.contains("map has no entry for key \"nosuchkey\""),
+        "{report}"
+    );
+}
