@@ -80,11 +80,19 @@ pub fn render_release(
     chart.check_dependencies_present()?;
     chart::check_kube_version(&chart.metadata, &options.capabilities.kube_version.version)?;
     let values = values::compute_render_values(&mut chart, user_values)?;
-    values::validate_schema(&chart, &values)?;
-    // Each template is parsed by the worker that rendered it, and its text freed.
-    let (parsed, notes) = engine::render_each(&chart, &values, &options, |t| {
-        manifest::parse_template(&t.path, &t.content)
-    })?;
+    // The schema is checked while the templates render (nothing is written either way);
+    // a schema violation is reported first, as helm checks it first.
+    let (schema, render) = rayon::join(
+        || values::validate_schema(&chart, &values),
+        || {
+            // Each template is parsed by the worker that rendered it, and its text freed.
+            engine::render_each(&chart, &values, &options, |t| {
+                manifest::parse_template(&t.path, &t.content)
+            })
+        },
+    );
+    schema?;
+    let (parsed, notes) = render?;
     let parsed = manifest::collect_parsed(parsed)?;
     let (mut hooks, mut manifests) = manifest::split_hooks(parsed);
     manifest::sort_for_install(&mut manifests);

@@ -436,7 +436,26 @@ pub(crate) fn assemble(
         }
     }
 
-    for (name, files) in subchart_dirs {
+    // Subchart directories that hold no archives draw nothing from the archive budget, so
+    // they load in parallel (their values files are most of the loading time); the others
+    // load in turn, sharing the budget.
+    let (independent, sharing): (Vec<_>, Vec<_>) =
+        subchart_dirs.into_iter().partition(|(_, files)| {
+            !files
+                .iter()
+                .any(|f| f.name.contains("charts/") && f.name.ends_with(".tgz"))
+        });
+    let loaded: Vec<Result<Chart, ChartError>> = independent
+        .into_par_iter()
+        .map(|(name, files)| {
+            let mut unused = Budget::new(ArchiveLimits::default());
+            assemble(files, &origin.subchart(&name), &mut unused)
+        })
+        .collect();
+    for sub in loaded {
+        chart.dependencies.push(sub?);
+    }
+    for (name, files) in sharing {
         let sub_origin = origin.subchart(&name);
         chart
             .dependencies

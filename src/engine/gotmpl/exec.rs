@@ -42,7 +42,7 @@ impl TemplateSet {
     ) -> Result<Rc<Tmpl>, parse::ParseError> {
         let parsed = parse::parse(src, &|f| is_builtin_name(f) || funcs.contains(f))?;
         for (define, body) in parsed.defines {
-            if parse::is_empty_tree(&body) && self.templates.contains_key(&define) {
+            if parse::is_empty_tree(&body, src) && self.templates.contains_key(&define) {
                 continue;
             }
             self.templates.insert(
@@ -61,7 +61,7 @@ impl TemplateSet {
             src: src.clone(),
             nodes: Rc::new(parsed.root),
         });
-        if !(parse::is_empty_tree(&root.nodes) && self.templates.contains_key(name)) {
+        if !(parse::is_empty_tree(&root.nodes, src) && self.templates.contains_key(name)) {
             self.templates.insert(name.to_string(), root.clone());
         }
         // Go executes the template just parsed even when its empty body did not replace
@@ -281,8 +281,8 @@ impl<'a> Executor<'a> {
 
     fn walk(&mut self, s: &mut State<'_>, dot: &Value, node: &Node) -> Result<(), Flow> {
         match node {
-            Node::Text(t) => {
-                s.out.push_str(t);
+            Node::Text { start, end } => {
+                s.out.push_str(&s.tmpl.src[*start..*end]);
                 Ok(())
             }
             Node::Action { pos, pipe } => {

@@ -10,7 +10,11 @@ pub type Pos = usize;
 
 #[derive(Debug)]
 pub enum Node {
-    Text(Rc<str>),
+    /// Literal text: a byte range of the template's source.
+    Text {
+        start: usize,
+        end: usize,
+    },
     Action {
         pos: Pos,
         pipe: Pipe,
@@ -830,7 +834,7 @@ impl<'a> Parser<'a> {
                     }
                     return self.err(p, "unexpected EOF".to_string());
                 }
-                Tok::Text(_, s, e) => list.push(Node::Text(Rc::from(&self.src[s..e]))),
+                Tok::Text(_, start, end) => list.push(Node::Text { start, end }),
                 Tok::Comment => {}
                 Tok::LeftDelim(_) => {
                     let t = self.next_non_space();
@@ -1302,9 +1306,9 @@ pub fn line_col(src: &str, pos: Pos) -> (usize, usize) {
 
 /// Whether a define body is empty (only whitespace text): Go keeps an earlier non-empty
 /// definition instead of replacing it with an empty one.
-pub fn is_empty_tree(nodes: &[Node]) -> bool {
+pub fn is_empty_tree(nodes: &[Node], src: &str) -> bool {
     nodes.iter().all(|n| match n {
-        Node::Text(t) => t.trim().is_empty(),
+        Node::Text { start, end } => src[*start..*end].trim().is_empty(),
         _ => false,
     })
 }
