@@ -7,6 +7,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::funcs::{Funcs, Function};
@@ -18,9 +19,9 @@ pub struct Tmpl {
     /// The template's name (`mychart/templates/x.yaml`, or the `define`d name).
     pub name: String,
     /// The file it was parsed from, as errors name it.
-    pub file: Rc<str>,
+    pub file: Arc<str>,
     /// That file's source, for line:column in errors.
-    pub src: Rc<str>,
+    pub src: Arc<str>,
     pub nodes: Rc<Vec<Node>>,
 }
 
@@ -36,11 +37,22 @@ impl TemplateSet {
     pub fn add(
         &mut self,
         name: &str,
-        file: &Rc<str>,
-        src: &Rc<str>,
+        file: &Arc<str>,
+        src: &Arc<str>,
         funcs: &Funcs,
     ) -> Result<Rc<Tmpl>, parse::ParseError> {
         let parsed = parse::parse(src, &|f| is_builtin_name(f) || funcs.contains(f))?;
+        Ok(self.add_parsed(name, file, src, parsed))
+    }
+
+    /// Adds a file parsed beforehand (see [`TemplateSet::add`]).
+    pub fn add_parsed(
+        &mut self,
+        name: &str,
+        file: &Arc<str>,
+        src: &Arc<str>,
+        parsed: parse::Parsed,
+    ) -> Rc<Tmpl> {
         for (define, body) in parsed.defines {
             if parse::is_empty_tree(&body, src) && self.templates.contains_key(&define) {
                 continue;
@@ -66,7 +78,7 @@ impl TemplateSet {
         }
         // Go executes the template just parsed even when its empty body did not replace
         // the named one.
-        Ok(root)
+        root
     }
 }
 
@@ -842,13 +854,17 @@ impl<'a> Executor<'a> {
                 values[0].type_name()
             )));
         };
-        let count = self.include_counts.entry(name.to_string()).or_insert(0);
-        if *count > MAX_INCLUDE_NESTING {
-            return Err(CallError::from(format!(
-                "unable to execute template: rendering template has a nested reference name: {name}"
-            )));
+        match self.include_counts.get_mut(&**name) {
+            Some(count) if *count > MAX_INCLUDE_NESTING => {
+                return Err(CallError::from(format!(
+                    "unable to execute template: rendering template has a nested reference name: {name}"
+                )));
+            }
+            Some(count) => *count += 1,
+            None => {
+                self.include_counts.insert(name.to_string(), 1);
+            }
         }
-        *count += 1;
         let mut out = String::new();
         let result = match self.lookup(name) {
             Some(tmpl) => self.run(tmpl, &values[1], &mut out),
@@ -887,8 +903,8 @@ impl<'a> Executor<'a> {
         };
         // The text's own definitions, over the chart's (and an outer `tpl`'s).
         let mut local = self.overlay.cloned().unwrap_or_default();
-        let file: Rc<str> = Rc::from("gotpl");
-        let src: Rc<str> = text.clone();
+        let file: Arc<str> = Arc::from("gotpl");
+        let src: Arc<str> = text.clone();
         let root = match local.add("gotpl", &file, &src, self.funcs) {
             Ok(root) => root,
             Err(e) => {

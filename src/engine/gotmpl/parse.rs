@@ -2,8 +2,7 @@
 //! `range` (with `else if` / `else with` chains), `break`/`continue`, `template`, and
 //! `define`/`block` definitions. Errors are worded as Go's parser words them.
 
-use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A byte offset into the template source.
 pub type Pos = usize;
@@ -65,7 +64,7 @@ pub enum Arg {
     Nil(Pos),
     Bool(Pos, bool),
     Number(Pos, Number),
-    Str(Pos, Rc<str>),
+    Str(Pos, Arc<str>),
     /// A function name.
     Ident(Pos, String),
     /// `( pipeline )`
@@ -1250,7 +1249,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Tok::Str(p, text) | Tok::RawStr(p, text) => match unquote(text) {
-                Some(s) => Arg::Str(p, Rc::from(s)),
+                Some(s) => Arg::Str(p, Arc::from(s)),
                 None => return self.err(p, format!("bad string syntax: {text}")),
             },
             Tok::LeftParen(p) => {
@@ -1312,6 +1311,3 @@ pub fn is_empty_tree(nodes: &[Node], src: &str) -> bool {
         _ => false,
     })
 }
-
-/// Collected definitions keyed by name.
-pub type Defines = HashMap<String, Rc<Vec<Node>>>;

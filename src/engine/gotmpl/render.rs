@@ -5,11 +5,15 @@
 //! is removed from the output. Errors carry helm's wording.
 
 use std::rc::Rc;
+use std::sync::Arc;
+
+use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
 use super::context::{Files, capabilities_object, chart_object, release_map};
-use super::exec::{Executor, Limits, TemplateSet};
+use super::exec::{Executor, Limits, TemplateSet, is_builtin_name};
 use super::funcs::{Funcs, helm};
+use super::parse;
 use super::value::Value;
 use crate::chart::Chart;
 use crate::engine::{RenderError, RenderOptions, RenderedTemplate};
@@ -22,7 +26,7 @@ pub const DEFAULT_MAX_OUTPUT: usize = 256 << 20;
 /// One template to run: its full path, source, and the context of its chart.
 struct Renderable {
     path: String,
-    source: Rc<str>,
+    source: Arc<str>,
     context: Value,
     base_path: String,
     /// Whether the chart is rendered by this engine (tera charts of the tree are skipped).
@@ -87,8 +91,8 @@ fn collect(
         out.push(Renderable {
             path: format!("{path}/{}", file.name),
             source: match std::str::from_utf8(&file.data) {
-                Ok(text) => Rc::from(text),
-                Err(_) => Rc::from(String::from_utf8_lossy(&file.data).as_ref()),
+                Ok(text) => Arc::from(text),
+                Err(_) => Arc::from(String::from_utf8_lossy(&file.data).as_ref()),
             },
             context: context.clone(),
             base_path: format!("{path}/templates"),
@@ -136,18 +140,25 @@ pub fn render_tree(
     if let Some(lookup) = &options.lookup {
         helm::connect_lookup(&mut funcs, lookup.clone());
     }
+    // Files parse in parallel; they join the set in helm's order, so later definitions
+    // win as in helm, and the first file (in that order) that does not parse is reported.
+    let names = funcs.names();
+    let sources: Vec<Arc<str>> = renderables.iter().map(|r| r.source.clone()).collect();
+    let parsed: Vec<Result<parse::Parsed, parse::ParseError>> = sources
+        .par_iter()
+        .map(|src| parse::parse(src, &|f| is_builtin_name(f) || names.contains(f)))
+        .collect();
     let mut set = TemplateSet::default();
-    for r in &renderables {
-        let file: Rc<str> = Rc::from(r.path.as_str());
-        set.add(&r.path, &file, &r.source, &funcs)
-            .map(drop)
-            .map_err(|e| {
-                RenderError::go(
-                    &r.path,
-                    Some(e.line),
-                    format!("parse error at ({}:{}): {}", r.path, e.line, e.message),
-                )
-            })?;
+    for (r, parsed) in renderables.iter().zip(parsed) {
+        let parsed = parsed.map_err(|e| {
+            RenderError::go(
+                &r.path,
+                Some(e.line),
+                format!("parse error at ({}:{}): {}", r.path, e.line, e.message),
+            )
+        })?;
+        let file: Arc<str> = Arc::from(r.path.as_str());
+        set.add_parsed(&r.path, &file, &r.source, parsed);
     }
     let limits = Limits {
         deadline: Some(Instant::now() + DEFAULT_RENDER_TIMEOUT),

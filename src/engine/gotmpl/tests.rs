@@ -1,6 +1,6 @@
 //! Unit checks of the Go-template engine on small templates.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::exec::{Executor, Limits, TemplateSet};
 use super::funcs::Funcs;
@@ -10,8 +10,8 @@ use super::value::Value;
 pub fn render(src: &str, data: &Value) -> Result<String, String> {
     let funcs = Funcs::helm();
     let mut set = TemplateSet::default();
-    let name: Rc<str> = Rc::from("t.yaml");
-    set.add("t.yaml", &name, &Rc::from(src), &funcs)
+    let name: Arc<str> = Arc::from("t.yaml");
+    set.add("t.yaml", &name, &Arc::from(src), &funcs)
         .map(drop)
         .map_err(|e| format!("parse error at (t.yaml:{}): {}", e.line, e.message))?;
     let limits = Limits {

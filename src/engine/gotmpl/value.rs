@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::fmt::format_float;
 
@@ -24,7 +25,8 @@ pub enum Value {
     Int(i64),
     /// `float64` (numbers from YAML and JSON).
     Float(f64),
-    Str(Rc<str>),
+    /// Shared with the parsed templates' string constants (which parse in parallel).
+    Str(Arc<str>),
     /// `[]interface{}` (and `[]string`, which prints the same).
     List(Rc<Vec<Value>>),
     /// `[]byte` (`.Files.GetBytes`).
@@ -69,13 +71,13 @@ impl std::fmt::Debug for Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(Rc::from(s))
+        Value::Str(Arc::from(s))
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Str(Rc::from(s))
+        Value::Str(Arc::from(s))
     }
 }
 

@@ -104,6 +104,11 @@ impl Funcs {
         self.map.contains_key(name)
     }
 
+    /// The names of the functions, for parsing on other threads.
+    pub fn names(&self) -> std::collections::HashSet<&'static str> {
+        self.map.keys().copied().collect()
+    }
+
     pub fn remove(&mut self, name: &str) {
         self.map.remove(name);
     }
@@ -112,7 +117,7 @@ impl Funcs {
 // ---- argument conversion with Go's wording ----
 
 /// A string parameter: Go refuses anything that is not a string.
-pub fn arg_str(v: &Value) -> Result<Rc<str>, CallError> {
+pub fn arg_str(v: &Value) -> Result<std::sync::Arc<str>, CallError> {
     match v {
         Value::Str(s) => Ok(s.clone()),
         Value::Nil => Err(CallError::from(
