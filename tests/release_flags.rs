@@ -182,7 +182,7 @@ async fn install_generates_names_like_helm() {
             "install",
             chart,
             "--name-template",
-            "web-{{ randAlphaNum(n=6) | lower }}",
+            "web-{{ randAlphaNum 6 | lower }}",
         ],
     );
     let name = out

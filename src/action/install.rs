@@ -55,20 +55,20 @@ pub fn generated_name(chart_arg: &str) -> String {
     format!("{base}-{}", chrono::Utc::now().timestamp())
 }
 
-/// `--name-template`: the release name rendered from a template (tera, with the template
-/// functions charts have, e.g. `{{ randAlphaNum(n=5) | lower }}`), checked as a name.
+/// `--name-template`: the release name rendered from a Go template, as helm renders it
+/// (with the functions charts have, e.g. `web-{{ randAlphaNum 5 | lower }}`), checked as a
+/// name.
 pub fn name_from_template(template: &str) -> Result<String, ReleaseError> {
     let chart = chart::Chart {
         metadata: chart::Metadata {
             api_version: "v2".into(),
             name: "name-template".into(),
             version: "0.0.0".into(),
-            annotations: [(chart::ENGINE_ANNOTATION.into(), "tera".into())].into(),
             ..Default::default()
         },
         lock: None,
         templates: vec![chart::ChartFile {
-            name: "name".into(),
+            name: "templates/name".into(),
             data: template.as_bytes().to_vec(),
         }],
         values: Values::new(),

@@ -158,7 +158,7 @@ pub struct InstallArgs {
     /// Generate the release name (CHART-UNIXTIME); give only the chart
     #[arg(short = 'g', long = "generate-name")]
     pub generate_name: bool,
-    /// Template for the release name (tera, e.g. "web-{{ randAlphaNum(n=5) | lower }}")
+    /// Template for the release name (a Go template, as in helm: "web-{{ randAlphaNum 5 | lower }}")
     #[arg(long = "name-template", value_name = "TEMPLATE")]
     pub name_template: Option<String>,
 }
