@@ -528,10 +528,7 @@ impl<'a> Executor<'a> {
                         ),
                     ));
                 }
-                let mark = s.vars.len();
-                let v = self.eval_pipeline(s, dot, pipe);
-                s.vars.truncate(mark);
-                v
+                self.eval_parenthesized(s, dot, pipe)
             }
             Arg::Nil(p) => Err(self.err(s, *p, "nil", "nil is not a command")),
             other => {
@@ -549,6 +546,19 @@ impl<'a> Executor<'a> {
                 self.eval_arg(s, dot, other)
             }
         }
+    }
+
+    /// A parenthesized pipeline: its variables end with it.
+    fn eval_parenthesized(
+        &mut self,
+        s: &mut State<'_>,
+        dot: &Value,
+        pipe: &Pipe,
+    ) -> Result<Value, Flow> {
+        let mark = s.vars.len();
+        let value = self.eval_pipeline(s, dot, pipe);
+        s.vars.truncate(mark);
+        value
     }
 
     fn var(&self, s: &State<'_>, pos: Pos, name: &str) -> Result<Value, Flow> {
@@ -721,12 +731,7 @@ impl<'a> Executor<'a> {
                     )
                 }
             }
-            Arg::Pipe(_, pipe) => {
-                let mark = s.vars.len();
-                let v = self.eval_pipeline(s, dot, pipe);
-                s.vars.truncate(mark);
-                v
-            }
+            Arg::Pipe(_, pipe) => self.eval_parenthesized(s, dot, pipe),
             Arg::Chain(p, inner, fields) => {
                 let receiver = self.eval_arg(s, dot, inner)?;
                 self.eval_field_chain(

@@ -440,23 +440,7 @@ fn lex_into<'a>(src: &'a str, toks: &mut Vec<Tok<'a>>) -> Result<(), ParseError>
                 }
                 '"' => {
                     let start = p;
-                    p += 1;
-                    loop {
-                        match b.get(p) {
-                            None | Some(b'\n') => {
-                                return Err(ParseError {
-                                    line: line_at(start),
-                                    message: "unterminated quoted string".into(),
-                                });
-                            }
-                            Some(b'\\') => p += 2,
-                            Some(b'"') => {
-                                p += 1;
-                                break;
-                            }
-                            _ => p += 1,
-                        }
-                    }
+                    p = scan_quoted(src, p, b'"', "unterminated quoted string")?;
                     toks.push(Tok::Str(start, &src[start..p]));
                 }
                 '`' => {
@@ -470,23 +454,7 @@ fn lex_into<'a>(src: &'a str, toks: &mut Vec<Tok<'a>>) -> Result<(), ParseError>
                 }
                 '\'' => {
                     let start = p;
-                    p += 1;
-                    loop {
-                        match b.get(p) {
-                            None | Some(b'\n') => {
-                                return Err(ParseError {
-                                    line: line_at(start),
-                                    message: "unterminated character constant".into(),
-                                });
-                            }
-                            Some(b'\\') => p += 2,
-                            Some(b'\'') => {
-                                p += 1;
-                                break;
-                            }
-                            _ => p += 1,
-                        }
-                    }
+                    p = scan_quoted(src, p, b'\'', "unterminated character constant")?;
                     toks.push(Tok::Char(start, &src[start..p]));
                 }
                 '$' => {
@@ -591,6 +559,31 @@ fn lex_into<'a>(src: &'a str, toks: &mut Vec<Tok<'a>>) -> Result<(), ParseError>
                 line: line_at(n),
                 message: "unclosed left paren".into(),
             });
+        }
+    }
+}
+
+/// The end of the quoted literal opening at `start` (escapes skipped); a newline or the end
+/// of the text before the closing quote is `unterminated`.
+fn scan_quoted(
+    src: &str,
+    start: usize,
+    quote: u8,
+    unterminated: &str,
+) -> Result<usize, ParseError> {
+    let b = src.as_bytes();
+    let mut p = start + 1;
+    loop {
+        match b.get(p) {
+            None | Some(b'\n') => {
+                return Err(ParseError {
+                    line: 1 + src[..start].bytes().filter(|c| *c == b'\n').count(),
+                    message: unterminated.into(),
+                });
+            }
+            Some(b'\\') => p += 2,
+            Some(c) if *c == quote => return Ok(p + 1),
+            _ => p += 1,
         }
     }
 }
