@@ -207,8 +207,13 @@ fn write_chart(dir: &Path, templates: &[(&str, &str)]) {
 }
 
 fn render(tool: &Path, chart: &Path) -> (bool, String, String) {
+    render_with(tool, chart, &[])
+}
+
+fn render_with(tool: &Path, chart: &Path, flags: &[&str]) -> (bool, String, String) {
     let out = Command::new(tool)
         .args(["template", "rel", chart.to_str().unwrap(), "-n", "ns"])
+        .args(flags)
         .env("HELM_CONFIG_HOME", chart.join(".helm"))
         .output()
         .unwrap();
@@ -312,4 +317,33 @@ fn strict_lint_makes_a_missing_key_an_error() {
             && report.contains("map has no entry for key \"nosuchkey\""),
         "{report}"
     );
+}
+
+#[test]
+fn set_integers_are_int64_and_file_numbers_float64_as_in_helm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("parity");
+    write_chart(
+        &chart,
+        &[(
+            "numbers",
+            "v: {{ .Values.big }} {{ .Values.n }} {{ printf \"%d %v\" .Values.n .Values.port }} {{ index .Values.list 1 }} {{ .Values.nested.count }} {{ .Values.s }}\n",
+        )],
+    );
+    let flags = [
+        "--set",
+        "n=1000000,list[1]=3000000,nested.count=2000000,s=5",
+        "--set-string",
+        "s=12345678",
+    ];
+    let (h_ok, helm_out, helm_err) = render_with(&peers::helm(), &chart, &flags);
+    assert!(h_ok, "{helm_err}");
+    let (r_ok, rudder_out, rudder_err) =
+        render_with(Path::new(env!("CARGO_BIN_EXE_rudder")), &chart, &flags);
+    assert!(r_ok, "{rudder_err}");
+    assert!(
+        helm_out.contains("1e+06 1000000 1000000 80 3000000 2000000 12345678"),
+        "{helm_out}"
+    );
+    assert_eq!(rudder_out, helm_out);
 }

@@ -108,6 +108,7 @@ pub async fn diff_upgrade(
     validate_name(&opts.name)?;
     let chart = crate::chart::load(&opts.chart)?;
     let new_values = opts.values.merge()?;
+    let set_integers = std::sync::Arc::new(opts.values.set_integers());
     let namespace = cluster.namespace.clone();
     let storage = Storage::new(cluster, &namespace);
     let history = storage.history_stored(&opts.name).await?;
@@ -120,7 +121,8 @@ pub async fn diff_upgrade(
             let current = upgrade_base(&history, &last);
             let config = upgrade_values(opts, new_values, &current);
             let info = info(last.version + 1, false);
-            let rendered = render_on_cluster(cluster, chart, &config, info, caps, true).await?;
+            let rendered =
+                render_on_cluster(cluster, chart, &config, info, caps, true, set_integers).await?;
             let later = (last.version != current.version).then_some(&last);
             let old = stored_objects_with(cluster, &current, later).await?;
             (rendered, old)
@@ -128,7 +130,9 @@ pub async fn diff_upgrade(
         other => {
             let version = other.map_or(1, |l| l.version + 1);
             let info = info(version, true);
-            let rendered = render_on_cluster(cluster, chart, &new_values, info, caps, true).await?;
+            let rendered =
+                render_on_cluster(cluster, chart, &new_values, info, caps, true, set_integers)
+                    .await?;
             (rendered, Vec::new())
         }
     };

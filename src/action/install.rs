@@ -310,6 +310,7 @@ pub(crate) async fn render_for_install(
 ) -> Result<RenderedRelease, ReleaseError> {
     let connected = opts.dry_run != DryRun::Client;
     let caps = lifecycle::capabilities(cluster).await?;
+    let set_integers = std::sync::Arc::new(opts.values.set_integers());
     let rendered = render_on_cluster(
         cluster,
         chart.clone(),
@@ -317,6 +318,7 @@ pub(crate) async fn render_for_install(
         info.clone(),
         caps,
         connected,
+        set_integers.clone(),
     )
     .await?;
     if opts.skip_crds || opts.dry_run != DryRun::None || rendered.crds.is_empty() {
@@ -326,5 +328,5 @@ pub(crate) async fn render_for_install(
         return Ok(rendered);
     }
     let caps = lifecycle::capabilities(cluster).await?;
-    render_on_cluster(cluster, chart, config, info, caps, connected).await
+    render_on_cluster(cluster, chart, config, info, caps, connected, set_integers).await
 }

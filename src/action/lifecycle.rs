@@ -162,12 +162,14 @@ pub async fn render_on_cluster(
     info: ReleaseInfo,
     capabilities: Capabilities,
     connected: bool,
+    set_integers: std::sync::Arc<Vec<crate::values::ValuePath>>,
 ) -> Result<RenderedRelease, ReleaseError> {
     let options = RenderOptions {
         release: info,
         capabilities,
         lookup: connected.then(|| cluster.lookup_hook()),
         strict: false,
+        set_integers,
     };
     let values = values.clone();
     let render = move || -> Result<RenderedRelease, crate::action::render::RenderError> {

@@ -139,6 +139,7 @@ fn lint_one(chart_path: &Path, opts: &LintOptions) -> LintReport {
     let release = ReleaseInfo::new("test-release", "default", 1, false);
     let render_options = RenderOptions {
         strict: opts.strict,
+        set_integers: std::sync::Arc::new(opts.values.set_integers()),
         ..RenderOptions::offline(release, opts.capabilities.clone())
     };
     match render_release(chart, &user_values, render_options)

@@ -45,11 +45,11 @@ pub fn template(opts: &TemplateOptions, out: &mut dyn Write) -> Result<(), Actio
     let chart = chart::load(&opts.chart)?;
     let user_values = opts.values.merge()?;
     let release = ReleaseInfo::new(&opts.release_name, &opts.namespace, 1, opts.is_upgrade);
-    let rendered = render_release(
-        chart,
-        &user_values,
-        RenderOptions::offline(release, opts.capabilities.clone()),
-    )?;
+    let options = RenderOptions {
+        set_integers: std::sync::Arc::new(opts.values.set_integers()),
+        ..RenderOptions::offline(release, opts.capabilities.clone())
+    };
+    let rendered = render_release(chart, &user_values, options)?;
     let documents = select_documents(&rendered, opts)?;
     match &opts.output_dir {
         Some(dir) => write_documents(dir, &documents, out)?,

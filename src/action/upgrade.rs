@@ -86,7 +86,9 @@ pub async fn upgrade(cluster: &Cluster, opts: &DeployOptions) -> Result<Release,
     let caps = lifecycle::capabilities(cluster).await?;
     let info = ReleaseInfo::new(&opts.name, &namespace, version, true);
     let connected = opts.dry_run != DryRun::Client;
-    let rendered = render_on_cluster(cluster, chart, &config, info, caps, connected).await?;
+    let set_integers = std::sync::Arc::new(opts.values.set_integers());
+    let rendered =
+        render_on_cluster(cluster, chart, &config, info, caps, connected, set_integers).await?;
     let description = opts
         .description
         .clone()

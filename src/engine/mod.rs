@@ -50,6 +50,9 @@ pub struct RenderOptions {
     /// helm's strict lint: a missing map key in a Go template is an error
     /// (`missingkey=error`) instead of printing nothing.
     pub strict: bool,
+    /// Where `--set` put integers ([`crate::values::ValueOptions::set_integers`]): Go
+    /// templates see those as int64, every other number as float64, as in helm.
+    pub set_integers: Arc<Vec<crate::values::ValuePath>>,
 }
 
 impl RenderOptions {
@@ -60,6 +63,7 @@ impl RenderOptions {
             capabilities,
             lookup: None,
             strict: false,
+            set_integers: Arc::default(),
         }
     }
 }
@@ -71,6 +75,7 @@ impl std::fmt::Debug for RenderOptions {
             .field("capabilities", &self.capabilities)
             .field("lookup", &self.lookup.as_ref().map(|_| "<hook>"))
             .field("strict", &self.strict)
+            .field("set_integers", &self.set_integers)
             .finish()
     }
 }

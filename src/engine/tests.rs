@@ -766,6 +766,7 @@ fn release_and_capabilities_come_from_options() {
         },
         lookup: None,
         strict: false,
+        set_integers: Default::default(),
     };
     let c = chart(
         "mychart",

@@ -173,6 +173,52 @@ impl ValueOptions {
         }
         Ok(base)
     }
+
+    /// Where `--set` put an integer. helm keeps those int64 while every number from a
+    /// values file is float64, which Go templates can tell apart (`1000000` prints as
+    /// `1e+06` only from a file); the Go-template engine uses this to do the same.
+    pub fn set_integers(&self) -> Vec<ValuePath> {
+        let mut paths = Vec::new();
+        for source in &self.sources {
+            if let ValueSource::Set(line) = source
+                && let Ok(values) = strvals::parse(line, ParseMode::Typed)
+            {
+                collect_integers(&Value::Object(values), &mut Vec::new(), &mut paths);
+            }
+        }
+        paths
+    }
+}
+
+/// One step into nested values: a map key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+/// A place in nested values.
+pub type ValuePath = Vec<PathStep>;
+
+fn collect_integers(value: &Value, at: &mut ValuePath, out: &mut Vec<ValuePath>) {
+    match value {
+        Value::Number(n) if n.is_i64() || n.is_u64() => out.push(at.clone()),
+        Value::Object(map) => {
+            for (k, v) in map {
+                at.push(PathStep::Key(k.clone()));
+                collect_integers(v, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                at.push(PathStep::Index(i));
+                collect_integers(v, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `--set-json`: a whole JSON object (merged in) or `name=<json>` pairs.

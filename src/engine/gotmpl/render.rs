@@ -103,6 +103,29 @@ fn collect(
     context
 }
 
+/// Makes the number at `path` an int64 again (it came from `--set`), when it is still
+/// there. Maps change in place; a list that holds it is rebuilt, and the new list is
+/// returned for its parent to hold.
+fn restore_integer(value: &Value, path: &[crate::values::PathStep]) -> Option<Value> {
+    use crate::values::PathStep;
+    match (path.split_first(), value) {
+        (None, Value::Float(f)) if f.fract() == 0.0 => Some(Value::Int(*f as i64)),
+        (Some((PathStep::Key(k), rest)), Value::Map(m)) => {
+            let child = m.borrow().get(k).cloned()?;
+            let replaced = restore_integer(&child, rest)?;
+            m.borrow_mut().insert(k.clone(), replaced);
+            None
+        }
+        (Some((PathStep::Index(i), rest)), Value::List(items)) => {
+            let replaced = restore_integer(items.get(*i)?, rest)?;
+            let mut items = (**items).clone();
+            items[*i] = replaced;
+            Some(Value::List(Rc::new(items)))
+        }
+        _ => None,
+    }
+}
+
 /// helm's `sortTemplates`: deeper paths first, then reverse lexical order.
 fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
     let (da, db) = (a.matches('/').count(), b.matches('/').count());
@@ -122,6 +145,9 @@ pub fn render_tree(
     let release = release_map(&options.release);
     let capabilities = capabilities_object(&options.capabilities);
     let top_values = Value::from_json(&serde_json::Value::Object(values.clone()));
+    for path in options.set_integers.iter() {
+        restore_integer(&top_values, path);
+    }
     let mut renderables = Vec::new();
     collect(
         chart,
