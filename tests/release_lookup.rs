@@ -454,3 +454,52 @@ fn lookups_from_parallel_templates_finish_on_a_one_worker_runtime() {
             .unwrap(),
     );
 }
+
+/// The keeper chart as a helm chart (Go templates, bitnami's pattern): `lookup` reads the
+/// live Secret during install and upgrade in the Go engine too.
+fn go_keeper_chart(dir: &Path) -> PathBuf {
+    let chart = dir.join("gokeeper");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: gokeeper\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "password: changeme\n").unwrap();
+    std::fs::write(
+        chart.join("templates/secret.yaml"),
+        r#"{{- $existing := lookup "v1" "Secret" .Release.Namespace (printf "%s-auth" .Release.Name) }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-auth
+data:
+  {{- if $existing }}
+  password: {{ index $existing.data "password" }}
+  {{- else }}
+  password: {{ .Values.password | b64enc }}
+  {{- end }}
+"#,
+    )
+    .unwrap();
+    chart
+}
+
+#[tokio::test]
+async fn a_go_template_lookup_keeps_the_live_password_across_upgrades() {
+    let (_server, c) = release_support::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_keeper_chart(dir.path());
+    install(&c, &deploy("db", &chart, &["password=first"]))
+        .await
+        .unwrap();
+    assert_eq!(password(&c, "db-auth").await, "first");
+    upgrade(&c, &deploy("db", &chart, &["password=second"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        password(&c, "db-auth").await,
+        "first",
+        "the upgrade's render saw the live Secret"
+    );
+}
