@@ -138,6 +138,10 @@ const CASES: &[(&str, &str)] = &[
         "v: {{ int .Values.port | add 1 }} {{ .Values.ratio | float64 }} {{ toString 42 }} {{ atoi \"7\" }} {{ max 1 5 3 }} {{ div 7 2 }} {{ mod 7 2 }}\n",
     ),
     (
+        "cast-conversions",
+        "v: {{ int \"5.00\" }} {{ int \" 5\" }} {{ float64 \"1_000\" }} {{ int \"0x1F\" }} {{ int64 \"017\" }} {{ float64 \" 1\" }} {{ int \"5.5\" }} {{ add \"3\" 4 }}\n",
+    ),
+    (
         "kinds",
         "v: {{ kindOf .Values.map }} {{ kindIs \"slice\" .Values.list }} {{ typeOf .Values.port }} {{ typeOf .Values.name }}\n",
     ),

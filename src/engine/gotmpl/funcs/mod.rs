@@ -166,21 +166,31 @@ pub fn strval(v: &Value) -> String {
     }
 }
 
-/// spf13/cast's `ToInt64` as sprig's `toInt64` uses it (strings parsed, floats truncated,
-/// anything else 0).
+/// spf13/cast's `ToInt64` as sprig's `toInt64` uses it (strings parsed, floats truncated
+/// as Go converts them, anything else 0).
 pub fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Int(n) => *n,
-        Value::Float(f) => *f as i64,
+        Value::Float(f) => go_float_to_int(*f),
         Value::Bool(b) => i64::from(*b),
         Value::Str(s) => parse_cast_int(s).unwrap_or(0),
         _ => 0,
     }
 }
 
-/// cast's string to integer: base prefixes allowed (`0x1F`, `0o17`, `017`), no floats.
+/// Go's `int64(f)` on amd64: truncation, and the minimum for what does not fit.
+fn go_float_to_int(f: f64) -> i64 {
+    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
+/// cast's string to integer: a trailing `.0…` dropped, then Go's `ParseInt(s, 0, 64)`:
+/// base prefixes (`0x1F`, `0o17`, `017`), `_` between digits, no spaces, no floats.
 pub fn parse_cast_int(s: &str) -> Option<i64> {
-    let t = s.trim();
+    let t = trim_zero_decimal(s);
     let (neg, body) = match t.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
@@ -194,19 +204,40 @@ pub fn parse_cast_int(s: &str) -> Option<i64> {
         i64::from_str_radix(o, 8).ok()?
     } else if body.len() > 1 && body.starts_with('0') {
         i64::from_str_radix(&body[1..], 8).ok()?
-    } else {
+    } else if body.bytes().all(|b| b.is_ascii_digit()) {
         body.parse::<i64>().ok()?
+    } else {
+        return None;
     };
     Some(if neg { -n } else { n })
 }
 
-/// cast's `ToFloat64`.
+/// cast's `trimZeroDecimal`: `5.00` reads as `5`; `5.` and `5.5` stay as they are.
+fn trim_zero_decimal(s: &str) -> &str {
+    let mut found_zero = false;
+    for (i, b) in s.bytes().enumerate().rev() {
+        match b {
+            b'.' if found_zero => return &s[..i],
+            b'0' => found_zero = true,
+            _ => return s,
+        }
+    }
+    s
+}
+
+/// cast's `ToFloat64`: Go's `ParseFloat` (no surrounding spaces; `_` between digits).
 pub fn to_float64(v: &Value) -> f64 {
     match v {
         Value::Int(n) => *n as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::Str(s) => s.trim().parse().unwrap_or(0.0),
+        Value::Str(s) => {
+            let digits_only = s.replace('_', "");
+            if s.contains('_') && (s.starts_with('_') || s.ends_with('_') || s.contains("__")) {
+                return 0.0;
+            }
+            digits_only.parse().unwrap_or(0.0)
+        }
         _ => 0.0,
     }
 }
