@@ -180,10 +180,12 @@ pub fn to_int64(v: &Value) -> i64 {
 
 /// Go's `int64(f)` on amd64: truncation, and the minimum for what does not fit.
 fn go_float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
-        i64::MIN
-    } else {
+    // 2^63: the first float past i64::MAX.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if (-LIMIT..LIMIT).contains(&f) {
         f as i64
+    } else {
+        i64::MIN
     }
 }
 
