@@ -593,44 +593,40 @@ fn scan_number(src: &str, mut p: usize) -> usize {
     if p < b.len() && (b[p] == b'+' || b[p] == b'-') {
         p += 1;
     }
-    let mut digits: &[u8] = b"0123456789_";
-    if b.get(p) == Some(&b'0') && matches!(b.get(p + 1), Some(b'x' | b'X')) {
+    let prefix =
+        |c: u8| b.get(p) == Some(&b'0') && b.get(p + 1).map(u8::to_ascii_lowercase) == Some(c);
+    let (digits, exponent): (&[u8], Option<u8>) = if prefix(b'x') {
         p += 2;
-        digits = b"0123456789abcdefABCDEF_";
-    } else if b.get(p) == Some(&b'0') && matches!(b.get(p + 1), Some(b'o' | b'O')) {
+        // A hexadecimal float has a binary exponent (`0x1p60`).
+        (b"0123456789abcdefABCDEF_", Some(b'p'))
+    } else if prefix(b'o') {
         p += 2;
-        digits = b"01234567_";
-    } else if b.get(p) == Some(&b'0') && matches!(b.get(p + 1), Some(b'b' | b'B')) {
+        (b"01234567_", None)
+    } else if prefix(b'b') {
         p += 2;
-        digits = b"01_";
-    }
-    while p < b.len() && digits.contains(&b[p]) {
-        p += 1;
-    }
+        (b"01_", None)
+    } else {
+        (b"0123456789_", Some(b'e'))
+    };
+    let skip = |p: &mut usize, set: &[u8]| {
+        while *p < b.len() && set.contains(&b[*p]) {
+            *p += 1;
+        }
+    };
+    skip(&mut p, digits);
     if p < b.len() && b[p] == b'.' {
         p += 1;
-        while p < b.len() && digits.contains(&b[p]) {
-            p += 1;
-        }
+        skip(&mut p, digits);
     }
-    // A hexadecimal float's binary exponent (`0x1p60`).
-    if digits.len() == 23 && p < b.len() && (b[p] == b'p' || b[p] == b'P') {
+    if let Some(marker) = exponent
+        && p < b.len()
+        && b[p].to_ascii_lowercase() == marker
+    {
         p += 1;
         if p < b.len() && (b[p] == b'+' || b[p] == b'-') {
             p += 1;
         }
-        while p < b.len() && b[p].is_ascii_digit() {
-            p += 1;
-        }
-    }
-    if digits.len() == 11 && p < b.len() && (b[p] == b'e' || b[p] == b'E') {
-        p += 1;
-        if p < b.len() && (b[p] == b'+' || b[p] == b'-') {
-            p += 1;
-        }
-        while p < b.len() && b[p].is_ascii_digit() {
-            p += 1;
-        }
+        skip(&mut p, b"0123456789");
     }
     p
 }

@@ -25,7 +25,21 @@ pub fn render(src: &str, data: &Value) -> Result<String, String> {
     Ok(out.replace("<no value>", ""))
 }
 
-fn values(yaml: &str) -> Value {
+/// Renders `src` with no values; a failure renders as `ERR: <message>`.
+pub fn render_plain(src: &str) -> String {
+    render(src, &Value::new_map()).unwrap_or_else(|e| format!("ERR: {e}"))
+}
+
+/// The message of a failed render with no values, after "error calling X: ".
+pub fn call_error(src: &str) -> String {
+    let e = render(src, &Value::new_map()).unwrap_err();
+    e.split_once("error calling ")
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or(e)
+}
+
+/// Values read from YAML as helm reads values files.
+pub fn values(yaml: &str) -> Value {
     let json: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
     Value::from_json(&json)
 }

@@ -645,23 +645,7 @@ fn register_semver(f: &mut Funcs) {
 mod tests {
     use super::super::super::tests::render;
     use super::*;
-
-    fn values(yaml: &str) -> Value {
-        let json: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
-        Value::from_json(&json)
-    }
-
-    fn r(src: &str) -> String {
-        render(src, &Value::new_map()).unwrap_or_else(|e| format!("ERR: {e}"))
-    }
-
-    /// The message of a failed render, after "error calling X: ".
-    fn err(src: &str) -> String {
-        let e = render(src, &Value::new_map()).unwrap_err();
-        e.split_once("error calling ")
-            .map(|(_, rest)| rest.to_string())
-            .unwrap_or(e)
-    }
+    use crate::engine::gotmpl::tests::{call_error as err, render_plain as r, values};
 
     #[test]
     fn lists_like_sprig() {

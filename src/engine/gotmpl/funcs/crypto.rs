@@ -759,12 +759,8 @@ fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::tests::render;
     use super::*;
-
-    fn r(src: &str) -> String {
-        render(src, &Value::new_map()).unwrap_or_else(|e| format!("ERR: {e}"))
-    }
+    use crate::engine::gotmpl::tests::render_plain as r;
 
     #[test]
     fn blowfish_tables_are_pi() {

@@ -497,12 +497,7 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::tests::render;
-    use super::super::super::super::value::Value;
-
-    fn r(src: &str) -> String {
-        render(src, &Value::new_map()).unwrap_or_else(|e| format!("ERR: {e}"))
-    }
+    use crate::engine::gotmpl::tests::render_plain as r;
 
     /// Each expectation was checked against helm 4.1.4.
     #[test]

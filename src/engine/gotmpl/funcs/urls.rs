@@ -237,6 +237,31 @@ fn userinfo_string(raw: &str) -> String {
     }
 }
 
+/// Bytes Go's `url` package leaves unescaped in a path (a fragment also keeps `?`).
+fn path_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'-' | b'_'
+                | b'.'
+                | b'~'
+                | b'$'
+                | b'&'
+                | b'+'
+                | b','
+                | b'/'
+                | b':'
+                | b';'
+                | b'='
+                | b'@'
+                | b'!'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+        )
+}
+
 fn escape(s: &str, keep: impl Fn(u8) -> bool) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -351,29 +376,7 @@ fn url_join(m: Option<&Map>) -> FnResult {
         {
             out.push_str("./");
         }
-        out.push_str(&escape(&path, |c| {
-            c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'-' | b'_'
-                        | b'.'
-                        | b'~'
-                        | b'$'
-                        | b'&'
-                        | b'+'
-                        | b','
-                        | b'/'
-                        | b':'
-                        | b';'
-                        | b'='
-                        | b'@'
-                        | b'!'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                )
-        }));
+        out.push_str(&escape(&path, path_byte));
     }
     if !query.is_empty() {
         out.push('?');
@@ -381,49 +384,14 @@ fn url_join(m: Option<&Map>) -> FnResult {
     }
     if !fragment.is_empty() {
         out.push('#');
-        out.push_str(&escape(&fragment, |c| {
-            c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'-' | b'_'
-                        | b'.'
-                        | b'~'
-                        | b'$'
-                        | b'&'
-                        | b'+'
-                        | b','
-                        | b'/'
-                        | b':'
-                        | b';'
-                        | b'='
-                        | b'?'
-                        | b'@'
-                        | b'!'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                )
-        }));
+        out.push_str(&escape(&fragment, |c| c == b'?' || path_byte(c)));
     }
     Ok(Value::from(out))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::tests::render;
-    use super::*;
-
-    fn r(src: &str) -> String {
-        render(src, &Value::new_map()).unwrap_or_else(|e| format!("ERR: {e}"))
-    }
-
-    fn err(src: &str) -> String {
-        let e = render(src, &Value::new_map()).unwrap_err();
-        e.split_once("error calling ")
-            .map(|(_, rest)| rest.to_string())
-            .unwrap_or(e)
-    }
+    use crate::engine::gotmpl::tests::{call_error as err, render_plain as r};
 
     /// Each expectation was checked against helm 4.1.4.
     #[test]
