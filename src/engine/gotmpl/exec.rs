@@ -82,6 +82,17 @@ impl TemplateSet {
     }
 }
 
+/// The arguments of `include` and `tpl`: a string, then the data to render it with.
+fn string_and_data(func: &str, values: &[Value]) -> Result<std::sync::Arc<str>, CallError> {
+    if values.len() != 2 {
+        return Err(CallError::from(format!(
+            "wrong number of args for {func}: want 2 got {}",
+            values.len()
+        )));
+    }
+    super::funcs::arg_str(&values[0])
+}
+
 /// Names the executor implements itself.
 pub fn is_builtin_name(name: &str) -> bool {
     matches!(name, "and" | "or" | "include" | "tpl" | "call")
@@ -847,18 +858,7 @@ impl<'a> Executor<'a> {
     }
 
     fn include(&mut self, values: &[Value]) -> Result<Value, CallError> {
-        if values.len() != 2 {
-            return Err(CallError::from(format!(
-                "wrong number of args for include: want 2 got {}",
-                values.len()
-            )));
-        }
-        let Value::Str(name) = &values[0] else {
-            return Err(CallError::from(format!(
-                "wrong type for value; expected string; got {}",
-                values[0].type_name()
-            )));
-        };
+        let name = &string_and_data("include", values)?;
         match self.include_counts.get_mut(&**name) {
             Some(count) if *count > MAX_INCLUDE_NESTING => {
                 return Err(CallError::from(format!(
@@ -894,18 +894,7 @@ impl<'a> Executor<'a> {
     }
 
     fn tpl(&mut self, values: &[Value]) -> Result<Value, CallError> {
-        if values.len() != 2 {
-            return Err(CallError::from(format!(
-                "wrong number of args for tpl: want 2 got {}",
-                values.len()
-            )));
-        }
-        let Value::Str(text) = &values[0] else {
-            return Err(CallError::from(format!(
-                "wrong type for value; expected string; got {}",
-                values[0].type_name()
-            )));
-        };
+        let text = &string_and_data("tpl", values)?;
         // The text's own definitions, over the chart's (and an outer `tpl`'s).
         let mut local = self.overlay.cloned().unwrap_or_default();
         let file: Arc<str> = Arc::from("gotpl");
