@@ -917,20 +917,25 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn define(&mut self, p: Pos) -> Result<(), ParseError> {
-        let t = self.next_non_space();
-        let name = match &t {
+    /// The quoted template name after `define`, `template` or `block`.
+    fn template_name(&mut self, p: Pos, context: &str) -> Result<String, ParseError> {
+        match self.next_non_space() {
             Tok::Str(_, s) | Tok::RawStr(_, s) => match unquote(s) {
-                Some(n) => n,
-                None => return self.err(p, format!("bad string syntax: {s}")),
+                Some(n) => Ok(n),
+                None => self.err(p, format!("bad string syntax: {s}")),
             },
-            other => {
-                return self.err(
-                    p,
-                    format!("unexpected {} in define clause", describe(other, self.src)),
-                );
-            }
-        };
+            other => self.err(
+                p,
+                format!(
+                    "unexpected {} in {context} clause",
+                    describe(&other, self.src)
+                ),
+            ),
+        }
+    }
+
+    fn define(&mut self, p: Pos) -> Result<(), ParseError> {
+        let name = self.template_name(p, "define")?;
         self.expect_right("define clause")?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let (body, stop) = self.item_list("define")?;
@@ -945,22 +950,7 @@ impl<'a> Parser<'a> {
     }
 
     fn template_call(&mut self, p: Pos, context: &str) -> Result<Node, ParseError> {
-        let t = self.next_non_space();
-        let name = match &t {
-            Tok::Str(_, s) | Tok::RawStr(_, s) => match unquote(s) {
-                Some(n) => n,
-                None => return self.err(p, format!("bad string syntax: {s}")),
-            },
-            other => {
-                return self.err(
-                    p,
-                    format!(
-                        "unexpected {} in {context} clause",
-                        describe(other, self.src)
-                    ),
-                );
-            }
-        };
+        let name = self.template_name(p, context)?;
         let pipe = if matches!(self.peek_non_space(), Tok::RightDelim(_)) {
             self.next_non_space();
             None
