@@ -85,10 +85,9 @@ pub fn render_release(
     let (schema, render) = rayon::join(
         || values::validate_schema(&chart, &values),
         || {
-            // Each template is parsed by the worker that rendered it, and its text freed.
-            engine::render_each(&chart, &values, &options, |t| {
-                manifest::parse_template(&t.path, &t.content)
-            })
+            // Each template is parsed on the pool as soon as it is rendered; a template of
+            // one document hands its text over to its manifest.
+            engine::render_each(&chart, &values, &options, |t| manifest::parse_owned(t))
         },
     );
     schema?;

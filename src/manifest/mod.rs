@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::engine::Rendered;
+use crate::engine::{Rendered, RenderedTemplate};
 
 pub use hooks::{
     HOOK_ANNOTATION, HOOK_DELETE_POLICY_ANNOTATION, HOOK_WEIGHT_ANNOTATION, Hook, HookDeletePolicy,
@@ -136,6 +136,44 @@ fn split_documents(content: &str) -> Vec<(usize, &str)> {
 
 /// Parses one template's output into manifests.
 pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, ManifestError> {
+    parse_documents(source, content, &mut |trimmed| trimmed.to_string())
+}
+
+/// [`parse_template`] for a template the caller is done with: a template of one document
+/// (most are) keeps its text's allocation as the manifest's text. The render hands each
+/// template to another thread to parse; freeing the text there would contend with the
+/// rendering thread's allocator, and copying it would cost as much again.
+pub fn parse_owned(template: RenderedTemplate) -> Result<Vec<Manifest>, ManifestError> {
+    let RenderedTemplate { path, mut content } = template;
+    let documents = split_documents(&content)
+        .iter()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .count();
+    if documents != 1 {
+        return parse_template(&path, &content);
+    }
+    let base = content.as_ptr() as usize;
+    let mut range = 0..0;
+    let mut manifests = parse_documents(&path, &content, &mut |trimmed| {
+        let start = trimmed.as_ptr() as usize - base;
+        range = start..start + trimmed.len();
+        String::new()
+    })?;
+    content.truncate(range.end);
+    content.drain(..range.start);
+    if let Some(manifest) = manifests.first_mut() {
+        manifest.text = content;
+    }
+    Ok(manifests)
+}
+
+/// Splits `content` into documents and reads each one's header; `own` makes the text a
+/// manifest keeps from the trimmed document.
+fn parse_documents(
+    source: &str,
+    content: &str,
+    own: &mut dyn FnMut(&str) -> String,
+) -> Result<Vec<Manifest>, ManifestError> {
     let mut out = Vec::new();
     let mut document = 0;
     for (first_line, text) in split_documents(content) {
@@ -164,7 +202,7 @@ pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, Mani
                     kind: String::new(),
                     name: String::new(),
                     namespace: None,
-                    text: trimmed.to_string(),
+                    text: own(trimmed),
                     hook: None,
                     metadata: serde_json::Value::Null,
                     problem: None,
@@ -211,7 +249,7 @@ pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, Mani
             kind: kind.unwrap_or_default(),
             name: name.unwrap_or_default(),
             namespace,
-            text: trimmed.to_string(),
+            text: own(trimmed),
             hook: None,
             metadata,
             problem,

@@ -22,13 +22,13 @@ pub struct Tmpl {
     pub file: Arc<str>,
     /// That file's source, for line:column in errors.
     pub src: Arc<str>,
-    pub nodes: Rc<Vec<Node>>,
+    pub nodes: Arc<[Node]>,
 }
 
 /// Every template a render can reach by name.
 #[derive(Default, Clone)]
 pub struct TemplateSet {
-    pub templates: HashMap<String, Rc<Tmpl>>,
+    pub templates: HashMap<String, Arc<Tmpl>>,
 }
 
 impl TemplateSet {
@@ -40,7 +40,7 @@ impl TemplateSet {
         file: &Arc<str>,
         src: &Arc<str>,
         funcs: &Funcs,
-    ) -> Result<Rc<Tmpl>, parse::ParseError> {
+    ) -> Result<Arc<Tmpl>, parse::ParseError> {
         let parsed = parse::parse(src, &|f| is_builtin_name(f) || funcs.contains(f))?;
         Ok(self.add_parsed(name, file, src, parsed))
     }
@@ -52,26 +52,26 @@ impl TemplateSet {
         file: &Arc<str>,
         src: &Arc<str>,
         parsed: parse::Parsed,
-    ) -> Rc<Tmpl> {
+    ) -> Arc<Tmpl> {
         for (define, body) in parsed.defines {
             if parse::is_empty_tree(&body, src) && self.templates.contains_key(&define) {
                 continue;
             }
             self.templates.insert(
                 define.clone(),
-                Rc::new(Tmpl {
+                Arc::new(Tmpl {
                     name: define,
                     file: file.clone(),
                     src: src.clone(),
-                    nodes: Rc::new(body),
+                    nodes: Arc::from(body),
                 }),
             );
         }
-        let root = Rc::new(Tmpl {
+        let root = Arc::new(Tmpl {
             name: name.to_string(),
             file: file.clone(),
             src: src.clone(),
-            nodes: Rc::new(parsed.root),
+            nodes: Arc::from(parsed.root),
         });
         if !(parse::is_empty_tree(&root.nodes, src) && self.templates.contains_key(name)) {
             self.templates.insert(name.to_string(), root.clone());
@@ -179,7 +179,7 @@ pub struct Executor<'a> {
 }
 
 struct State<'s> {
-    tmpl: Rc<Tmpl>,
+    tmpl: Arc<Tmpl>,
     vars: Vec<(Rc<str>, Value)>,
     out: &'s mut String,
 }
@@ -213,14 +213,14 @@ impl<'a> Executor<'a> {
         self.run(tmpl, dot, out)
     }
 
-    fn lookup(&self, name: &str) -> Option<Rc<Tmpl>> {
+    fn lookup(&self, name: &str) -> Option<Arc<Tmpl>> {
         self.overlay
             .and_then(|o| o.templates.get(name))
             .or_else(|| self.set.templates.get(name))
             .cloned()
     }
 
-    fn run(&mut self, tmpl: Rc<Tmpl>, dot: &Value, out: &mut String) -> Result<(), ExecError> {
+    fn run(&mut self, tmpl: Arc<Tmpl>, dot: &Value, out: &mut String) -> Result<(), ExecError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;
@@ -477,11 +477,11 @@ impl<'a> Executor<'a> {
         let value = value.unwrap_or_default();
         for name in &pipe.decl {
             if pipe.is_assign {
-                if let Some(slot) = s.vars.iter_mut().rev().find(|(n, _)| &**n == name) {
+                if let Some(slot) = s.vars.iter_mut().rev().find(|(n, _)| **n == **name) {
                     slot.1 = value.clone();
                 }
             } else {
-                s.vars.push((Rc::from(name.as_str()), value.clone()));
+                s.vars.push((Rc::from(&**name), value.clone()));
             }
         }
         Ok(value)
@@ -587,7 +587,7 @@ impl<'a> Executor<'a> {
         receiver: Value,
         pos: Pos,
         node: &Arg,
-        fields: &[String],
+        fields: &[Box<str>],
         args: &[Arg],
         fin: Option<Value>,
     ) -> Result<Value, Flow> {
@@ -596,7 +596,7 @@ impl<'a> Executor<'a> {
         if receiver.is_nil() {
             if args.len() > 1 || fin.is_some() {
                 let at = parse::arg_string(node);
-                let field = fields.last().map(String::as_str).unwrap_or("");
+                let field = fields.last().map(|f| &**f).unwrap_or("");
                 return Err(self.err(
                     s,
                     pos,

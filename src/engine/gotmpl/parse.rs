@@ -16,17 +16,17 @@ pub enum Node {
     },
     Action {
         pos: Pos,
-        pipe: Pipe,
+        pipe: Box<Pipe>,
     },
-    If(Branch),
-    With(Branch),
-    Range(Branch),
+    If(Box<Branch>),
+    With(Box<Branch>),
+    Range(Box<Branch>),
     Break(Pos),
     Continue(Pos),
     Template {
         pos: Pos,
-        name: String,
-        pipe: Option<Pipe>,
+        name: Box<str>,
+        pipe: Option<Box<Pipe>>,
     },
 }
 
@@ -35,8 +35,8 @@ pub enum Node {
 pub struct Branch {
     pub pos: Pos,
     pub pipe: Pipe,
-    pub list: Vec<Node>,
-    pub else_list: Option<Vec<Node>>,
+    pub list: Box<[Node]>,
+    pub else_list: Option<Box<[Node]>>,
 }
 
 #[derive(Debug, Default)]
@@ -44,40 +44,52 @@ pub struct Pipe {
     pub pos: Pos,
     /// `$x := …` declares, `$x = …` assigns.
     pub is_assign: bool,
-    pub decl: Vec<String>,
-    pub cmds: Vec<Command>,
+    pub decl: Box<[Box<str>]>,
+    pub cmds: Box<[Command]>,
 }
 
 #[derive(Debug)]
 pub struct Command {
     pub pos: Pos,
-    pub args: Vec<Arg>,
+    pub args: Box<[Arg]>,
 }
 
 #[derive(Debug)]
 pub enum Arg {
     /// `.A.B`
-    Field(Pos, Vec<String>),
+    Field(Pos, Fields),
     /// `$x.A.B` (`$` alone is the root)
-    Variable(Pos, String, Vec<String>),
+    Variable(Pos, Box<str>, Fields),
     Dot(Pos),
     Nil(Pos),
     Bool(Pos, bool),
     Number(Pos, Number),
     Str(Pos, Arc<str>),
     /// A function name.
-    Ident(Pos, String),
+    Ident(Pos, Box<str>),
     /// `( pipeline )`
     Pipe(Pos, Box<Pipe>),
     /// `(pipeline).A.B`
-    Chain(Pos, Box<Arg>, Vec<String>),
+    Chain(Pos, Box<Arg>, Fields),
 }
+
+/// The field names of a chain such as `.Values.image.tag`. Trees are kept for the whole
+/// render (every file of a chart is parsed before any runs), so they are stored exactly
+/// sized: boxed slices, not growable vectors.
+pub type Fields = Box<[Box<str>]>;
 
 /// A numeric constant: Go gives integer literals type `int`, others `float64`.
 #[derive(Debug, Clone, Copy)]
 pub enum Number {
     Int(i64),
     Float(f64),
+}
+
+/// `fields` followed by `more`.
+fn chained(fields: Fields, more: Vec<Box<str>>) -> Fields {
+    let mut all = fields.into_vec();
+    all.extend(more);
+    all.into_boxed_slice()
 }
 
 impl Arg {
@@ -102,7 +114,7 @@ pub fn arg_string(arg: &Arg) -> String {
     match arg {
         Arg::Field(_, f) => f.iter().map(|s| format!(".{s}")).collect(),
         Arg::Variable(_, v, f) => {
-            let mut s = v.clone();
+            let mut s = v.to_string();
             for x in f {
                 s.push('.');
                 s.push_str(x);
@@ -115,7 +127,7 @@ pub fn arg_string(arg: &Arg) -> String {
         Arg::Number(_, Number::Int(n)) => n.to_string(),
         Arg::Number(_, Number::Float(f)) => super::fmt::format_float(*f, 'g', -1),
         Arg::Str(_, s) => super::fmt::quote(s),
-        Arg::Ident(_, s) => s.clone(),
+        Arg::Ident(_, s) => s.to_string(),
         Arg::Pipe(_, p) => format!("({})", pipe_string(p)),
         Arg::Chain(_, a, f) => {
             let mut s = arg_string(a);
@@ -158,9 +170,9 @@ pub fn pipe_string(p: &Pipe) -> String {
 /// One parsed file: its main tree and the templates it defines.
 #[derive(Debug)]
 pub struct Parsed {
-    pub root: Vec<Node>,
+    pub root: Box<[Node]>,
     /// `define`/`block` bodies, in source order.
-    pub defines: Vec<(String, Vec<Node>)>,
+    pub defines: Vec<(String, Box<[Node]>)>,
 }
 
 /// A parse error in Go's words, with the line it is on.
@@ -745,7 +757,7 @@ struct Parser<'a> {
     at: usize,
     /// Names of declared variables, per scope.
     vars: Vec<String>,
-    defines: Vec<(String, Vec<Node>)>,
+    defines: Vec<(String, Box<[Node]>)>,
     funcs: &'a dyn Fn(&str) -> bool,
     range_depth: usize,
     /// The lexer's error, once the parser has reached it.
@@ -812,13 +824,13 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses a list of nodes until `{{end}}`, `{{else}}` or EOF.
-    fn item_list(&mut self, context: &str) -> Result<(Vec<Node>, Stop), ParseError> {
+    fn item_list(&mut self, context: &str) -> Result<(Box<[Node]>, Stop), ParseError> {
         let mut list = Vec::new();
         loop {
             match self.next() {
                 Tok::Eof(p) => {
                     if context.is_empty() {
-                        return Ok((list, Stop::Eof));
+                        return Ok((list.into_boxed_slice(), Stop::Eof));
                     }
                     return self.err(p, "unexpected EOF".to_string());
                 }
@@ -832,21 +844,25 @@ impl<'a> Parser<'a> {
                             if context.is_empty() {
                                 return self.err(p, "unexpected {{end}}");
                             }
-                            return Ok((list, Stop::End));
+                            return Ok((list.into_boxed_slice(), Stop::End));
                         }
                         Tok::Keyword(p, "else") => {
                             if context.is_empty() {
                                 return self.err(p, "unexpected {{else}}");
                             }
-                            return Ok((list, Stop::Else(p)));
+                            return Ok((list.into_boxed_slice(), Stop::Else(p)));
                         }
-                        Tok::Keyword(p, "if") => list.push(Node::If(self.branch("if", p)?)),
-                        Tok::Keyword(p, "with") => list.push(Node::With(self.branch("with", p)?)),
+                        Tok::Keyword(p, "if") => {
+                            list.push(Node::If(Box::new(self.branch("if", p)?)))
+                        }
+                        Tok::Keyword(p, "with") => {
+                            list.push(Node::With(Box::new(self.branch("with", p)?)))
+                        }
                         Tok::Keyword(p, "range") => {
                             self.range_depth += 1;
                             let b = self.branch("range", p);
                             self.range_depth -= 1;
-                            list.push(Node::Range(b?));
+                            list.push(Node::Range(Box::new(b?)));
                         }
                         Tok::Keyword(p, "break") => {
                             if self.range_depth == 0 {
@@ -870,7 +886,7 @@ impl<'a> Parser<'a> {
                             let Node::Template { name, .. } = &node else {
                                 unreachable!()
                             };
-                            let name = name.clone();
+                            let name = name.to_string();
                             let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
                             let saved_depth = std::mem::replace(&mut self.range_depth, 0);
                             let (body, stop) = self.item_list("block")?;
@@ -893,7 +909,10 @@ impl<'a> Parser<'a> {
                             self.at -= 1;
                             let pos = tok_pos(&t);
                             let pipe = self.pipeline("command", true)?;
-                            list.push(Node::Action { pos, pipe });
+                            list.push(Node::Action {
+                                pos,
+                                pipe: Box::new(pipe),
+                            });
                         }
                     }
                 }
@@ -955,9 +974,13 @@ impl<'a> Parser<'a> {
             self.next_non_space();
             None
         } else {
-            Some(self.pipeline(context, true)?)
+            Some(Box::new(self.pipeline(context, true)?))
         };
-        Ok(Node::Template { pos: p, name, pipe })
+        Ok(Node::Template {
+            pos: p,
+            name: name.into(),
+            pipe,
+        })
     }
 
     fn branch(&mut self, context: &'static str, p: Pos) -> Result<Branch, ParseError> {
@@ -975,16 +998,16 @@ impl<'a> Parser<'a> {
                         self.next_non_space();
                         let inner = self.branch(context, kp)?;
                         let node = if kw == "if" {
-                            Node::If(inner)
+                            Node::If(Box::new(inner))
                         } else {
-                            Node::With(inner)
+                            Node::With(Box::new(inner))
                         };
                         self.vars.truncate(mark);
                         return Ok(Branch {
                             pos: p,
                             pipe,
                             list,
-                            else_list: Some(vec![node]),
+                            else_list: Some(Box::new([node])),
                         });
                     }
                     _ => {
@@ -1026,7 +1049,7 @@ impl<'a> Parser<'a> {
             loop {
                 let v = self.next_non_space();
                 let Tok::Variable(_, name) = v else { break };
-                names.push(name.to_string());
+                names.push(Box::<str>::from(name));
                 let t = self.next_non_space();
                 match t {
                     Tok::Declare(_) => {
@@ -1045,28 +1068,31 @@ impl<'a> Parser<'a> {
             if ok {
                 if pipe.is_assign {
                     for n in &names {
-                        if !self.vars.contains(n) {
+                        if !self.vars.iter().any(|v| **v == **n) {
                             return self.err(pipe.pos, format!("undefined variable \"{n}\""));
                         }
                     }
                 } else {
-                    self.vars.extend(names.iter().cloned());
+                    self.vars.extend(names.iter().map(|n| n.to_string()));
                 }
-                pipe.decl = names;
+                pipe.decl = names.into_boxed_slice();
             } else {
                 self.at = save;
             }
         }
+        let mut cmds = Vec::new();
         loop {
             let t = self.peek_non_space();
             match t {
                 Tok::RightDelim(_) if at_action => {
                     self.next_non_space();
+                    pipe.cmds = cmds.into_boxed_slice();
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
                 Tok::RightParen(_) if !at_action => {
                     self.next_non_space();
+                    pipe.cmds = cmds.into_boxed_slice();
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
@@ -1083,7 +1109,7 @@ impl<'a> Parser<'a> {
                 | Tok::RawStr(..)
                 | Tok::Variable(..) => {
                     let cmd = self.command()?;
-                    pipe.cmds.push(cmd);
+                    cmds.push(cmd);
                 }
                 other => {
                     let p = tok_pos(&other);
@@ -1116,10 +1142,8 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> Result<Command, ParseError> {
         let start = self.peek_non_space();
-        let mut cmd = Command {
-            pos: tok_pos(&start),
-            args: Vec::new(),
-        };
+        let pos = tok_pos(&start);
+        let mut args = Vec::new();
         loop {
             // Skip spaces between operands.
             while matches!(self.peek(), Tok::Space(_)) {
@@ -1127,7 +1151,7 @@ impl<'a> Parser<'a> {
             }
             let operand = self.operand()?;
             if let Some(op) = operand {
-                cmd.args.push(op);
+                args.push(op);
             }
             match self.peek() {
                 Tok::Space(_) => {
@@ -1156,10 +1180,13 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if cmd.args.is_empty() {
-            return self.err(cmd.pos, "empty command");
+        if args.is_empty() {
+            return self.err(pos, "empty command");
         }
-        Ok(cmd)
+        Ok(Command {
+            pos,
+            args: args.into_boxed_slice(),
+        })
     }
 
     fn operand(&mut self) -> Result<Option<Arg>, ParseError> {
@@ -1170,18 +1197,12 @@ impl<'a> Parser<'a> {
             // Go positions a chained field or variable at its first chained field.
             let mut fields = Vec::new();
             while let Tok::Field(_, f) = self.peek() {
-                fields.push(f.to_string());
+                fields.push(Box::<str>::from(f));
                 self.next();
             }
             return Ok(Some(match term {
-                Arg::Field(_, mut f) => {
-                    f.extend(fields);
-                    Arg::Field(chain_pos, f)
-                }
-                Arg::Variable(_, v, mut f) => {
-                    f.extend(fields);
-                    Arg::Variable(chain_pos, v, f)
-                }
+                Arg::Field(_, f) => Arg::Field(chain_pos, chained(f, fields)),
+                Arg::Variable(_, v, f) => Arg::Variable(chain_pos, v, chained(f, fields)),
                 Arg::Dot(p) => return self.err(p, "unexpected . after term \".\""),
                 Arg::Bool(p, _) | Arg::Str(p, _) | Arg::Number(p, _) | Arg::Nil(p) => {
                     return self.err(
@@ -1189,7 +1210,7 @@ impl<'a> Parser<'a> {
                         format!("unexpected . after term {:?}", arg_string(&term)),
                     );
                 }
-                other => Arg::Chain(chain_pos, Box::new(other), fields),
+                other => Arg::Chain(chain_pos, Box::new(other), fields.into_boxed_slice()),
             }));
         }
         Ok(Some(term))
@@ -1202,7 +1223,7 @@ impl<'a> Parser<'a> {
                 if !(self.funcs)(name) {
                     return self.err(p, format!("function {name:?} not defined"));
                 }
-                Arg::Ident(p, name.to_string())
+                Arg::Ident(p, name.into())
             }
             Tok::Dot(p) => Arg::Dot(p),
             Tok::Nil(p) => Arg::Nil(p),
@@ -1210,9 +1231,9 @@ impl<'a> Parser<'a> {
                 if !self.vars.iter().any(|v| v == name) {
                     return self.err(p, format!("undefined variable \"{name}\""));
                 }
-                Arg::Variable(p, name.to_string(), Vec::new())
+                Arg::Variable(p, name.into(), Box::default())
             }
-            Tok::Field(p, name) => Arg::Field(p, vec![name.to_string()]),
+            Tok::Field(p, name) => Arg::Field(p, Box::new([name.into()])),
             Tok::Bool(p, b) => Arg::Bool(p, b),
             Tok::Number(p, text) => match parse_number(text) {
                 Some(n) => Arg::Number(p, n),

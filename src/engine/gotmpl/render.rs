@@ -225,6 +225,10 @@ pub fn render_tree(
             });
         }
     }
+    drop(exec);
+    // Thousands of small trees, half of them allocated by the other worker (files parse in
+    // parallel): freeing them here would hold up the render while that worker validates.
+    let _ = std::thread::Builder::new().spawn(move || drop(set));
     Ok(notes)
 }
 
