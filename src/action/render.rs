@@ -87,7 +87,7 @@ pub fn render_release(
         || {
             // Each template is parsed on the pool as soon as it is rendered; a template of
             // one document hands its text over to its manifest.
-            engine::render_each(&chart, &values, &options, |t| manifest::parse_owned(t))
+            engine::render_each(&chart, &values, &options, manifest::parse_owned)
         },
     );
     schema?;
