@@ -399,19 +399,19 @@ fn bad_arguments_are_errors_naming_the_template_and_the_problem() {
         ),
         (
             r#"{{ genCA(cn="x", days="soon") }}"#,
-            "genCA: `days` must be a whole number of days",
+            "genCA: wrong type for value; expected int; got string",
         ),
         (
             r#"{{ genCA(days=1) }}"#,
-            "genCA: Missing keyword argument `cn`",
+            "genCA: missing keyword argument `cn`",
         ),
         (
             r#"{{ genSelfSignedCert(cn="x", ips=["10.0.0.300"], days=1) }}"#,
-            "genSelfSignedCert: `ips` entry `10.0.0.300` is not an IP address",
+            "genSelfSignedCert: error parsing ip: 10.0.0.300",
         ),
         (
             r#"{{ genSelfSignedCert(cn="x", alternateNames="a.example", days=1) }}"#,
-            "genSelfSignedCert: `alternateNames` must be a list of strings",
+            "genSelfSignedCert: wrong type for value; expected []interface {}; got string",
         ),
         (
             r#"{{ genSelfSignedCert(cn="x", alternateNames=["é.example"], days=1) }}"#,
@@ -419,7 +419,7 @@ fn bad_arguments_are_errors_naming_the_template_and_the_problem() {
         ),
         (
             r#"{{ genSignedCert(cn="x", days=1, ca="not-a-ca") }}"#,
-            "genSignedCert: `ca` must be a certificate object with `Cert` and `Key`",
+            "genSignedCert: wrong type for value; expected sprig.certificate; got string",
         ),
         (
             r#"{{ genSignedCert(cn="x", days=1, ca={"Cert": "junk", "Key": "junk"}) }}"#,
@@ -450,14 +450,15 @@ fn bad_arguments_are_errors_naming_the_template_and_the_problem() {
             "buildCustomCert: `cert` is not a PEM certificate",
         ),
     ];
-    for (template, expected) in cases {
-        let e = render_err(template);
-        assert!(e.contains("mychart/templates/t.yaml"), "{template}: {e}");
-        assert!(
-            e.contains(expected),
-            "{template}:\n  {e}\nshould contain\n  {expected}"
-        );
-    }
+    let mismatches: Vec<String> = cases
+        .iter()
+        .map(|(template, expected)| (template, expected, render_err(template)))
+        .filter(|(_, expected, e)| {
+            !e.contains("mychart/templates/t.yaml") || !e.contains(*expected)
+        })
+        .map(|(template, expected, e)| format!("{template}:\n  {e}\nshould contain\n  {expected}"))
+        .collect();
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
 /// `key: value` lines of a rendered document.

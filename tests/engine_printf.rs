@@ -151,7 +151,10 @@ fn printf_matches_helm_on_a_table_of_formats() {
 fn printf_arguments_are_checked() {
     let e = rudder_render("a\n{{ printf(args=[1]) }}").unwrap_err();
     assert!(e.contains("mychart/templates/t.yaml:2"), "{e}");
-    assert!(e.contains("Missing keyword argument `format`"), "{e}");
+    assert!(
+        e.contains("printf: missing keyword argument `format`"),
+        "{e}"
+    );
     // A non-list `args` is one argument; a list is the argument list.
     assert_eq!(
         rudder_render(

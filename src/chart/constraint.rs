@@ -130,6 +130,10 @@ pub fn parse_lenient_version(text: &str) -> Result<Version, VersionError> {
         number(&partial.patch)?,
     );
     version.pre = partial.pre;
+    if let Some((_, build)) = text.trim().split_once('+') {
+        version.build =
+            semver::BuildMetadata::new(build).map_err(|_| fail("invalid build metadata"))?;
+    }
     Ok(version)
 }
 

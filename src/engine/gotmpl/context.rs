@@ -9,8 +9,8 @@ use std::rc::Rc;
 
 use base64::Engine as _;
 
-use super::value::{Object, Struct, Value, map_of};
 use crate::chart::{ChartFile, Metadata};
+use crate::engine::library::value::{Object, Struct, Value, map_of};
 use crate::engine::{Capabilities, ReleaseInfo};
 
 /// The helm version charts see in `.Capabilities.HelmVersion`.
@@ -224,7 +224,7 @@ impl Files {
                 )
             })
             .collect();
-        super::funcs::helm::to_yaml(&Value::from(map))
+        crate::engine::library::helm::to_yaml(&Value::from(map))
     }
 }
 

@@ -10,9 +10,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::funcs::{Funcs, Function};
 use super::parse::{self, Arg, Branch, Command, Node, Number, Pipe, Pos};
-use super::value::Value;
+pub use crate::engine::library::CallError;
+use crate::engine::library::value::Value;
+use crate::engine::library::{Funcs, Function};
 
 /// One named template: a file's main tree or a `define`d body, with the file it came from.
 pub struct Tmpl {
@@ -90,7 +91,7 @@ fn string_and_data(func: &str, values: &[Value]) -> Result<std::sync::Arc<str>, 
             values.len()
         )));
     }
-    super::funcs::arg_str(&values[0])
+    crate::engine::library::arg_str(&values[0])
 }
 
 /// Names the executor implements itself.
@@ -132,31 +133,6 @@ impl From<ExecError> for Flow {
 pub struct Limits {
     pub deadline: Option<Instant>,
     pub max_output: usize,
-}
-
-/// A function's failure: the message, and whether it is a `fail`/`required` message helm
-/// reports verbatim.
-pub struct CallError {
-    pub message: String,
-    pub user: bool,
-}
-
-impl From<String> for CallError {
-    fn from(message: String) -> Self {
-        CallError {
-            message,
-            user: false,
-        }
-    }
-}
-
-impl From<&str> for CallError {
-    fn from(message: &str) -> Self {
-        CallError {
-            message: message.to_string(),
-            user: false,
-        }
-    }
 }
 
 const MAX_DEPTH: usize = 10_000;

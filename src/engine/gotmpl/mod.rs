@@ -9,11 +9,8 @@
 
 mod context;
 pub mod exec;
-pub mod fmt;
-pub mod funcs;
 pub mod parse;
 pub mod render;
-pub mod value;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -125,8 +125,8 @@ pub fn arg_string(arg: &Arg) -> String {
         Arg::Nil(_) => "nil".into(),
         Arg::Bool(_, b) => b.to_string(),
         Arg::Number(_, Number::Int(n)) => n.to_string(),
-        Arg::Number(_, Number::Float(f)) => super::fmt::format_float(*f, 'g', -1),
-        Arg::Str(_, s) => super::fmt::quote(s),
+        Arg::Number(_, Number::Float(f)) => crate::engine::library::fmt::format_float(*f, 'g', -1),
+        Arg::Str(_, s) => crate::engine::library::fmt::quote(s),
         Arg::Ident(_, s) => s.to_string(),
         Arg::Pipe(_, p) => format!("({})", pipe_string(p)),
         Arg::Chain(_, a, f) => {

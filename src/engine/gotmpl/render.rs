@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::context::{Files, capabilities_object, chart_object, release_map};
 use super::exec::{Executor, Limits, TemplateSet, is_builtin_name};
-use super::funcs::{Funcs, helm};
 use super::parse;
-use super::value::Value;
 use crate::chart::Chart;
+use crate::engine::library::value::Value;
+use crate::engine::library::{Funcs, helm};
 use crate::engine::{RenderError, RenderOptions, RenderedTemplate};
 use crate::values::Values;
 
@@ -47,7 +47,7 @@ fn collect(
     is_go: &dyn Fn(&Chart) -> bool,
 ) -> Value {
     let subcharts = Value::new_map();
-    let context = super::value::map_of([
+    let context = crate::engine::library::value::map_of([
         ("Chart", chart_object(&chart.metadata, is_root)),
         (
             "Files",
@@ -201,7 +201,7 @@ pub fn render_tree(
         if let Value::Map(m) = &r.context {
             m.borrow_mut().insert(
                 "Template".into(),
-                super::value::map_of([
+                crate::engine::library::value::map_of([
                     ("Name", Value::from(r.path.as_str())),
                     ("BasePath", Value::from(r.base_path.as_str())),
                 ]),

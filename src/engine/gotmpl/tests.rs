@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::exec::{Executor, Limits, TemplateSet};
-use super::funcs::Funcs;
-use super::value::Value;
+use crate::engine::library::Funcs;
+use crate::engine::library::value::Value;
 
 /// Renders `src` with `data` as dot, as helm would (`<no value>` removed).
 pub fn render(src: &str, data: &Value) -> Result<String, String> {

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::super::super::exec::CallError;
-use super::super::super::value::{Map, Value};
+use super::super::CallError;
+use super::super::value::{Map, Value};
 use super::super::{FnResult, Funcs, arg_str};
 use super::arg_map;
 

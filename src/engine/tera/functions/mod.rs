@@ -1,13 +1,8 @@
-//! helm's template function library for tera: every filter and function a chart can call,
-//! registered under helm's names, plus the chart-aware ones (`include`, `tpl`, `lookup`,
-//! chart files) that need the chart being rendered.
+//! The functions of a tera chart: helm's library (through [`library`]'s adapters) under
+//! helm's names, plus the chart-aware ones (`include`, `tpl`, `lookup`, chart files) that
+//! need the chart being rendered.
 
-pub(crate) mod crypto;
-pub(crate) mod data;
-pub(crate) mod format;
-pub mod semver;
-pub(crate) mod text;
-pub(crate) mod time;
+mod library;
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock, Weak};
@@ -16,10 +11,10 @@ use base64::Engine as _;
 use globset::GlobBuilder;
 use tera::{Context, Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
-use super::LookupFn;
-use super::context::{json_to_value, key_to_string};
-use super::error::{from_tera, stash_nested};
+use super::context::{json_to_value, key_to_string, value_to_json};
 use crate::chart::ChartFile;
+use crate::engine::LookupFn;
+use crate::engine::error::{from_tera, stash_nested};
 
 /// How deep `include`/`tpl` may nest before rendering stops (runaway recursion guard).
 const MAX_NESTING: usize = 32;
@@ -105,46 +100,7 @@ impl Drop for NestingGuard {
 /// A value as Go's `%v` prints it (helm's `toString`): `[a b]` for lists, `map[k:v]` for
 /// maps, integral floats without a fraction.
 pub(crate) fn go_string(value: &Value) -> String {
-    use tera::value::ValueKind;
-    match value.kind() {
-        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
-        ValueKind::None | ValueKind::Undefined => "<nil>".to_string(),
-        ValueKind::F64 => {
-            let f = value.as_f64().unwrap_or(0.0);
-            if f.fract() == 0.0 && f.abs() < 1e15 {
-                format!("{}", f as i64)
-            } else {
-                format!("{f}")
-            }
-        }
-        ValueKind::Bytes => String::from_utf8_lossy(value.as_bytes().unwrap_or(&[])).into_owned(),
-        ValueKind::Array => {
-            let items: Vec<String> = value
-                .as_array()
-                .unwrap_or(&[])
-                .iter()
-                .map(go_string)
-                .collect();
-            format!("[{}]", items.join(" "))
-        }
-        ValueKind::Map => {
-            let mut entries: Vec<(String, String)> = value
-                .as_map()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (key_to_string(k), go_string(v)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            entries.sort();
-            let parts: Vec<String> = entries
-                .into_iter()
-                .map(|(k, v)| format!("{k}:{v}"))
-                .collect();
-            format!("map[{}]", parts.join(" "))
-        }
-        _ => value.to_string(),
-    }
+    library::to_plain(value).go_string()
 }
 
 /// A required keyword argument as text (numbers and booleans accepted).
@@ -301,11 +257,13 @@ fn as_config(value: Value, _: Kwargs, _: &State) -> TeraResult<String> {
         .map(|(k, v)| {
             (
                 base_name(&key_to_string(k)).into(),
-                Value::from(text::text_of(v)),
+                library::to_tera(&library::text(v)),
             )
         })
         .collect();
-    data::yaml_text(&Value::from(map))
+    Ok(crate::engine::yaml::to_yaml(&value_to_json(&Value::from(
+        map,
+    ))))
 }
 
 /// `fileGlob(…) | asSecrets`: Secret `data` YAML, base64 values keyed by file base name.
@@ -319,7 +277,7 @@ fn as_secrets(value: Value, _: Kwargs, _: &State) -> TeraResult<String> {
         .map(|(k, v)| {
             let bytes = match v.as_bytes() {
                 Some(b) => b.to_vec(),
-                None => text::text_of(v).into_bytes(),
+                None => library::text(v).go_string().into_bytes(),
             };
             (
                 base_name(&key_to_string(k)).into(),
@@ -327,91 +285,14 @@ fn as_secrets(value: Value, _: Kwargs, _: &State) -> TeraResult<String> {
             )
         })
         .collect();
-    data::yaml_text(&Value::from(map))
+    Ok(crate::engine::yaml::to_yaml(&value_to_json(&Value::from(
+        map,
+    ))))
 }
 
 /// Registers the whole library on a chart's tera instance.
 pub(crate) fn register(tera: &mut Tera, env: &Arc<ChartEnv>) {
-    // Strings.
-    tera.register_filter("quote", text::quote);
-    tera.register_filter("squote", text::squote);
-    tera.register_filter("indent", text::indent);
-    tera.register_filter("nindent", text::nindent);
-    tera.register_filter("trunc", text::trunc);
-    tera.register_filter("trimSuffix", text::trim_suffix);
-    tera.register_filter("trimPrefix", text::trim_prefix);
-    tera.register_filter("trim", text::trim);
-    tera.register_filter("replace", text::replace);
-    tera.register_filter("upper", text::upper);
-    tera.register_filter("lower", text::lower);
-    tera.register_filter("title", text::title);
-    tera.register_filter("contains", text::contains);
-    tera.register_filter("hasPrefix", text::has_prefix);
-    tera.register_filter("hasSuffix", text::has_suffix);
-    tera.register_filter("regexMatch", text::regex_match);
-    tera.register_filter("regexReplaceAll", text::regex_replace_all);
-    tera.register_filter("splitList", text::split_list);
-    tera.register_filter("join", text::join);
-    tera.register_filter("toString", text::to_string);
-    tera.register_filter("b64enc", text::b64enc);
-    tera.register_filter("b64dec", text::b64dec);
-    tera.register_filter("sha256sum", text::sha256sum);
-    tera.register_filter("randAlphaNum", text::rand_alpha_num_filter);
-    tera.register_function("randAlphaNum", text::rand_alpha_num_fn);
-    tera.register_function("printf", format::printf_fn);
-    tera.register_filter("printf", format::printf_filter);
-
-    // Data, logic and collections.
-    tera.register_filter("toYaml", data::to_yaml);
-    tera.register_filter("toJson", data::to_json);
-    tera.register_filter("toPrettyJson", data::to_pretty_json);
-    tera.register_filter("fromYaml", data::from_yaml);
-    tera.register_filter("fromYamlArray", data::from_yaml_array);
-    tera.register_filter("fromJson", data::from_json);
-    tera.register_filter("default", data::default);
-    tera.register_filter("empty", data::empty);
-    tera.register_test("empty", data::empty_test);
-    tera.register_filter("required", data::required);
-    tera.register_function("fail", data::fail);
-    tera.register_filter("coalesce", data::coalesce_filter);
-    tera.register_function("coalesce", data::coalesce_fn);
-    tera.register_filter("ternary", data::ternary_filter);
-    tera.register_function("ternary", data::ternary_fn);
-    tera.register_filter("int", data::to_int);
-    tera.register_filter("kindIs", data::kind_is);
-    tera.register_filter("kindOf", data::kind_of);
-    tera.register_filter("typeOf", data::type_of);
-    tera.register_function("list", data::list);
-    tera.register_function("dict", data::dict);
-    tera.register_filter("merge", data::merge);
-    tera.register_filter("mergeOverwrite", data::merge_overwrite);
-    tera.register_filter("hasKey", data::has_key);
-    tera.register_filter("keys", data::keys);
-    tera.register_filter("pluck", data::pluck_filter);
-    tera.register_function("pluck", data::pluck_fn);
-    tera.register_filter("dig", data::dig);
-    tera.register_filter("uniq", data::uniq);
-    tera.register_filter("compact", data::compact);
-    tera.register_filter("has", data::has);
-
-    // Versions and time.
-    tera.register_filter("semverCompare", semver::semver_compare_filter);
-    tera.register_function("semverCompare", semver::semver_compare_fn);
-    tera.register_function("now", time::now);
-    tera.register_filter("date", time::date);
-
-    // Certificates and keys (fresh random values on every render, like randAlphaNum).
-    tera.register_function("genCA", crypto::gen_ca);
-    tera.register_function("genCAWithKey", crypto::gen_ca_with_key);
-    tera.register_function("genSelfSignedCert", crypto::gen_self_signed_cert);
-    tera.register_function(
-        "genSelfSignedCertWithKey",
-        crypto::gen_self_signed_cert_with_key,
-    );
-    tera.register_function("genSignedCert", crypto::gen_signed_cert);
-    tera.register_function("genSignedCertWithKey", crypto::gen_signed_cert_with_key);
-    tera.register_function("genPrivateKey", crypto::gen_private_key);
-    tera.register_function("buildCustomCert", crypto::build_custom_cert);
+    library::register(tera);
 
     // Chart-aware: helpers, tpl, lookup and files.
     let e = Arc::clone(env);

@@ -1,4 +1,4 @@
-//! Certificate and key functions with sprig's semantics: `genCA`, `genSelfSignedCert`,
+//! Certificates and keys with sprig's semantics, behind `genCA`, `genSelfSignedCert`,
 //! `genSignedCert` (and their `…WithKey` forms), `genPrivateKey` and `buildCustomCert`.
 //!
 //! Like sprig's, every call makes fresh keys and serial numbers, so each render gives new
@@ -20,10 +20,9 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
 };
-use tera::{Error, Kwargs, Map, State, TeraResult, Value};
 
-use super::{go_string, kwarg_string};
-use crate::engine::context::key_to_string;
+/// A certificate function's result: the value, or why it failed (naming the function).
+type CertResult<T> = Result<T, String>;
 
 /// The longest validity accepted: certificates must end before the year 9999.
 const MAX_DAYS: i64 = 2_500_000;
@@ -82,12 +81,12 @@ fn pkcs8_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
     Some(key.to_vec())
 }
 
-fn key_error(func: &str, e: impl std::fmt::Display) -> Error {
-    Error::message(format!("{func}: could not generate a key: {e}"))
+fn key_error(func: &str, e: impl std::fmt::Display) -> String {
+    format!("{func}: could not generate a key: {e}")
 }
 
 /// A fresh RSA key of `bits` bits, PEM as PKCS#1.
-fn generate_rsa(func: &str, bits: aws_lc_rs::rsa::KeySize) -> TeraResult<PrivateKey> {
+fn generate_rsa(func: &str, bits: aws_lc_rs::rsa::KeySize) -> CertResult<PrivateKey> {
     let pair = aws_lc_rs::rsa::KeyPair::generate(bits).map_err(|e| key_error(func, e))?;
     let pkcs8: Pkcs8V1Der = pair.as_der().map_err(|e| key_error(func, e))?;
     let pkcs1 = pkcs8_to_pkcs1(pkcs8.as_ref())
@@ -100,7 +99,7 @@ fn generate_rsa(func: &str, bits: aws_lc_rs::rsa::KeySize) -> TeraResult<Private
 }
 
 /// A fresh ECDSA P-256 key, PEM as SEC1 with the curve named (Go's `MarshalECPrivateKey`).
-fn generate_ecdsa(func: &str) -> TeraResult<PrivateKey> {
+fn generate_ecdsa(func: &str) -> CertResult<PrivateKey> {
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
     let pair =
         EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).map_err(|e| key_error(func, e))?;
@@ -113,7 +112,7 @@ fn generate_ecdsa(func: &str) -> TeraResult<PrivateKey> {
 }
 
 /// A fresh Ed25519 key, PEM as PKCS#8 v1 (Go's `MarshalPKCS8PrivateKey`).
-fn generate_ed25519(func: &str) -> TeraResult<PrivateKey> {
+fn generate_ed25519(func: &str) -> CertResult<PrivateKey> {
     let pair = aws_lc_rs::signature::Ed25519KeyPair::generate().map_err(|e| key_error(func, e))?;
     let pkcs8: Pkcs8V1Der = pair.as_der().map_err(|e| key_error(func, e))?;
     let pkcs8 = pkcs8.as_ref().to_vec();
@@ -121,7 +120,7 @@ fn generate_ed25519(func: &str) -> TeraResult<PrivateKey> {
 }
 
 /// A freshly generated key `der`, PEM-encoded under `label`.
-fn generated(func: &str, label: &str, der: PrivateKeyDer<'static>) -> TeraResult<PrivateKey> {
+fn generated(func: &str, label: &str, der: PrivateKeyDer<'static>) -> CertResult<PrivateKey> {
     let pair = KeyPair::try_from(&der).map_err(|e| key_error(func, e))?;
     Ok(PrivateKey {
         pem: pem_encode(label, der.secret_der()),
@@ -130,40 +129,32 @@ fn generated(func: &str, label: &str, der: PrivateKeyDer<'static>) -> TeraResult
 }
 
 /// Parses a PEM private key (PKCS#1, SEC1 or PKCS#8; RSA, ECDSA or Ed25519).
-fn parse_key(func: &str, what: &str, pem: &str) -> TeraResult<PrivateKey> {
+fn parse_key(func: &str, what: &str, pem: &str) -> CertResult<PrivateKey> {
     let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
-        Error::message(format!(
+        format!(
             "{func}: {what} is not a PEM private key (expected an RSA, ECDSA or Ed25519 key \
              as `RSA PRIVATE KEY`, `EC PRIVATE KEY` or `PRIVATE KEY`)"
-        ))
+        )
     })?;
-    let pair = KeyPair::try_from(&der)
-        .map_err(|e| Error::message(format!("{func}: {what} cannot be used: {e}")))?;
+    let pair =
+        KeyPair::try_from(&der).map_err(|e| format!("{func}: {what} cannot be used: {e}"))?;
     Ok(PrivateKey {
         pem: pem.to_string(),
         pair,
     })
 }
 
-/// The string keyword argument `name` of `func`, its error naming the function.
-fn string_arg(func: &str, kwargs: &Kwargs, name: &str) -> TeraResult<String> {
-    kwarg_string(kwargs, name).map_err(|e| Error::message(format!("{func}: {e}")))
-}
-
 /// Parses the first `CERTIFICATE` block of a PEM text.
-fn parse_cert(func: &str, what: &str, pem: &str) -> TeraResult<CertificateDer<'static>> {
+fn parse_cert(func: &str, what: &str, pem: &str) -> CertResult<CertificateDer<'static>> {
     let der = cert_der(func, what, pem)?;
     parse_x509(func, what, &der)?;
     Ok(der)
 }
 
 /// The DER bytes of the PEM certificate `pem`, not yet parsed.
-fn cert_der(func: &str, what: &str, pem: &str) -> TeraResult<CertificateDer<'static>> {
-    CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
-        Error::message(format!(
-            "{func}: {what} is not a PEM certificate (no `CERTIFICATE` block)"
-        ))
-    })
+fn cert_der(func: &str, what: &str, pem: &str) -> CertResult<CertificateDer<'static>> {
+    CertificateDer::from_pem_slice(pem.as_bytes())
+        .map_err(|_| format!("{func}: {what} is not a PEM certificate (no `CERTIFICATE` block)"))
 }
 
 /// The certificate in `der`, parsed (`what` names it in errors).
@@ -171,68 +162,10 @@ fn parse_x509<'a>(
     func: &str,
     what: &str,
     der: &'a [u8],
-) -> TeraResult<x509_parser::certificate::X509Certificate<'a>> {
+) -> CertResult<x509_parser::certificate::X509Certificate<'a>> {
     x509_parser::parse_x509_certificate(der)
         .map(|(_, cert)| cert)
-        .map_err(|e| Error::message(format!("{func}: {what} is not a valid certificate: {e}")))
-}
-
-/// `days=`: a whole number of days the certificate is valid for.
-fn days_arg(func: &str, kwargs: &Kwargs) -> TeraResult<i64> {
-    let value = kwargs
-        .get::<Value>("days")?
-        .filter(|v| !v.is_undefined() && !v.is_none())
-        .ok_or_else(|| Error::message(format!("{func}: missing keyword argument `days`")))?;
-    let days = value
-        .as_i64()
-        .or_else(|| {
-            value
-                .as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
-                .map(|f| f as i64)
-        })
-        .ok_or_else(|| {
-            Error::message(format!(
-                "{func}: `days` must be a whole number of days, got {} `{}`",
-                value.name(),
-                go_string(&value)
-            ))
-        })?;
-    if !(1..=MAX_DAYS).contains(&days) {
-        return Err(Error::message(format!(
-            "{func}: `days` must be between 1 and {MAX_DAYS}, got {days}"
-        )));
-    }
-    Ok(days)
-}
-
-/// A list-of-strings keyword argument; absent or null means empty.
-fn string_list(func: &str, kwargs: &Kwargs, name: &str) -> TeraResult<Vec<String>> {
-    let Some(value) = kwargs.get::<Value>(name)? else {
-        return Ok(Vec::new());
-    };
-    if value.is_undefined() || value.is_none() {
-        return Ok(Vec::new());
-    }
-    let items = value.as_array().ok_or_else(|| {
-        Error::message(format!(
-            "{func}: `{name}` must be a list of strings, got {} `{}`",
-            value.name(),
-            go_string(&value)
-        ))
-    })?;
-    items
-        .iter()
-        .map(|item| {
-            item.as_str().map(str::to_string).ok_or_else(|| {
-                Error::message(format!(
-                    "{func}: `{name}` must hold strings, got {} `{}`",
-                    item.name(),
-                    go_string(item)
-                ))
-            })
-        })
-        .collect()
+        .map_err(|e| format!("{func}: {what} is not a valid certificate: {e}"))
 }
 
 /// What the certificate says about its subject, from the keyword arguments.
@@ -242,20 +175,6 @@ struct Subject {
     days: i64,
 }
 
-fn subject(func: &str, kwargs: &Kwargs, with_sans: bool) -> TeraResult<Subject> {
-    let cn = string_arg(func, kwargs, "cn")?;
-    let days = days_arg(func, kwargs)?;
-    let (ips, names) = if with_sans {
-        (
-            string_list(func, kwargs, "ips")?,
-            string_list(func, kwargs, "alternateNames")?,
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    subject_from(func, cn, days, &ips, &names)
-}
-
 /// The subject from plain values: IP addresses and DNS names checked.
 fn subject_from(
     func: &str,
@@ -263,20 +182,19 @@ fn subject_from(
     days: i64,
     ips: &[String],
     names: &[String],
-) -> TeraResult<Subject> {
+) -> CertResult<Subject> {
     let mut sans = Vec::new();
     {
         for ip in ips {
-            let addr: IpAddr = ip.trim().parse().map_err(|_| {
-                Error::message(format!("{func}: `ips` entry `{ip}` is not an IP address"))
-            })?;
+            let addr: IpAddr = ip
+                .trim()
+                .parse()
+                .map_err(|_| format!("{func}: `ips` entry `{ip}` is not an IP address"))?;
             sans.push(SanType::IpAddress(addr));
         }
         for name in names {
             let dns = name.as_str().try_into().map_err(|_| {
-                Error::message(format!(
-                    "{func}: `alternateNames` entry `{name}` is not a DNS name (ASCII only)"
-                ))
+                format!("{func}: `alternateNames` entry `{name}` is not a DNS name (ASCII only)")
             })?;
             sans.push(SanType::DnsName(dns));
         }
@@ -320,33 +238,8 @@ fn cert_params(subject: Subject, is_ca: bool) -> CertificateParams {
     params
 }
 
-/// The `{Cert, Key}` object sprig's certificate functions return.
-fn cert_object(cert_pem: String, key_pem: String) -> Value {
-    let mut map = Map::new();
-    map.insert("Cert".into(), Value::from(cert_pem));
-    map.insert("Key".into(), Value::from(key_pem));
-    Value::from(map)
-}
-
-fn cert_error(func: &str, e: rcgen::Error) -> Error {
-    Error::message(format!("{func}: could not make the certificate: {e}"))
-}
-
-/// The key of a `…WithKey` form, or a fresh RSA 2048 key.
-fn key_for(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<PrivateKey> {
-    if with_key {
-        let pem = string_arg(func, kwargs, "key")?;
-        parse_key(func, "`key`", &pem)
-    } else {
-        generate_rsa(func, aws_lc_rs::rsa::KeySize::Rsa2048)
-    }
-}
-
-fn self_signed(func: &str, kwargs: &Kwargs, is_ca: bool, with_key: bool) -> TeraResult<Value> {
-    let subject = subject(func, kwargs, !is_ca)?;
-    let key = key_for(func, kwargs, with_key)?;
-    let (cert, key) = self_signed_pem(func, subject, key, is_ca)?;
-    Ok(cert_object(cert, key))
+fn cert_error(func: &str, e: rcgen::Error) -> String {
+    format!("{func}: could not make the certificate: {e}")
 }
 
 /// A self-signed certificate for `subject` with `key`: (certificate PEM, key PEM).
@@ -355,67 +248,11 @@ fn self_signed_pem(
     subject: Subject,
     key: PrivateKey,
     is_ca: bool,
-) -> TeraResult<(String, String)> {
+) -> CertResult<(String, String)> {
     let cert = cert_params(subject, is_ca)
         .self_signed(&key.pair)
         .map_err(|e| cert_error(func, e))?;
     Ok((pem_encode("CERTIFICATE", cert.der()), key.pem))
-}
-
-/// `genCA(cn=, days=)`: a self-signed CA certificate and its RSA 2048 key.
-pub(crate) fn gen_ca(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
-    self_signed("genCA", &kwargs, true, false)
-}
-
-/// `genCAWithKey(cn=, days=, key=)`: `genCA` with a given PEM key.
-pub(crate) fn gen_ca_with_key(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
-    self_signed("genCAWithKey", &kwargs, true, true)
-}
-
-/// `genSelfSignedCert(cn=, ips=[], alternateNames=[], days=)`.
-pub(crate) fn gen_self_signed_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
-    self_signed("genSelfSignedCert", &kwargs, false, false)
-}
-
-/// `genSelfSignedCertWithKey(cn=, ips=, alternateNames=, days=, key=)`.
-pub(crate) fn gen_self_signed_cert_with_key(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
-    self_signed("genSelfSignedCertWithKey", &kwargs, false, true)
-}
-
-/// The `Cert`/`Key` strings of a certificate object (from `genCA` or `buildCustomCert`).
-fn cert_object_parts(func: &str, name: &str, value: &Value) -> TeraResult<(String, String)> {
-    let part = |field: &str| {
-        value
-            .as_map()?
-            .iter()
-            .find(|(k, _)| key_to_string(k) == field)
-            .and_then(|(_, v)| v.as_str())
-            .map(str::to_string)
-    };
-    match (part("Cert"), part("Key")) {
-        (Some(cert), Some(key)) => Ok((cert, key)),
-        _ => Err(Error::message(format!(
-            "{func}: `{name}` must be a certificate object with `Cert` and `Key` (what genCA \
-             or buildCustomCert return), got {}",
-            value.name()
-        ))),
-    }
-}
-
-fn signed(func: &str, kwargs: &Kwargs, with_key: bool) -> TeraResult<Value> {
-    let ca = kwargs
-        .get::<Value>("ca")?
-        .filter(|v| !v.is_undefined())
-        .ok_or_else(|| Error::message(format!("{func}: missing keyword argument `ca`")))?;
-    let (ca_cert_pem, ca_key_pem) = cert_object_parts(func, "ca", &ca)?;
-    let (cert, key) = signed_pem(
-        func,
-        &ca_cert_pem,
-        &ca_key_pem,
-        || subject(func, kwargs, true),
-        || key_for(func, kwargs, with_key),
-    )?;
-    Ok(cert_object(cert, key))
 }
 
 /// A certificate signed by the CA `ca_cert_pem`/`ca_key_pem`, for the subject and key the
@@ -424,21 +261,21 @@ fn signed_pem(
     func: &str,
     ca_cert_pem: &str,
     ca_key_pem: &str,
-    subject: impl FnOnce() -> TeraResult<Subject>,
-    key_for: impl FnOnce() -> TeraResult<PrivateKey>,
-) -> TeraResult<(String, String)> {
+    subject: impl FnOnce() -> CertResult<Subject>,
+    key_for: impl FnOnce() -> CertResult<PrivateKey>,
+) -> CertResult<(String, String)> {
     let ca_cert = cert_der(func, "the CA's `Cert`", ca_cert_pem)?;
     let parsed = parse_x509(func, "the CA's `Cert`", &ca_cert)?;
     let ca_key = parse_key(func, "the CA's `Key`", ca_key_pem)?;
     if parsed.public_key().subject_public_key.data.as_ref() != ca_key.pair.der_bytes() {
-        return Err(Error::message(format!(
+        return Err(format!(
             "{func}: the CA's `Key` does not belong to its `Cert`"
-        )));
+        ));
     }
     let subject = subject()?;
     let key = key_for()?;
     let issuer = Issuer::from_ca_cert_der(&ca_cert, &ca_key.pair)
-        .map_err(|e| Error::message(format!("{func}: the CA's `Cert` cannot sign: {e}")))?;
+        .map_err(|e| format!("{func}: the CA's `Cert` cannot sign: {e}"))?;
     // Like Go, name the CA's key identifier only when the CA certificate has one.
     let ca_has_key_id = parsed.iter_extensions().any(|ext| {
         matches!(
@@ -454,68 +291,39 @@ fn signed_pem(
     Ok((pem_encode("CERTIFICATE", cert.der()), key.pem))
 }
 
-/// `genSignedCert(cn=, ips=, alternateNames=, days=, ca=)`: a certificate signed by `ca`.
-pub(crate) fn gen_signed_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
-    signed("genSignedCert", &kwargs, false)
-}
-
-/// `genSignedCertWithKey(cn=, ips=, alternateNames=, days=, ca=, key=)`.
-pub(crate) fn gen_signed_cert_with_key(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
-    signed("genSignedCertWithKey", &kwargs, true)
-}
-
-/// `genPrivateKey(type="rsa"|"ecdsa"|"ed25519")`: a PEM private key (RSA is 4096 bits, as
-/// sprig's).
-pub(crate) fn gen_private_key(kwargs: Kwargs, _: &State) -> TeraResult<String> {
-    const FUNC: &str = "genPrivateKey";
-    let kind = string_arg(FUNC, &kwargs, "type")?;
-    private_key_pem(&kind)
-}
-
 /// A fresh PEM private key of `kind` ("rsa" 4096 bits, "ecdsa" P-256, "ed25519").
-fn private_key_pem(kind: &str) -> TeraResult<String> {
+fn private_key_pem(kind: &str) -> CertResult<String> {
     const FUNC: &str = "genPrivateKey";
     let key = match kind {
         "rsa" => generate_rsa(FUNC, aws_lc_rs::rsa::KeySize::Rsa4096)?,
         "ecdsa" => generate_ecdsa(FUNC)?,
         "ed25519" => generate_ed25519(FUNC)?,
         "dsa" => {
-            return Err(Error::message(
+            return Err(String::from(
                 "genPrivateKey: DSA keys are not supported (DSA is deprecated); use \"rsa\", \
                  \"ecdsa\" or \"ed25519\"",
             ));
         }
         other => {
-            return Err(Error::message(format!(
+            return Err(format!(
                 "genPrivateKey: unknown key type `{other}` (expected \"rsa\", \"ecdsa\" or \
                  \"ed25519\")"
-            )));
+            ));
         }
     };
     Ok(key.pem)
 }
 
-fn decode_b64(func: &str, what: &str, text: &str) -> TeraResult<String> {
+fn decode_b64(func: &str, what: &str, text: &str) -> CertResult<String> {
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact)
-        .map_err(|e| Error::message(format!("{func}: `{what}` is not valid base64: {e}")))?;
-    String::from_utf8(bytes)
-        .map_err(|_| Error::message(format!("{func}: `{what}` does not decode to PEM text")))
-}
-
-/// `buildCustomCert(cert=, key=)`: a certificate object from base64-encoded PEM certificate
-/// and key (as stored in a Secret's `data`), checked to parse.
-pub(crate) fn build_custom_cert(kwargs: Kwargs, _: &State) -> TeraResult<Value> {
-    const FUNC: &str = "buildCustomCert";
-    let cert_b64 = string_arg(FUNC, &kwargs, "cert")?;
-    let key_b64 = string_arg(FUNC, &kwargs, "key")?;
-    let (cert, key) = custom_cert_pem(&cert_b64, &key_b64)?;
-    Ok(cert_object(cert, key))
+        .map_err(|e| format!("{func}: `{what}` is not valid base64: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("{func}: `{what}` does not decode to PEM text"))
 }
 
 /// `buildCustomCert`'s check: the base64 PEM texts decoded and parsed.
-fn custom_cert_pem(cert_b64: &str, key_b64: &str) -> TeraResult<(String, String)> {
+fn custom_cert_pem(cert_b64: &str, key_b64: &str) -> CertResult<(String, String)> {
     const FUNC: &str = "buildCustomCert";
     let cert = decode_b64(FUNC, "cert", cert_b64)?;
     let key = decode_b64(FUNC, "key", key_b64)?;
@@ -524,27 +332,25 @@ fn custom_cert_pem(cert_b64: &str, key_b64: &str) -> TeraResult<(String, String)
     Ok((cert, key))
 }
 
-// ---- plain-Rust forms for the Go-template engine (errors as text) ----
-
 /// What a certificate is made for: its common name, SANs and validity in days.
-pub(crate) struct CertRequest<'a> {
+pub struct CertRequest<'a> {
     pub cn: &'a str,
     pub ips: &'a [String],
     pub names: &'a [String],
     pub days: i64,
 }
 
-fn plain_subject(func: &str, req: &CertRequest<'_>) -> TeraResult<Subject> {
+fn plain_subject(func: &str, req: &CertRequest<'_>) -> CertResult<Subject> {
     if !(1..=MAX_DAYS).contains(&req.days) {
-        return Err(Error::message(format!(
+        return Err(format!(
             "{func}: `days` must be between 1 and {MAX_DAYS}, got {}",
             req.days
-        )));
+        ));
     }
     subject_from(func, req.cn.to_string(), req.days, req.ips, req.names)
 }
 
-fn plain_key(func: &str, key_pem: Option<&str>) -> TeraResult<PrivateKey> {
+fn plain_key(func: &str, key_pem: Option<&str>) -> CertResult<PrivateKey> {
     match key_pem {
         Some(pem) => parse_key(func, "`key`", pem),
         None => generate_rsa(func, aws_lc_rs::rsa::KeySize::Rsa2048),
@@ -553,22 +359,19 @@ fn plain_key(func: &str, key_pem: Option<&str>) -> TeraResult<PrivateKey> {
 
 /// A self-signed certificate (a CA when `is_ca`), with `key_pem` or a fresh RSA 2048 key:
 /// (certificate PEM, key PEM).
-pub(crate) fn self_signed_cert(
+pub fn self_signed_cert(
     func: &str,
     req: &CertRequest<'_>,
     key_pem: Option<&str>,
     is_ca: bool,
 ) -> Result<(String, String), String> {
-    let run = || {
-        let subject = plain_subject(func, req)?;
-        let key = plain_key(func, key_pem)?;
-        self_signed_pem(func, subject, key, is_ca)
-    };
-    run().map_err(|e| e.to_string())
+    let subject = plain_subject(func, req)?;
+    let key = plain_key(func, key_pem)?;
+    self_signed_pem(func, subject, key, is_ca)
 }
 
 /// A certificate signed by the CA (`ca_cert`, `ca_key` PEM), with `key_pem` or a fresh key.
-pub(crate) fn signed_cert(
+pub fn signed_cert(
     func: &str,
     req: &CertRequest<'_>,
     ca_cert: &str,
@@ -582,17 +385,16 @@ pub(crate) fn signed_cert(
         || plain_subject(func, req),
         || plain_key(func, key_pem),
     )
-    .map_err(|e| e.to_string())
 }
 
 /// A fresh PEM private key: "rsa" (4096 bits), "ecdsa" (P-256) or "ed25519".
-pub(crate) fn private_key(kind: &str) -> Result<String, String> {
-    private_key_pem(kind).map_err(|e| e.to_string())
+pub fn private_key(kind: &str) -> Result<String, String> {
+    private_key_pem(kind)
 }
 
 /// `buildCustomCert` from base64 PEM texts: (certificate PEM, key PEM).
-pub(crate) fn custom_cert(cert_b64: &str, key_b64: &str) -> Result<(String, String), String> {
-    custom_cert_pem(cert_b64, key_b64).map_err(|e| e.to_string())
+pub fn custom_cert(cert_b64: &str, key_b64: &str) -> Result<(String, String), String> {
+    custom_cert_pem(cert_b64, key_b64)
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ mod layout;
 
 use layout::{Std, next_chunk, parse_time};
 
-use super::super::super::exec::CallError;
-use super::super::super::fmt::quote;
-use super::super::super::value::{Object, Value};
+use super::super::CallError;
+use super::super::fmt::quote;
+use super::super::value::{Object, Value};
 use super::super::{Funcs, arg_str, wrong_type};
 
 pub fn register(f: &mut Funcs) {

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use super::super::super::super::fmt::quote;
+use super::super::super::fmt::quote;
 use super::{DAYS, Location, MONTHS, Time, days_from_civil, days_in, is_leap, utc};
 
 #[derive(Clone, Copy, PartialEq, Debug)]

@@ -24,9 +24,9 @@ use rand::seq::SliceRandom as _;
 use regex::Regex;
 use sha2::Digest as _;
 
-use super::super::exec::CallError;
-use super::super::fmt::{format_float, quote};
-use super::super::value::Value;
+use super::CallError;
+use super::fmt::{format_float, quote};
+use super::value::Value;
 use super::{FnResult, Funcs, arg_int, arg_str, as_list, strval, to_float64, to_int64, wrong_type};
 
 // ---------------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ fn register_split_join(f: &mut Funcs) {
 fn register_encoding(f: &mut Funcs) {
     f.add("b64enc", 1, |a| {
         Ok(Value::from(
-            base64::engine::general_purpose::STANDARD.encode(arg_str(&a[0])?.as_bytes()),
+            base64::engine::general_purpose::STANDARD.encode(&*arg_octets(&a[0])?),
         ))
     });
     f.add("b64dec", 1, |a| {
@@ -248,7 +248,7 @@ fn register_encoding(f: &mut Funcs) {
     });
     f.add("sha256sum", 1, |a| {
         Ok(Value::from(hex::encode(sha2::Sha256::digest(
-            arg_str(&a[0])?.as_bytes(),
+            &*arg_octets(&a[0])?,
         ))))
     });
     f.add("sha512sum", 1, |a| {
@@ -462,6 +462,15 @@ fn register_random(f: &mut Funcs) {
 // ---------------------------------------------------------------------------------------
 
 /// A Go runtime panic as helm reports it once recovered.
+/// A string parameter's bytes; a binary file's bytes as they are (a Go string holds any
+/// bytes, rudder's strings only UTF-8).
+fn arg_octets(v: &Value) -> Result<Vec<u8>, CallError> {
+    match v {
+        Value::Bytes(b) => Ok(b.to_vec()),
+        other => Ok(arg_str(other)?.as_bytes().to_vec()),
+    }
+}
+
 fn runtime_error(what: &str) -> CallError {
     CallError::from(format!("runtime error: {what}"))
 }
@@ -2182,7 +2191,7 @@ mod tests {
     //! Expected outputs are helm v4.1.4's for the same templates.
 
     use crate::engine::gotmpl::tests::render;
-    use crate::engine::gotmpl::value::{Value, map_of};
+    use crate::engine::library::value::{Value, map_of};
 
     fn r(src: &str) -> String {
         render(src, &Value::new_map()).unwrap_or_else(|e| panic!("{src}: {e}"))

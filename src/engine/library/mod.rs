@@ -5,14 +5,42 @@
 
 mod builtins;
 mod collections;
+pub(crate) use collections::json;
+pub mod certs;
+pub mod fmt;
 pub mod helm;
 mod strings;
+pub mod value;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::exec::CallError;
-use super::value::Value;
+use value::Value;
+
+/// A function's failure: the message, and whether it is a `fail`/`required` message helm
+/// reports verbatim.
+pub struct CallError {
+    pub message: String,
+    pub user: bool,
+}
+
+impl From<String> for CallError {
+    fn from(message: String) -> Self {
+        CallError {
+            message,
+            user: false,
+        }
+    }
+}
+
+impl From<&str> for CallError {
+    fn from(message: &str) -> Self {
+        CallError {
+            message: message.to_string(),
+            user: false,
+        }
+    }
+}
 
 /// A function's body: the evaluated arguments in, a value or a Go-worded failure out.
 pub type FunctionBody = Rc<dyn Fn(&[Value]) -> Result<Value, CallError>>;

@@ -1,16 +1,48 @@
-//! `printf` with Go's `fmt.Sprintf` semantics, as helm charts use it: `%s %d %v %q %x %X %o
-//! %b %c %U %e %f %g %t %T %%`, flags `+ - # 0 space`, width and precision (also `*`), explicit
-//! argument indexes (`%[2]s`), and Go's in-band error forms (`%!d(string=x)`,
-//! `%!s(MISSING)`, `%!(EXTRA int=1)`) instead of render errors.
-//!
-//! Go types of tera values: integers are `int`, floats `float64`, strings `string`, booleans
-//! `bool`, lists `[]interface {}`, maps `map[string]interface {}`, null `<nil>`.
+//! Go's `fmt` and `strconv` formatting for template values, for both engines: `printf`'s
+//! verbs (`%s %d %v %q %x %X %o %O %b %c %U %e %f %g %t %T %%`), flags `+ - # 0 space`,
+//! width and precision (also `*`), explicit argument indexes (`%[2]s`) and Go's in-band
+//! complaints (`%!d(float64=80)`, `%!s(MISSING)`); `print`'s spacing; float formatting
+//! (`1e+06`); `%q` quoting. Go types: integers are `int`, floats `float64`, lists
+//! `[]interface {}`, maps `map[string]interface {}`, nil `<nil>`.
 
-use tera::value::ValueKind;
-use tera::{Kwargs, State, TeraResult, Value};
+use super::value::Value;
 
-use super::kwarg_string;
-use crate::engine::context::key_to_string;
+/// `strconv.FormatFloat(f, verb, prec, 64)` for the verbs 'e', 'E', 'f', 'g', 'G'
+/// (`prec` -1 means the shortest representation that reads back exactly).
+pub fn format_float(f: f64, verb: char, prec: i64) -> String {
+    strconv_float(f, verb, usize::try_from(prec).ok())
+}
+
+/// `strconv.Quote`: a double-quoted Go string literal.
+pub fn quote(s: &str) -> String {
+    quote_with(s, '"', false)
+}
+
+/// `fmt.Sprint`: operands printed with `%v`, a space between two operands when neither is
+/// a string.
+pub fn sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 && !matches!(arg, Value::Str(_)) && !matches!(args[i - 1], Value::Str(_)) {
+            out.push(' ');
+        }
+        arg.write_go(&mut out);
+    }
+    out
+}
+
+/// `fmt.Sprintln`: operands separated by spaces, a newline at the end.
+pub fn sprintln(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        arg.write_go(&mut out);
+    }
+    out.push('\n');
+    out
+}
 
 /// Go's formatting state for one verb.
 #[derive(Clone, Copy, Default)]
@@ -25,53 +57,10 @@ struct Flags {
     prec: Option<usize>,
 }
 
-/// The `args=` list; a value that is not a list is a single argument; absent means none.
-fn args_of(kwargs: &Kwargs) -> TeraResult<Vec<Value>> {
-    Ok(match kwargs.get::<Value>("args")? {
-        None => Vec::new(),
-        Some(v) if v.is_undefined() => Vec::new(),
-        Some(v) => match v.as_array() {
-            Some(items) => items.to_vec(),
-            None => vec![v],
-        },
-    })
-}
-
-/// `printf(format=, args=[…])`.
-pub(crate) fn printf_fn(kwargs: Kwargs, _: &State) -> TeraResult<String> {
-    let format = kwarg_string(&kwargs, "format")?;
-    Ok(sprintf(&format, &args_of(&kwargs)?))
-}
-
-/// `x | printf(format=, args=[…])`: the piped value is the last argument, as in a Go
-/// pipeline (`x | printf "%s-%s" a`).
-pub(crate) fn printf_filter(value: Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
-    let format = kwarg_string(&kwargs, "format")?;
-    let mut args = args_of(&kwargs)?;
-    args.push(value);
-    Ok(sprintf(&format, &args))
-}
-
-fn is_nil(value: &Value) -> bool {
-    value.is_none() || value.is_undefined()
-}
-
-/// Go's `%T` of a value.
-fn go_type(value: &Value) -> &'static str {
-    match value.kind() {
-        ValueKind::Bool => "bool",
-        ValueKind::I64 | ValueKind::I128 | ValueKind::U64 | ValueKind::U128 => "int",
-        ValueKind::F64 => "float64",
-        ValueKind::String => "string",
-        ValueKind::Bytes => "[]uint8",
-        ValueKind::Array => "[]interface {}",
-        ValueKind::Map => "map[string]interface {}",
-        _ => "<nil>",
-    }
-}
-
-/// Go's `fmt.Sprintf`.
-pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
+/// `fmt.Sprintf`: Go's verbs, flags, widths and precisions (also `*`), explicit argument
+/// indexes (`%[2]s`), and Go's in-band complaints (`%!d(string=x)`, `%!s(MISSING)`,
+/// `%!(EXTRA int=1)`) instead of errors.
+pub fn sprintf(format: &str, args: &[Value]) -> String {
     let bytes = format.as_bytes();
     let end = bytes.len();
     let mut out = String::new();
@@ -209,10 +198,10 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             if n > 0 {
                 out.push_str(", ");
             }
-            if is_nil(arg) {
+            if arg.is_nil() {
                 out.push_str("<nil>");
             } else {
-                out.push_str(go_type(arg));
+                out.push_str(&arg.type_name());
                 out.push('=');
                 print_arg(&mut out, arg, 'v', &Flags::default(), 0);
             }
@@ -245,8 +234,8 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
     let Some(arg) = args.get(arg_num) else {
         return (0, false, arg_num);
     };
-    match arg.as_i64() {
-        Some(n) if !too_large(n) => (n, true, arg_num + 1),
+    match arg {
+        Value::Int(n) if !too_large(*n) => (*n, true, arg_num + 1),
         _ => (0, false, arg_num + 1),
     }
 }
@@ -322,10 +311,10 @@ fn bad_verb(out: &mut String, arg: &Value, verb: char, f: &Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
-    if is_nil(arg) {
+    if arg.is_nil() {
         out.push_str("<nil>");
     } else {
-        out.push_str(go_type(arg));
+        out.push_str(&arg.type_name());
         out.push('=');
         print_arg(out, arg, 'v', f, 0);
     }
@@ -333,7 +322,7 @@ fn bad_verb(out: &mut String, arg: &Value, verb: char, f: &Flags) {
 }
 
 fn print_arg(out: &mut String, arg: &Value, verb: char, f: &Flags, depth: usize) {
-    if is_nil(arg) {
+    if arg.is_nil() {
         if depth > 0 || verb == 'T' || verb == 'v' {
             pad(out, f, "<nil>");
         } else {
@@ -342,31 +331,19 @@ fn print_arg(out: &mut String, arg: &Value, verb: char, f: &Flags, depth: usize)
         return;
     }
     if verb == 'T' {
-        fmt_s(out, f, go_type(arg));
+        fmt_s(out, f, &arg.type_name());
         return;
     }
-    match arg.kind() {
-        ValueKind::Bool => match verb {
-            't' | 'v' => pad(
-                out,
-                f,
-                if arg.as_bool() == Some(true) {
-                    "true"
-                } else {
-                    "false"
-                },
-            ),
+    match arg {
+        Value::Bool(b) => match verb {
+            't' | 'v' => pad(out, f, if *b { "true" } else { "false" }),
             _ => bad_verb(out, arg, verb, f),
         },
-        ValueKind::I64 | ValueKind::I128 | ValueKind::U64 | ValueKind::U128 => {
-            let n = arg.as_i128().unwrap_or(i128::MAX);
-            fmt_int(out, arg, n, verb, f);
-        }
-        ValueKind::F64 => fmt_float(out, arg, arg.as_f64().unwrap_or(0.0), verb, f),
-        ValueKind::String => fmt_string(out, arg, arg.as_str().unwrap_or_default(), verb, f),
-        ValueKind::Bytes => fmt_bytes(out, arg, arg.as_bytes().unwrap_or_default(), verb, f),
-        ValueKind::Array => {
-            let items = arg.as_array().unwrap_or_default();
+        Value::Int(n) => fmt_int(out, arg, i128::from(*n), verb, f),
+        Value::Float(v) => fmt_float(out, arg, *v, verb, f),
+        Value::Str(s) => fmt_string(out, arg, s, verb, f),
+        Value::Bytes(b) => fmt_bytes(out, arg, b, verb, f),
+        Value::List(items) => {
             if f.sharp_v {
                 out.push_str("[]interface {}{");
                 for (n, item) in items.iter().enumerate() {
@@ -387,22 +364,17 @@ fn print_arg(out: &mut String, arg: &Value, verb: char, f: &Flags, depth: usize)
                 out.push(']');
             }
         }
-        ValueKind::Map => {
-            let mut entries: Vec<(String, &Value)> = arg
-                .as_map()
-                .map(|m| m.iter().map(|(k, v)| (key_to_string(k), v)).collect())
-                .unwrap_or_default();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            if f.sharp_v {
-                out.push_str("map[string]interface {}{");
+        Value::Map(map) => {
+            out.push_str(if f.sharp_v {
+                "map[string]interface {}{"
             } else {
-                out.push_str("map[");
-            }
-            for (n, (key, value)) in entries.into_iter().enumerate() {
+                "map["
+            });
+            for (n, (key, value)) in map.borrow().iter().enumerate() {
                 if n > 0 {
                     out.push_str(if f.sharp_v { ", " } else { " " });
                 }
-                print_arg(out, &Value::from(key), verb, f, depth + 1);
+                print_arg(out, &Value::from(key.as_str()), verb, f, depth + 1);
                 out.push(':');
                 if f.sharp_v {
                     print_sharp_v_item(out, value, verb, f, depth);
@@ -412,12 +384,17 @@ fn print_arg(out: &mut String, arg: &Value, verb: char, f: &Flags, depth: usize)
             }
             out.push(if f.sharp_v { '}' } else { ']' });
         }
-        _ => pad(out, f, "<nil>"),
+        // helm's structs print as Go prints them with `%v`.
+        Value::Object(o) => match verb {
+            'v' | 's' => pad(out, f, &o.display()),
+            _ => bad_verb(out, arg, verb, f),
+        },
+        Value::Nil => pad(out, f, "<nil>"),
     }
 }
 
 fn print_sharp_v_item(out: &mut String, item: &Value, verb: char, f: &Flags, depth: usize) {
-    if is_nil(item) {
+    if item.is_nil() {
         out.push_str("interface {}(nil)");
     } else {
         print_arg(out, item, verb, f, depth + 1);
@@ -681,7 +658,7 @@ fn fmt_float(out: &mut String, arg: &Value, v: f64, verb: char, f: &Flags) {
         _ => return bad_verb(out, arg, verb, f),
     };
     let prec = f.prec.or(default_prec);
-    let mut num = format_float(v, fmt, prec);
+    let mut num = strconv_float(v, fmt, prec);
     if !num.starts_with('-') && !num.starts_with('+') {
         num.insert(0, '+');
     }
@@ -773,7 +750,7 @@ fn fmt_f(digits: &[u8], dp: i64, prec: usize) -> String {
 }
 
 /// Go's `strconv.FormatFloat(v, fmt, prec, 64)` (`prec` None = shortest).
-fn format_float(v: f64, fmt: char, prec: Option<usize>) -> String {
+fn strconv_float(v: f64, fmt: char, prec: Option<usize>) -> String {
     if v.is_nan() {
         return "NaN".to_string();
     }
@@ -838,31 +815,65 @@ fn format_float(v: f64, fmt: char, prec: Option<usize>) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn floats_print_as_go_prints_them() {
+        assert_eq!(format_float(1_000_000.0, 'g', -1), "1e+06");
+        assert_eq!(format_float(100_000.0, 'g', -1), "100000");
+        assert_eq!(format_float(80.0, 'g', -1), "80");
+        assert_eq!(format_float(0.5, 'g', -1), "0.5");
+        assert_eq!(format_float(0.00001, 'g', -1), "1e-05");
+        assert_eq!(format_float(1234567.0, 'g', -1), "1.234567e+06");
+        assert_eq!(format_float(-2.5, 'g', -1), "-2.5");
+        assert_eq!(format_float(1.23456, 'f', 2), "1.23");
+        assert_eq!(format_float(1.0, 'e', 6), "1.000000e+00");
+    }
+
+    #[test]
+    fn printf_complains_like_go() {
+        assert_eq!(sprintf("%d", &[Value::Float(80.0)]), "%!d(float64=80)");
+        assert_eq!(sprintf("%s-%d", &[Value::from("a"), Value::Int(3)]), "a-3");
+        assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
+        assert_eq!(sprintf("x", &[Value::Int(1)]), "x%!(EXTRA int=1)");
+        assert_eq!(
+            sprintf(
+                "%05d|%-4s|%4s",
+                &[Value::Int(42), Value::from("ab"), Value::from("cd")]
+            ),
+            "00042|ab  |  cd"
+        );
+        assert_eq!(sprintf("%q", &[Value::from("a\"b")]), "\"a\\\"b\"");
+        assert_eq!(sprintf("%v", &[Value::Nil]), "<nil>");
+        assert_eq!(sprintf("%.1f", &[Value::Float(2.25)]), "2.2");
+    }
+
     fn s(format: &str, args: &[Value]) -> String {
         sprintf(format, args)
     }
 
     #[test]
     fn printf_floats_follow_strconv() {
-        assert_eq!(format_float(1234.5678, 'e', Some(6)), "1.234568e+03");
-        assert_eq!(format_float(0.000001234, 'g', None), "1.234e-06");
-        assert_eq!(format_float(100000000.0, 'g', None), "1e+08");
-        assert_eq!(format_float(123456.0, 'g', None), "123456");
-        assert_eq!(format_float(1234567.0, 'g', None), "1.234567e+06");
-        assert_eq!(format_float(0.0, 'g', None), "0");
-        assert_eq!(format_float(-0.0, 'g', None), "-0");
-        assert_eq!(format_float(2.5, 'g', Some(3)), "2.5");
-        assert_eq!(format_float(1234.0, 'g', Some(2)), "1.2e+03");
-        assert_eq!(format_float(0.5, 'f', Some(0)), "0");
-        assert_eq!(format_float(1.5, 'f', Some(0)), "2");
-        assert_eq!(format_float(1e-7, 'e', Some(2)), "1.00e-07");
-        assert_eq!(format_float(1e100, 'g', None), "1e+100");
+        assert_eq!(strconv_float(1234.5678, 'e', Some(6)), "1.234568e+03");
+        assert_eq!(strconv_float(0.000001234, 'g', None), "1.234e-06");
+        assert_eq!(strconv_float(100000000.0, 'g', None), "1e+08");
+        assert_eq!(strconv_float(123456.0, 'g', None), "123456");
+        assert_eq!(strconv_float(1234567.0, 'g', None), "1.234567e+06");
+        assert_eq!(strconv_float(0.0, 'g', None), "0");
+        assert_eq!(strconv_float(-0.0, 'g', None), "-0");
+        assert_eq!(strconv_float(2.5, 'g', Some(3)), "2.5");
+        assert_eq!(strconv_float(1234.0, 'g', Some(2)), "1.2e+03");
+        assert_eq!(strconv_float(0.5, 'f', Some(0)), "0");
+        assert_eq!(strconv_float(1.5, 'f', Some(0)), "2");
+        assert_eq!(strconv_float(1e-7, 'e', Some(2)), "1.00e-07");
+        assert_eq!(strconv_float(1e100, 'g', None), "1e+100");
     }
 
     #[test]
     fn printf_verbs_and_errors() {
         fn v(x: impl Into<Value>) -> Value {
             x.into()
+        }
+        fn f(x: f64) -> Value {
+            Value::Float(x)
         }
         assert_eq!(s("%s-%s", &[v("a"), v("b")]), "a-b");
         assert_eq!(
@@ -872,11 +883,11 @@ mod tests {
         assert_eq!(s("%[2]s %[1]s", &[v("a"), v("b")]), "b a");
         assert_eq!(s("%[3]s", &[v("a")]), "%!s(BADINDEX)");
         assert_eq!(s("%*d|%-*d|", &[v(4), v(1), v(3), v(2)]), "   1|2  |");
-        assert_eq!(s("%.*f", &[v(2), v(1.23456)]), "1.23");
+        assert_eq!(s("%.*f", &[v(2), f(1.23456)]), "1.23");
         assert_eq!(s("100%%", &[]), "100%");
         assert_eq!(s("%", &[]), "%!(NOVERB)");
         assert_eq!(s("%z", &[v(1)]), "%!z(int=1)");
-        assert_eq!(s("%d", &[Value::none()]), "%!d(<nil>)");
+        assert_eq!(s("%d", &[Value::Nil]), "%!d(<nil>)");
         assert_eq!(
             s("%q", &[v("tab\there \u{a0}é")]),
             "\"tab\\there \\u00a0é\""
@@ -890,7 +901,7 @@ mod tests {
         );
         assert_eq!(s("%.2s|%5.1s|", &[v("héllo"), v("xyz")]), "hé|    x|");
         assert_eq!(
-            s("%T %T %T", &[v(1), v("a"), Value::none()]),
+            s("%T %T %T", &[v(1), v("a"), Value::Nil]),
             "int string <nil>"
         );
     }

@@ -11,15 +11,13 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use rand::RngCore as _;
 
-use super::super::super::exec::CallError;
+use super::super::CallError;
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use super::super::super::value::{Object, Value};
+use super::super::certs::{CertRequest, custom_cert, private_key, self_signed_cert, signed_cert};
+use super::super::value::{Object, Value};
 use super::super::{FnResult, Funcs, arg_int, arg_str, wrong_type};
-use crate::engine::functions::crypto::{
-    CertRequest, custom_cert, private_key, self_signed_cert, signed_cert,
-};
 
 pub fn register(f: &mut Funcs) {
     f.add("genCA", 2, |a| {

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::super::super::exec::CallError;
-use super::super::super::fmt::format_float;
-use super::super::super::value::Value;
+use super::super::CallError;
+use super::super::fmt::format_float;
+use super::super::value::Value;
 use super::super::{Funcs, arg_str};
 
 pub fn register(f: &mut Funcs) {
@@ -248,7 +248,7 @@ fn quote_char(c: char) -> String {
         '\'' => "'\\''".into(),
         '"' => "'\"'".into(),
         c => {
-            let q = super::super::super::fmt::quote(&c.to_string());
+            let q = super::super::fmt::quote(&c.to_string());
             format!("'{}'", &q[1..q.len() - 1])
         }
     }

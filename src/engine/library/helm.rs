@@ -2,8 +2,8 @@
 //! `toToml`, `required`, `fail`, `lookup`, and the refused `getHostByName`. `include` and
 //! `tpl` need the template set and live in the executor.
 
-use super::super::exec::CallError;
-use super::super::value::Value;
+use super::CallError;
+use super::value::Value;
 use super::{Funcs, arg_str};
 use crate::engine::LookupFn;
 
@@ -98,10 +98,10 @@ fn user_error(message: &str) -> CallError {
 }
 
 fn error_map(message: String) -> Value {
-    super::super::value::map_of([("Error", Value::from(message))])
+    super::value::map_of([("Error", Value::from(message))])
 }
 
-fn json_kind(v: &serde_json::Value) -> &'static str {
+pub fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Array(_) => "array",
         serde_json::Value::Object(_) => "object",
@@ -113,7 +113,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 /// sigs.k8s.io/yaml's Unmarshal: YAML 1.1 scalars, converted through JSON.
-fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
+pub fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
     match crate::values::yaml_documents(text) {
         Ok(docs) => Ok(docs.into_iter().next().unwrap_or(serde_json::Value::Null)),
         Err(e) => Err(format!("error converting YAML to JSON: yaml: {e}")),

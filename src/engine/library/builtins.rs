@@ -4,9 +4,9 @@
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use super::super::exec::CallError;
-use super::super::fmt::{sprint, sprintf, sprintln};
-use super::super::value::Value;
+use super::CallError;
+use super::fmt::{sprint, sprintf, sprintln};
+use super::value::Value;
 use super::{FnResult, Funcs, arg_str};
 
 pub fn register(f: &mut Funcs) {

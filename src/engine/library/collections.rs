@@ -13,17 +13,17 @@ mod crypto;
 #[path = "dates.rs"]
 mod dates;
 #[path = "json.rs"]
-mod json;
+pub(crate) mod json;
 #[path = "urls.rs"]
 mod urls;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::super::exec::CallError;
-use super::super::value::{Map, Object, Value};
+use super::CallError;
+use super::value::{Map, Object, Value};
 use super::{FnResult, Funcs, arg_bool, arg_int, arg_str, as_list, strval, wrong_type};
-use crate::engine::functions::semver::{SemverError, parse_version, semver_matches};
+use crate::chart::constraint::{parse_constraint, parse_lenient_version};
 
 /// What Go says when a sprig function calls a method on a nil interface.
 const NIL_PANIC: &str = "runtime error: invalid memory address or nil pointer dereference";
@@ -612,7 +612,7 @@ const INVALID_SEMVER: &str = "invalid semantic version";
 fn register_semver(f: &mut Funcs) {
     f.add("semver", 1, |a| {
         let text = arg_str(&a[0])?;
-        let v = parse_version(&text).map_err(|_| CallError::from(INVALID_SEMVER))?;
+        let v = parse_lenient_version(&text).map_err(|_| CallError::from(INVALID_SEMVER))?;
         Ok(Value::Object(Rc::new(SemverVersion {
             major: v.major,
             minor: v.minor,
@@ -626,25 +626,18 @@ fn register_semver(f: &mut Funcs) {
         let constraint = arg_str(&a[0])?;
         let version = arg_str(&a[1])?;
         // Masterminds parses the constraint first.
-        if let Err(SemverError::Constraint { .. }) = semver_matches(&constraint, "0.0.0") {
-            return Err(CallError::from(format!(
-                "improper constraint: {constraint}"
-            )));
-        }
-        match semver_matches(&constraint, &version) {
-            Ok(b) => Ok(Value::Bool(b)),
-            Err(SemverError::Version(_)) => Err(CallError::from(INVALID_SEMVER)),
-            Err(SemverError::Constraint { .. }) => Err(CallError::from(format!(
-                "improper constraint: {constraint}"
-            ))),
-        }
+        let parsed = parse_constraint(&constraint)
+            .map_err(|_| CallError::from(format!("improper constraint: {constraint}")))?;
+        let version =
+            parse_lenient_version(&version).map_err(|_| CallError::from(INVALID_SEMVER))?;
+        Ok(Value::Bool(parsed.matches(&version)))
     });
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::tests::render;
     use super::*;
+    use crate::engine::gotmpl::tests::render;
     use crate::engine::gotmpl::tests::{call_error as err, render_plain as r, values};
 
     #[test]
