@@ -136,7 +136,7 @@ fn split_documents(content: &str) -> Vec<(usize, &str)> {
 
 /// Parses one template's output into manifests.
 pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, ManifestError> {
-    parse_documents(source, content, &mut |trimmed| trimmed.to_string())
+    parse_documents(source, &split_documents(content), true)
 }
 
 /// [`parse_template`] for a template the caller is done with: a template of one document
@@ -145,38 +145,42 @@ pub fn parse_template(source: &str, content: &str) -> Result<Vec<Manifest>, Mani
 /// rendering thread's allocator, and copying it would cost as much again.
 pub fn parse_owned(template: RenderedTemplate) -> Result<Vec<Manifest>, ManifestError> {
     let RenderedTemplate { path, mut content } = template;
-    let documents = split_documents(&content)
+    let documents = split_documents(&content);
+    let mut texts = documents
         .iter()
-        .filter(|(_, text)| !text.trim().is_empty())
-        .count();
-    if documents != 1 {
-        return parse_template(&path, &content);
-    }
-    let base = content.as_ptr() as usize;
-    let mut range = 0..0;
-    let mut manifests = parse_documents(&path, &content, &mut |trimmed| {
-        let start = trimmed.as_ptr() as usize - base;
-        range = start..start + trimmed.len();
-        String::new()
-    })?;
-    content.truncate(range.end);
-    content.drain(..range.start);
+        .map(|(_, text)| text.trim())
+        .filter(|text| !text.is_empty());
+    let (Some(only), None) = (texts.next(), texts.next()) else {
+        return parse_documents(&path, &documents, true);
+    };
+    let start = only.as_ptr() as usize - content.as_ptr() as usize;
+    let end = start + only.len();
+    let mut manifests = parse_documents(&path, &documents, false)?;
+    content.truncate(end);
+    content.drain(..start);
     if let Some(manifest) = manifests.first_mut() {
         manifest.text = content;
     }
     Ok(manifests)
 }
 
-/// Splits `content` into documents and reads each one's header; `own` makes the text a
-/// manifest keeps from the trimmed document.
+/// Reads each document's header; with `copy_text` each manifest keeps a copy of its
+/// trimmed document (without, the caller fills the text in).
 fn parse_documents(
     source: &str,
-    content: &str,
-    own: &mut dyn FnMut(&str) -> String,
+    documents: &[(usize, &str)],
+    copy_text: bool,
 ) -> Result<Vec<Manifest>, ManifestError> {
+    let own = |trimmed: &str| {
+        if copy_text {
+            trimmed.to_string()
+        } else {
+            String::new()
+        }
+    };
     let mut out = Vec::new();
     let mut document = 0;
-    for (first_line, text) in split_documents(content) {
+    for &(first_line, text) in documents {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             continue;

@@ -9,7 +9,7 @@ pub(crate) use collections::json;
 pub mod certs;
 pub mod fmt;
 pub mod helm;
-mod strings;
+pub(crate) mod strings;
 pub mod value;
 
 use std::collections::HashMap;

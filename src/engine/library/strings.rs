@@ -1078,7 +1078,7 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// Go's `base64.StdEncoding.DecodeString`: the offset of the first bad byte on error.
-fn base64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
+pub(crate) fn base64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
     let value = |c: u8| BASE64.iter().position(|&x| x == c).map(|v| v as u32);
     let is_nl = |c: u8| c == b'\n' || c == b'\r';
     let mut out = Vec::with_capacity(src.len() * 3 / 4);

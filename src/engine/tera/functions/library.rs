@@ -10,7 +10,7 @@ use tera::{Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
 use super::super::context::key_to_string;
 use crate::engine::library::value::Value as Plain;
-use crate::engine::library::{Funcs, helm, json};
+use crate::engine::library::{Funcs, helm, json, strings};
 
 thread_local! {
     /// The library, built once per rendering thread (its functions are not `Send`).
@@ -155,14 +155,16 @@ fn param(kwargs: &Kwargs, func: &str, p: Param) -> TeraResult<Plain> {
     })
 }
 
+/// The keyword arguments `params` of `func`, in the library function's order.
+fn params_of(kwargs: &Kwargs, func: &str, params: &[Param]) -> TeraResult<Vec<Plain>> {
+    params.iter().map(|p| param(kwargs, func, *p)).collect()
+}
+
 /// Registers `value | name(kwargs…)` as library `name(params…, value)` (sprig's piped
 /// value comes last); `as_text` passes the piped value as text.
 fn filter(tera: &mut Tera, name: &'static str, params: &'static [Param], as_text: bool) {
     tera.register_filter(name, move |value: Value, kwargs: Kwargs, _: &State| {
-        let mut args = params
-            .iter()
-            .map(|p| param(&kwargs, name, *p))
-            .collect::<TeraResult<Vec<_>>>()?;
+        let mut args = params_of(&kwargs, name, params)?;
         args.push(if as_text {
             text(&value)
         } else {
@@ -175,11 +177,7 @@ fn filter(tera: &mut Tera, name: &'static str, params: &'static [Param], as_text
 /// Registers `name(kwargs…)` as library `name(params…)`.
 fn function(tera: &mut Tera, name: &'static str, params: &'static [Param]) {
     tera.register_function(name, move |kwargs: Kwargs, _: &State| {
-        let args = params
-            .iter()
-            .map(|p| param(&kwargs, name, *p))
-            .collect::<TeraResult<Vec<_>>>()?;
-        call_tera(name, &args)
+        call_tera(name, &params_of(&kwargs, name, params)?)
     });
 }
 
@@ -245,16 +243,13 @@ pub(crate) fn register(tera: &mut Tera) {
         },
     );
     tera.register_filter("b64dec", |value: Value, _: Kwargs, _: &State| {
-        // sprig gives Go's error text as the value; rudder's tera API says it.
-        let decoded = call("b64dec", &[text(&value)])?;
-        match decoded.as_str() {
-            Some(message) if message.starts_with("illegal base64 data") => {
-                Err(Error::message(format!(
-                    "b64dec: `{}` is not valid base64: {message}",
-                    text(&value).go_string()
-                )))
-            }
-            _ => Ok(to_tera(&decoded)),
+        // sprig gives Go's error text as the value; rudder's tera API reports it.
+        let written = text(&value).go_string();
+        match strings::base64_decode(written.as_bytes()) {
+            Ok(bytes) => Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(at) => Err(Error::message(format!(
+                "b64dec: `{written}` is not valid base64: illegal base64 data at input byte {at}"
+            ))),
         }
     });
     tera.register_filter("randAlphaNum", |value: Value, _: Kwargs, _: &State| {
@@ -393,11 +388,7 @@ pub(crate) fn register(tera: &mut Tera) {
         ("buildCustomCert", &[Text(&["cert"]), KEY][..]),
     ] {
         tera.register_function(name, move |kwargs: Kwargs, _: &State| {
-            let args = params
-                .iter()
-                .map(|p| param(&kwargs, name, *p))
-                .collect::<TeraResult<Vec<_>>>()?;
-            certificate(name, &args)
+            certificate(name, &params_of(&kwargs, name, params)?)
         });
     }
     for (name, tail) in [
@@ -408,16 +399,14 @@ pub(crate) fn register(tera: &mut Tera) {
     ] {
         // `ips` and `alternateNames` may be left out or `none`.
         tera.register_function(name, move |kwargs: Kwargs, _: &State| {
-            let mut args = vec![param(&kwargs, name, CN)?];
+            let mut args = params_of(&kwargs, name, &[CN])?;
             for list in ["ips", "alternateNames"] {
                 args.push(match kwarg_opt(&kwargs, list)? {
                     Some(v) if !v.is_none() => to_plain(&v),
                     _ => Plain::from(Vec::new()),
                 });
             }
-            for p in tail {
-                args.push(param(&kwargs, name, *p)?);
-            }
+            args.extend(params_of(&kwargs, name, tail)?);
             certificate(name, &args)
         });
     }
@@ -586,8 +575,8 @@ fn go_layout(format: &str) -> String {
     out
 }
 
-/// `t | date(format=)`: `t` is unix seconds, RFC 3339 or `YYYY-MM-DD`, printed in its own
-/// zone (UTC for seconds and dates).
+/// `t | date(format=)`: `t` is unix seconds, RFC 3339 or `YYYY-MM-DD` (midnight UTC),
+/// printed in its own zone (UTC for seconds and dates).
 fn date(value: &Value, format: &str) -> TeraResult<Value> {
     let layout = Plain::from(go_layout(format));
     if let Some(seconds) = value.as_i64() {
@@ -597,18 +586,13 @@ fn date(value: &Value, format: &str) -> TeraResult<Value> {
         );
     }
     let written = text(value).go_string();
-    for (form, zone) in [(RFC3339, None), ("2006-01-02", Some("UTC"))] {
-        let args = [Plain::from(form), Plain::from(written.trim())];
-        if let Ok(time @ Plain::Object(_)) = call("mustToDate", &args) {
-            let Plain::Object(t) = &time else { continue };
-            return match zone {
-                Some(zone) => call_tera("dateInZone", &[layout, time.clone(), Plain::from(zone)]),
-                None => t
-                    .method("Format", &[layout])
-                    .unwrap_or_else(|| Err("no Format method".into()))
-                    .map(|v| to_tera(&v))
-                    .map_err(Error::message),
-            };
+    let written = written.trim();
+    for time in [written.to_string(), format!("{written}T00:00:00Z")] {
+        let args = [Plain::from(RFC3339), Plain::from(time)];
+        if let Ok(Plain::Object(time)) = call("mustToDate", &args)
+            && let Some(formatted) = time.method("Format", std::slice::from_ref(&layout))
+        {
+            return formatted.map(|v| to_tera(&v)).map_err(Error::message);
         }
     }
     Err(Error::message(format!(
