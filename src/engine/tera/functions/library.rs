@@ -8,7 +8,7 @@
 use tera::value::ValueKind;
 use tera::{Error, Kwargs, Map, State, Tera, TeraResult, Value};
 
-use super::super::context::key_to_string;
+use super::super::context::{key_to_string, value_to_json};
 use crate::engine::library::value::Value as Plain;
 use crate::engine::library::{Funcs, helm, json, strings};
 
@@ -191,13 +191,17 @@ pub(crate) fn register(tera: &mut Tera) {
         "quote",
         "squote",
         "toString",
-        "toYaml",
         "toJson",
         "toPrettyJson",
         "int",
     ] {
         filter(tera, name, &[], false);
     }
+    // The library's `toYaml` is the YAML emitter over JSON-shaped data; tera values go to
+    // it directly (charts pipe whole values sections through it, so no plain copy first).
+    tera.register_filter("toYaml", |value: Value, _: Kwargs, _: &State| {
+        crate::engine::yaml::to_yaml(&value_to_json(&value))
+    });
     for name in ["trim", "upper", "lower", "title"] {
         filter(tera, name, &[], true);
     }
