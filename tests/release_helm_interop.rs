@@ -408,6 +408,112 @@ async fn helm_lists_a_release_too_big_for_one_secret() {
         "rudder get manifest",
     );
     assert!(manifest.len() > 3_000_000);
+    // helm cannot act on the summary: its uninstall and rollback stop, naming why, and
+    // change nothing.
+    let out = run(&helm, &["uninstall", "huge"], None, &kc);
+    assert_ne!(out.code, 0, "helm uninstall of a split release must stop");
+    assert!(
+        out.stderr.contains("huge-is-too-big-for-helm-use-rudder"),
+        "{}",
+        out.stderr
+    );
+    assert!(configmap(&server, "default", "huge-0").await.is_some());
+    ok(
+        run(
+            &rudder(),
+            &["upgrade", "huge", chart.to_str().unwrap(), "--set", "x=1"],
+            None,
+            &kc,
+        ),
+        "rudder upgrade of a huge release",
+    );
+    let out = run(&helm, &["rollback", "huge", "1"], None, &kc);
+    assert_ne!(out.code, 0, "helm rollback to a split revision must stop");
+    assert!(
+        out.stderr.contains("huge-is-too-big-for-helm-use-rudder"),
+        "{}",
+        out.stderr
+    );
+    // helm left its rollback revision pending; rudder sees it stopped at the guard and
+    // takes over at once.
+    let history = ok(run(&helm, &["history", "huge"], None, &kc), "helm history");
+    assert!(history.contains("pending-rollback"), "{history}");
+    ok(
+        run(&rudder(), &["uninstall", "huge"], None, &kc),
+        "rudder uninstall of a huge release",
+    );
+    assert!(configmap(&server, "default", "huge-0").await.is_none());
+}
+
+#[tokio::test]
+async fn helm_rolls_back_and_uninstalls_a_release_split_for_its_chart_files() {
+    let helm = peers::helm();
+    let server = kubesim::Server::start().await.unwrap();
+    let kc = server.kubeconfig_path().to_path_buf();
+    // 1.5 MiB of incompressible chart files make the record too big for one Secret while
+    // the manifest stays small: helm gets a summary without the files that it acts on.
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("bundle");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::create_dir_all(chart.join("files")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: bundle\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "greeting: hello\n").unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bundle\ndata:\n  greeting: {{ .Values.greeting }}\n",
+    )
+    .unwrap();
+    let mut state: u64 = 0x1234_5678_9abc_def1;
+    let blob: Vec<u8> = (0..1_600_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::write(chart.join("files/blob.bin"), blob).unwrap();
+    let chart = chart.to_str().unwrap();
+    ok(
+        run(&rudder(), &["install", "bundle", chart], None, &kc),
+        "rudder install",
+    );
+    ok(
+        run(
+            &rudder(),
+            &["upgrade", "bundle", chart, "--set", "greeting=bye"],
+            None,
+            &kc,
+        ),
+        "rudder upgrade",
+    );
+    let live = configmap(&server, "default", "bundle").await.unwrap();
+    assert_eq!(live["data"]["greeting"], "bye");
+    ok(
+        run(
+            &helm,
+            &["rollback", "bundle", "1", "--force-conflicts"],
+            None,
+            &kc,
+        ),
+        "helm rollback",
+    );
+    let live = configmap(&server, "default", "bundle").await.unwrap();
+    assert_eq!(live["data"]["greeting"], "hello");
+    let manifest = ok(
+        run(&helm, &["get", "manifest", "bundle"], None, &kc),
+        "helm get manifest",
+    );
+    assert!(manifest.contains("greeting: hello"), "{manifest}");
+    ok(
+        run(&helm, &["uninstall", "bundle"], None, &kc),
+        "helm uninstall",
+    );
+    assert!(configmap(&server, "default", "bundle").await.is_none());
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod release_support;
 
 use std::path::PathBuf;
 
+use rudder::action::config::Configuration;
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::lifecycle::ReleaseError;
 use rudder::action::rollback::{RollbackOptions, rollback};
@@ -28,7 +29,7 @@ fn deploy(name: &str, sets: &[&str]) -> DeployOptions {
     deploy_options(name, chart(), sets, settings())
 }
 
-async fn cluster_for(server: &kubesim::Server, namespace: &str) -> Cluster {
+async fn cluster_for(server: &kubesim::Server, namespace: &str) -> Configuration {
     connect_with(server, None, Some(namespace)).await
 }
 
@@ -255,6 +256,14 @@ async fn objects_of_no_release_or_another_release_are_not_taken_silently() {
         )]
     );
     adopt.settings.force_conflicts = true;
+    // As with helm, the name of a failed release is in use until --replace.
+    let err = install(&c, &adopt).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot re-use a name that is still in use"),
+        "{err}"
+    );
+    adopt.replace = true;
     let r = install(&c, &adopt).await.unwrap();
     assert_eq!(r.version, 2, "the failed install's name is reused");
     let obj = live(&c, "default", "own-main").await.unwrap();
@@ -446,7 +455,9 @@ async fn forbidden_rejected_and_unreachable_clusters_are_clear_errors() {
     })
     .await
     .unwrap();
-    let err = install(&rejected, &deploy("x", &[])).await.unwrap_err();
+    let err = install(&rejected.into(), &deploy("x", &[]))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -469,7 +480,7 @@ async fn forbidden_rejected_and_unreachable_clusters_are_clear_errors() {
     .await
     .unwrap();
     away.retry.attempts = 2;
-    let err = install(&away, &deploy("x", &[])).await.unwrap_err();
+    let err = install(&away.into(), &deploy("x", &[])).await.unwrap_err();
     assert!(
         err.to_string().starts_with(&format!(
             "Kubernetes cluster unreachable at https://127.0.0.1:{port}"
@@ -521,9 +532,13 @@ async fn concurrent_upgrades_claim_each_revision_once() {
     for result in results {
         match result {
             Ok(_) => won += 1,
+            // The loser is told who holds the release, or that the winner finished first.
             Err(e) => assert!(
                 e.to_string()
-                    .starts_with("another operation is in progress on race (started by "),
+                    .starts_with("another operation is in progress on race (started by ")
+                    || e.to_string().starts_with(
+                        "another operation on release \"race\" finished while this upgrade was starting"
+                    ),
                 "{e}"
             ),
         }

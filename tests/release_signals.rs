@@ -105,8 +105,8 @@ async fn after_kill_9_a_stale_pending_revision_is_recovered() {
         "kill -9 leaves it pending"
     );
 
-    // Its holder stopped beating; once the heartbeat is older than the stale bound, the
-    // next install marks it failed and proceeds.
+    // Its holder stopped beating: while the heartbeat is fresh the name is held; once it
+    // is older than the stale bound, `install --replace` marks it failed and proceeds.
     let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
         kube::Api::namespaced(cluster.client.clone(), "default");
     secrets
@@ -119,9 +119,12 @@ async fn after_kill_9_a_stale_pending_revision_is_recovered() {
         .await
         .unwrap();
     let chart = release_chart("workload");
-    let out = rudder_command(&server, &["install", "crash", chart.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = rudder_command(
+        &server,
+        &["install", "crash", chart.to_str().unwrap(), "--replace"],
+    )
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",

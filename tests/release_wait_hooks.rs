@@ -8,6 +8,7 @@ mod release_support;
 use std::time::Duration;
 
 use release_support::{cluster, deploy_options, object, release_chart, rudder_command};
+use rudder::action::config::Configuration;
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::lifecycle::ApplySettings;
 use rudder::action::release_test::run_tests;
@@ -29,7 +30,7 @@ fn deploy(name: &str, sets: &[&str], wait: bool, timeout_ms: u64) -> DeployOptio
     )
 }
 
-async fn setup() -> (kubesim::Server, Cluster) {
+async fn setup() -> (kubesim::Server, Configuration) {
     let server = kubesim::Server::builder()
         .controller_delay(Duration::from_millis(200))
         .start()

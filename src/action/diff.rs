@@ -15,18 +15,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use futures::StreamExt as _;
 use serde_json::Value;
 
+use crate::action::config::Configuration;
 use crate::action::install::DeployOptions;
 use crate::action::lifecycle::{
     self, Identity, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest,
-    prepare, prepare_rendered, removed, render_on_cluster, stored_objects, stored_objects_with,
-    upgrade_base, validate_name,
+    prepare, prepare_rendered, removed, render_on_cluster, stored_objects, validate_name,
 };
-use crate::action::rollback::rollback_objects;
-use crate::action::upgrade::upgrade_values;
+use crate::action::rollback::plan_rollback;
+use crate::action::upgrade::{needs_install, plan_upgrade};
 use crate::diff::{Pair, fold_string_data};
 use crate::engine::ReleaseInfo;
 use crate::kube::{ApplyOptions, Cluster, KubeError, ObjectRef};
-use crate::storage::{Release, Status, Storage, StorageError, find_revision};
+use crate::storage::{Release, Status, StorageError};
 
 /// How many dry-runs are in flight at once.
 pub const CONCURRENCY: usize = 32;
@@ -99,61 +99,55 @@ fn pair_for(r: &ObjectRef) -> Pair {
 }
 
 /// `diff upgrade`: the objects `rudder upgrade` (with `--install` semantics for a release
-/// that does not exist) would apply and prune, against the live objects.
+/// that does not exist) would apply and prune, against the live objects: the upgrade's own
+/// plan, compared instead of executed.
 pub async fn diff_upgrade(
-    cluster: &Cluster,
+    config: &Configuration,
     opts: &DeployOptions,
     settings: &DiffSettings,
 ) -> Result<Vec<Pair>, DiffError> {
     validate_name(&opts.name)?;
     let chart = crate::chart::load(&opts.chart)?;
     let new_values = opts.values.merge()?;
-    let set_integers = std::sync::Arc::new(opts.values.set_integers());
-    let namespace = cluster.namespace.clone();
-    let storage = Storage::new(cluster, &namespace);
-    let history = storage.history_stored(&opts.name).await?;
-    let last = history.last().map(|s| s.release.clone());
-    let caps = lifecycle::capabilities(cluster).await?;
-    let info =
-        |revision: u64, install: bool| ReleaseInfo::new(&opts.name, &namespace, revision, !install);
-    let (rendered, old) = match last {
-        Some(last) if last.info.status != Status::Uninstalled => {
-            let current = upgrade_base(&history, &last);
-            let config = upgrade_values(opts, new_values, &current);
-            let info = info(last.version + 1, false);
-            let rendered =
-                render_on_cluster(cluster, chart, &config, info, caps, true, set_integers).await?;
-            let later = (last.version != current.version).then_some(&last);
-            let old = stored_objects_with(cluster, &current, later).await?;
-            (rendered, old)
-        }
-        other => {
-            let version = other.map_or(1, |l| l.version + 1);
-            let info = info(version, true);
-            let rendered =
-                render_on_cluster(cluster, chart, &new_values, info, caps, true, set_integers)
-                    .await?;
-            (rendered, Vec::new())
-        }
+    let namespace = config.storage.namespace().to_string();
+    let history = config.storage.history_stored(&opts.name).await?;
+    let opts = DeployOptions {
+        settings: crate::action::lifecycle::ApplySettings {
+            take_ownership: settings.take_ownership,
+            ..opts.settings.clone()
+        },
+        ..opts.clone()
     };
-    let objects = prepare_rendered(cluster, &rendered, &opts.name, &namespace).await?;
-    let owned: BTreeSet<Identity> = old.iter().map(|p| identity(&p.r)).collect();
-    check_ownership(
-        cluster,
-        &objects,
-        &opts.name,
-        &namespace,
-        &owned,
-        settings.take_ownership,
-    )
-    .await?;
-    compare(cluster, &objects, &old, &owned, settings).await
+    let (objects, old, owned) = if needs_install(&history) {
+        let version = history.last().map_or(1, |l| l.release.version + 1);
+        let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
+        let caps = lifecycle::capabilities(config).await?;
+        let set_integers = std::sync::Arc::new(opts.values.set_integers());
+        let rendered =
+            render_on_cluster(config, chart, &new_values, info, caps, true, set_integers).await?;
+        let objects = prepare_rendered(config, &rendered, &opts.name, &namespace).await?;
+        let owned = BTreeSet::new();
+        check_ownership(
+            config,
+            &objects,
+            &opts.name,
+            &namespace,
+            &owned,
+            settings.take_ownership,
+        )
+        .await?;
+        (objects, Vec::new(), owned)
+    } else {
+        let plan = plan_upgrade(config, &opts, history, chart, new_values, true).await?;
+        (plan.apply, plan.delete, plan.owned)
+    };
+    compare(config, &objects, &old, &owned, settings).await
 }
 
 /// What `rudder upgrade --dry-run=server` shows: the report of [`diff_upgrade`] with the
 /// upgrade's own apply settings and Secrets masked; print it with [`crate::diff::render`].
 pub async fn server_dry_run(
-    cluster: &Cluster,
+    config: &Configuration,
     opts: &DeployOptions,
 ) -> Result<crate::diff::Report, DiffError> {
     let settings = DiffSettings {
@@ -161,7 +155,7 @@ pub async fn server_dry_run(
         force_conflicts: opts.settings.force_conflicts,
         take_ownership: opts.settings.take_ownership,
     };
-    let pairs = diff_upgrade(cluster, opts, &settings).await?;
+    let pairs = diff_upgrade(config, opts, &settings).await?;
     Ok(crate::diff::Report::build(
         pairs,
         crate::diff::SecretMode::Mask,
@@ -169,41 +163,38 @@ pub async fn server_dry_run(
 }
 
 /// `diff rollback`: the stored objects of `revision` (0: the one before the latest) as a
-/// rollback would apply them, and what it would prune.
+/// rollback would apply them, and what it would prune: the rollback's own plan.
 pub async fn diff_rollback(
-    cluster: &Cluster,
+    config: &Configuration,
     name: &str,
     revision: u64,
     settings: &DiffSettings,
 ) -> Result<Vec<Pair>, DiffError> {
-    let storage = Storage::new(cluster, &cluster.namespace);
-    let history = storage.history(name).await?;
-    let latest = history.last().cloned().expect("history is not empty");
-    let target_version = if revision == 0 {
-        latest.version.saturating_sub(1)
-    } else {
-        revision
-    };
-    if target_version == 0 {
+    let history = config.storage.history_stored(name).await?;
+    let latest = history
+        .last()
+        .map(|s| s.release.version)
+        .ok_or_else(|| config.storage.not_found(name))?;
+    if revision == 0 && latest <= 1 {
         return Err(DiffError::NoPrevious {
             name: name.into(),
-            latest: latest.version,
+            latest,
         });
     }
-    let target = find_revision(&history, name, target_version)?;
-    let (objects, old, owned) = rollback_objects(cluster, &history, &latest, target).await?;
-    compare(cluster, &objects, &old, &owned, settings).await
+    let plan = plan_rollback(config, name, revision, history).await?;
+    compare(config, &plan.apply, &plan.delete, &plan.owned, settings).await
 }
 
 /// `diff revision`: the stored manifests of two revisions (`rev2` 0: the latest), object
 /// by object; the cluster's live objects are not consulted.
 pub async fn diff_revision(
-    cluster: &Cluster,
+    config: &Configuration,
     name: &str,
     rev1: u64,
     rev2: u64,
 ) -> Result<Vec<Pair>, DiffError> {
-    let storage = Storage::new(cluster, &cluster.namespace);
+    let storage = &config.storage;
+    let cluster = &config.cluster;
     let first = storage.get(name, rev1).await?;
     let second = storage.get(name, rev2).await?;
     let objects = |release: Release| async move {
@@ -237,11 +228,12 @@ pub async fn diff_revision(
 /// it would restore (a forced dry-run: rudder's fields as the revision set them, other
 /// managers' fields as they are) against the live object; deleted objects are removals.
 pub async fn diff_release(
-    cluster: &Cluster,
+    config: &Configuration,
     name: &str,
     settings: &DiffSettings,
 ) -> Result<Vec<Pair>, DiffError> {
-    let storage = Storage::new(cluster, &cluster.namespace);
+    let storage = &config.storage;
+    let cluster = &config.cluster;
     let history = storage.history(name).await?;
     let deployed = history
         .iter()

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
+use crate::action::config::Configuration;
 use crate::action::lifecycle::{OutputFormat, ReleaseError, encode, status_text};
-use crate::kube::Cluster;
-use crate::storage::{Release, Storage};
+use crate::storage::Release;
 use crate::values::Values;
 
 /// What `get` shows.
@@ -47,8 +47,8 @@ fn yaml_of(values: &Values) -> String {
 }
 
 /// Prints the requested part of a revision of a release in `cluster.namespace`.
-pub async fn get(cluster: &Cluster, opts: &GetOptions) -> Result<String, ReleaseError> {
-    let storage = Storage::new(cluster, &cluster.namespace);
+pub async fn get(config: &Configuration, opts: &GetOptions) -> Result<String, ReleaseError> {
+    let storage = &config.storage;
     let release = storage.get(&opts.name, opts.revision).await?;
     Ok(match opts.what {
         GetWhat::Values => {

@@ -3,19 +3,18 @@
 
 use serde_json::{Value, json};
 
+use crate::action::config::Configuration;
 use crate::action::lifecycle::{OutputFormat, ReleaseError, ansic, encode, table};
-use crate::kube::Cluster;
-use crate::storage::Storage;
 use crate::storage::release::format_time;
 
 /// Prints the history of a release in `cluster.namespace`.
 pub async fn history(
-    cluster: &Cluster,
+    config: &Configuration,
     name: &str,
     max: usize,
     format: OutputFormat,
 ) -> Result<String, ReleaseError> {
-    let storage = Storage::new(cluster, &cluster.namespace);
+    let storage = &config.storage;
     let mut revisions = storage.history(name).await?;
     if max > 0 && revisions.len() > max {
         revisions.drain(..revisions.len() - max);

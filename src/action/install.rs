@@ -7,16 +7,17 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use crate::action::config::Configuration;
 use crate::action::lifecycle::{
-    self, ApplySettings, DryRun, PendingGuard, ReleaseError, apply_all, check_ownership,
-    prepare_rendered, record, render_on_cluster, run_hooks, validate_name, wait_if_asked,
+    self, ApplySettings, DryRun, ReleaseError, apply_all, check_ownership, prepare_rendered,
+    record, render_on_cluster, validate_name,
 };
+use crate::action::operation::{self, Finish, Kind, Plan};
 use crate::action::render::RenderedRelease;
 use crate::chart;
 use crate::engine::{ReleaseInfo, RenderOptions};
 use crate::kube::{ApplyOptions, Cluster, ObjectRef, wait};
-use crate::manifest::HookEvent;
-use crate::storage::{Holder, Release, Status, Storage};
+use crate::storage::{Release, Status, Stored};
 use crate::values::{ValueOptions, Values};
 
 /// The flags of `install` and `upgrade`.
@@ -31,6 +32,8 @@ pub struct DeployOptions {
     pub settings: ApplySettings,
     /// `--atomic` / `--rollback-on-failure`.
     pub atomic: bool,
+    /// install: `--replace` (re-use the name of an uninstalled or failed release).
+    pub replace: bool,
     pub skip_crds: bool,
     /// upgrade: `--install`.
     pub install: bool,
@@ -88,74 +91,82 @@ pub fn name_from_template(template: &str) -> Result<String, ReleaseError> {
     Ok(name)
 }
 
-/// Installs a release in `cluster.namespace`.
-pub async fn install(cluster: &Cluster, opts: &DeployOptions) -> Result<Release, ReleaseError> {
+/// The revision an install writes, given the release's history: 1 for a new name; the
+/// next one over an uninstalled or failed release with `--replace`; otherwise the name is in
+/// use, as helm says (dry runs skip the check, as in helm).
+pub fn install_revision(
+    name: &str,
+    namespace: &str,
+    history: &[Stored],
+    replace: bool,
+    dry_run: bool,
+) -> Result<u64, ReleaseError> {
+    let Some(last) = history.last() else {
+        return Ok(1);
+    };
+    if dry_run {
+        return Ok(last.release.version + 1);
+    }
+    operation::check_not_held(name, history)?;
+    let status = last.release.info.status;
+    let failed = status == Status::Failed || operation::is_abandoned(last);
+    if replace && (failed || status == Status::Uninstalled) {
+        return Ok(last.release.version + 1);
+    }
+    Err(ReleaseError::NameInUse {
+        name: name.to_string(),
+        namespace: namespace.to_string(),
+        version: last.release.version,
+        status,
+    })
+}
+
+/// Installs a release in the configuration's namespace.
+pub async fn install(
+    config: &Configuration,
+    opts: &DeployOptions,
+) -> Result<Release, ReleaseError> {
     validate_name(&opts.name)?;
     let chart = chart::load(&opts.chart)?;
-    let config = opts.values.merge()?;
-    let namespace = cluster.namespace.clone();
-    let storage = Storage::new(cluster, &namespace);
-    let history = storage.history_stored(&opts.name).await?;
-    let version = match history.last() {
-        None => 1,
-        Some(last)
-            if matches!(
-                last.release.info.status,
-                Status::Uninstalled | Status::Failed
-            ) && last.release.version > 0 =>
-        {
-            last.release.version + 1
-        }
-        Some(last) if last.release.info.status.is_pending() => {
-            lifecycle::check_not_pending(&storage, &opts.name).await?;
-            last.release.version + 1
-        }
-        Some(last) => {
-            return Err(ReleaseError::NameInUse {
-                name: opts.name.clone(),
-                namespace,
-                version: last.release.version,
-                status: last.release.info.status,
-            });
-        }
-    };
+    let values = opts.values.merge()?;
+    let namespace = config.storage.namespace().to_string();
+    let history = config.storage.history_stored(&opts.name).await?;
+    let version = install_revision(
+        &opts.name,
+        &namespace,
+        &history,
+        opts.replace,
+        opts.dry_run != DryRun::None,
+    )?;
     let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
-    let rendered = render_for_install(cluster, chart, &config, info, opts).await?;
+    let rendered = render_for_install(config, chart, &values, info, opts).await?;
+    deploy_new(config, opts, rendered, values, version, history).await
+}
+
+/// Installs rendered objects as revision `version` of a release with no deployed revision
+/// (`history` is what the release has).
+pub(crate) async fn deploy_new(
+    config: &Configuration,
+    opts: &DeployOptions,
+    rendered: RenderedRelease,
+    values: Values,
+    version: u64,
+    history: Vec<Stored>,
+) -> Result<Release, ReleaseError> {
+    let cluster = &config.cluster;
+    let namespace = config.storage.namespace().to_string();
     let description = opts
         .description
         .clone()
         .unwrap_or_else(|| "Install complete".into());
-    deploy_new(
-        cluster,
-        &storage,
-        opts,
-        rendered,
-        config,
-        version,
-        &description,
-    )
-    .await
-}
-
-/// Installs rendered objects as revision `version` of a release with no deployed revision.
-pub(crate) async fn deploy_new(
-    cluster: &Cluster,
-    storage: &Storage,
-    opts: &DeployOptions,
-    rendered: RenderedRelease,
-    config: Values,
-    version: u64,
-    description: &str,
-) -> Result<Release, ReleaseError> {
-    let namespace = storage.namespace().to_string();
     let mut release = record(
         &opts.name,
         &namespace,
         version,
         &rendered,
-        config,
+        values,
         Status::PendingInstall,
-        description,
+        &description,
     );
     if opts.dry_run == DryRun::Client {
         release.info.description = "Dry run complete".into();
@@ -183,51 +194,44 @@ pub(crate) async fn deploy_new(
     if !opts.skip_crds {
         install_crds(cluster, &rendered, &opts.settings).await?;
     }
-    storage
-        .create(&release, Some(&Holder::this_process()))
-        .await?;
-    let guard = PendingGuard::start(storage, &release);
-    let outcome: Result<(), ReleaseError> = async {
-        run_hooks(cluster, &mut release, HookEvent::PreInstall, &opts.settings).await?;
-        apply_all(cluster, &objects, &opts.settings, &none, false).await?;
-        wait_if_asked(cluster, &objects, &opts.settings).await?;
-        run_hooks(
-            cluster,
-            &mut release,
-            HookEvent::PostInstall,
-            &opts.settings,
-        )
-        .await?;
-        Ok(())
-    }
-    .await;
-    guard.finish();
-    match outcome {
-        Ok(()) => {
-            release.info.status = Status::Deployed;
-            release.info.last_deployed = Some(crate::storage::release::now());
-            storage.update(&release).await?;
-            Ok(release)
-        }
-        Err(cause) => {
-            release.info.status = Status::Failed;
-            release.info.description = format!("Release {:?} failed: {cause}", opts.name);
-            storage.update(&release).await?;
-            let mut note = String::new();
-            if opts.atomic {
-                lifecycle::delete_all(cluster, &objects, false).await?;
-                for s in storage.history_stored(&opts.name).await? {
-                    storage.delete(&opts.name, s.release.version).await?;
-                }
-                note = "; the release was uninstalled (--atomic)".into();
-            }
+    let plan = Plan {
+        kind: Kind::Install,
+        release,
+        history,
+        apply: objects.clone(),
+        delete: Vec::new(),
+        owned: none,
+    };
+    let finish = Finish {
+        history_max: opts.history_max,
+        keep_history: false,
+    };
+    match operation::execute(config, plan, &opts.settings, &finish).await {
+        Ok(done) => Ok(done.release),
+        Err(ReleaseError::Failed {
+            operation,
+            name,
+            cause,
+            mut note,
+        }) if opts.atomic => {
+            lifecycle::delete_all(cluster, &objects, false).await?;
+            let versions: Vec<u64> = config
+                .storage
+                .history_stored(&opts.name)
+                .await?
+                .iter()
+                .map(|s| s.release.version)
+                .collect();
+            config.storage.purge(&opts.name, versions).await?;
+            note.push_str("; the release was uninstalled (--atomic)");
             Err(ReleaseError::Failed {
-                operation: "installation",
-                name: opts.name.clone(),
-                cause: Box::new(cause),
+                operation,
+                name,
+                cause,
                 note,
             })
         }
+        Err(e) => Err(e),
     }
 }
 

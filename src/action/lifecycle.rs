@@ -4,7 +4,6 @@
 //! the status-like commands.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -18,8 +17,8 @@ use crate::kube::{
     RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, wait,
 };
 use crate::manifest::{HookEvent, INSTALL_ORDER, Manifest, UNINSTALL_ORDER, compare_kinds};
-use crate::storage::release::{HookExecution, HookRecord, format_time, now};
-use crate::storage::{Holder, Release, Status, Storage, StorageError, Stored};
+use crate::storage::release::{HookExecution, HookRecord, now};
+use crate::storage::{Release, Status, StorageError, Stored};
 use crate::values::ValuesError;
 
 /// Why a release operation failed.
@@ -280,9 +279,11 @@ pub fn parse_manifest(text: &str) -> Result<Vec<StoredObject>, ReleaseError> {
 /// Hook records parsed back into objects with their hook annotations.
 pub fn hook_manifests(release: &Release) -> Vec<Manifest> {
     // Parsed the way rendered templates are; the full object is built when a hook runs.
+    // A summary's guard hook is for helm only (see `storage::driver::kube::layout`).
     release
         .hooks
         .iter()
+        .filter(|h| !crate::storage::driver::kube::is_guard_hook(h))
         .filter_map(|h| crate::manifest::parse_template(&h.path, &h.manifest).ok())
         .flatten()
         .filter(|m| m.hook.is_some())
@@ -719,141 +720,6 @@ async fn delete_and_wait_gone(
             .into());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
-/// How long a pending revision may go without a heartbeat before it counts as abandoned.
-pub const STALE_AFTER: Duration = Duration::from_secs(30);
-/// A pending revision written without heartbeats (by helm) counts as abandoned after this.
-pub const STALE_WITHOUT_HEARTBEAT: Duration = Duration::from_secs(600);
-/// How often a running operation refreshes its heartbeat.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
-
-/// Refuses to start while another operation holds the release, unless that operation's
-/// heartbeat is stale: then its revision is marked failed with an explanation.
-pub async fn check_not_pending(storage: &Storage, name: &str) -> Result<(), ReleaseError> {
-    let history = storage.history_stored(name).await?;
-    let Some(latest) = history.last() else {
-        return Ok(());
-    };
-    if !latest.release.info.status.is_pending() {
-        return Ok(());
-    }
-    let now_t = now();
-    let age = |t: &str| {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .ok()
-            .map(|t| (now_t - t).to_std().unwrap_or_default())
-    };
-    let (stale, since) = match &latest.heartbeat {
-        Some(hb) => (age(hb).is_none_or(|a| a > STALE_AFTER), hb.clone()),
-        None => {
-            let last = latest.release.info.last_deployed.map(|t| format_time(&t));
-            let stale = last
-                .as_deref()
-                .and_then(age)
-                .is_none_or(|a| a > STALE_WITHOUT_HEARTBEAT);
-            (stale, last.unwrap_or_else(|| "an unknown time".into()))
-        }
-    };
-    let holder = latest.holder.clone().unwrap_or_else(|| Holder {
-        holder: "another client".into(),
-        started: latest
-            .release
-            .info
-            .last_deployed
-            .map(|t| format_time(&t))
-            .unwrap_or_else(|| "an unknown time".into()),
-    });
-    if !stale {
-        return Err(StorageError::InProgress {
-            name: name.into(),
-            holder: holder.holder,
-            started: holder.started,
-        }
-        .into());
-    }
-    let mut release = latest.release.clone();
-    let was = release.info.status;
-    release.info.status = Status::Failed;
-    release.info.description = format!(
-        "{was} abandoned: {} stopped without finishing (last heartbeat {since}); marked failed by rudder",
-        holder.holder
-    );
-    storage.update(&release).await?;
-    Ok(())
-}
-
-/// The revision this process has claimed and not finished, so an interrupt can mark it
-/// failed before exiting.
-static IN_FLIGHT: Mutex<Option<(Storage, Release)>> = Mutex::new(None);
-
-/// Keeps a claimed revision's heartbeat fresh and registers it for interrupt handling; the
-/// heartbeat stops when the guard is dropped.
-pub struct PendingGuard {
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl PendingGuard {
-    pub fn start(storage: &Storage, release: &Release) -> PendingGuard {
-        *IN_FLIGHT.lock().expect("in-flight lock") = Some((storage.clone(), release.clone()));
-        let storage = storage.clone();
-        let (name, version) = (release.name.clone(), release.version);
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(HEARTBEAT_EVERY).await;
-                let _ = storage.heartbeat(&name, version).await;
-            }
-        });
-        PendingGuard { task }
-    }
-}
-
-impl PendingGuard {
-    /// The operation reached its end (success or a recorded failure): stop the heartbeat
-    /// and forget the revision. A guard dropped without this (the operation was cancelled
-    /// by a signal) leaves the revision for [`abandon_in_flight`].
-    pub fn finish(self) {
-        *IN_FLIGHT.lock().expect("in-flight lock") = None;
-    }
-}
-
-impl Drop for PendingGuard {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Marks the revision this process is working on (if any) failed because of `signal`.
-pub async fn abandon_in_flight(signal: &str) {
-    let taken = IN_FLIGHT.lock().expect("in-flight lock").take();
-    if let Some((storage, mut release)) = taken {
-        let operation = match release.info.status {
-            Status::PendingInstall => "Install",
-            Status::PendingRollback => "Rollback",
-            Status::Uninstalling => "Uninstall",
-            _ => "Upgrade",
-        };
-        release.info.status = Status::Failed;
-        release.info.description =
-            format!("{operation} interrupted by {signal} before it finished");
-        let _ = storage.update(&release).await;
-    }
-}
-
-/// Marks every deployed revision other than `keep` superseded.
-pub async fn supersede_others(
-    storage: &Storage,
-    name: &str,
-    keep: u64,
-) -> Result<(), ReleaseError> {
-    for s in storage.history_stored(name).await? {
-        if s.release.version != keep && s.release.info.status == Status::Deployed {
-            let mut r = s.release;
-            r.info.status = Status::Superseded;
-            storage.update(&r).await?;
-        }
     }
     Ok(())
 }

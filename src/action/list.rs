@@ -4,9 +4,9 @@
 use regex::Regex;
 use serde_json::{Value, json};
 
+use crate::action::config::Configuration;
 use crate::action::lifecycle::{OutputFormat, ReleaseError, encode, go_time_string, table};
-use crate::kube::Cluster;
-use crate::storage::{self, Release, Status};
+use crate::storage::{Release, Status};
 
 /// The flags of `list`.
 #[derive(Debug, Clone, Default)]
@@ -25,8 +25,10 @@ pub struct ListOptions {
 }
 
 /// The releases `list` shows, sorted by name (then namespace).
-pub async fn releases(cluster: &Cluster, opts: &ListOptions) -> Result<Vec<Release>, ReleaseError> {
-    let namespace = (!opts.all_namespaces).then_some(cluster.namespace.as_str());
+pub async fn releases(
+    config: &Configuration,
+    opts: &ListOptions,
+) -> Result<Vec<Release>, ReleaseError> {
     let filter = opts
         .filter
         .as_deref()
@@ -57,20 +59,21 @@ pub async fn releases(cluster: &Cluster, opts: &ListOptions) -> Result<Vec<Relea
             || (opts.uninstalled && s == Status::Uninstalled)
             || (opts.uninstalling && s == Status::Uninstalling)
     };
-    let mut out: Vec<Release> =
-        storage::list_latest(cluster, namespace, !(opts.all || opts.superseded))
-            .await?
-            .into_iter()
-            .filter(|r| wanted(r.info.status))
-            .filter(|r| filter.as_ref().is_none_or(|f| f.is_match(&r.name)))
-            .collect();
+    let mut out: Vec<Release> = config
+        .storage
+        .list_latest(opts.all_namespaces, !(opts.all || opts.superseded))
+        .await?
+        .into_iter()
+        .filter(|r| wanted(r.info.status))
+        .filter(|r| filter.as_ref().is_none_or(|f| f.is_match(&r.name)))
+        .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.namespace.cmp(&b.namespace)));
     Ok(out)
 }
 
 /// What `list` prints.
-pub async fn list(cluster: &Cluster, opts: &ListOptions) -> Result<String, ReleaseError> {
-    let releases = releases(cluster, opts).await?;
+pub async fn list(config: &Configuration, opts: &ListOptions) -> Result<String, ReleaseError> {
+    let releases = releases(config, opts).await?;
     if opts.short {
         return Ok(match opts.format {
             OutputFormat::Table => releases.iter().map(|r| format!("{}\n", r.name)).collect(),

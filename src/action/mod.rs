@@ -1,6 +1,7 @@
 //! Actions: one function per user command (`template`, `lint`, `package`, …). The CLI is a
 //! thin shim over these, the way helm's `pkg/action` sits behind its commands.
 
+pub mod config;
 pub mod create;
 pub mod dependency;
 pub mod diff;
@@ -10,6 +11,7 @@ pub mod install;
 pub mod lifecycle;
 pub mod lint;
 pub mod list;
+pub mod operation;
 pub mod package;
 pub mod pull;
 pub mod push;

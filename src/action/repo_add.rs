@@ -4,7 +4,7 @@
 //! repository in `repositories.yaml`.
 
 use super::repo_update::{cache_index, fetch_index};
-use crate::repo::{RepoEntry, RepoError, RepoFile, RepoSettings};
+use crate::repo::{RepoEntry, RepoError, RepoFile, RepoSettings, redacted};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub async fn repo_add(
     if entry.url.starts_with("oci://") {
         return Err(RepoError::InvalidArgument(format!(
             "\"{}\" is an OCI registry, not a chart repository: log in with `rudder registry login HOST` and use oci:// references directly",
-            entry.url
+            redacted(&entry.url)
         )));
     }
     let mut file = RepoFile::load(&settings.repository_config)?;
@@ -51,7 +51,7 @@ pub async fn repo_add(
     let (bytes, index) = fetch_index(&entry).await.map_err(|e| {
         RepoError::InvalidArgument(format!(
             "looks like \"{}\" is not a valid chart repository or cannot be reached: {e}",
-            entry.url
+            redacted(&entry.url)
         ))
     })?;
     cache_index(settings, &entry.name, &bytes, &index)?;

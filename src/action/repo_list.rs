@@ -1,6 +1,6 @@
 //! `rudder repo list [-o table|json|yaml]`: the configured repositories.
 
-use crate::repo::{RepoError, RepoFile, RepoSettings};
+use crate::repo::{RepoError, RepoFile, RepoSettings, redacted};
 
 /// Output formats of listing commands (`-o`), as helm's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,7 +21,7 @@ impl OutputFormat {
     }
 }
 
-/// The repository list, formatted.
+/// The repository list, formatted; a password written in a URL is shown as `xxxxx`.
 pub fn repo_list(settings: &RepoSettings, format: OutputFormat) -> Result<String, RepoError> {
     let file = RepoFile::load(&settings.repository_config)?;
     if file.repositories.is_empty() {
@@ -33,14 +33,14 @@ pub fn repo_list(settings: &RepoSettings, format: OutputFormat) -> Result<String
             rows.extend(
                 file.repositories
                     .iter()
-                    .map(|r| vec![r.name.clone(), r.url.clone()]),
+                    .map(|r| vec![r.name.clone(), redacted(&r.url)]),
             );
             crate::repo::table(&rows, None)
         }
         other => other.render(&serde_json::Value::Array(
             file.repositories
                 .iter()
-                .map(|r| serde_json::json!({"name": r.name, "url": r.url}))
+                .map(|r| serde_json::json!({"name": r.name, "url": redacted(&r.url)}))
                 .collect(),
         )),
     })

@@ -4,7 +4,9 @@
 
 use crate::repo::http::{self, parse_url};
 use crate::repo::index::url_join;
-use crate::repo::{IndexFile, RepoEntry, RepoError, RepoFile, RepoSettings, write_atomic};
+use crate::repo::{
+    IndexFile, RepoEntry, RepoError, RepoFile, RepoSettings, create_private_dir, write_atomic,
+};
 
 /// Downloads and parses the index of `entry`; returns the raw bytes and the parsed index.
 pub async fn fetch_index(entry: &RepoEntry) -> Result<(Vec<u8>, IndexFile), RepoError> {
@@ -14,13 +16,15 @@ pub async fn fetch_index(entry: &RepoEntry) -> Result<(Vec<u8>, IndexFile), Repo
     Ok((bytes, index))
 }
 
-/// Replaces the cached index (and chart name list) of repository `name`.
+/// Replaces the cached index (and chart name list) of repository `name`; the cache
+/// directory is created private to its owner.
 pub fn cache_index(
     settings: &RepoSettings,
     name: &str,
     bytes: &[u8],
     index: &IndexFile,
 ) -> Result<(), RepoError> {
+    create_private_dir(&settings.repository_cache)?;
     write_atomic(&settings.index_path(name), bytes, false)?;
     let names: Vec<&str> = index.entries.keys().map(String::as_str).collect();
     write_atomic(

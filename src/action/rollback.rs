@@ -6,14 +6,15 @@ use std::collections::BTreeSet;
 
 use futures::StreamExt as _;
 
+use crate::action::config::Configuration;
 use crate::action::lifecycle::{
-    self, ApplySettings, Identity, PendingGuard, Prepared, ReleaseError, apply_all, identity,
-    removed, run_hooks, stored_objects, stored_objects_with, supersede_others, wait_if_asked,
+    self, ApplySettings, Identity, Prepared, ReleaseError, identity, removed, stored_objects,
+    stored_objects_with,
 };
+use crate::action::operation::{self, Finish, Kind, Plan};
 use crate::kube::{Cluster, KubeError};
-use crate::manifest::HookEvent;
 use crate::storage::release::now;
-use crate::storage::{Holder, Release, Status, Storage, find_revision};
+use crate::storage::{Release, Status, Stored, find_revision};
 
 /// The flags of `rollback`.
 #[derive(Debug, Clone, Default)]
@@ -86,18 +87,26 @@ async fn absent_objects(
     Ok(absent)
 }
 
-/// Rolls a release in `cluster.namespace` back to a revision; returns the new revision.
-pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Release, ReleaseError> {
-    let storage = Storage::new(cluster, &cluster.namespace);
-    let history = storage.history(&opts.name).await?;
-    lifecycle::check_not_pending(&storage, &opts.name).await?;
-    let latest = history.last().cloned().expect("history is not empty");
-    let target_version = if opts.revision == 0 {
+/// The plan of rolling `name` back to `revision` (0: the one before the latest): a new
+/// revision copying the target's chart, values, manifest and hooks, the objects it applies,
+/// and those it prunes. `diff rollback` compares the same plan.
+pub async fn plan_rollback(
+    config: &Configuration,
+    name: &str,
+    revision: u64,
+    history: Vec<Stored>,
+) -> Result<Plan, ReleaseError> {
+    let releases: Vec<Release> = history.iter().map(|s| s.release.clone()).collect();
+    let latest = releases
+        .last()
+        .cloned()
+        .ok_or_else(|| config.storage.not_found(name))?;
+    let target_version = if revision == 0 {
         latest.version.saturating_sub(1)
     } else {
-        opts.revision
+        revision
     };
-    let target = find_revision(&history, &opts.name, target_version)?.clone();
+    let target = find_revision(&releases, name, target_version)?.clone();
     let t = now();
     let mut release = Release {
         version: latest.version + 1,
@@ -116,67 +125,61 @@ pub async fn rollback(cluster: &Cluster, opts: &RollbackOptions) -> Result<Relea
     for h in &mut release.hooks {
         h.last_run = Default::default();
     }
-    let (objects, old, owned) = rollback_objects(cluster, &history, &latest, &target).await?;
+    let (objects, old, owned) = rollback_objects(config, &releases, &latest, &target).await?;
+    Ok(Plan {
+        kind: Kind::Rollback,
+        release,
+        history,
+        delete: removed(&old, &objects),
+        apply: objects,
+        owned,
+    })
+}
+
+/// Rolls a release in the configuration's namespace back to a revision; returns the new
+/// revision.
+pub async fn rollback(
+    config: &Configuration,
+    opts: &RollbackOptions,
+) -> Result<Release, ReleaseError> {
+    let history = config.storage.history_stored(&opts.name).await?;
+    if history.is_empty() {
+        return Err(config.storage.not_found(&opts.name).into());
+    }
+    operation::check_not_held(&opts.name, &history)?;
+    let plan = plan_rollback(config, &opts.name, opts.revision, history).await?;
     if opts.dry_run {
+        let mut release = plan.release;
         release.info.description = "Dry run complete".into();
         return Ok(release);
     }
     // What the rollback will create (not live now), for --cleanup-on-fail.
     let absent: Vec<Prepared> = if opts.cleanup_on_fail {
-        absent_objects(cluster, &objects).await?
+        absent_objects(config, &plan.apply).await?
     } else {
         Vec::new()
     };
-    storage
-        .create(&release, Some(&Holder::this_process()))
-        .await?;
-    let guard = PendingGuard::start(&storage, &release);
-    let to_prune = removed(&old, &objects);
-    let outcome: Result<(), ReleaseError> = async {
-        run_hooks(
-            cluster,
-            &mut release,
-            HookEvent::PreRollback,
-            &opts.settings,
-        )
-        .await?;
-        apply_all(cluster, &objects, &opts.settings, &owned, false).await?;
-        lifecycle::delete_all(cluster, &to_prune, false).await?;
-        wait_if_asked(cluster, &objects, &opts.settings).await?;
-        run_hooks(
-            cluster,
-            &mut release,
-            HookEvent::PostRollback,
-            &opts.settings,
-        )
-        .await?;
-        Ok(())
-    }
-    .await;
-    guard.finish();
-    match outcome {
-        Ok(()) => {
-            release.info.status = Status::Deployed;
-            supersede_others(&storage, &opts.name, release.version).await?;
-            storage.update(&release).await?;
-            storage.prune_history(&opts.name, opts.history_max).await?;
-            Ok(release)
-        }
-        Err(cause) => {
-            release.info.status = Status::Failed;
-            release.info.description = format!("Rollback {:?} failed: {cause}", opts.name);
-            storage.update(&release).await?;
-            let mut note = String::new();
-            if opts.cleanup_on_fail && !absent.is_empty() {
-                lifecycle::delete_all(cluster, &absent, false).await?;
-                note.push_str("; objects this rollback created were deleted (--cleanup-on-fail)");
-            }
+    let finish = Finish {
+        history_max: opts.history_max,
+        keep_history: false,
+    };
+    match operation::execute(config, plan, &opts.settings, &finish).await {
+        Ok(done) => Ok(done.release),
+        Err(ReleaseError::Failed {
+            operation,
+            name,
+            cause,
+            mut note,
+        }) if !absent.is_empty() => {
+            lifecycle::delete_all(config, &absent, false).await?;
+            note.push_str("; objects this rollback created were deleted (--cleanup-on-fail)");
             Err(ReleaseError::Failed {
-                operation: "rollback",
-                name: opts.name.clone(),
-                cause: Box::new(cause),
+                operation,
+                name,
+                cause,
                 note,
             })
         }
+        Err(e) => Err(e),
     }
 }

@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use futures::StreamExt as _;
 use serde_json::Value;
 
+use crate::action::config::Configuration;
 use crate::action::lifecycle::{
     OutputFormat, Prepared, ReleaseError, encode, group_by_kind, live_objects, status_text,
     stored_objects, table,
 };
 use crate::kube::{Cluster, KubeError, ObjectRef};
-use crate::storage::{Release, Storage};
+use crate::storage::Release;
 
 /// Workload kinds whose Pods `--show-resources` lists as related.
 const POD_OWNERS: &[&str] = &[
@@ -30,13 +31,14 @@ const RELATED_PODS: &str = "v1/Pod(related)";
 
 /// Prints the status of a release in `cluster.namespace` (revision 0 = latest).
 pub async fn status(
-    cluster: &Cluster,
+    config: &Configuration,
     name: &str,
     revision: u64,
     show_resources: bool,
     format: OutputFormat,
 ) -> Result<String, ReleaseError> {
-    let storage = Storage::new(cluster, &cluster.namespace);
+    let storage = &config.storage;
+    let cluster = &config.cluster;
     let mut release = storage.get(name, revision).await?;
     if format != OutputFormat::Table {
         if show_resources {

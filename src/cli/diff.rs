@@ -154,7 +154,8 @@ pub fn dispatch(global: &GlobalFlags, args: DiffArgs, sub: &ArgMatches) -> Resul
         namespace: global.namespace.clone(),
     };
     let (pairs, output) = runtime.block_on(async {
-        let cluster = kube::connect(&connect).await?;
+        let cluster =
+            crate::action::config::Configuration::from_env(kube::connect(&connect).await?).await?;
         let result: Result<_> = match args.command {
             DiffCommand::Upgrade(a) => {
                 let mut opts = DeployOptions {

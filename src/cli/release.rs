@@ -12,10 +12,12 @@ use clap::{ArgMatches, Args, Subcommand};
 
 use super::values_flags::ReuseValuesFlags;
 use super::{GlobalFlags, ValuesFlags, value_options};
+use crate::action::config::Configuration;
 use crate::action::get::{GetOptions, GetWhat};
 use crate::action::install::DeployOptions;
 use crate::action::lifecycle::{self, ApplySettings, DryRun, OutputFormat, status_text};
 use crate::action::list::ListOptions;
+use crate::action::operation;
 use crate::action::rollback::RollbackOptions;
 use crate::action::uninstall::UninstallOptions;
 use crate::action::{
@@ -161,6 +163,9 @@ pub struct InstallArgs {
     /// Template for the release name (a Go template, as in helm: "web-{{ randAlphaNum 5 | lower }}")
     #[arg(long = "name-template", value_name = "TEMPLATE")]
     pub name_template: Option<String>,
+    /// Re-use the name of a release whose latest revision is uninstalled or failed
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Args, Debug)]
@@ -400,23 +405,15 @@ pub fn dispatch(
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let mutating = matches!(
-            command,
-            ReleaseCommand::Install(_)
-                | ReleaseCommand::Upgrade(_)
-                | ReleaseCommand::Rollback(_)
-                | ReleaseCommand::Uninstall(_)
-                | ReleaseCommand::Test(_)
-        );
-        let work = run(global, command, sub);
-        if !mutating {
-            return work.await;
-        }
+        // An interrupt during an operation marks the revision it holds failed; any other
+        // command just stops.
         tokio::select! {
-            result = work => result,
+            result = run(global, command, sub) => result,
             signal = interrupted() => {
-                lifecycle::abandon_in_flight(signal).await;
-                anyhow::bail!("interrupted by {signal}; the revision in progress was marked failed")
+                if operation::abandon_in_flight(signal).await {
+                    anyhow::bail!("interrupted by {signal}; the revision in progress was marked failed")
+                }
+                anyhow::bail!("interrupted by {signal}")
             }
         }
     })
@@ -491,13 +488,15 @@ fn deploy_options(
 
 async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) -> Result<ExitCode> {
     let cluster: Cluster = kube::connect(&connect_options(global)).await?;
+    let config = Configuration::from_env(cluster).await?;
     match command {
         ReleaseCommand::Install(args) => {
             let (name, chart_arg) = install_name_and_chart(&args)?;
             let chart = locate_chart(&chart_arg, &args.deploy).await?;
             let mut opts = deploy_options(&name, &chart, &args.deploy, sub)?;
             opts.settings.wait |= opts.atomic;
-            let release = install::install(&cluster, &opts)
+            opts.replace = args.replace;
+            let release = install::install(&config, &opts)
                 .await
                 .context("INSTALLATION FAILED")?;
             print_release(&release, args.deploy.output, args.deploy.hide_notes);
@@ -513,7 +512,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
             if opts.dry_run == DryRun::Server {
                 // `upgrade --dry-run=server` shows what the upgrade would change, exactly as
                 // `rudder diff upgrade` does.
-                let report = crate::action::diff::server_dry_run(&cluster, &opts).await?;
+                let report = crate::action::diff::server_dry_run(&config, &opts).await?;
                 let options = crate::diff::RenderOptions {
                     color: crate::diff::ColorChoice::Auto.enabled(),
                     ..Default::default()
@@ -521,17 +520,11 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
                 print!("{}", crate::diff::render(&report, &options));
                 return Ok(ExitCode::SUCCESS);
             }
-            let installing = args.install && {
-                let storage = crate::storage::Storage::new(&cluster, &cluster.namespace);
-                let history = storage.history_stored(&args.name).await?;
-                history
-                    .last()
-                    .is_none_or(|s| s.release.info.status == crate::storage::Status::Uninstalled)
-            };
+            let installing = args.install && upgrade::will_install(&config, &args.name).await?;
             if installing && args.deploy.output == OutputFormat::Table {
                 println!("Release {:?} does not exist. Installing it now.", args.name);
             }
-            let release = upgrade::upgrade(&cluster, &opts)
+            let release = upgrade::upgrade(&config, &opts)
                 .await
                 .context(if installing {
                     "INSTALLATION FAILED"
@@ -555,7 +548,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
                 history_max: args.history_max,
                 cleanup_on_fail: args.cleanup_on_fail,
             };
-            rollback::rollback(&cluster, &opts).await?;
+            rollback::rollback(&config, &opts).await?;
             println!("Rollback was a success! Happy Helming!");
         }
         ReleaseCommand::Uninstall(args) => {
@@ -566,7 +559,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
                     dry_run: args.dry_run,
                     settings: args.apply.settings(false),
                 };
-                let done = uninstall::uninstall(&cluster, &opts).await?;
+                let done = uninstall::uninstall(&config, &opts).await?;
                 if !done.kept.is_empty() {
                     println!("These resources were kept due to the resource policy:");
                     for r in &done.kept {
@@ -580,7 +573,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
         ReleaseCommand::History(args) => {
             print!(
                 "{}",
-                history::history(&cluster, &args.name, args.max, args.output).await?
+                history::history(&config, &args.name, args.max, args.output).await?
             );
         }
         ReleaseCommand::List(args) => {
@@ -597,13 +590,13 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
                 short: args.short,
                 format: args.output,
             };
-            print!("{}", list::list(&cluster, &opts).await?);
+            print!("{}", list::list(&config, &opts).await?);
         }
         ReleaseCommand::Status(args) => {
             print!(
                 "{}",
                 status::status(
-                    &cluster,
+                    &config,
                     &args.name,
                     args.revision.unwrap_or(0),
                     args.show_resources,
@@ -627,14 +620,14 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
                 all_values,
                 format,
             };
-            print!("{}", get::get(&cluster, &opts).await?);
+            print!("{}", get::get(&config, &opts).await?);
         }
         ReleaseCommand::Test(args) => {
             let settings = ApplySettings {
                 timeout: args.timeout,
                 ..Default::default()
             };
-            let release = release_test::run_tests(&cluster, &args.name, &settings).await?;
+            let release = release_test::run_tests(&config, &args.name, &settings).await?;
             print!("{}", status_text(&release, false));
         }
     }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 pub use crate::release_support::{Run, cluster};
 use crate::release_support::{deploy_options, quiet_settings, rudder_command, run};
+use rudder::action::config::Configuration;
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::upgrade::upgrade;
 use rudder::kube::{ApplyOptions, Cluster};
@@ -43,12 +44,12 @@ pub async fn server_with_shop(sets: &[&str]) -> kubesim::Server {
 }
 
 /// Installs the test chart as `name` with `--set` values.
-pub async fn install_release(c: &Cluster, name: &str, sets: &[&str]) {
+pub async fn install_release(c: &Configuration, name: &str, sets: &[&str]) {
     install(c, &deploy(name, sets)).await.expect("installs");
 }
 
 /// Upgrades `name` to the test chart with `--set` values.
-pub async fn upgrade_release(c: &Cluster, name: &str, sets: &[&str]) {
+pub async fn upgrade_release(c: &Configuration, name: &str, sets: &[&str]) {
     upgrade(c, &deploy(name, sets)).await.expect("upgrades");
 }
 

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use rudder::action::config::Configuration;
 use rudder::action::install::DeployOptions;
 use rudder::action::lifecycle::ApplySettings;
 use rudder::action::rollback::RollbackOptions;
 use rudder::action::uninstall::UninstallOptions;
-use rudder::kube::{Cluster, ConnectOptions, ObjectRef, connect};
+use rudder::kube::{ConnectOptions, ObjectRef, connect};
 use rudder::values::{ValueOptions, ValueSource};
 
 /// `testdata/release/NAME`.
@@ -62,23 +63,24 @@ pub async fn connect_with(
     server: &kubesim::Server,
     context: Option<&str>,
     namespace: Option<&str>,
-) -> Cluster {
-    connect(&ConnectOptions {
+) -> Configuration {
+    let cluster = connect(&ConnectOptions {
         kubeconfig: Some(server.kubeconfig_path().to_path_buf()),
         context: context.map(String::from),
         namespace: namespace.map(String::from),
     })
     .await
-    .expect("connects to kubesim")
+    .expect("connects to kubesim");
+    Configuration::new(cluster)
 }
 
 /// Connects to kubesim as its admin, in namespace `default`.
-pub async fn cluster(server: &kubesim::Server) -> Cluster {
+pub async fn cluster(server: &kubesim::Server) -> Configuration {
     connect_with(server, None, Some("default")).await
 }
 
 /// A plain kubesim and an admin connection to it in namespace `default`.
-pub async fn start() -> (kubesim::Server, Cluster) {
+pub async fn start() -> (kubesim::Server, Configuration) {
     let server = kubesim::Server::start().await.expect("kubesim starts");
     let cluster = cluster(&server).await;
     (server, cluster)
