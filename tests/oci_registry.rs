@@ -445,3 +445,271 @@ fn registries_are_reached_over_verified_tls_unless_told_otherwise() {
     ));
     assert!(umbrella.join("charts/webapp-1.0.0.tgz").exists());
 }
+
+/// What the fake registry answers for one path.
+#[derive(Clone)]
+enum Answer {
+    /// These bytes, with their Content-Length.
+    Bytes(Vec<u8>),
+    /// A Content-Length of this many bytes, and then nothing (the connection is closed).
+    LyingLength(u64),
+    /// A chunked body of this many zero bytes, generated as it is sent.
+    Stream(u64),
+}
+
+/// A registry that answers GETs from a table of paths, without auth, and counts the body
+/// bytes it managed to send (a client that gives up on a download stops them).
+struct FakeRegistry {
+    port: u16,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FakeRegistry {
+    fn start(answers: Vec<(String, Answer)>) -> FakeRegistry {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = sent.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap_or(0);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("");
+                let answer = answers.iter().find(|(p, _)| p == path).map(|(_, a)| a);
+                let head = |length: &str| {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n{length}Connection: close\r\n\r\n"
+                    )
+                };
+                let _ = match answer {
+                    None => stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    ),
+                    Some(Answer::Bytes(b)) => stream
+                        .write_all(head(&format!("Content-Length: {}\r\n", b.len())).as_bytes())
+                        .and_then(|()| stream.write_all(b)),
+                    Some(Answer::LyingLength(n)) => {
+                        stream.write_all(head(&format!("Content-Length: {n}\r\n")).as_bytes())
+                    }
+                    Some(Answer::Stream(total)) => (|| {
+                        stream.write_all(head("Transfer-Encoding: chunked\r\n").as_bytes())?;
+                        let chunk = vec![0u8; 64 * 1024];
+                        let mut left = *total;
+                        while left > 0 {
+                            let n = left.min(chunk.len() as u64) as usize;
+                            stream.write_all(format!("{n:x}\r\n").as_bytes())?;
+                            stream.write_all(&chunk[..n])?;
+                            stream.write_all(b"\r\n")?;
+                            counter.fetch_add(n as u64, Ordering::SeqCst);
+                            left -= n as u64;
+                        }
+                        stream.write_all(b"0\r\n\r\n")
+                    })(),
+                };
+            }
+        });
+        FakeRegistry { port, sent }
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The manifest of a chart whose layer descriptor says `digest` and `size`.
+fn chart_manifest(digest: &str, size: u64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": rudder::registry::MANIFEST_MEDIA_TYPE,
+        "config": {"mediaType": rudder::registry::CONFIG_MEDIA_TYPE,
+            "digest": format!("sha256:{}", "0".repeat(64)), "size": 2},
+        "layers": [{"mediaType": rudder::registry::CHART_LAYER_MEDIA_TYPE,
+            "digest": digest, "size": size}],
+    }))
+    .unwrap()
+}
+
+const MIB: u64 = 1024 * 1024;
+
+#[test]
+fn a_blob_larger_than_its_manifest_declares_is_refused_without_downloading_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let pkg = fs::read(package(&home.join("pkgs"), "webapp", "1.0.0")).unwrap();
+    let digest = format!(
+        "sha256:{}",
+        sha256_file(&home.join("pkgs/webapp-1.0.0.tgz"))
+    );
+    let declared = pkg.len() as u64;
+    let manifest = chart_manifest(&digest, declared);
+    let blob = format!("/v2/charts/webapp/blobs/{digest}");
+    let manifest_path = "/v2/charts/webapp/manifests/1.0.0".to_string();
+    let pull = |registry: &FakeRegistry| {
+        rudder(
+            home,
+            &[
+                "pull",
+                &format!("oci://{}/charts/webapp", registry.host()),
+                "--version",
+                "1.0.0",
+                "--plain-http",
+                "-d",
+                home.join("out").to_str().unwrap(),
+            ],
+        )
+    };
+
+    // The honest registry: the chart arrives.
+    let honest = FakeRegistry::start(vec![
+        (manifest_path.clone(), Answer::Bytes(manifest.clone())),
+        (blob.clone(), Answer::Bytes(pkg.clone())),
+    ]);
+    ok(pull(&honest));
+    assert_eq!(fs::read(home.join("out/webapp-1.0.0.tgz")).unwrap(), pkg);
+
+    // A blob that says (Content-Length) it is bigger than the descriptor: refused, naming
+    // the reference and both sizes.
+    let mut bigger = pkg.clone();
+    bigger.extend(vec![0u8; 1500]);
+    let registry = FakeRegistry::start(vec![
+        (manifest_path.clone(), Answer::Bytes(manifest.clone())),
+        (blob.clone(), Answer::Bytes(bigger)),
+    ]);
+    let err = fails(pull(&registry));
+    let reference = format!("oci://{}/charts/webapp:1.0.0", registry.host());
+    assert!(
+        err.contains(&reference)
+            && err.contains(&format!("the manifest says {declared} bytes"))
+            && err.contains(&format!("the registry sent {} bytes", declared + 1500)),
+        "{err}"
+    );
+
+    // A 700 MiB blob streamed without a length: the download stops just past the declared
+    // size, instead of holding 700 MiB (it used 1.44 GB of memory before).
+    let registry = FakeRegistry::start(vec![
+        (manifest_path.clone(), Answer::Bytes(manifest.clone())),
+        (blob.clone(), Answer::Stream(700 * MIB)),
+    ]);
+    let err = fails(pull(&registry));
+    assert!(
+        err.contains(&format!("oci://{}/charts/webapp:1.0.0", registry.host()))
+            && err.contains(&format!("the manifest says {declared} bytes"))
+            && err.contains(&format!("the registry sent more than {declared} bytes")),
+        "{err}"
+    );
+    assert!(
+        registry.sent() < 64 * MIB,
+        "rudder kept reading: {} MiB sent",
+        registry.sent() / MIB
+    );
+}
+
+#[test]
+fn registry_downloads_are_bounded_like_repository_downloads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let limit = 256 * MIB;
+    let digest = format!("sha256:{}", "a".repeat(64));
+    let pull = |registry: &FakeRegistry| {
+        rudder(
+            home,
+            &[
+                "pull",
+                &format!("oci://{}/charts/webapp", registry.host()),
+                "--version",
+                "1.0.0",
+                "--plain-http",
+                "-d",
+                home.join("out").to_str().unwrap(),
+            ],
+        )
+    };
+    let manifest_path = "/v2/charts/webapp/manifests/1.0.0".to_string();
+    let too_large = format!("is larger than the {limit}-byte limit");
+
+    // A manifest announcing 300 MiB is refused by its Content-Length.
+    let registry = FakeRegistry::start(vec![(
+        manifest_path.clone(),
+        Answer::LyingLength(300 * MIB),
+    )]);
+    let err = fails(pull(&registry));
+    assert!(
+        err.contains(&format!("oci://{}/charts/webapp:1.0.0", registry.host()))
+            && err.contains(&too_large),
+        "{err}"
+    );
+
+    // One streamed without a length stops at the limit.
+    let registry = FakeRegistry::start(vec![(manifest_path.clone(), Answer::Stream(1024 * MIB))]);
+    let err = fails(pull(&registry));
+    assert!(err.contains(&too_large), "{err}");
+    assert!(
+        registry.sent() < limit + 64 * MIB,
+        "rudder read past the limit: {} MiB sent",
+        registry.sent() / MIB
+    );
+
+    // A layer whose descriptor declares more than the limit is not downloaded at all.
+    let registry = FakeRegistry::start(vec![
+        (
+            manifest_path.clone(),
+            Answer::Bytes(chart_manifest(&digest, 300 * MIB)),
+        ),
+        (
+            format!("/v2/charts/webapp/blobs/{digest}"),
+            Answer::Stream(300 * MIB),
+        ),
+    ]);
+    let err = fails(pull(&registry));
+    assert!(
+        err.contains(&format!("chart layer {digest}")) && err.contains(&too_large),
+        "{err}"
+    );
+    assert!(
+        registry.sent() < 64 * MIB,
+        "{} MiB sent",
+        registry.sent() / MIB
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn registry_login_keeps_credentials_in_a_private_directory() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let registry = FakeRegistry::start(vec![("/v2/".to_string(), Answer::Bytes(b"{}".to_vec()))]);
+    let r = rudder_umask(
+        home,
+        "022",
+        &[
+            "registry",
+            "login",
+            &registry.host(),
+            "-u",
+            "alice",
+            "-p",
+            "s3cret",
+            "--plain-http",
+        ],
+    );
+    assert!(r.ok, "{}", r.stderr);
+    let mode = |p: &str| fs::metadata(home.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("config"), 0o700);
+    assert_eq!(mode("config/registry"), 0o700);
+    assert_eq!(mode("config/registry/config.json"), 0o600);
+}

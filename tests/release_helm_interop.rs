@@ -572,3 +572,55 @@ async fn rudder_get_and_status_print_what_helm_prints() {
         );
     }
 }
+
+/// Issue: `helm install; helm upgrade; rudder rollback demo 1` failed with "conflict with
+/// helm: .spec.replicas" because live Deployments also carry the controller manager's
+/// managedFields entries. Only the managers in conflict count now.
+#[tokio::test]
+async fn rudder_rolls_back_a_helm_deployment_the_controller_manager_touched() {
+    let helm = peers::helm();
+    let server = kubesim::Server::start().await.unwrap();
+    let kc = server.kubeconfig_path().to_path_buf();
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("demo");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "replicaCount: 1\n").unwrap();
+    std::fs::write(
+        chart.join("templates/deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: demo\nspec:\n  replicas: {{ .Values.replicaCount }}\n  selector:\n    matchLabels: {app: demo}\n  template:\n    metadata:\n      labels: {app: demo}\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.27\n",
+    )
+    .unwrap();
+    let chart = chart.to_str().unwrap();
+    ok(
+        run(
+            &helm,
+            &["install", "demo", chart, "--set", "replicaCount=2"],
+            None,
+            &kc,
+        ),
+        "helm install",
+    );
+    ok(
+        run(
+            &helm,
+            &["upgrade", "demo", chart, "--set", "replicaCount=3"],
+            None,
+            &kc,
+        ),
+        "helm upgrade",
+    );
+    ok(
+        run(&rudder(), &["rollback", "demo", "1"], None, &kc),
+        "rudder rollback of a helm release",
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(server.client().await, "default");
+    let live = api.get("demo").await.unwrap();
+    assert_eq!(live.spec.unwrap().replicas, Some(2));
+}

@@ -885,3 +885,66 @@ async fn rollback_and_uninstall_dry_runs_change_nothing_and_uninstall_wait_sees_
         "release \"d\" not found in namespace \"default\""
     );
 }
+
+/// Issue: `rudder uninstall web & rudder upgrade web` both exited 0, the release said
+/// "deployed" and its objects were gone. Now every verb claims the release the same way:
+/// whatever the interleaving, a release that has a deployed revision has its objects, one
+/// without records has none, and a loser is told why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn uninstall_racing_an_upgrade_leaves_a_consistent_release() {
+    let (_server, c) = start().await;
+    for round in 0..6 {
+        let name = format!("race{round}");
+        install(&c, &deploy(&name, &[])).await.unwrap();
+        let delay = std::time::Duration::from_millis(round * 7);
+        let removal = uninstall_options(&name);
+        let (removed, upgraded) = tokio::join!(uninstall(&c, &removal), async {
+            tokio::time::sleep(delay).await;
+            upgrade(&c, &deploy(&name, &["greeting=new"])).await
+        });
+        for err in [
+            removed.err().map(|e| e.to_string()),
+            upgraded.err().map(|e| e.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            assert!(
+                err.contains("another operation is in progress")
+                    || err.contains("finished while this")
+                    || err.contains("was uninstalled by another operation")
+                    || err.contains("has no deployed releases"),
+                "the loser is told why: {err}"
+            );
+        }
+        let history = c.storage.history_stored(&name).await.unwrap();
+        let deployed = history
+            .iter()
+            .filter(|s| s.release.info.status == Status::Deployed)
+            .count();
+        assert!(
+            deployed <= 1,
+            "round {round}: {deployed} deployed revisions"
+        );
+        let object = live(&c, "default", &format!("{name}-main")).await;
+        assert_eq!(
+            deployed == 1,
+            object.is_some(),
+            "round {round}: deployed revisions {deployed}, live object {object:?}"
+        );
+    }
+}
+
+/// Issue: installing into a namespace that does not exist said `Secret
+/// "sh.helm.release.v1…" not found`.
+#[tokio::test]
+async fn a_missing_namespace_is_named_with_the_flag_that_creates_it() {
+    let (server, _c) = start().await;
+    let away = cluster_for(&server, "nowhere").await;
+    let err = install(&away, &deploy("x", &[]))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("namespace \"nowhere\" not found"), "{err}");
+    assert!(err.contains("--create-namespace"), "{err}");
+}

@@ -293,3 +293,130 @@ fn client_certificates_are_presented_when_the_server_requires_them() {
     ));
     assert!(home.join("out/webapp-1.1.0.tgz").exists());
 }
+
+#[test]
+fn a_password_written_in_the_repository_url_is_never_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let root = home.join("www");
+    let dir = charts(&root);
+    let auth = format!(
+        "location / {{ auth_basic \"charts\"; auth_basic_user_file {}; }}",
+        htpasswd(home).display()
+    );
+    let server = Nginx::start(&root, &auth);
+    // Relative chart URLs: they resolve under the repository URL, credentials included.
+    ok(rudder(home, &["repo", "index", dir.to_str().unwrap()]));
+    let host = format!("127.0.0.1:{}", server.port);
+    let url = format!("http://alice:s3cret@{host}/charts");
+    let shown = format!("http://alice:xxxxx@{host}/charts");
+    let secret_free = |what: &str, r: &Run| {
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(!all.contains("s3cret"), "{what} shows the password: {all}");
+        all
+    };
+
+    // The credentials in the URL work, and are not shown.
+    let r = rudder(home, &["repo", "add", "private", &url]);
+    assert!(r.ok, "{}", r.stderr);
+    secret_free("repo add", &r);
+    for format in ["table", "json", "yaml"] {
+        let r = rudder(home, &["repo", "list", "-o", format]);
+        assert!(r.ok, "{}", r.stderr);
+        let out = secret_free("repo list", &r);
+        assert!(out.contains(&shown), "{format}: {out}");
+    }
+    ok(rudder(
+        home,
+        &[
+            "pull",
+            "private/webapp",
+            "-d",
+            home.join("out").to_str().unwrap(),
+        ],
+    ));
+    assert!(home.join("out/webapp-1.1.0.tgz").exists());
+
+    // Errors name the URL redacted: a wrong password, a missing chart, a missing package.
+    let wrong = format!("http://alice:wr0ng@{host}/charts");
+    let r = rudder(home, &["repo", "add", "wrong", &wrong]);
+    assert!(!r.ok && r.stderr.contains("401"), "{}", r.stderr);
+    assert!(!r.stderr.contains("wr0ng"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("http://alice:xxxxx@{host}/charts")),
+        "{}",
+        r.stderr
+    );
+    let r = rudder(home, &["pull", "nothing", "--repo", &url, "-d", "out"]);
+    assert!(!r.ok);
+    let err = secret_free("pull --repo", &r);
+    assert!(err.contains("nothing") && err.contains(&shown), "{err}");
+    let r = rudder(
+        home,
+        &["pull", &format!("{url}/missing-1.0.0.tgz"), "-d", "out"],
+    );
+    assert!(!r.ok);
+    let err = secret_free("pull URL", &r);
+    assert!(err.contains("404") && err.contains(&shown), "{err}");
+
+    // An unreachable repository: `repo add` and `repo update` name it without the password.
+    drop(server);
+    let r = rudder(home, &["repo", "update"]);
+    assert!(!r.ok);
+    let out = secret_free("repo update", &r);
+    assert!(out.contains(&shown), "{out}");
+    let closed = format!("http://bob:hunter2@127.0.0.1:{}/charts", free_port());
+    let r = rudder(home, &["repo", "add", "down", &closed]);
+    assert!(!r.ok);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    assert!(r.stderr.contains("bob:xxxxx@127.0.0.1"), "{}", r.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn configuration_and_cache_directories_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let root = home.join("www");
+    let dir = charts(&root);
+    let server = Nginx::start(&root, "");
+    let url = format!("{}/charts", server.url());
+    index(home, &dir, &url);
+    let mode = |p: &str| fs::metadata(home.join(p)).unwrap().permissions().mode() & 0o777;
+
+    // rudder runs with config and cache under `home/config` and `home/cache`: none exist yet.
+    let r = rudder_umask(
+        home,
+        "022",
+        &[
+            "repo",
+            "add",
+            "stable",
+            &url,
+            "--username",
+            "u",
+            "--password",
+            "p",
+        ],
+    );
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(mode("config"), 0o700, "the configuration directory");
+    assert_eq!(mode("config/repositories.yaml"), 0o600);
+    assert_eq!(mode("cache"), 0o700, "the cache directory");
+    assert_eq!(mode("cache/repository"), 0o700);
+    let r = rudder_umask(home, "022", &["template", "rel", "stable/webapp"]);
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(mode("cache/content"), 0o700);
+
+    // A repositories.yaml left readable by others is made private on the next write.
+    fs::set_permissions(
+        home.join("config/repositories.yaml"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let r = rudder_umask(home, "022", &["repo", "add", "second", &url]);
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(mode("config/repositories.yaml"), 0o600);
+}

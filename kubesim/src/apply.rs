@@ -162,6 +162,46 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
+/// The maps and lists of `view` that every built-in kind leaves out until they hold something:
+/// metadata's labels, annotations, ownerReferences and finalizers (pod templates' metadata
+/// too) and `status.conditions`. A write that creates one owns the map or list itself as well
+/// (FieldsV1 `.: {}`), as the apiserver's comparison records an added node. Other nodes are
+/// left out: kubesim has no Go types to tell structs that are always there (`spec`,
+/// `template`, …, never added) from optional ones.
+fn optional_nodes(view: &Value) -> FieldSet {
+    fn walk(map: &Map<String, Value>, path: &mut FieldPath, out: &mut FieldSet) {
+        for (k, v) in map {
+            path.push(format!("f:{k}"));
+            let holds_something = match v {
+                Value::Object(m) => !m.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                _ => false,
+            };
+            let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
+            let optional = match (parent, k.as_str()) {
+                (
+                    Some("f:metadata"),
+                    "labels" | "annotations" | "ownerReferences" | "finalizers",
+                ) => true,
+                (Some("f:status"), "conditions") => path.len() == 2,
+                _ => false,
+            };
+            if optional && holds_something {
+                out.paths.insert(path.clone());
+            }
+            if let Value::Object(m) = v {
+                walk(m, path, out);
+            }
+            path.pop();
+        }
+    }
+    let mut out = FieldSet::default();
+    if let Some(map) = view.as_object() {
+        walk(map, &mut Vec::new(), &mut out);
+    }
+    out
+}
+
 fn is_item(path: &FieldPath) -> bool {
     path.last()
         .is_some_and(|p| p.starts_with("k:") || p.starts_with("v:"))
@@ -191,6 +231,7 @@ pub fn record_update(
     let old_view = old.map(|o| tracked_view(o, part)).unwrap_or(empty);
     let new_view = tracked_view(new, part);
     let new_fields = FieldSet::of(&new_view, walk);
+    let new_nodes = optional_nodes(&new_view);
     let changed = FieldSet {
         paths: new_fields
             .paths
@@ -203,10 +244,17 @@ pub fn record_update(
                     before != value_at(&new_view, p, walk)
                 }
             })
+            .chain(
+                new_nodes
+                    .paths
+                    .iter()
+                    .filter(|p| value_at(&old_view, p, walk).is_none()),
+            )
             .cloned()
             .collect(),
     };
-    let everything = FieldSet::of(&tracked_view(new, Part::Main { has_status: false }), walk);
+    let whole = tracked_view(new, Part::Main { has_status: false });
+    let everything = FieldSet::of(&whole, walk).union(&optional_nodes(&whole));
     let sub = part.subresource();
     for e in entries.iter_mut() {
         e.fields = e.fields.intersection(&everything);
@@ -317,7 +365,13 @@ pub fn server_side_apply(
             if is_item(&p) {
                 continue;
             }
-            if value_at(live_obj, &p, walk) != value_at(&cfg_view, &p, walk) {
+            let (was, wanted) = (value_at(live_obj, &p, walk), value_at(&cfg_view, &p, walk));
+            // An empty map merges into a live map without changing it (another manager may
+            // own that map as a node, e.g. annotations the controller manager created).
+            let merges_to_nothing = wanted
+                .is_some_and(|w| w.as_object().is_some_and(Map::is_empty))
+                && was.is_some_and(Value::is_object);
+            if was != wanted && !merges_to_nothing {
                 conflicts.push((i, p));
             }
         }
@@ -358,6 +412,13 @@ pub fn server_side_apply(
         removed.push(p);
     }
     merge_applied(&mut merged, &cfg_view, &mut Vec::new(), walk);
+    // What the apply removed is nobody's any more: a map it emptied is gone from the entry of
+    // the manager that created it, as the apiserver drops removed fields from every manager.
+    let whole = tracked_view(&merged, Part::Main { has_status: false });
+    let present = FieldSet::of(&whole, walk).union(&optional_nodes(&whole));
+    for e in entries.iter_mut().filter(|e| !is_me(e)) {
+        e.fields = e.fields.intersection(&present);
+    }
 
     let now = now_rfc3339();
     let mine = ManagedEntry {
@@ -666,6 +727,141 @@ mod tests {
             replaced["spec"]["hosts"],
             json!(["y"]),
             "lists without a type are atomic"
+        );
+    }
+
+    /// The controller manager's Update of the revision annotation and of `status`, as the
+    /// simulated Deployment controller writes them.
+    fn controller_writes(live: &Value) -> Value {
+        let mut annotated = live.clone();
+        annotated["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!("1");
+        record_update(
+            Some(live),
+            &mut annotated,
+            "kube-controller-manager",
+            "apps/v1",
+            MAIN,
+            W,
+        );
+        let mut status = annotated.clone();
+        status["status"] = json!({"replicas": 2, "conditions": [
+            {"type": "Available", "status": "True"}, {"type": "Progressing", "status": "True"}]});
+        record_update(
+            Some(&annotated),
+            &mut status,
+            "kube-controller-manager",
+            "apps/v1",
+            Part::Status,
+            W,
+        );
+        status
+    }
+
+    fn entry_fields(obj: &Value, manager: &str, subresource: &str) -> Value {
+        read_managed(obj)
+            .into_iter()
+            .find(|e| e.manager == manager && e.subresource == subresource)
+            .unwrap_or_else(|| panic!("no {manager}/{subresource:?} entry in {obj}"))
+            .fields
+            .to_fields_v1()
+    }
+
+    #[test]
+    fn an_update_creating_annotations_or_conditions_owns_the_map_and_list_too() {
+        let live = apply_as(None, &deployment(2, "nginx:1"), "helm", false).unwrap();
+        let done = controller_writes(&live);
+        // As the apiserver records it: the added map and list are owned as nodes (`.`).
+        assert_eq!(
+            entry_fields(&done, "kube-controller-manager", ""),
+            json!({"f:metadata": {"f:annotations": {".": {},
+                "f:deployment.kubernetes.io/revision": {}}}})
+        );
+        assert_eq!(
+            entry_fields(&done, "kube-controller-manager", "status"),
+            json!({"f:status": {"f:replicas": {}, "f:conditions": {".": {},
+                "k:{\"type\":\"Available\"}": {".": {}, "f:type": {}, "f:status": {}},
+                "k:{\"type\":\"Progressing\"}": {".": {}, "f:type": {}, "f:status": {}}}}})
+        );
+        // Annotations that were already there: only the one annotation is the controller's.
+        let mut annotated = deployment(2, "nginx:1");
+        annotated["metadata"]["annotations"] = json!({"meta.helm.sh/release-name": "web"});
+        let live = apply_as(None, &annotated, "helm", false).unwrap();
+        assert_eq!(
+            entry_fields(&controller_writes(&live), "kube-controller-manager", ""),
+            json!({"f:metadata": {"f:annotations": {"f:deployment.kubernetes.io/revision": {}}}})
+        );
+        // The node stays owned across later writes, and goes with the map.
+        let mut bumped = done.clone();
+        bumped["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!("2");
+        record_update(
+            Some(&done),
+            &mut bumped,
+            "kube-controller-manager",
+            "apps/v1",
+            MAIN,
+            W,
+        );
+        assert_eq!(
+            entry_fields(&bumped, "kube-controller-manager", ""),
+            entry_fields(&done, "kube-controller-manager", "")
+        );
+        let mut stripped = bumped.clone();
+        stripped["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("annotations");
+        record_update(
+            Some(&bumped),
+            &mut stripped,
+            "kubectl-edit",
+            "apps/v1",
+            MAIN,
+            W,
+        );
+        assert!(
+            read_managed(&stripped)
+                .iter()
+                .all(|e| e.subresource == "status" || e.manager != "kube-controller-manager"),
+            "{stripped}"
+        );
+    }
+
+    #[test]
+    fn a_map_an_apply_empties_leaves_the_entry_of_the_manager_that_created_it() {
+        let live = apply_as(None, &deployment(2, "nginx:1"), "helm", false).unwrap();
+        let done = controller_writes(&live);
+        // helm takes the annotation over, then stops applying it: the map is gone, and so
+        // is the controller manager's ownership of it.
+        let mut cfg = deployment(2, "nginx:1");
+        cfg["metadata"]["annotations"] = json!({"deployment.kubernetes.io/revision": "9"});
+        let taken = apply_as(Some(&done), &cfg, "helm", true).unwrap();
+        let dropped = apply_as(Some(&taken), &deployment(2, "nginx:1"), "helm", false).unwrap();
+        assert!(
+            dropped["metadata"].get("annotations").is_none(),
+            "{dropped}"
+        );
+        assert!(
+            read_managed(&dropped)
+                .iter()
+                .all(|e| e.manager != "kube-controller-manager" || e.subresource == "status"),
+            "{dropped}"
+        );
+    }
+
+    #[test]
+    fn reapplying_with_empty_annotations_does_not_conflict_with_the_controller() {
+        let live = apply_as(None, &deployment(2, "nginx:1"), "helm", false).unwrap();
+        let done = controller_writes(&live);
+        let mut cfg = deployment(2, "nginx:2");
+        cfg["metadata"]["annotations"] = json!({});
+        let again = apply_as(Some(&done), &cfg, "helm", false).unwrap();
+        assert_eq!(
+            again["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+            "1"
+        );
+        assert_eq!(
+            again["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:2"
         );
     }
 

@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::wait::{Condition as _, await_condition, conditions};
 use kubesim::Server;
 use serde_json::json;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -131,6 +131,142 @@ async fn deployment_completes_after_the_delay_and_rolls_to_a_new_replicaset() {
         d.metadata.annotations.unwrap()["deployment.kubernetes.io/revision"],
         "2"
     );
+}
+
+/// `(manager, operation, subresource) -> fieldsV1` of an object's managedFields.
+fn managed(
+    meta: &kube::api::ObjectMeta,
+) -> std::collections::BTreeMap<(String, String, String), serde_json::Value> {
+    meta.managed_fields
+        .iter()
+        .flatten()
+        .map(|m| {
+            (
+                (
+                    m.manager.clone().unwrap_or_default(),
+                    m.operation.clone().unwrap_or_default(),
+                    m.subresource.clone().unwrap_or_default(),
+                ),
+                m.fields_v1
+                    .as_ref()
+                    .map(|f| f.0.clone())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn kcm(subresource: &str) -> (String, String, String) {
+    (
+        "kube-controller-manager".into(),
+        "Update".into(),
+        subresource.into(),
+    )
+}
+
+#[tokio::test]
+async fn the_controller_manager_owns_the_revision_annotation_and_status_as_on_a_real_cluster() {
+    let server = server(100).await;
+    let deploys: Api<Deployment> = Api::default_namespaced(server.client().await);
+    let manifest = |image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "main", "image": image}]}}}})
+    };
+    let helm = PatchParams::apply("helm");
+    deploys
+        .patch("web", &helm, &Patch::Apply(&manifest("nginx:1")))
+        .await
+        .unwrap();
+    let done = tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(
+            deploys.clone(),
+            "web",
+            conditions::is_deployment_completed(),
+        ),
+    )
+    .await
+    .expect("completes in time")
+    .unwrap()
+    .unwrap();
+    let entries = managed(&done.metadata);
+    assert!(
+        entries.contains_key(&("helm".into(), "Apply".into(), String::new())),
+        "{entries:?}"
+    );
+    // The revision annotation: the controller created the annotations map, so it owns the
+    // map itself too (`.`), exactly as kube-controller-manager's entry on a real cluster.
+    assert_eq!(
+        entries.get(&kcm("")),
+        Some(&json!({"f:metadata": {"f:annotations": {".": {},
+            "f:deployment.kubernetes.io/revision": {}}}})),
+        "{entries:?}"
+    );
+    let condition = json!({".": {}, "f:lastTransitionTime": {}, "f:lastUpdateTime": {},
+        "f:message": {}, "f:reason": {}, "f:status": {}, "f:type": {}});
+    assert_eq!(
+        entries.get(&kcm("status")),
+        Some(
+            &json!({"f:status": {"f:availableReplicas": {}, "f:conditions": {".": {},
+            "k:{\"type\":\"Available\"}": condition, "k:{\"type\":\"Progressing\"}": condition},
+            "f:observedGeneration": {}, "f:readyReplicas": {}, "f:replicas": {},
+            "f:updatedReplicas": {}}})
+        ),
+        "{entries:?}"
+    );
+    // The ReplicaSet's status is the controller manager's too.
+    let rs: Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+        Api::default_namespaced(server.client().await);
+    let set = rs
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let rs_status = &managed(&set.metadata)[&kcm("status")]["f:status"];
+    assert!(
+        rs_status.get("f:replicas").is_some() && rs_status.get("f:readyReplicas").is_some(),
+        "{rs_status}"
+    );
+
+    // helm applies again (a new image, and the empty annotations a chart often renders):
+    // no conflict with the controller manager, whose entries survive the rollout.
+    let mut again = manifest("nginx:2");
+    again["metadata"]["annotations"] = json!({});
+    deploys
+        .patch("web", &helm, &Patch::Apply(&again))
+        .await
+        .expect("a later apply by helm does not conflict");
+    let rolled = tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(deploys.clone(), "web", |d: Option<&Deployment>| {
+            d.is_some_and(|d| {
+                d.metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a["deployment.kubernetes.io/revision"] == "2")
+                    && conditions::is_deployment_completed().matches_object(Some(d))
+            })
+        }),
+    )
+    .await
+    .expect("second rollout completes")
+    .unwrap()
+    .unwrap();
+    let entries = managed(&rolled.metadata);
+    assert!(
+        entries[&kcm("")]["f:metadata"]["f:annotations"]
+            .get("f:deployment.kubernetes.io/revision")
+            .is_some(),
+        "{entries:?}"
+    );
+    assert!(entries.contains_key(&kcm("status")), "{entries:?}");
+    deploys
+        .patch("web", &helm, &Patch::Apply(&again))
+        .await
+        .expect("applying the same manifest again does not conflict");
 }
 
 #[tokio::test]

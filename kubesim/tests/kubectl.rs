@@ -563,6 +563,144 @@ async fn rollout_status_waits_for_ready_replicas_and_fails_for_a_crashing_image(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_managed_fields_prints_the_controller_managers_entries_as_a_real_cluster_does() {
+    let server = Server::builder()
+        .controller_delay(std::time::Duration::from_millis(100))
+        .start()
+        .await
+        .expect("server starts");
+    let Some(k) = kubectl_for(&server).await else {
+        return;
+    };
+    let deployment = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  replicas: 2\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: web, image: \"{image}\"}}]\n"
+        )
+    };
+    let apply = |file: &str| {
+        vec![
+            "apply".to_string(),
+            "--server-side".into(),
+            "--field-manager=helm".into(),
+            "-f".into(),
+            file.to_string(),
+        ]
+    };
+    let first = k.manifest("v1.yaml", &deployment("nginx:1.27"));
+    k.run(&apply(&first).iter().map(String::as_str).collect::<Vec<_>>())
+        .await
+        .ok();
+    k.run(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await
+        .ok();
+    let yaml = k
+        .run(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "yaml",
+            "--show-managed-fields",
+        ])
+        .await;
+    yaml.ok();
+    // Entry by entry, the layout a real cluster prints (kubectl sorts the keys).
+    let revision = "  - apiVersion: apps/v1
+    fieldsType: FieldsV1
+    fieldsV1:
+      f:metadata:
+        f:annotations:
+          .: {}
+          f:deployment.kubernetes.io/revision: {}
+    manager: kube-controller-manager
+    operation: Update
+    time: \"";
+    assert!(yaml.stdout.contains(revision), "{}", yaml.stdout);
+    let status = "  - apiVersion: apps/v1
+    fieldsType: FieldsV1
+    fieldsV1:
+      f:status:
+        f:availableReplicas: {}
+        f:conditions:
+          .: {}
+          k:{\"type\":\"Available\"}:
+            .: {}
+            f:lastTransitionTime: {}
+            f:lastUpdateTime: {}
+            f:message: {}
+            f:reason: {}
+            f:status: {}
+            f:type: {}
+          k:{\"type\":\"Progressing\"}:
+            .: {}
+            f:lastTransitionTime: {}
+            f:lastUpdateTime: {}
+            f:message: {}
+            f:reason: {}
+            f:status: {}
+            f:type: {}
+        f:observedGeneration: {}
+        f:readyReplicas: {}
+        f:replicas: {}
+        f:updatedReplicas: {}
+    manager: kube-controller-manager
+    operation: Update
+    subresource: status
+    time: \"";
+    assert!(yaml.stdout.contains(status), "{}", yaml.stdout);
+    assert!(
+        yaml.stdout
+            .contains("    manager: helm\n    operation: Apply\n"),
+        "{}",
+        yaml.stdout
+    );
+
+    // helm's next apply does not conflict with the controller manager.
+    let second = k.manifest("v2.yaml", &deployment("nginx:1.28"));
+    let out = k
+        .run(
+            &apply(&second)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    out.ok();
+    k.run(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await
+        .ok();
+    let deploy = k
+        .get_json(&["deploy", "web", "--show-managed-fields"])
+        .await;
+    assert_eq!(
+        deploy["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    let managers: Vec<String> = deploy["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}/{}",
+                m["manager"].as_str().unwrap_or(""),
+                m["operation"].as_str().unwrap_or(""),
+                m["subresource"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        managers,
+        [
+            "helm/Apply/",
+            "kube-controller-manager/Update/",
+            "kube-controller-manager/Update/status"
+        ],
+        "{deploy}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_watch_prints_table_rows_for_each_event() {
     let server = Server::start().await.expect("server starts");
     let Some(k) = kubectl_for(&server).await else {

@@ -31,10 +31,6 @@ use crate::storage::{Release, Status, StorageError};
 /// How many dry-runs are in flight at once.
 pub const CONCURRENCY: usize = 32;
 
-/// Field managers whose fields rudder takes over without `--force-conflicts` on objects
-/// already in the release (as upgrade does).
-const TAKEOVER_MANAGERS: &[&str] = &["helm", "Helm"];
-
 /// Why a diff could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
@@ -384,7 +380,7 @@ async fn predict(
             Err(KubeError::FieldConflict { object, message }) => {
                 // upgrade takes fields over from helm on objects already in the release.
                 if owned.contains(&identity(&p.r))
-                    && only_takeover_managers(live.as_ref(), &settings.field_manager)
+                    && lifecycle::conflicts_only_with_takeover_managers(&message)
                 {
                     let forced = ApplyOptions {
                         force: true,
@@ -421,17 +417,6 @@ async fn predict(
     });
     pair.before = live;
     Ok(pair)
-}
-
-fn only_takeover_managers(live: Option<&Value>, ours: &str) -> bool {
-    live.and_then(|l| l.pointer("/metadata/managedFields"))
-        .and_then(Value::as_array)
-        .is_some_and(|fields| {
-            fields.iter().all(|f| {
-                let manager = f.get("manager").and_then(Value::as_str).unwrap_or("");
-                manager == ours || TAKEOVER_MANAGERS.contains(&manager)
-            })
-        })
 }
 
 /// A client-side approximation of server-side apply: the live object, minus what the

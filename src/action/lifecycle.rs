@@ -450,7 +450,7 @@ pub async fn check_ownership(
 
 /// Managers whose fields rudder takes over without `--force-conflicts` on objects already
 /// in the release: helm itself (taking over a helm-installed release).
-const TAKEOVER_MANAGERS: &[&str] = &["helm", "Helm"];
+pub const TAKEOVER_MANAGERS: &[&str] = &["helm", "Helm"];
 
 /// Applies objects in install order: kinds in waves (objects of one kind in parallel),
 /// waiting for CRDs to be Established before anything after them.
@@ -509,9 +509,7 @@ async fn apply_one(
     match cluster.apply(&p.object, &options).await {
         Ok(_) => Ok(()),
         Err(KubeError::FieldConflict { object, message }) => {
-            if owned.contains(&identity(&p.r))
-                && only_takeover_managers(cluster, &p.r, &settings.field_manager).await
-            {
+            if owned.contains(&identity(&p.r)) && conflicts_only_with_takeover_managers(&message) {
                 let forced = ApplyOptions {
                     force: true,
                     ..options
@@ -526,18 +524,18 @@ async fn apply_one(
     }
 }
 
-async fn only_takeover_managers(cluster: &Cluster, r: &ObjectRef, ours: &str) -> bool {
-    let Ok(Some(live)) = cluster.get(r).await else {
-        return false;
-    };
-    live.pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-        .is_some_and(|fields| {
-            fields.iter().all(|f| {
-                let manager = f.get("manager").and_then(Value::as_str).unwrap_or("");
-                manager == ours || TAKEOVER_MANAGERS.contains(&manager)
-            })
-        })
+/// Whether every field conflict an apply reported (`conflict with "helm" using apps/v1:
+/// .spec.replicas`, one per field) is with a manager rudder takes fields over from on
+/// objects already in the release. Only the managers in conflict count: others owning
+/// fields that do not conflict (the controller manager's status and revision annotation
+/// on every Deployment) are no reason to refuse.
+pub fn conflicts_only_with_takeover_managers(message: &str) -> bool {
+    let managers: Vec<&str> = message
+        .split("conflict with \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    !managers.is_empty() && managers.iter().all(|m| TAKEOVER_MANAGERS.contains(m))
 }
 
 /// Whether the object is annotated `helm.sh/resource-policy: keep`.
@@ -963,6 +961,18 @@ mod tests {
         assert_eq!(objects.len(), 2);
         assert_eq!(objects[0].source, "c/templates/a.yaml");
         assert_eq!(objects[1].object["kind"], "Secret");
+    }
+
+    #[test]
+    fn only_conflicts_with_helm_are_taken_over() {
+        let helm =
+            r#"Apply failed with 1 conflict: conflict with "helm" using apps/v1: .spec.replicas"#;
+        assert!(conflicts_only_with_takeover_managers(helm));
+        let both = r#"Apply failed with 2 conflicts: conflicts with "helm" using apps/v1:
+- .spec.replicas
+conflict with "kubectl" using apps/v1: .spec.template"#;
+        assert!(!conflicts_only_with_takeover_managers(both));
+        assert!(!conflicts_only_with_takeover_managers("Apply failed"));
     }
 
     #[test]

@@ -241,7 +241,7 @@ async fn lost_race(storage: &Storage, kind: Kind, name: &str) -> ReleaseError {
     };
     let Some(latest) = history.last() else {
         return ReleaseError::Invalid(format!(
-            "release {name:?} changed while this {} was starting; run it again",
+            "release {name:?} was uninstalled by another operation while this {} was starting",
             kind.noun()
         ));
     };

@@ -483,7 +483,8 @@ fn repo(cmd: RepoCmd, settings: &RepoSettings) -> Result<ExitCode> {
                     Err(e) => {
                         println!(
                             "...Unable to get an update from the \"{}\" chart repository ({}):\n\t{e}",
-                            r.name, r.url
+                            r.name,
+                            crate::repo::redacted(&r.url)
                         );
                         failed.push(r.name.clone());
                     }

@@ -11,7 +11,8 @@ use super::{
     LEGACY_CHART_LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, RegistryError, RegistryOptions,
 };
 use crate::chart::constraint::{compare_versions, parse_constraint, parse_lenient_version};
-use crate::repo::{HttpOptions, http::describe, sha256_hex};
+use crate::repo::http::{BodyError, MAX_DOWNLOAD_BYTES, describe, read_limited};
+use crate::repo::{HttpOptions, redacted, sha256_hex};
 use base64::Engine as _;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
@@ -190,27 +191,27 @@ impl Session {
                     })?;
                 if !response.status().is_success() {
                     return Err(status_error(
-                        format!("token service {realm}"),
+                        format!("token service {}", redacted(realm)),
                         response,
                         " (check the credentials: rudder registry login)",
                     )
                     .await);
                 }
+                let host = url.host_str().unwrap_or_default().to_string();
+                let what = format!("the answer of token service {}", redacted(realm));
+                let body = limited_body(response, what, &host).await?;
                 let json: serde_json::Value =
-                    response
-                        .json()
-                        .await
-                        .map_err(|e| RegistryError::Unreachable {
-                            host: url.host_str().unwrap_or_default().to_string(),
-                            reason: format!("the token answer is not JSON: {}", describe(&e)),
-                        })?;
+                    serde_json::from_slice(&body).map_err(|e| RegistryError::Unreachable {
+                        host,
+                        reason: format!("the token answer is not JSON: {e}"),
+                    })?;
                 let token = json
                     .get("token")
                     .or_else(|| json.get("access_token"))
                     .and_then(|t| t.as_str())
                     .ok_or_else(|| RegistryError::UnsupportedChallenge {
                         host: self.registry.clone(),
-                        challenge: format!("token service {realm} returned no token"),
+                        challenge: format!("token service {} returned no token", redacted(realm)),
                     })?;
                 self.authorization = Some(format!("Bearer {token}"));
                 Ok(())
@@ -316,14 +317,77 @@ async fn success_body(
     if !response.status().is_success() {
         return Err(status_error(what, response, hint401).await);
     }
-    let body = response
-        .bytes()
+    limited_body(response, what, host).await
+}
+
+/// The body of `response`, at most [`MAX_DOWNLOAD_BYTES`] (as repository downloads).
+async fn limited_body(
+    response: reqwest::Response,
+    what: String,
+    host: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    read_limited(response, MAX_DOWNLOAD_BYTES)
         .await
-        .map_err(|e| RegistryError::Unreachable {
+        .map_err(|e| match e {
+            BodyError::TooLarge { .. } => RegistryError::TooLarge {
+                what,
+                limit: MAX_DOWNLOAD_BYTES,
+            },
+            BodyError::Read(e) => RegistryError::Unreachable {
+                host: host.to_string(),
+                reason: describe(&e),
+            },
+        })
+}
+
+/// A blob whose descriptor says it is `declared` bytes: refused when the registry sends (or
+/// announces) more, before more than that is held, and when it sends less.
+async fn blob_body(
+    response: reqwest::Response,
+    what: String,
+    declared: u64,
+    host: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    if !response.status().is_success() {
+        return Err(status_error(what, response, "").await);
+    }
+    if declared > MAX_DOWNLOAD_BYTES {
+        return Err(RegistryError::TooLarge {
+            what,
+            limit: MAX_DOWNLOAD_BYTES,
+        });
+    }
+    let mismatch = |what: String, actual: String| RegistryError::SizeMismatch {
+        what,
+        declared,
+        actual,
+    };
+    match read_limited(response, declared).await {
+        Ok(body) if body.len() as u64 == declared => Ok(body),
+        Ok(body) => Err(mismatch(what, format!("{} bytes", body.len()))),
+        Err(BodyError::TooLarge {
+            content_length: Some(n),
+        }) => Err(mismatch(what, format!("{n} bytes"))),
+        Err(BodyError::TooLarge {
+            content_length: None,
+        }) => Err(mismatch(what, format!("more than {declared} bytes"))),
+        Err(BodyError::Read(e)) => Err(RegistryError::Unreachable {
             host: host.to_string(),
             reason: describe(&e),
-        })?;
-    Ok(body.to_vec())
+        }),
+    }
+}
+
+/// The first few KiB of an answer's body (an error's details; the rest is never read).
+async fn body_start(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < 4096 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 async fn status_error(
@@ -337,7 +401,7 @@ async fn status_error(
         404 => " (no such chart, version or registry path)",
         _ => "",
     };
-    let body = response.text().await.unwrap_or_default();
+    let body = body_start(response).await;
     let body: String = body.trim().chars().take(300).collect();
     RegistryError::Status {
         what,
@@ -525,14 +589,22 @@ pub async fn pull(
         .and_then(|d| d.as_str())
         .unwrap_or("")
         .to_string();
+    let size =
+        layer
+            .get("size")
+            .and_then(|s| s.as_u64())
+            .ok_or_else(|| RegistryError::NotAChart {
+                reference: format!("oci://{shown}"),
+                reason: "its chart layer descriptor has no size".into(),
+            })?;
     let blob_url = format!("{}/v2/{}/blobs/{}", session.base, r.repository, digest);
     let response = session
         .send(Method::GET, &blob_url, &[], None, &pull_scope(&r))
         .await?;
-    let bytes = success_body(
+    let bytes = blob_body(
         response,
         format!("chart layer {digest} of oci://{shown}"),
-        "",
+        size,
         &r.registry,
     )
     .await?;

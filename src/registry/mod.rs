@@ -13,6 +13,7 @@ pub use client::{Pulled, Pushed, login, logout, pull, push, tags};
 pub use credentials::{Credentials, CredentialsStore};
 pub use reference::Reference;
 
+use crate::repo::redacted;
 use std::path::PathBuf;
 
 /// Media type of a helm chart's config blob.
@@ -43,7 +44,7 @@ pub struct RegistryOptions {
 /// What can go wrong talking to a registry; each message names the registry or reference.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("invalid OCI reference \"{reference}\": {reason}")]
+    #[error("invalid OCI reference \"{}\": {reason}", redacted(.reference))]
     InvalidReference { reference: String, reason: String },
     #[error("cannot reach registry {host}: {reason}")]
     Unreachable { host: String, reason: String },
@@ -54,10 +55,24 @@ pub enum RegistryError {
         hint: &'static str,
         body: String,
     },
-    #[error("registry {host} asked for authentication this client cannot do: {challenge}")]
+    #[error(
+        "registry {host} asked for authentication this client cannot do: {}",
+        redacted(.challenge)
+    )]
     UnsupportedChallenge { host: String, challenge: String },
     #[error("{reference} is not a helm chart: {reason}")]
     NotAChart { reference: String, reason: String },
+    #[error("{what} is larger than the {limit}-byte limit")]
+    TooLarge { what: String, limit: u64 },
+    #[error(
+        "{what} does not have the size its manifest declares: the manifest says {declared} bytes, the registry sent {actual}"
+    )]
+    SizeMismatch {
+        what: String,
+        declared: u64,
+        /// What arrived: `N bytes`, or `more than N bytes` when the download was cut short.
+        actual: String,
+    },
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
     DigestMismatch {
         what: String,

@@ -31,6 +31,11 @@ impl Reference {
         if registry.is_empty() {
             return Err(fail("the registry host is empty"));
         }
+        if registry.contains('@') {
+            return Err(fail(
+                "credentials do not go in the reference: pass --username and --password, or run `rudder registry login`",
+            ));
+        }
         let (path, digest) = match path.split_once('@') {
             Some((p, d)) => (p, Some(d.to_string())),
             None => (path, None),
@@ -135,6 +140,19 @@ mod tests {
             let e = Reference::parse(bad).unwrap_err().to_string();
             assert!(e.contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn credentials_in_a_reference_are_refused_without_being_shown() {
+        let e = Reference::parse("oci://alice:s3cret@host:5000/charts/web")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("oci://alice:xxxxx@host:5000/charts/web")
+                && e.contains("registry login")
+                && !e.contains("s3cret"),
+            "{e}"
+        );
     }
 
     #[test]

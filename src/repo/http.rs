@@ -149,7 +149,7 @@ pub async fn get_with(
                 Some(opts.password.clone().unwrap_or_default()),
             );
         }
-        let mut response = request.send().await.map_err(|e| RepoError::Unreachable {
+        let response = request.send().await.map_err(|e| RepoError::Unreachable {
             url: current.to_string(),
             reason: describe(&e),
         })?;
@@ -184,34 +184,59 @@ pub async fn get_with(
                 hint,
             });
         }
-        if response
-            .content_length()
-            .is_some_and(|l| l > MAX_DOWNLOAD_BYTES)
-        {
-            return Err(RepoError::TooLarge {
-                url: current.to_string(),
-                limit: MAX_DOWNLOAD_BYTES,
-            });
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| RepoError::Unreachable {
-            url: current.to_string(),
-            reason: describe(&e),
-        })? {
-            if body.len() as u64 + chunk.len() as u64 > MAX_DOWNLOAD_BYTES {
-                return Err(RepoError::TooLarge {
+        return read_limited(response, MAX_DOWNLOAD_BYTES)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { .. } => RepoError::TooLarge {
                     url: current.to_string(),
                     limit: MAX_DOWNLOAD_BYTES,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        return Ok(body);
+                },
+                BodyError::Read(e) => RepoError::Unreachable {
+                    url: current.to_string(),
+                    reason: describe(&e),
+                },
+            });
     }
     Err(RepoError::Unreachable {
         url: url.to_string(),
         reason: format!("more than {MAX_REDIRECTS} redirects"),
     })
+}
+
+/// Why [`read_limited`] gave up on a body.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The body is larger than the limit: its `Content-Length` (`Some`), or more bytes than
+    /// the limit arrived (`None`).
+    TooLarge { content_length: Option<u64> },
+    /// The connection failed while the body was read.
+    Read(reqwest::Error),
+}
+
+/// The body of `response`, read chunk by chunk and refused once it is larger than `limit`
+/// bytes: by its `Content-Length` before anything is read, else as soon as the bytes that
+/// arrived pass the limit — a server that lies about (or never sends) the length cannot make
+/// rudder hold more than `limit` bytes. Every download (repository indexes and charts,
+/// registry manifests, blobs and tokens) goes through here.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, BodyError> {
+    if let Some(length) = response.content_length().filter(|l| *l > limit) {
+        return Err(BodyError::TooLarge {
+            content_length: Some(length),
+        });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(BodyError::TooLarge {
+                content_length: None,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Parses a URL given on the command line or in a file, naming it when it is invalid.

@@ -99,6 +99,7 @@ impl IndexFile {
 
     /// Parses an index; `origin` (a file or URL) names it in errors and warnings.
     pub fn parse(bytes: &[u8], origin: &str) -> Result<IndexFile, RepoError> {
+        let origin = &super::redacted(origin);
         let fail = |reason: String| RepoError::InvalidIndex {
             origin: origin.to_string(),
             reason,

@@ -5,7 +5,7 @@
 
 use super::http::{self, HttpOptions};
 use super::index::{IndexFile, resolve_chart_url};
-use super::{RepoError, RepoFile, RepoSettings, sha256_hex, write_atomic};
+use super::{RepoError, RepoFile, RepoSettings, create_private_dir, sha256_hex, write_atomic};
 use crate::chart;
 use crate::registry::{self, RegistryOptions};
 use std::path::{Path, PathBuf};
@@ -62,6 +62,7 @@ pub async fn locate_chart(
         let fetched = fetch_chart(reference, opts, settings).await?;
         let path = cached_path(settings, &fetched.name, &fetched.version, &fetched.digest);
         if !path.exists() {
+            create_private_dir(&settings.content_cache)?;
             write_atomic(&path, &fetched.bytes, false)?;
         }
         return Ok(path);
@@ -235,7 +236,8 @@ fn finish(bytes: Vec<u8>, source: &str, expected: Option<&str>) -> Result<Fetche
             actual: digest,
         });
     }
-    let loaded = chart::load_archive(&bytes, source)?;
+    let source = super::redacted(source);
+    let loaded = chart::load_archive(&bytes, &source)?;
     let name = loaded.metadata.name.clone();
     let version = loaded.metadata.version.clone();
     Ok(Fetched {
@@ -243,7 +245,7 @@ fn finish(bytes: Vec<u8>, source: &str, expected: Option<&str>) -> Result<Fetche
         file_name: format!("{name}-{version}.tgz"),
         name,
         version,
-        source: source.to_string(),
+        source,
         digest,
     })
 }

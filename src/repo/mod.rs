@@ -34,7 +34,7 @@ pub enum RepoError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{origin} is not a valid chart repository index: {reason}")]
+    #[error("{} is not a valid chart repository index: {reason}", redacted(.origin))]
     InvalidIndex { origin: String, reason: String },
     #[error("{} is not a valid repositories file: {reason}", path.display())]
     InvalidRepoFile { path: PathBuf, reason: String },
@@ -44,10 +44,11 @@ pub enum RepoError {
     RepoExists(String),
     #[error("invalid repository name \"{0}\": {1}")]
     InvalidRepoName(String, String),
-    #[error("chart \"{chart}\" not found in {origin} (try `rudder repo update`)")]
+    #[error("chart \"{chart}\" not found in {} (try `rudder repo update`)", redacted(.origin))]
     ChartNotFound { origin: String, chart: String },
     #[error(
-        "no version of chart \"{chart}\" in {origin} matches \"{constraint}\"; available: {}",
+        "no version of chart \"{chart}\" in {} matches \"{constraint}\"; available: {}",
+        redacted(.origin),
         if available.is_empty() { "none".to_string() } else { available.join(", ") }
     )]
     NoMatchingVersion {
@@ -56,18 +57,19 @@ pub enum RepoError {
         constraint: String,
         available: Vec<String>,
     },
-    #[error("cannot reach {url}: {reason}")]
+    #[error("cannot reach {}: {}", redacted(.url), redacted(.reason))]
     Unreachable { url: String, reason: String },
-    #[error("{url} answered {status}{hint}")]
+    #[error("{} answered {status}{hint}", redacted(.url))]
     Status {
         url: String,
         status: String,
         hint: &'static str,
     },
-    #[error("{url} is larger than the {limit}-byte limit")]
+    #[error("{} is larger than the {limit}-byte limit", redacted(.url))]
     TooLarge { url: String, limit: u64 },
     #[error(
-        "digest mismatch for {url}: the index says sha256:{expected}, the download is sha256:{actual}"
+        "digest mismatch for {}: the index says sha256:{expected}, the download is sha256:{actual}",
+        redacted(.url)
     )]
     DigestMismatch {
         url: String,
@@ -76,9 +78,9 @@ pub enum RepoError {
     },
     #[error("cannot use {}: {reason}", path.display())]
     Tls { path: PathBuf, reason: String },
-    #[error("{0}")]
+    #[error("{}", redacted(.0))]
     InvalidReference(String),
-    #[error("{0}")]
+    #[error("{}", redacted(.0))]
     InvalidArgument(String),
     #[error(transparent)]
     Chart(#[from] crate::chart::ChartError),
@@ -104,15 +106,65 @@ impl RepoError {
     }
 }
 
+/// `text` with the password of every URL in it replaced by `xxxxx`
+/// (`https://user:xxxxx@host/charts`), as Go's `url.URL.Redacted` shows a URL. Everything
+/// rudder prints or puts in an error about a repository URL goes through here: a password
+/// given inside the URL is never shown.
+pub fn redacted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends where the path, query or fragment begins (or the URL ends).
+        let end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | '<' | '>' | '`') || c.is_whitespace()
+            })
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@').and_then(|at| {
+            let user = authority[..at].split_once(':')?.0;
+            Some((user, &authority[at..]))
+        }) {
+            Some((user, host)) => {
+                out.push_str(user);
+                out.push_str(":xxxxx");
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Creates `dir` and its missing parents readable only by their owner (`0700`, whatever the
+/// umask): the configuration and cache directories rudder keeps repositories, credentials
+/// and downloads in. Directories that exist are left as they are.
+pub fn create_private_dir(dir: &Path) -> Result<(), RepoError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| RepoError::write(dir, e))
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// readers never see half a file and a failure leaves the old file (or nothing) in place.
-/// `private` restricts the file to its owner (for files holding credentials).
+/// `private` restricts the file to its owner (for files holding credentials), and the
+/// directories created for it too.
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), RepoError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&dir).map_err(|e| RepoError::write(&dir, e))?;
+    if private {
+        create_private_dir(&dir)?;
+    } else {
+        fs::create_dir_all(&dir).map_err(|e| RepoError::write(&dir, e))?;
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".rudder-")
         .tempfile_in(&dir)
@@ -221,4 +273,43 @@ pub fn table(rows: &[Vec<String>], max_width: Option<usize>) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_in_urls_are_redacted_as_go_does() {
+        for (text, shown) in [
+            (
+                "https://user:secret@host/charts",
+                "https://user:xxxxx@host/charts",
+            ),
+            (
+                "https://user:@host/charts",
+                "https://user:xxxxx@host/charts",
+            ),
+            (
+                "https://user:p%40ss@host:8443",
+                "https://user:xxxxx@host:8443",
+            ),
+            ("https://user:p@ss@host/x?y", "https://user:xxxxx@host/x?y"),
+            // No password: nothing to hide.
+            ("https://user@host/charts", "https://user@host/charts"),
+            ("https://host:8443/charts", "https://host:8443/charts"),
+            (
+                "oci://127.0.0.1:5000/charts/app@sha256:abc",
+                "oci://127.0.0.1:5000/charts/app@sha256:abc",
+            ),
+            // Every URL in a message.
+            (
+                "cannot reach \"http://a:b@h/x\": redirected to https://c:d@e:1/y",
+                "cannot reach \"http://a:xxxxx@h/x\": redirected to https://c:xxxxx@e:1/y",
+            ),
+            ("no URL here: user:pass@host", "no URL here: user:pass@host"),
+        ] {
+            assert_eq!(redacted(text), shown, "{text}");
+        }
+    }
 }

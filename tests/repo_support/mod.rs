@@ -77,9 +77,34 @@ pub fn rudder_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     rudder_full(home, args, "", env)
 }
 
+/// Runs rudder under `umask` (e.g. `022`), with its config and cache under `home`.
+pub fn rudder_umask(home: &Path, umask: &str, args: &[&str]) -> Run {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_rudder"));
+    rudder_run(command, home, args, "", &[])
+}
+
 fn rudder_full(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
+    rudder_run(
+        Command::new(env!("CARGO_BIN_EXE_rudder")),
+        home,
+        args,
+        stdin,
+        env,
+    )
+}
+
+fn rudder_run(
+    mut command: Command,
+    home: &Path,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> Run {
     use std::io::Write as _;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rudder"));
     command
         .args(args)
         .env("RUDDER_CONFIG_HOME", home.join("config"))

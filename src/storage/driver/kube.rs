@@ -667,7 +667,10 @@ impl<K: RecordObject> Driver for KubeDriver<K> {
                     .await
                 {
                     Ok(_) => Ok(Ok(())),
-                    Err(kube::Error::Api(s)) if s.code == 409 && expect.is_some() => Ok(Err(())),
+                    // Changed or gone since it was read: either way someone else got there first.
+                    Err(kube::Error::Api(s)) if matches!(s.code, 404 | 409) && expect.is_some() => {
+                        Ok(Err(()))
+                    }
                     Err(e) => Err(self.request_error("update", namespace, &name, e)),
                 }
             })

@@ -107,12 +107,19 @@ impl Driver for MemoryDriver {
         expect: Option<&str>,
     ) -> Result<(), StorageError> {
         let mut records = self.records();
-        let entry = records
-            .get_mut(&key(namespace, &release.name, release.version))
-            .ok_or_else(|| StorageError::NotFound {
-                name: release.name.clone(),
-                namespace: namespace.to_string(),
-            })?;
+        let Some(entry) = records.get_mut(&key(namespace, &release.name, release.version)) else {
+            return Err(if expect.is_some() {
+                StorageError::Conflict {
+                    name: release.name.clone(),
+                    version: release.version,
+                }
+            } else {
+                StorageError::NotFound {
+                    name: release.name.clone(),
+                    namespace: namespace.to_string(),
+                }
+            });
+        };
         if expect.is_some_and(|t| t != entry.generation.to_string()) {
             return Err(StorageError::Conflict {
                 name: release.name.clone(),

@@ -282,9 +282,16 @@ impl Driver for SqlDriver {
             .await
             .map_err(failed)?;
         let Some(current) = current else {
-            return Err(StorageError::NotFound {
-                name: release.name.clone(),
-                namespace: namespace.to_string(),
+            return Err(if expect.is_some() {
+                StorageError::Conflict {
+                    name: release.name.clone(),
+                    version: release.version,
+                }
+            } else {
+                StorageError::NotFound {
+                    name: release.name.clone(),
+                    namespace: namespace.to_string(),
+                }
             });
         };
         if expect.is_some_and(|t| t != current.get::<_, &str>("token")) {

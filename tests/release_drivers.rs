@@ -1,0 +1,381 @@
+//! Storage drivers: the same lifecycle over `memory`, `configmap` and `sql` (a real
+//! PostgreSQL server from Debian's packages, started on loopback for the test), and helm
+//! 4.1.4 reading and writing the same records through its own `HELM_DRIVER`.
+
+mod peers;
+mod release_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::Api;
+use rudder::action::config::Configuration;
+use rudder::action::install::install;
+use rudder::action::rollback::rollback;
+use rudder::action::uninstall::uninstall;
+use rudder::action::upgrade::upgrade;
+use rudder::storage::Status;
+use rudder::storage::driver::memory::MemoryDriver;
+
+use release_support::{
+    cluster, deploy_options, quiet_settings, release_chart, rollback_options, uninstall_options,
+};
+
+async fn statuses(config: &Configuration, name: &str) -> Vec<(u64, Status)> {
+    config
+        .storage
+        .history_stored(name)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| (s.release.version, s.release.info.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_memory_driver_keeps_records_in_the_process_only() {
+    let server = kubesim::Server::start().await.unwrap();
+    let c = cluster(&server).await;
+    let config = Configuration::with_driver(c.cluster.clone(), Arc::new(MemoryDriver::default()));
+    let chart = release_chart("app");
+    install(
+        &config,
+        &deploy_options("mem", chart.clone(), &[], quiet_settings()),
+    )
+    .await
+    .unwrap();
+    upgrade(
+        &config,
+        &deploy_options("mem", chart, &["greeting=hi"], quiet_settings()),
+    )
+    .await
+    .unwrap();
+    rollback(&config, &rollback_options("mem")).await.unwrap();
+    assert_eq!(
+        statuses(&config, "mem").await,
+        vec![
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(config.storage.driver_name(), "Memory");
+    // Nothing was written to the cluster's Secrets.
+    let secrets: Api<Secret> = Api::namespaced(c.client.clone(), "default");
+    assert!(
+        secrets
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    uninstall(&config, &uninstall_options("mem")).await.unwrap();
+    assert!(statuses(&config, "mem").await.is_empty());
+}
+
+fn run(program: &Path, args: &[&str], env: &[(&str, &str)], kubeconfig: &Path) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(program)
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .envs(env.iter().copied())
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed:\n{}\n{}",
+        program.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn rudder_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rudder"))
+}
+
+/// rudder and helm take turns on one release through the same driver settings, and each
+/// reads what the other wrote.
+fn take_turns(kubeconfig: &Path, env: &[(&str, &str)]) {
+    let helm = peers::helm();
+    // A helm chart (Go templates), so both tools render it.
+    let dir = tempfile::tempdir().unwrap();
+    let chart = release_support::write_chart(
+        dir.path(),
+        "turns",
+        [
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: turns\nversion: 0.1.0\n",
+            ),
+            ("values.yaml", "greeting: hello\n"),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ .Values.greeting }}\n",
+            ),
+        ],
+    );
+    let chart = chart.to_str().unwrap();
+    run(
+        &rudder_bin(),
+        &["install", "turns", chart, "--set", "greeting=one"],
+        env,
+        kubeconfig,
+    );
+    run(
+        &helm,
+        &[
+            "upgrade",
+            "turns",
+            chart,
+            "--set",
+            "greeting=two",
+            "--force-conflicts",
+        ],
+        env,
+        kubeconfig,
+    );
+    let history = run(
+        &rudder_bin(),
+        &["history", "turns", "-o", "json"],
+        env,
+        kubeconfig,
+    );
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    assert_eq!(history[1]["status"], "deployed");
+    run(&rudder_bin(), &["rollback", "turns", "1"], env, kubeconfig);
+    let theirs = run(&helm, &["history", "turns", "-o", "json"], env, kubeconfig);
+    let theirs: serde_json::Value = serde_json::from_str(&theirs).unwrap();
+    let statuses: Vec<&str> = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["superseded", "superseded", "deployed"]);
+    let values = run(
+        &helm,
+        &["get", "values", "turns", "-o", "json"],
+        env,
+        kubeconfig,
+    );
+    assert_eq!(values.trim(), r#"{"greeting":"one"}"#);
+    run(&helm, &["uninstall", "turns"], env, kubeconfig);
+    let list = run(&rudder_bin(), &["list", "-o", "json"], env, kubeconfig);
+    assert_eq!(list.trim(), "[]");
+}
+
+#[tokio::test]
+async fn rudder_and_helm_share_releases_in_config_maps() {
+    let server = kubesim::Server::start().await.unwrap();
+    let kubeconfig = server.kubeconfig_path().to_path_buf();
+    let c = cluster(&server).await;
+    let configmaps: Api<ConfigMap> = Api::namespaced(c.client.clone(), "default");
+    let secrets: Api<Secret> = Api::namespaced(c.client.clone(), "default");
+    let kc = kubeconfig.clone();
+    tokio::task::spawn_blocking(move || {
+        // RUDDER_DRIVER wins over HELM_DRIVER for rudder; helm reads HELM_DRIVER.
+        take_turns(
+            &kc,
+            &[
+                ("HELM_DRIVER", "configmap"),
+                ("RUDDER_DRIVER", "configmaps"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let records = |items: Vec<String>| {
+        items
+            .into_iter()
+            .filter(|n| n.starts_with("sh.helm.release.v1.turns."))
+            .count()
+    };
+    let names = |list: Vec<Option<String>>| list.into_iter().flatten().collect::<Vec<_>>();
+    assert_eq!(
+        records(names(
+            secrets
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|s| s.metadata.name)
+                .collect()
+        )),
+        0,
+        "no Secret records with the configmap driver"
+    );
+    assert_eq!(
+        records(names(
+            configmaps
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|s| s.metadata.name)
+                .collect()
+        )),
+        0,
+        "helm's uninstall removed the ConfigMap records"
+    );
+}
+
+/// A PostgreSQL server on loopback in a temporary directory, stopped when dropped.
+struct Postgres {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn postgres_bin(name: &str) -> PathBuf {
+    for dir in ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("PostgreSQL's {name} is not installed (apt-get install postgresql)");
+}
+
+/// Runs a PostgreSQL tool as the `postgres` user when this process is root (the server
+/// refuses to run as root).
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let out = as_postgres(&postgres_bin("initdb"))
+            .args(["--auth=trust", "--username=postgres", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {}",
+            dir.path().display()
+        );
+        let out = as_postgres(&postgres_bin("pg_ctl"))
+            .args(["-w", "-D"])
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(dir.path().join("log"))
+            .arg("start")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Postgres { dir, port }
+    }
+
+    fn connection(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
+            self.port
+        )
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&postgres_bin("pg_ctl"))
+            .args(["-w", "-m", "immediate", "-D"])
+            .arg(self.dir.path().join("data"))
+            .arg("stop")
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn rudder_and_helm_share_releases_in_postgresql() {
+    let db = Postgres::start();
+    let server = kubesim::Server::start().await.unwrap();
+    let kubeconfig = server.kubeconfig_path().to_path_buf();
+    let connection = db.connection();
+    // rudder creates the tables first (as helm would have), so helm finds its migrations
+    // applied; then they take turns.
+    tokio::task::spawn_blocking(move || {
+        take_turns(
+            &kubeconfig,
+            &[
+                ("HELM_DRIVER", "sql"),
+                ("HELM_DRIVER_SQL_CONNECTION_STRING", &connection),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    // Nothing went to the cluster's Secrets.
+    let c = cluster(&server).await;
+    let secrets: Api<Secret> = Api::namespaced(c.client.clone(), "default");
+    assert!(
+        secrets
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    // A bad connection string is one clear error, before anything is rendered.
+    let out = Command::new(rudder_bin())
+        .args(["list"])
+        .env("KUBECONFIG", server.kubeconfig_path())
+        .env("RUDDER_DRIVER", "sql")
+        .env(
+            "RUDDER_DRIVER_SQL_CONNECTION_STRING",
+            "host=127.0.0.1 port=1 user=postgres sslmode=disable",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sql driver: cannot connect to the database"),
+        "{stderr}"
+    );
+    drop(db);
+}
