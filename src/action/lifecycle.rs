@@ -1,7 +1,7 @@
-//! What install, upgrade, rollback and uninstall share: the release error type, building
-//! revision records, applying objects in install order with ownership checks and helm's
-//! labels, pruning, hooks, waiting, the pending-operation heartbeat, and the outputs of
-//! the status-like commands.
+//! What the release verbs share besides the operation itself (`operation.rs`): the
+//! release error type, building revision records, preparing objects (namespaces, helm's
+//! labels), ownership checks, applying in install order and deleting in uninstall order,
+//! hooks, waiting, and the outputs of the status-like commands.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
