@@ -17,9 +17,10 @@ use serde_json::Value;
 
 use crate::action::config::Configuration;
 use crate::action::install::DeployOptions;
+use crate::action::install::{plan_install, render_for_install};
 use crate::action::lifecycle::{
-    self, Identity, Prepared, ReleaseError, check_ownership, identity, is_kept, parse_manifest,
-    prepare, prepare_rendered, removed, render_on_cluster, stored_objects, validate_name,
+    self, Identity, Prepared, ReleaseError, identity, is_kept, parse_manifest, prepare, removed,
+    stored_objects, validate_name,
 };
 use crate::action::rollback::plan_rollback;
 use crate::action::upgrade::{needs_install, plan_upgrade};
@@ -107,32 +108,22 @@ pub async fn diff_upgrade(
     let new_values = opts.values.merge()?;
     let namespace = config.storage.namespace().to_string();
     let history = config.storage.history_stored(&opts.name).await?;
+    // Planned as a server dry run: lookups ask the cluster, CRDs are not installed.
     let opts = DeployOptions {
         settings: crate::action::lifecycle::ApplySettings {
             take_ownership: settings.take_ownership,
             ..opts.settings.clone()
         },
+        dry_run: crate::action::lifecycle::DryRun::Server,
         ..opts.clone()
     };
     let (objects, old, owned) = if needs_install(&history) {
         let version = history.last().map_or(1, |l| l.release.version + 1);
         let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
-        let caps = lifecycle::capabilities(config).await?;
-        let set_integers = std::sync::Arc::new(opts.values.set_integers());
-        let rendered =
-            render_on_cluster(config, chart, &new_values, info, caps, true, set_integers).await?;
-        let objects = prepare_rendered(config, &rendered, &opts.name, &namespace).await?;
-        let owned = BTreeSet::new();
-        check_ownership(
-            config,
-            &objects,
-            &opts.name,
-            &namespace,
-            &owned,
-            settings.take_ownership,
-        )
-        .await?;
-        (objects, Vec::new(), owned)
+        let rendered = render_for_install(config, chart, &new_values, info, &opts).await?;
+        let plan =
+            plan_install(config, &opts, &rendered, new_values, version, history, true).await?;
+        (plan.apply, Vec::new(), plan.owned)
     } else {
         let plan = plan_upgrade(config, &opts, history, chart, new_values, true).await?;
         (plan.apply, plan.delete, plan.owned)

@@ -129,107 +129,109 @@ pub async fn install(
     validate_name(&opts.name)?;
     let chart = chart::load(&opts.chart)?;
     let values = opts.values.merge()?;
-    let namespace = config.storage.namespace().to_string();
     let history = config.storage.history_stored(&opts.name).await?;
     let version = install_revision(
         &opts.name,
-        &namespace,
+        config.storage.namespace(),
         &history,
         opts.replace,
         opts.dry_run != DryRun::None,
     )?;
-    let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
-    let rendered = render_for_install(config, chart, &values, info, opts).await?;
-    deploy_new(config, opts, rendered, values, version, history).await
+    deploy_new(config, opts, chart, values, version, history).await
 }
 
-/// Installs rendered objects as revision `version` of a release with no deployed revision
-/// (`history` is what the release has).
+/// The plan of installing `rendered` as revision `version` of a release with no deployed
+/// revision (`history` is what it has): its objects resolved against the cluster and
+/// checked for ownership when `resolve`. `diff upgrade` compares the same plan.
+pub(crate) async fn plan_install(
+    config: &Configuration,
+    opts: &DeployOptions,
+    rendered: &RenderedRelease,
+    values: Values,
+    version: u64,
+    history: Vec<Stored>,
+    resolve: bool,
+) -> Result<Plan, ReleaseError> {
+    let namespace = config.storage.namespace();
+    let description = opts.description.as_deref().unwrap_or("Install complete");
+    let release = record(
+        &opts.name,
+        namespace,
+        version,
+        rendered,
+        values,
+        Status::PendingInstall,
+        description,
+    );
+    let mut plan = Plan {
+        kind: Kind::Install,
+        release,
+        history,
+        apply: Vec::new(),
+        delete: Vec::new(),
+        owned: BTreeSet::new(),
+    };
+    if resolve {
+        plan.apply = prepare_rendered(config, rendered, &opts.name, namespace).await?;
+        check_ownership(
+            config,
+            &plan.apply,
+            &opts.name,
+            namespace,
+            &plan.owned,
+            opts.settings.take_ownership,
+        )
+        .await?;
+    }
+    Ok(plan)
+}
+
+/// Renders the chart and installs it as revision `version` of a release with no deployed
+/// revision (`history` is what the release has): install, and `upgrade --install` of a
+/// release that does not exist.
 pub(crate) async fn deploy_new(
     config: &Configuration,
     opts: &DeployOptions,
-    rendered: RenderedRelease,
+    chart: crate::chart::Chart,
     values: Values,
     version: u64,
     history: Vec<Stored>,
 ) -> Result<Release, ReleaseError> {
     let cluster = &config.cluster;
-    let namespace = config.storage.namespace().to_string();
-    let description = opts
-        .description
-        .clone()
-        .unwrap_or_else(|| "Install complete".into());
-    let mut release = record(
-        &opts.name,
-        &namespace,
-        version,
-        &rendered,
-        values,
-        Status::PendingInstall,
-        &description,
-    );
-    if opts.dry_run == DryRun::Client {
-        release.info.description = "Dry run complete".into();
-        return Ok(release);
+    let namespace = config.storage.namespace();
+    let info = ReleaseInfo::new(&opts.name, namespace, version, false);
+    let rendered = render_for_install(config, chart, &values, info, opts).await?;
+    let resolve = opts.dry_run != DryRun::Client;
+    let plan = plan_install(config, opts, &rendered, values, version, history, resolve).await?;
+    if opts.dry_run != DryRun::None {
+        if opts.dry_run == DryRun::Server {
+            apply_all(cluster, &plan.apply, &opts.settings, &plan.owned, true).await?;
+        }
+        return Ok(plan.dry_run());
     }
-    if opts.create_namespace && opts.dry_run == DryRun::None {
-        create_namespace(cluster, &namespace, &opts.settings.field_manager).await?;
-    }
-    let objects = prepare_rendered(cluster, &rendered, &opts.name, &namespace).await?;
-    let none = BTreeSet::new();
-    check_ownership(
-        cluster,
-        &objects,
-        &opts.name,
-        &namespace,
-        &none,
-        opts.settings.take_ownership,
-    )
-    .await?;
-    if opts.dry_run == DryRun::Server {
-        apply_all(cluster, &objects, &opts.settings, &none, true).await?;
-        release.info.description = "Dry run complete".into();
-        return Ok(release);
+    if opts.create_namespace {
+        create_namespace(cluster, namespace, &opts.settings.field_manager).await?;
     }
     if !opts.skip_crds {
         install_crds(cluster, &rendered, &opts.settings).await?;
     }
-    let plan = Plan {
-        kind: Kind::Install,
-        release,
-        history,
-        apply: objects.clone(),
-        delete: Vec::new(),
-        owned: none,
-    };
+    let objects = plan.apply.clone();
+    let versions: Vec<u64> = plan
+        .history
+        .iter()
+        .map(|s| s.release.version)
+        .chain([version])
+        .collect();
     let finish = Finish {
         history_max: opts.history_max,
         keep_history: false,
     };
     match operation::execute(config, plan, &opts.settings, &finish).await {
         Ok(done) => Ok(done.release),
-        Err(ReleaseError::Failed {
-            operation,
-            name,
-            cause,
-            mut note,
-        }) if opts.atomic => {
+        Err(e @ ReleaseError::Failed { .. }) if opts.atomic => {
             lifecycle::delete_all(cluster, &objects, false).await?;
-            let versions: Vec<u64> = config
-                .storage
-                .history_stored(&opts.name)
-                .await?
-                .iter()
-                .map(|s| s.release.version)
-                .collect();
             config.storage.purge(&opts.name, versions).await?;
-            note.push_str("; the release was uninstalled (--atomic)");
-            Err(ReleaseError::Failed {
-                operation,
-                name,
-                cause,
-                note,
-            })
+            Err(e.noted("; the release was uninstalled (--atomic)"))
         }
         Err(e) => Err(e),
     }

@@ -77,6 +77,30 @@ pub enum ReleaseError {
     },
 }
 
+impl ReleaseError {
+    /// A [`ReleaseError::Failed`] with `more` added to its note (what was done after the
+    /// failure, such as an `--atomic` rollback); any other error as it is.
+    pub fn noted(self, more: &str) -> ReleaseError {
+        match self {
+            ReleaseError::Failed {
+                operation,
+                name,
+                cause,
+                mut note,
+            } => {
+                note.push_str(more);
+                ReleaseError::Failed {
+                    operation,
+                    name,
+                    cause,
+                    note,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 /// `--dry-run`: `client` renders only; `server` also sends every object with `dryRun=All`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DryRun {
@@ -450,7 +474,7 @@ pub async fn check_ownership(
 
 /// Managers whose fields rudder takes over without `--force-conflicts` on objects already
 /// in the release: helm itself (taking over a helm-installed release).
-pub const TAKEOVER_MANAGERS: &[&str] = &["helm", "Helm"];
+const TAKEOVER_MANAGERS: &[&str] = &["helm", "Helm"];
 
 /// Applies objects in install order: kinds in waves (objects of one kind in parallel),
 /// waiting for CRDs to be Established before anything after them.

@@ -107,6 +107,13 @@ impl Plan {
         self.history.last()
     }
 
+    /// What a dry run reports: the record the operation would write.
+    pub fn dry_run(self) -> Release {
+        let mut release = self.release;
+        release.info.description = "Dry run complete".into();
+        release
+    }
+
     /// The deployed revision the release runs now, as readers resolve it (the highest).
     pub fn deployed(&self) -> Option<&Release> {
         self.history

@@ -149,9 +149,7 @@ pub async fn rollback(
     operation::check_not_held(&opts.name, &history)?;
     let plan = plan_rollback(config, &opts.name, opts.revision, history).await?;
     if opts.dry_run {
-        let mut release = plan.release;
-        release.info.description = "Dry run complete".into();
-        return Ok(release);
+        return Ok(plan.dry_run());
     }
     // What the rollback will create (not live now), for --cleanup-on-fail.
     let absent: Vec<Prepared> = if opts.cleanup_on_fail {
@@ -165,20 +163,9 @@ pub async fn rollback(
     };
     match operation::execute(config, plan, &opts.settings, &finish).await {
         Ok(done) => Ok(done.release),
-        Err(ReleaseError::Failed {
-            operation,
-            name,
-            cause,
-            mut note,
-        }) if !absent.is_empty() => {
+        Err(e @ ReleaseError::Failed { .. }) if !absent.is_empty() => {
             lifecycle::delete_all(config, &absent, false).await?;
-            note.push_str("; objects this rollback created were deleted (--cleanup-on-fail)");
-            Err(ReleaseError::Failed {
-                operation,
-                name,
-                cause,
-                note,
-            })
+            Err(e.noted("; objects this rollback created were deleted (--cleanup-on-fail)"))
         }
         Err(e) => Err(e),
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::action::config::Configuration;
-use crate::action::install::{DeployOptions, create_namespace, deploy_new, render_for_install};
+use crate::action::install::{DeployOptions, deploy_new};
 use crate::action::lifecycle::{
     self, DryRun, Identity, Prepared, ReleaseError, apply_all, check_ownership, identity,
     prepare_rendered, record, removed, render_on_cluster, stored_objects_with, upgrade_base,
@@ -42,28 +42,44 @@ pub async fn upgrade(
     config: &Configuration,
     opts: &DeployOptions,
 ) -> Result<Release, ReleaseError> {
-    validate_name(&opts.name)?;
+    upgrade_or_install(config, opts).await.1
+}
+
+/// [`upgrade`], also saying whether it installs the release (`--install` of a release that
+/// does not exist; known once its history is read, whatever the outcome).
+pub async fn upgrade_or_install(
+    config: &Configuration,
+    opts: &DeployOptions,
+) -> (bool, Result<Release, ReleaseError>) {
+    if let Err(e) = validate_name(&opts.name) {
+        return (false, Err(e));
+    }
+    let history = match config.storage.history_stored(&opts.name).await {
+        Ok(history) => history,
+        Err(e) => return (false, Err(e.into())),
+    };
+    let installing = opts.install && needs_install(&history);
+    (installing, upgrade_with(config, opts, history).await)
+}
+
+async fn upgrade_with(
+    config: &Configuration,
+    opts: &DeployOptions,
+    history: Vec<Stored>,
+) -> Result<Release, ReleaseError> {
     let chart = chart::load(&opts.chart)?;
     let new_values = opts.values.merge()?;
-    let namespace = config.storage.namespace().to_string();
-    let history = config.storage.history_stored(&opts.name).await?;
+    operation::check_not_held(&opts.name, &history)?;
     if needs_install(&history) {
         if !opts.install {
             return Err(ReleaseError::NotInstalled {
                 name: opts.name.clone(),
-                namespace,
+                namespace: config.storage.namespace().to_string(),
             });
         }
-        operation::check_not_held(&opts.name, &history)?;
-        if opts.create_namespace && opts.dry_run == DryRun::None {
-            create_namespace(config, &namespace, &opts.settings.field_manager).await?;
-        }
         let version = history.last().map_or(1, |l| l.release.version + 1);
-        let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
-        let rendered = render_for_install(config, chart, &new_values, info, opts).await?;
-        return deploy_new(config, opts, rendered, new_values, version, history).await;
+        return deploy_new(config, opts, chart, new_values, version, history).await;
     }
-    operation::check_not_held(&opts.name, &history)?;
     let plan = plan_upgrade(
         config,
         opts,
@@ -77,9 +93,7 @@ pub async fn upgrade(
         if opts.dry_run == DryRun::Server {
             apply_all(config, &plan.apply, &opts.settings, &plan.owned, true).await?;
         }
-        let mut release = plan.release;
-        release.info.description = "Dry run complete".into();
-        return Ok(release);
+        return Ok(plan.dry_run());
     }
     let base = plan
         .deployed()
@@ -98,15 +112,10 @@ pub async fn upgrade(
     };
     match operation::execute(config, plan, &opts.settings, &finish).await {
         Ok(done) => Ok(done.release),
-        Err(ReleaseError::Failed {
-            operation,
-            name,
-            cause,
-            mut note,
-        }) => {
+        Err(mut e @ ReleaseError::Failed { .. }) => {
             if opts.cleanup_on_fail {
                 lifecycle::delete_all(config, &created, false).await?;
-                note.push_str("; objects this upgrade created were deleted (--cleanup-on-fail)");
+                e = e.noted("; objects this upgrade created were deleted (--cleanup-on-fail)");
             }
             if opts.atomic {
                 let rollback_opts = RollbackOptions {
@@ -117,28 +126,18 @@ pub async fn upgrade(
                     history_max: opts.history_max,
                     cleanup_on_fail: opts.cleanup_on_fail,
                 };
-                match rollback(config, &rollback_opts).await {
-                    Ok(r) => note.push_str(&format!(
+                e = match rollback(config, &rollback_opts).await {
+                    Ok(r) => e.noted(&format!(
                         "; rolled back to revision {base} as revision {} (--atomic)",
                         r.version
                     )),
-                    Err(e) => note.push_str(&format!("; the rollback failed too: {e}")),
-                }
+                    Err(failed) => e.noted(&format!("; the rollback failed too: {failed}")),
+                };
             }
-            Err(ReleaseError::Failed {
-                operation,
-                name,
-                cause,
-                note,
-            })
+            Err(e)
         }
         Err(e) => Err(e),
     }
-}
-
-/// Whether `upgrade --install` of `name` would install it (see [`needs_install`]).
-pub async fn will_install(config: &Configuration, name: &str) -> Result<bool, ReleaseError> {
-    Ok(needs_install(&config.storage.history_stored(name).await?))
 }
 
 /// Whether an upgrade of a release with this history installs it (`--install`): it has no
@@ -174,10 +173,7 @@ pub async fn plan_upgrade(
     let set_integers = std::sync::Arc::new(opts.values.set_integers());
     let rendered =
         render_on_cluster(config, chart, &values, info, caps, resolve, set_integers).await?;
-    let description = opts
-        .description
-        .clone()
-        .unwrap_or_else(|| "Upgrade complete".into());
+    let description = opts.description.as_deref().unwrap_or("Upgrade complete");
     let mut release = record(
         &opts.name,
         &namespace,
@@ -185,7 +181,7 @@ pub async fn plan_upgrade(
         &rendered,
         values,
         Status::PendingUpgrade,
-        &description,
+        description,
     );
     release.info.first_deployed = current.info.first_deployed.or(release.info.first_deployed);
     let mut plan = Plan {

@@ -520,17 +520,15 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
                 print!("{}", crate::diff::render(&report, &options));
                 return Ok(ExitCode::SUCCESS);
             }
-            let installing = args.install && upgrade::will_install(&config, &args.name).await?;
+            let (installing, outcome) = upgrade::upgrade_or_install(&config, &opts).await;
             if installing && args.deploy.output == OutputFormat::Table {
                 println!("Release {:?} does not exist. Installing it now.", args.name);
             }
-            let release = upgrade::upgrade(&config, &opts)
-                .await
-                .context(if installing {
-                    "INSTALLATION FAILED"
-                } else {
-                    "UPGRADE FAILED"
-                })?;
+            let release = outcome.context(if installing {
+                "INSTALLATION FAILED"
+            } else {
+                "UPGRADE FAILED"
+            })?;
             if !installing && args.deploy.output == OutputFormat::Table {
                 println!(
                     "Release {:?} has been upgraded. Happy Helming!",
