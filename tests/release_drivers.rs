@@ -193,41 +193,35 @@ async fn rudder_and_helm_share_releases_in_config_maps() {
     })
     .await
     .unwrap();
-    let records = |items: Vec<String>| {
-        items
-            .into_iter()
-            .filter(|n| n.starts_with("sh.helm.release.v1.turns."))
-            .count()
-    };
-    let names = |list: Vec<Option<String>>| list.into_iter().flatten().collect::<Vec<_>>();
     assert_eq!(
-        records(names(
-            secrets
-                .list(&Default::default())
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .map(|s| s.metadata.name)
-                .collect()
-        )),
+        turns_records(&secrets).await,
         0,
         "no Secret records with the configmap driver"
     );
     assert_eq!(
-        records(names(
-            configmaps
-                .list(&Default::default())
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .map(|s| s.metadata.name)
-                .collect()
-        )),
+        turns_records(&configmaps).await,
         0,
         "helm's uninstall removed the ConfigMap records"
     );
+}
+
+/// How many objects of `api` are records of the release `turns`.
+async fn turns_records<K>(api: &Api<K>) -> usize
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|o| {
+            o.meta()
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("sh.helm.release.v1.turns."))
+        })
+        .count()
 }
 
 /// A PostgreSQL server on loopback in a temporary directory, stopped when dropped.
@@ -236,14 +230,27 @@ struct Postgres {
     port: u16,
 }
 
+/// A PostgreSQL program from Debian's package (the newest major installed), else on PATH.
 fn postgres_bin(name: &str) -> PathBuf {
-    for dir in ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("PostgreSQL's {name} is not installed (apt-get install postgresql)");
+    let mut majors: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| {
+            dirs.flatten()
+                .map(|d| d.path().join("bin").join(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    majors.sort();
+    majors
+        .pop()
+        .filter(|p| p.exists())
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join(name))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| {
+            panic!("PostgreSQL's {name} is not installed (apt-get install postgresql)")
+        })
 }
 
 /// Runs a PostgreSQL tool as the `postgres` user when this process is root (the server

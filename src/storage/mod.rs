@@ -11,10 +11,7 @@ pub mod driver;
 pub mod release;
 
 pub use driver::Driver;
-pub use driver::kube::{
-    HEARTBEAT_ANNOTATION, HOLDER_ANNOTATION, MAX_RECORD_BYTES, PART_TYPE, PARTS_ANNOTATION,
-    SECRET_TYPE, STARTED_ANNOTATION, part_name, record_name as secret_name,
-};
+pub use driver::kube::{PART_TYPE, PARTS_ANNOTATION, SECRET_TYPE};
 pub use release::{Info, Release, ReleaseChart, Status};
 
 use std::sync::Arc;
@@ -272,11 +269,6 @@ impl Storage {
             self.delete(name, version).await?;
         }
         self.driver.sweep(&self.namespace, name, &[]).await
-    }
-
-    /// Removes whatever the driver keeps for revisions of `name` other than `keep`.
-    pub async fn delete_orphan_parts(&self, name: &str, keep: &[u64]) -> Result<(), StorageError> {
-        self.driver.sweep(&self.namespace, name, keep).await
     }
 
     /// The latest revision of every release in this namespace (every namespace with

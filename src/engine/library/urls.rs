@@ -211,25 +211,7 @@ fn userinfo_string(raw: &str) -> String {
     };
     let esc = |s: &str| {
         let decoded = unescape(s, false).unwrap_or_else(|| s.to_string());
-        escape(&decoded, |c| {
-            c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'-' | b'_'
-                        | b'.'
-                        | b'~'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                )
-        })
+        escape(&decoded, |c| kept(c, USERINFO_KEEPS))
     };
     match pass {
         Some(p) => format!("{}:{}", esc(user), esc(p)),
@@ -239,27 +221,18 @@ fn userinfo_string(raw: &str) -> String {
 
 /// Bytes Go's `url` package leaves unescaped in a path (a fragment also keeps `?`).
 fn path_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            b'-' | b'_'
-                | b'.'
-                | b'~'
-                | b'$'
-                | b'&'
-                | b'+'
-                | b','
-                | b'/'
-                | b':'
-                | b';'
-                | b'='
-                | b'@'
-                | b'!'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-        )
+    kept(c, PATH_KEEPS)
+}
+
+/// The punctuation Go's `url` package leaves unescaped in each part (letters and digits
+/// are always kept).
+const USERINFO_KEEPS: &[u8] = b"-_.~$&'()*+,;=";
+const HOST_KEEPS: &[u8] = b"-_.~!$&'()*+,;=:[]<>\"";
+const PATH_KEEPS: &[u8] = b"-_.~$&+,/:;=@!'()*";
+
+/// Whether `c` stays as it is in a part that keeps `punctuation`.
+fn kept(c: u8, punctuation: &[u8]) -> bool {
+    c.is_ascii_alphanumeric() || punctuation.contains(&c)
 }
 
 fn escape(s: &str, keep: impl Fn(u8) -> bool) -> String {
@@ -340,32 +313,7 @@ fn url_join(m: Option<&Map>) -> FnResult {
                 out.push_str(&userinfo_string(&userinfo));
                 out.push('@');
             }
-            out.push_str(&escape(&host, |c| {
-                c.is_ascii_alphanumeric()
-                    || matches!(
-                        c,
-                        b'-' | b'_'
-                            | b'.'
-                            | b'~'
-                            | b'!'
-                            | b'$'
-                            | b'&'
-                            | b'\''
-                            | b'('
-                            | b')'
-                            | b'*'
-                            | b'+'
-                            | b','
-                            | b';'
-                            | b'='
-                            | b':'
-                            | b'['
-                            | b']'
-                            | b'<'
-                            | b'>'
-                            | b'"'
-                    )
-            }));
+            out.push_str(&escape(&host, |c| kept(c, HOST_KEEPS)));
         }
         if !path.is_empty() && !path.starts_with('/') && !host.is_empty() {
             out.push('/');

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::Driver;
+use super::{Driver, check_current};
 use crate::storage::release::{self, Release};
 use crate::storage::{Holder, StorageError, Stored};
 
@@ -107,25 +107,10 @@ impl Driver for MemoryDriver {
         expect: Option<&str>,
     ) -> Result<(), StorageError> {
         let mut records = self.records();
-        let Some(entry) = records.get_mut(&key(namespace, &release.name, release.version)) else {
-            return Err(if expect.is_some() {
-                StorageError::Conflict {
-                    name: release.name.clone(),
-                    version: release.version,
-                }
-            } else {
-                StorageError::NotFound {
-                    name: release.name.clone(),
-                    namespace: namespace.to_string(),
-                }
-            });
-        };
-        if expect.is_some_and(|t| t != entry.generation.to_string()) {
-            return Err(StorageError::Conflict {
-                name: release.name.clone(),
-                version: release.version,
-            });
-        }
+        let key = key(namespace, &release.name, release.version);
+        let current = records.get(&key).map(|e| e.generation.to_string());
+        check_current(namespace, release, current.as_deref(), expect)?;
+        let entry = records.get_mut(&key).expect("checked above");
         *entry = Entry {
             release: release.clone(),
             holder: holder.cloned(),

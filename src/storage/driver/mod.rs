@@ -80,6 +80,31 @@ pub trait Driver: Send + Sync {
     }
 }
 
+/// The rule of a conditional update, for drivers that check it themselves: the record must
+/// exist (`current`: its token as read now, None when it is gone) and, when `expect` is
+/// given, still carry that token. A record gone under a conditional update is a conflict
+/// too: someone else got there first.
+pub(crate) fn check_current(
+    namespace: &str,
+    release: &Release,
+    current: Option<&str>,
+    expect: Option<&str>,
+) -> Result<(), StorageError> {
+    let conflict = || StorageError::Conflict {
+        name: release.name.clone(),
+        version: release.version,
+    };
+    match (current, expect) {
+        (None, Some(_)) => Err(conflict()),
+        (None, None) => Err(StorageError::NotFound {
+            name: release.name.clone(),
+            namespace: namespace.to_string(),
+        }),
+        (Some(token), Some(expected)) if token != expected => Err(conflict()),
+        _ => Ok(()),
+    }
+}
+
 /// The driver named by `RUDDER_DRIVER` (else `HELM_DRIVER`; unset or empty: `secret`), for
 /// releases on `cluster`. The sql driver's connection string comes from
 /// `RUDDER_DRIVER_SQL_CONNECTION_STRING` (else `HELM_DRIVER_SQL_CONNECTION_STRING`).

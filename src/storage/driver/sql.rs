@@ -11,7 +11,7 @@
 
 use tokio_postgres::{Client, NoTls, Row};
 
-use super::Driver;
+use super::{Driver, check_current};
 use crate::storage::release::{self, Release};
 use crate::storage::{Holder, StorageError, Stored};
 
@@ -281,25 +281,8 @@ impl Driver for SqlDriver {
             )
             .await
             .map_err(failed)?;
-        let Some(current) = current else {
-            return Err(if expect.is_some() {
-                StorageError::Conflict {
-                    name: release.name.clone(),
-                    version: release.version,
-                }
-            } else {
-                StorageError::NotFound {
-                    name: release.name.clone(),
-                    namespace: namespace.to_string(),
-                }
-            });
-        };
-        if expect.is_some_and(|t| t != current.get::<_, &str>("token")) {
-            return Err(StorageError::Conflict {
-                name: release.name.clone(),
-                version: release.version,
-            });
-        }
+        let token = current.as_ref().map(|row| row.get::<_, &str>("token"));
+        check_current(namespace, release, token, expect)?;
         tx.execute(
             "UPDATE releases_v1 SET body = $3, status = $4, modifiedAt = $5 \
              WHERE key = $1 AND namespace = $2",
