@@ -411,8 +411,9 @@ async fn run_phases(
     Ok(kept)
 }
 
-/// The record phase. `held`: the latest record as the claim rewrote it (a revision-making
-/// operation lets go of it here).
+/// The record phase. `held`: the latest record as the claim rewrote it. A claim left on a
+/// record that is no longer the latest means nothing (only the latest record's holder is
+/// ever consulted), so a new revision needs no write to let go of the one before.
 async fn record(
     storage: &Storage,
     plan: Plan,
@@ -433,12 +434,6 @@ async fn record(
             release.info.status = Status::Failed;
             release.info.description = kind.failure_description(&name, &cause);
             storage.update(&release).await?;
-            if kind != Kind::Uninstall
-                && let Some(held) = &held
-            {
-                // The latest record it held while claiming: let go of it.
-                let _ = storage.update(held).await;
-            }
             return Err(ReleaseError::Failed {
                 operation: kind.noun(),
                 name,
@@ -471,18 +466,12 @@ async fn record(
     storage.update(&release).await?;
     let mut versions: Vec<(u64, Status)> = Vec::new();
     for stored in &history {
-        let is_held = held
-            .as_ref()
-            .is_some_and(|h| h.version == stored.release.version);
         let mut r = match &held {
-            Some(h) if is_held => h.clone(),
+            Some(h) if h.version == stored.release.version => h.clone(),
             _ => stored.release.clone(),
         };
-        let was_deployed = r.info.status == Status::Deployed;
-        if was_deployed {
+        if r.info.status == Status::Deployed {
             r.info.status = Status::Superseded;
-        }
-        if was_deployed || is_held {
             storage.update(&r).await?;
         }
         versions.push((r.version, r.info.status));
