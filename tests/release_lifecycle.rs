@@ -21,8 +21,8 @@ fn chart() -> PathBuf {
 }
 
 use release_support::{
-    alice, connect_with, deploy_options, quiet_settings as settings, rollback_options, start,
-    uninstall_options,
+    alice, connect_with, deploy_options, object, quiet_settings as settings, rollback_options,
+    start, uninstall_options, write_chart,
 };
 
 fn deploy(name: &str, sets: &[&str]) -> DeployOptions {
@@ -947,4 +947,109 @@ async fn a_missing_namespace_is_named_with_the_flag_that_creates_it() {
         .to_string();
     assert!(err.contains("namespace \"nowhere\" not found"), "{err}");
     assert!(err.contains("--create-namespace"), "{err}");
+}
+
+const GADGET_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
+  scope: Cluster
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+#[tokio::test]
+async fn a_kind_the_cluster_does_not_serve_is_refused_before_anything_is_written() {
+    let (_server, c) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let crd = object(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "gadgets.example.com",
+    );
+    let crd = ObjectRef {
+        namespace: None,
+        ..crd
+    };
+    let settings_cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ Release.Name }}-settings\ndata: {a: '1'}\n";
+    let gizmo = "apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: g\nspec: {}\n";
+    let bad = write_chart(
+        dir.path(),
+        "bad",
+        [
+            ("crds/gadgets.yaml", GADGET_CRD),
+            ("templates/settings.yaml", settings_cm),
+            ("templates/gizmo.yaml", gizmo),
+        ],
+    );
+    let opts = deploy_options("k", bad.clone(), &[], settings());
+    let err = install(&c, &opts).await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "bad/templates/gizmo.yaml: the cluster does not serve kind Gizmo in apiVersion example.com/v1 \
+         and no CRD of the chart defines it; install its CRD first (nothing was changed)"
+    );
+    assert!(statuses(&c, "k").await.is_empty(), "no revision is stored");
+    assert!(live(&c, "default", "k-settings").await.is_none());
+    assert!(
+        c.get(&crd).await.unwrap().is_none(),
+        "not even the chart's crds/ are installed"
+    );
+
+    // A kind defined by a CRD of the release itself is applied after its CRD, with the
+    // CRD's scope (here cluster-scoped), in templates as well as in crds/.
+    let gadget = "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: {{ Release.Name }}-gadget\nspec: {size: 2}\n";
+    let good = write_chart(
+        dir.path(),
+        "good",
+        [
+            ("templates/crd.yaml", GADGET_CRD),
+            ("templates/settings.yaml", settings_cm),
+            ("templates/gadget.yaml", gadget),
+        ],
+    );
+    let opts = deploy_options("k", good.clone(), &[], settings());
+    install(&c, &opts).await.unwrap();
+    let live_gadget = c
+        .get(&ObjectRef {
+            namespace: None,
+            ..object("example.com/v1", "Gadget", "k-gadget")
+        })
+        .await
+        .unwrap()
+        .expect("the Gadget is created, cluster-scoped");
+    assert_eq!(live_gadget["spec"]["size"], 2);
+    assert!(live_gadget["metadata"].get("namespace").is_none());
+
+    // An upgrade bringing an unknown kind changes nothing either.
+    std::fs::copy(
+        bad.join("templates/gizmo.yaml"),
+        good.join("templates/gizmo.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        good.join("templates/settings.yaml"),
+        settings_cm.replace("'1'", "'2'"),
+    )
+    .unwrap();
+    let err = upgrade(&c, &opts).await.unwrap_err().to_string();
+    assert!(
+        err.starts_with("good/templates/gizmo.yaml: the cluster does not serve kind Gizmo"),
+        "{err}"
+    );
+    assert_eq!(
+        statuses(&c, "k").await,
+        vec![(1, Status::Deployed, "Install complete".into())]
+    );
+    assert_eq!(
+        live(&c, "default", "k-settings").await.unwrap()["data"]["a"],
+        "1"
+    );
 }

@@ -19,8 +19,8 @@ use crate::action::config::Configuration;
 use crate::action::install::DeployOptions;
 use crate::action::install::{plan_install, render_for_install};
 use crate::action::lifecycle::{
-    self, Identity, Prepared, ReleaseError, identity, is_kept, parse_manifest, prepare, removed,
-    stored_objects, validate_name,
+    self, Identity, Prepared, ReleaseError, UnknownKinds, identity, is_kept, parse_manifest,
+    prepare, removed, stored_objects, validate_name,
 };
 use crate::action::rollback::plan_rollback;
 use crate::action::upgrade::{needs_install, plan_upgrade};
@@ -192,6 +192,7 @@ pub async fn diff_revision(
             &release.name,
             &release.namespace,
             false,
+            UnknownKinds::AssumeNamespaced,
         )
         .await
     };

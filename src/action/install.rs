@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::action::config::Configuration;
 use crate::action::lifecycle::{
@@ -272,18 +272,8 @@ pub(crate) async fn install_crds(
     rendered: &RenderedRelease,
     settings: &ApplySettings,
 ) -> Result<usize, ReleaseError> {
-    let mut objects = Vec::new();
-    for file in &rendered.crds {
-        for doc in serde_yaml::Deserializer::from_str(&file.content) {
-            let object: Value = serde::Deserialize::deserialize(doc)
-                .map_err(|e| ReleaseError::Invalid(format!("{}: invalid YAML: {e}", file.path)))?;
-            if object.is_object() {
-                objects.push(object);
-            }
-        }
-    }
     let mut created = Vec::new();
-    for object in objects {
+    for object in lifecycle::crd_objects(rendered)? {
         let r = ObjectRef::of(&object);
         if cluster.get(&r).await?.is_none() {
             cluster
@@ -330,6 +320,9 @@ pub(crate) async fn render_for_install(
     if opts.skip_crds || opts.dry_run != DryRun::None || rendered.crds.is_empty() {
         return Ok(rendered);
     }
+    // Every kind is resolved before the first write (the CRDs below).
+    let kinds = lifecycle::ReleaseKinds::of(&rendered)?;
+    lifecycle::check_kinds(cluster, &rendered, &kinds).await?;
     if install_crds(cluster, &rendered, &opts.settings).await? == 0 {
         return Ok(rendered);
     }

@@ -339,39 +339,167 @@ pub fn identity(r: &ObjectRef) -> Identity {
     )
 }
 
-/// Sets the namespace (namespaced kinds) and helm's ownership metadata on each object.
-/// Kinds the cluster does not serve yet (custom resources of CRDs in the same release) are
-/// assumed namespaced unless they say otherwise.
-/// [`prepare`] for a release's rendered (non-hook) manifests, labelled for ownership.
+/// The custom kinds a release defines with CRDs of its own (in `crds/` or among its
+/// objects): the cluster may not serve them until the release is applied.
+#[derive(Debug, Default)]
+pub struct ReleaseKinds(Vec<DefinedKind>);
+
+#[derive(Debug)]
+struct DefinedKind {
+    group: String,
+    versions: Vec<String>,
+    kind: String,
+    namespaced: bool,
+}
+
+impl ReleaseKinds {
+    /// The kinds defined by the CRDs among `objects`.
+    pub fn defined_by<'a>(objects: impl IntoIterator<Item = &'a Value>) -> ReleaseKinds {
+        let defined = objects
+            .into_iter()
+            .filter(|o| o["kind"] == "CustomResourceDefinition")
+            .filter_map(|crd| {
+                let spec = &crd["spec"];
+                Some(DefinedKind {
+                    group: spec["group"].as_str()?.to_string(),
+                    versions: spec["versions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v["name"].as_str().map(str::to_string))
+                        .chain(spec["version"].as_str().map(str::to_string))
+                        .collect(),
+                    kind: spec["names"]["kind"].as_str()?.to_string(),
+                    namespaced: spec["scope"] != "Cluster",
+                })
+            })
+            .collect();
+        ReleaseKinds(defined)
+    }
+
+    /// The kinds defined by a rendered release's `crds/` files and CRD templates.
+    pub fn of(rendered: &RenderedRelease) -> Result<ReleaseKinds, ReleaseError> {
+        let crds = crd_objects(rendered)?;
+        let objects: Vec<Value> = rendered
+            .manifests
+            .iter()
+            .chain(&rendered.hooks)
+            .filter(|m| m.kind == "CustomResourceDefinition" && m.is_object())
+            .map(Manifest::object)
+            .collect();
+        Ok(ReleaseKinds::defined_by(crds.iter().chain(&objects)))
+    }
+
+    /// Whether `kind` in `api_version` is namespaced, when the release defines it.
+    fn namespaced(&self, api_version: &str, kind: &str) -> Option<bool> {
+        let (group, version) = api_version.split_once('/')?;
+        self.0
+            .iter()
+            .find(|d| d.group == group && d.kind == kind && d.versions.iter().any(|v| v == version))
+            .map(|d| d.namespaced)
+    }
+}
+
+/// The objects of a rendered release's `crds/` files.
+pub fn crd_objects(rendered: &RenderedRelease) -> Result<Vec<Value>, ReleaseError> {
+    let mut objects = Vec::new();
+    for file in &rendered.crds {
+        for doc in serde_yaml::Deserializer::from_str(&file.content) {
+            let object: Value = serde::Deserialize::deserialize(doc)
+                .map_err(|e| ReleaseError::Invalid(format!("{}: invalid YAML: {e}", file.path)))?;
+            if object.is_object() {
+                objects.push(object);
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// What [`prepare`] does with a kind the cluster does not serve.
+#[derive(Clone, Copy)]
+pub enum UnknownKinds<'a> {
+    /// Refuse it unless the release defines it with a CRD of its own (objects about to
+    /// be applied: nothing may be written for a release that cannot be applied whole).
+    Refuse(&'a ReleaseKinds),
+    /// Assume it namespaced (objects only read or deleted, whose CRD may be gone).
+    AssumeNamespaced,
+}
+
+/// Refuses, before anything is written, a rendered release with an object (hooks
+/// included) of a kind the cluster does not serve and the release defines no CRD for,
+/// naming the template it came from.
+pub async fn check_kinds(
+    cluster: &Cluster,
+    rendered: &RenderedRelease,
+    kinds: &ReleaseKinds,
+) -> Result<(), ReleaseError> {
+    for m in rendered.manifests.iter().chain(&rendered.hooks) {
+        if !m.is_object() || kinds.namespaced(&m.api_version, &m.kind).is_some() {
+            continue;
+        }
+        let mut r = ObjectRef::of(&m.object());
+        match cluster.scope(&mut r, "default").await {
+            Err(KubeError::UnknownKind {
+                api_version, kind, ..
+            }) => {
+                return Err(ReleaseError::Invalid(format!(
+                    "{}: the cluster does not serve kind {kind} in apiVersion {api_version} and no CRD of the chart defines it; install its CRD first (nothing was changed)",
+                    m.source
+                )));
+            }
+            Err(e) => return Err(e.into()),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// [`prepare`] for a release's rendered (non-hook) manifests, labelled for ownership;
+/// every kind must be served by the cluster or defined by the release ([`check_kinds`]).
 pub async fn prepare_rendered(
     cluster: &Cluster,
     rendered: &RenderedRelease,
     release: &str,
     namespace: &str,
 ) -> Result<Vec<Prepared>, ReleaseError> {
+    let kinds = ReleaseKinds::of(rendered)?;
+    check_kinds(cluster, rendered, &kinds).await?;
     let objects = rendered
         .manifests
         .iter()
         .filter(|m| m.is_object())
         .map(Manifest::object)
         .collect();
-    prepare(cluster, objects, release, namespace, true).await
+    let unknown = UnknownKinds::Refuse(&kinds);
+    prepare(cluster, objects, release, namespace, true, unknown).await
 }
 
+/// Sets the namespace (namespaced kinds) and helm's ownership metadata on each object.
+/// Kinds the cluster does not serve yet are handled as `unknown` says (a release's own
+/// CRDs give their scope).
 pub async fn prepare(
     cluster: &Cluster,
     objects: Vec<Value>,
     release: &str,
     namespace: &str,
     label_ownership: bool,
+    unknown: UnknownKinds<'_>,
 ) -> Result<Vec<Prepared>, ReleaseError> {
     let mut out = Vec::new();
     for mut object in objects {
         let mut r = ObjectRef::of(&object);
         match cluster.scope(&mut r, namespace).await {
             Ok(_) => {}
-            Err(KubeError::UnknownKind { .. }) => {
-                if r.namespace.is_none() {
+            Err(e @ KubeError::UnknownKind { .. }) => {
+                let namespaced = match unknown {
+                    UnknownKinds::AssumeNamespaced => true,
+                    UnknownKinds::Refuse(kinds) => kinds
+                        .namespaced(&r.api_version, &r.kind)
+                        .ok_or(ReleaseError::Kube(e))?,
+                };
+                if !namespaced {
+                    r.namespace = None;
+                } else if r.namespace.is_none() {
                     r.namespace = Some(namespace.to_string());
                 }
             }
@@ -650,6 +778,7 @@ pub async fn run_hooks(
             &release.name,
             &release.namespace,
             false,
+            UnknownKinds::AssumeNamespaced,
         )
         .await?
         .remove(0);
@@ -746,18 +875,45 @@ async fn delete_and_wait_gone(
     Ok(())
 }
 
-/// The objects of a stored release, prepared for apply or delete.
+/// The objects of a stored release, prepared to be read or deleted (a kind the cluster no
+/// longer serves is assumed namespaced).
 pub async fn stored_objects(
     cluster: &Cluster,
     release: &Release,
 ) -> Result<Vec<Prepared>, ReleaseError> {
     let objects = parse_manifest(&release.manifest)?;
+    let objects = objects.into_iter().map(|o| o.object).collect();
+    let unknown = UnknownKinds::AssumeNamespaced;
     prepare(
         cluster,
-        objects.into_iter().map(|o| o.object).collect(),
+        objects,
         &release.name,
         &release.namespace,
         true,
+        unknown,
+    )
+    .await
+}
+
+/// The objects of a stored release, prepared to be applied again (rollback): every kind
+/// must be served by the cluster or defined by a CRD of the release.
+pub async fn stored_objects_to_apply(
+    cluster: &Cluster,
+    release: &Release,
+) -> Result<Vec<Prepared>, ReleaseError> {
+    let objects: Vec<Value> = parse_manifest(&release.manifest)?
+        .into_iter()
+        .map(|o| o.object)
+        .collect();
+    let kinds = ReleaseKinds::defined_by(&objects);
+    let unknown = UnknownKinds::Refuse(&kinds);
+    prepare(
+        cluster,
+        objects,
+        &release.name,
+        &release.namespace,
+        true,
+        unknown,
     )
     .await
 }

@@ -8,8 +8,8 @@ use futures::StreamExt as _;
 
 use crate::action::config::Configuration;
 use crate::action::lifecycle::{
-    self, ApplySettings, Identity, Prepared, ReleaseError, identity, removed, stored_objects,
-    stored_objects_with,
+    self, ApplySettings, Identity, Prepared, ReleaseError, identity, removed,
+    stored_objects_to_apply, stored_objects_with,
 };
 use crate::action::operation::{self, Finish, Kind, Plan};
 use crate::kube::{Cluster, KubeError};
@@ -39,7 +39,7 @@ pub async fn rollback_objects(
     latest: &Release,
     target: &Release,
 ) -> Result<(Vec<Prepared>, Vec<Prepared>, BTreeSet<Identity>), ReleaseError> {
-    let objects = stored_objects(cluster, target).await?;
+    let objects = stored_objects_to_apply(cluster, target).await?;
     let deployed = history
         .iter()
         .rev()
