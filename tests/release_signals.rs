@@ -105,8 +105,10 @@ async fn after_kill_9_a_stale_pending_revision_is_recovered() {
         "kill -9 leaves it pending"
     );
 
-    // Its holder stopped beating: while the heartbeat is fresh the name is held; once it
-    // is older than the stale bound, `install --replace` marks it failed and proceeds.
+    // A holder on another machine (whose process cannot be looked at) that stopped
+    // beating: while the heartbeat is fresh the name is held; once it is older than the
+    // stale bound, `install --replace` marks it failed and proceeds. (A holder of this
+    // machine that is gone is taken over at once: tests/release_interleaving.rs.)
     let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
         kube::Api::namespaced(cluster.client.clone(), "default");
     secrets
@@ -114,6 +116,7 @@ async fn after_kill_9_a_stale_pending_revision_is_recovered() {
             "sh.helm.release.v1.crash.v1",
             &kube::api::PatchParams::default(),
             &kube::api::Patch::Merge(json!({"metadata": {"annotations": {
+                "rudder.dev/holder": "ci@elsewhere pid 1 (boot 00000000, pid namespace 1)",
                 "rudder.dev/heartbeat": "2020-01-01T00:00:00Z"}}})),
         )
         .await

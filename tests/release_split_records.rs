@@ -140,3 +140,52 @@ async fn no_part_secret_outlives_its_revision() {
         "{kinds:?}"
     );
 }
+
+/// Issue: values over ~1 MiB were not split (`413 Request entity too large`, no word about
+/// values). They travel in the parts with the rest of the record, read back whole, and an
+/// upgrade with `--reuse-values` keeps them.
+#[tokio::test]
+async fn values_over_a_megabyte_are_split_with_the_record() {
+    let (_server, c) = release_support::start().await;
+    let secrets: Api<Secret> = Api::namespaced(c.client.clone(), "default");
+    let dir = tempfile::tempdir().unwrap();
+    // 2 MiB of incompressible text (a xorshift stream, hex-encoded).
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let blob: String = (0..(1 << 20))
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            format!("{:02x}", state as u8)
+        })
+        .collect();
+    let values = dir.path().join("big-values.yaml");
+    std::fs::write(&values, format!("blob: {blob}\n")).unwrap();
+    let mut opts = release_support::deploy_options(
+        "bigvalues",
+        release_support::release_chart("app"),
+        &[],
+        settings(),
+    );
+    opts.values
+        .sources
+        .push(rudder::values::ValueSource::File(values));
+    install(&c, &opts).await.unwrap();
+    assert_split(&records(&secrets).await, &[1]);
+    let storage = Storage::new(&c, "default");
+    let r1 = storage.get("bigvalues", 1).await.unwrap();
+    assert_eq!(r1.config["blob"].as_str(), Some(blob.as_str()));
+
+    let mut again = release_support::deploy_options(
+        "bigvalues",
+        release_support::release_chart("app"),
+        &["greeting=again"],
+        settings(),
+    );
+    again.reuse_values = true;
+    upgrade(&c, &again).await.unwrap();
+    assert_split(&records(&secrets).await, &[1, 2]);
+    let r2 = storage.get("bigvalues", 2).await.unwrap();
+    assert_eq!(r2.config["blob"].as_str(), Some(blob.as_str()));
+    assert_eq!(r2.config["greeting"], "again");
+}

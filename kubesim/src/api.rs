@@ -5,7 +5,7 @@ use crate::User;
 use crate::apply::{Part, record_update, server_side_apply};
 use crate::discovery;
 use crate::errors::ApiError;
-use crate::faults::{Faults, Injected};
+use crate::faults::{Faults, Injected, Resume};
 use crate::fields::Walk;
 use crate::kinds::{ResourceKey, ResourceType, crd_status};
 use crate::patch;
@@ -80,8 +80,12 @@ pub async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    match state.faults.take() {
+    match state.faults.take(req.method().as_str(), req.uri().path()) {
         Some(Injected::Drop) => return Err(DropConnection),
+        Some(Injected::Pause(pause)) if pause.hold().await == Resume::Drop => {
+            return Err(DropConnection);
+        }
+        Some(Injected::Pause(_)) => {}
         Some(Injected::Fail(code)) => {
             let message = match code {
                 429 => "Too many requests, please try again later.".to_string(),

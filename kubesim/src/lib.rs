@@ -22,7 +22,7 @@ pub mod table;
 pub mod tls;
 pub mod validation;
 
-pub use faults::Faults;
+pub use faults::{Faults, Matcher, Pause, Resume};
 
 use anyhow::Context;
 use api::AppState;

@@ -163,11 +163,17 @@ fn busy(stored: &Stored) -> Busy {
     match (&stored.holder, &stored.heartbeat) {
         (Some(holder), heartbeat) => {
             let beat = heartbeat.clone().unwrap_or_else(|| holder.started.clone());
-            if age(&beat).is_some_and(|a| a <= STALE_AFTER) {
+            let gone = holder.is_gone();
+            if !gone && age(&beat).is_some_and(|a| a <= STALE_AFTER) {
                 Busy::Held(holder.clone())
             } else if status.is_pending() {
+                let why = if gone {
+                    "its process is gone".to_string()
+                } else {
+                    format!("last heartbeat {beat}")
+                };
                 Busy::Abandoned(format!(
-                    "{status} abandoned: {} stopped without finishing (last heartbeat {beat}); marked failed by rudder",
+                    "{status} abandoned: {} stopped without finishing ({why}); marked failed by rudder",
                     holder.holder
                 ))
             } else {
@@ -428,12 +434,19 @@ async fn record(
         ..
     } = plan;
     let name = release.name.clone();
+    let unrecorded = |e: StorageError| {
+        ReleaseError::Invalid(format!(
+            "the {} of {name:?} to revision {} reached the cluster, but its record could not be written: {e}; run it again to record it",
+            kind.noun(),
+            release.version
+        ))
+    };
     let kept = match outcome {
         Ok(kept) => kept,
         Err(cause) => {
             release.info.status = Status::Failed;
             release.info.description = kind.failure_description(&name, &cause);
-            storage.update(&release).await?;
+            persist(|| storage.update(&release)).await?;
             return Err(ReleaseError::Failed {
                 operation: kind.noun(),
                 name,
@@ -463,7 +476,9 @@ async fn record(
     release.info.status = Status::Deployed;
     release.info.last_deployed = Some(now());
     // Deployed first: until the older ones are superseded, readers take the highest.
-    storage.update(&release).await?;
+    persist(|| storage.update(&release))
+        .await
+        .map_err(unrecorded)?;
     let mut versions: Vec<(u64, Status)> = Vec::new();
     for stored in &history {
         let mut r = match &held {
@@ -472,7 +487,7 @@ async fn record(
         };
         if r.info.status == Status::Deployed {
             r.info.status = Status::Superseded;
-            storage.update(&r).await?;
+            persist(|| storage.update(&r)).await?;
         }
         versions.push((r.version, r.info.status));
     }
@@ -484,6 +499,32 @@ async fn record(
         release,
         kept: Vec::new(),
     })
+}
+
+/// How long the record phase keeps retrying a write that fails transiently: the cluster
+/// has the revision's objects by then, and a record left pending would misstate the release.
+const RECORD_PERSISTENCE: Duration = Duration::from_secs(60);
+
+/// Runs a record-phase write until it succeeds, fails for good, or transient failures
+/// (each write already retries a few times) outlast [`RECORD_PERSISTENCE`].
+async fn persist<F, Fut>(mut write: F) -> Result<(), StorageError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StorageError>>,
+{
+    let start = std::time::Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match write().await {
+            Err(StorageError::Kube(e))
+                if e.is_transient() && start.elapsed() < RECORD_PERSISTENCE =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn wait_deleted(

@@ -8,10 +8,12 @@
 //! ignores), so a stuck pending revision can be told apart from one still being worked on.
 
 pub mod driver;
+pub mod holder;
 pub mod release;
 
 pub use driver::Driver;
 pub use driver::kube::{PART_TYPE, PARTS_ANNOTATION, SECRET_TYPE};
+pub use holder::Holder;
 pub use release::{Info, Release, ReleaseChart, Status};
 
 use std::sync::Arc;
@@ -51,32 +53,6 @@ pub enum StorageError {
     Driver(String),
     #[error(transparent)]
     Kube(#[from] KubeError),
-}
-
-/// Who holds an operation, recorded with the revision it claims.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Holder {
-    pub holder: String,
-    pub started: String,
-}
-
-impl Holder {
-    /// This process: `user@host pid N`, started now.
-    pub fn this_process() -> Holder {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        let host = std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_string())
-            .ok()
-            .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_else(|| "localhost".into());
-        Holder {
-            holder: format!("{user}@{host} pid {}", std::process::id()),
-            started: release::format_time(&release::now()),
-        }
-    }
 }
 
 /// A stored revision with the bookkeeping rudder keeps beside helm's record.
