@@ -12,6 +12,7 @@ pub mod diff;
 pub mod engine;
 pub mod kube;
 pub mod manifest;
+pub mod output;
 pub mod registry;
 pub mod repo;
 pub mod storage;

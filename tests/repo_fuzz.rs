@@ -136,7 +136,9 @@ proptest! {
     #[test]
     fn oci_references_never_panic(text in "(oci://)?[ -~]{0,40}") {
         if let Err(e) = rudder::registry::Reference::parse(&text) {
-            prop_assert!(e.to_string().contains(&text));
+            // The error names the reference (a password in it shown as `xxxxx`).
+            let shown = rudder::repo::redacted(&text);
+            prop_assert!(e.to_string().contains(&shown), "{e} does not name {shown}");
         }
     }
 
@@ -233,4 +235,15 @@ fn hostile_archive(entries: &[(String, u8, Vec<u8>)]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar).unwrap();
     gz.finish().unwrap()
+}
+
+/// A case the generator found: the error names the reference with its (empty) password
+/// redacted.
+#[test]
+fn an_oci_reference_with_an_empty_password_is_named_redacted() {
+    let e = rudder::registry::Reference::parse("oci://:@").unwrap_err();
+    assert!(
+        e.to_string().contains(&rudder::repo::redacted("oci://:@")),
+        "{e}"
+    );
 }

@@ -12,8 +12,7 @@ use crate::registry::RegistryOptions;
 use crate::repo::http::{self, parse_url};
 use crate::repo::index::{resolve_chart_url, url_join};
 use crate::repo::{
-    HttpOptions, IndexFile, RepoEntry, RepoError, RepoFile, RepoSettings, helm_yaml, sha256_hex,
-    write_atomic,
+    HttpOptions, IndexFile, RepoEntry, RepoError, RepoFile, RepoSettings, sha256_hex, write_atomic,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -425,7 +424,7 @@ fn lock_yaml(deps: &[Dependency], locked: &[LockedDependency]) -> String {
         "digest": lock_digest(deps, locked),
         "generated": crate::repo::go_time_now(),
     });
-    helm_yaml(&value)
+    crate::output::yaml(&value)
 }
 
 /// `dependency update`: resolves, downloads, and writes `charts/` and `Chart.lock`.
@@ -630,7 +629,7 @@ pub fn list(chart_dir: &Path, max_col_width: usize) -> Result<String, RepoError>
             status(chart_dir, dep),
         ]);
     }
-    let mut out = crate::repo::table(&rows, Some(max_col_width));
+    let mut out = crate::output::table(&rows, Some(max_col_width));
     out.push('\n');
     Ok(out)
 }

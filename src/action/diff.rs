@@ -27,45 +27,10 @@ use crate::action::upgrade::{needs_install, plan_upgrade};
 use crate::diff::{Pair, fold_string_data};
 use crate::engine::ReleaseInfo;
 use crate::kube::{ApplyOptions, Cluster, KubeError, ObjectRef};
-use crate::storage::{Release, Status, StorageError};
+use crate::storage::{Release, Status};
 
 /// How many dry-runs are in flight at once.
 pub const CONCURRENCY: usize = 32;
-
-/// Why a diff could not be computed.
-#[derive(Debug, thiserror::Error)]
-pub enum DiffError {
-    #[error(transparent)]
-    Release(#[from] ReleaseError),
-    #[error(transparent)]
-    Kube(#[from] KubeError),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    #[error(
-        "release {name:?} has no deployed revision in namespace {namespace:?} to compare the live objects with"
-    )]
-    NoDeployed { name: String, namespace: String },
-    #[error("there is no revision before {latest} of {name:?} to roll back to")]
-    NoPrevious { name: String, latest: u64 },
-}
-
-impl From<crate::chart::ChartError> for DiffError {
-    fn from(e: crate::chart::ChartError) -> Self {
-        DiffError::Release(e.into())
-    }
-}
-
-impl From<crate::values::ValuesError> for DiffError {
-    fn from(e: crate::values::ValuesError) -> Self {
-        DiffError::Release(e.into())
-    }
-}
-
-impl From<crate::action::render::RenderError> for DiffError {
-    fn from(e: crate::action::render::RenderError) -> Self {
-        DiffError::Release(e.into())
-    }
-}
 
 /// How the dry-runs are sent.
 #[derive(Debug, Clone)]
@@ -102,7 +67,7 @@ pub async fn diff_upgrade(
     config: &Configuration,
     opts: &DeployOptions,
     settings: &DiffSettings,
-) -> Result<Vec<Pair>, DiffError> {
+) -> Result<Vec<Pair>, ReleaseError> {
     validate_name(&opts.name)?;
     let chart = crate::chart::load(&opts.chart)?;
     let new_values = opts.values.merge()?;
@@ -136,7 +101,7 @@ pub async fn diff_upgrade(
 pub async fn server_dry_run(
     config: &Configuration,
     opts: &DeployOptions,
-) -> Result<crate::diff::Report, DiffError> {
+) -> Result<crate::diff::Report, ReleaseError> {
     let settings = DiffSettings {
         field_manager: opts.settings.field_manager.clone(),
         force_conflicts: opts.settings.force_conflicts,
@@ -156,14 +121,14 @@ pub async fn diff_rollback(
     name: &str,
     revision: u64,
     settings: &DiffSettings,
-) -> Result<Vec<Pair>, DiffError> {
+) -> Result<Vec<Pair>, ReleaseError> {
     let history = config.storage.history_stored(name).await?;
     let latest = history
         .last()
         .map(|s| s.release.version)
         .ok_or_else(|| config.storage.not_found(name))?;
     if revision == 0 && latest <= 1 {
-        return Err(DiffError::NoPrevious {
+        return Err(ReleaseError::NoPrevious {
             name: name.into(),
             latest,
         });
@@ -179,7 +144,7 @@ pub async fn diff_revision(
     name: &str,
     rev1: u64,
     rev2: u64,
-) -> Result<Vec<Pair>, DiffError> {
+) -> Result<Vec<Pair>, ReleaseError> {
     let storage = &config.storage;
     let cluster = &config.cluster;
     let first = storage.get(name, rev1).await?;
@@ -219,7 +184,7 @@ pub async fn diff_release(
     config: &Configuration,
     name: &str,
     settings: &DiffSettings,
-) -> Result<Vec<Pair>, DiffError> {
+) -> Result<Vec<Pair>, ReleaseError> {
     let storage = &config.storage;
     let cluster = &config.cluster;
     let history = storage.history(name).await?;
@@ -227,7 +192,7 @@ pub async fn diff_release(
         .iter()
         .rev()
         .find(|r| r.info.status == Status::Deployed)
-        .ok_or_else(|| DiffError::NoDeployed {
+        .ok_or_else(|| ReleaseError::NothingDeployedToCompare {
             name: name.into(),
             namespace: cluster.namespace.clone(),
         })?;
@@ -236,7 +201,7 @@ pub async fn diff_release(
         .iter()
         .map(|p| drift_one(cluster, p, settings))
         .collect();
-    let results: Vec<Result<Pair, DiffError>> = futures::stream::iter(checks)
+    let results: Vec<Result<Pair, ReleaseError>> = futures::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -247,7 +212,7 @@ async fn drift_one(
     cluster: &Cluster,
     p: &Prepared,
     settings: &DiffSettings,
-) -> Result<Pair, DiffError> {
+) -> Result<Pair, ReleaseError> {
     let mut pair = pair_for(&p.r);
     let options = ApplyOptions {
         field_manager: settings.field_manager.clone(),
@@ -278,7 +243,7 @@ async fn drift_one(
     Ok(pair)
 }
 
-async fn get_live(cluster: &Cluster, r: &ObjectRef) -> Result<Option<Value>, DiffError> {
+async fn get_live(cluster: &Cluster, r: &ObjectRef) -> Result<Option<Value>, ReleaseError> {
     match cluster.get(r).await {
         Ok(live) => Ok(live),
         // A kind the cluster does not serve yet has no live objects.
@@ -317,7 +282,7 @@ async fn compare(
     old: &[Prepared],
     owned: &BTreeSet<Identity>,
     settings: &DiffSettings,
-) -> Result<Vec<Pair>, DiffError> {
+) -> Result<Vec<Pair>, ReleaseError> {
     let previous: HashMap<Identity, &Value> =
         old.iter().map(|p| (identity(&p.r), &p.object)).collect();
     let predictions: Vec<_> = objects
@@ -327,7 +292,7 @@ async fn compare(
             predict(cluster, p, previous, owned, settings)
         })
         .collect();
-    let mut results: Vec<Result<Pair, DiffError>> = futures::stream::iter(predictions)
+    let mut results: Vec<Result<Pair, ReleaseError>> = futures::stream::iter(predictions)
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -340,10 +305,10 @@ async fn compare(
         .map(|p| async move {
             let mut pair = pair_for(&p.r);
             pair.before = get_live(cluster, &p.r).await?;
-            Ok::<Pair, DiffError>(pair)
+            Ok::<Pair, ReleaseError>(pair)
         })
         .collect();
-    let removal_results: Vec<Result<Pair, DiffError>> = futures::stream::iter(removals)
+    let removal_results: Vec<Result<Pair, ReleaseError>> = futures::stream::iter(removals)
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -358,7 +323,7 @@ async fn predict(
     previous: Option<&Value>,
     owned: &BTreeSet<Identity>,
     settings: &DiffSettings,
-) -> Result<Pair, DiffError> {
+) -> Result<Pair, ReleaseError> {
     let mut pair = pair_for(&p.r);
     let options = ApplyOptions {
         field_manager: settings.field_manager.clone(),

@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use crate::action::config::Configuration;
-use crate::action::lifecycle::{OutputFormat, ReleaseError, encode, status_text};
+use crate::action::lifecycle::{ReleaseError, status_text};
+use crate::output::{OutputFormat, encode};
 use crate::storage::Release;
 use crate::values::Values;
 

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::action::config::Configuration;
-use crate::action::lifecycle::{OutputFormat, ReleaseError, ansic, encode, table};
+use crate::action::lifecycle::{ReleaseError, ansic};
+use crate::output::{OutputFormat, encode, table};
 use crate::storage::release::format_time;
 
 /// Prints the history of a release in `cluster.namespace`.
@@ -42,7 +43,7 @@ pub async fn history(
                 r.info.description.clone(),
             ]);
         }
-        return Ok(table(&rows));
+        return Ok(table(&rows, None));
     }
     let items: Vec<Value> = revisions
         .iter()

@@ -50,6 +50,12 @@ pub enum ReleaseError {
     #[error("{name:?} has no deployed releases in namespace {namespace:?}")]
     NotInstalled { name: String, namespace: String },
     #[error(
+        "release {name:?} has no deployed revision in namespace {namespace:?} to compare the live objects with"
+    )]
+    NothingDeployedToCompare { name: String, namespace: String },
+    #[error("there is no revision before {latest} of {name:?} to roll back to")]
+    NoPrevious { name: String, latest: u64 },
+    #[error(
         "{object} exists and cannot be imported into release {release:?}: {why}; rerun with --take-ownership to adopt it"
     )]
     Ownership {
@@ -1034,65 +1040,6 @@ pub fn status_text(release: &Release, show_manifest: bool) -> String {
     out
 }
 
-/// Output formats of the listing commands (`-o table|json|yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
-    #[default]
-    Table,
-    Json,
-    Yaml,
-}
-
-impl std::str::FromStr for OutputFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "table" => Ok(OutputFormat::Table),
-            "json" => Ok(OutputFormat::Json),
-            "yaml" => Ok(OutputFormat::Yaml),
-            other => Err(format!(
-                "invalid format type {other:?}: expected table, json or yaml"
-            )),
-        }
-    }
-}
-
-/// A value as JSON (one line, as helm prints) or YAML.
-pub fn encode(value: &Value, format: OutputFormat) -> String {
-    match format {
-        OutputFormat::Yaml => format!("{}\n", crate::engine::yaml::to_yaml(value)),
-        _ => format!(
-            "{}\n",
-            serde_json::to_string(value).expect("JSON values serialize")
-        ),
-    }
-}
-
-/// A table like helm's (columns padded, separated by a tab).
-pub fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| format!("{cell:<width$}", width = widths[i]))
-            .collect();
-        out.push_str(&cells.join("\t"));
-        out.push('\n');
-    }
-    out
-}
-
 /// Groups stored objects by the key helm uses in `--show-resources` (`v1/Pod`).
 pub fn group_by_kind(objects: &[Prepared]) -> BTreeMap<String, Vec<ObjectRef>> {
     let mut out: BTreeMap<String, Vec<ObjectRef>> = BTreeMap::new();
@@ -1161,14 +1108,5 @@ conflict with "kubectl" using apps/v1: .spec.template"#;
             &json!({"metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}})
         ));
         assert!(!is_kept(&json!({"metadata": {}})));
-    }
-
-    #[test]
-    fn tables_pad_columns_like_helm() {
-        let t = table(&[
-            vec!["NAME".into(), "REVISION".into()],
-            vec!["a-long-name".into(), "1".into()],
-        ]);
-        assert_eq!(t, "NAME       \tREVISION\na-long-name\t1       \n");
     }
 }

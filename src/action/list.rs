@@ -5,7 +5,8 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use crate::action::config::Configuration;
-use crate::action::lifecycle::{OutputFormat, ReleaseError, encode, go_time_string, table};
+use crate::action::lifecycle::{ReleaseError, go_time_string};
+use crate::output::{OutputFormat, encode, table};
 use crate::storage::{Release, Status};
 
 /// The flags of `list`.
@@ -112,7 +113,7 @@ pub async fn list(config: &Configuration, opts: &ListOptions) -> Result<String, 
                 r.app_version(),
             ]);
         }
-        return Ok(table(&rows));
+        return Ok(table(&rows, None));
     }
     let items: Vec<Value> = releases
         .iter()

@@ -1,25 +1,7 @@
 //! `rudder repo list [-o table|json|yaml]`: the configured repositories.
 
+use crate::output::{OutputFormat, encode, table};
 use crate::repo::{RepoError, RepoFile, RepoSettings, redacted};
-
-/// Output formats of listing commands (`-o`), as helm's.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OutputFormat {
-    #[default]
-    Table,
-    Json,
-    Yaml,
-}
-
-impl OutputFormat {
-    /// Renders JSON-shaped rows in this format (`Table` is handled by the caller).
-    pub fn render(self, value: &serde_json::Value) -> String {
-        match self {
-            OutputFormat::Json => format!("{value}\n"),
-            _ => crate::repo::helm_yaml(value),
-        }
-    }
-}
 
 /// The repository list, formatted; a password written in a URL is shown as `xxxxx`.
 pub fn repo_list(settings: &RepoSettings, format: OutputFormat) -> Result<String, RepoError> {
@@ -35,13 +17,16 @@ pub fn repo_list(settings: &RepoSettings, format: OutputFormat) -> Result<String
                     .iter()
                     .map(|r| vec![r.name.clone(), redacted(&r.url)]),
             );
-            crate::repo::table(&rows, None)
+            table(&rows, None)
         }
-        other => other.render(&serde_json::Value::Array(
-            file.repositories
-                .iter()
-                .map(|r| serde_json::json!({"name": r.name, "url": redacted(&r.url)}))
-                .collect(),
-        )),
+        other => encode(
+            &serde_json::Value::Array(
+                file.repositories
+                    .iter()
+                    .map(|r| serde_json::json!({"name": r.name, "url": redacted(&r.url)}))
+                    .collect(),
+            ),
+            other,
+        ),
     })
 }

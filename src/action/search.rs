@@ -1,8 +1,8 @@
 //! `rudder search repo [KEYWORD] [--version C] [--versions] [--devel] [-o …]`: searches the
 //! cached indexes of the configured repositories, as helm's `search repo`.
 
-use super::repo_list::OutputFormat;
 use crate::chart::constraint::{parse_constraint, parse_lenient_version};
+use crate::output::{OutputFormat, encode, table};
 use crate::repo::{ChartVersion, IndexFile, RepoError, RepoFile, RepoSettings};
 
 /// What to search for.
@@ -134,20 +134,23 @@ pub fn render(results: &[SearchResult], format: OutputFormat, max_col_width: usi
                     r.chart.metadata.description.clone().unwrap_or_default(),
                 ]
             }));
-            crate::repo::table(&rows, Some(max_col_width))
+            table(&rows, Some(max_col_width))
         }
-        other => other.render(&serde_json::Value::Array(
-            results
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "name": r.name,
-                        "version": r.chart.version(),
-                        "app_version": r.chart.metadata.app_version.clone().unwrap_or_default(),
-                        "description": r.chart.metadata.description.clone().unwrap_or_default(),
+        other => encode(
+            &serde_json::Value::Array(
+                results
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "name": r.name,
+                            "version": r.chart.version(),
+                            "app_version": r.chart.metadata.app_version.clone().unwrap_or_default(),
+                            "description": r.chart.metadata.description.clone().unwrap_or_default(),
+                        })
                     })
-                })
-                .collect(),
-        )),
+                    .collect(),
+            ),
+            other,
+        ),
     }
 }

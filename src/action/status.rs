@@ -11,10 +11,10 @@ use serde_json::Value;
 
 use crate::action::config::Configuration;
 use crate::action::lifecycle::{
-    OutputFormat, Prepared, ReleaseError, encode, group_by_kind, live_objects, status_text,
-    stored_objects, table,
+    Prepared, ReleaseError, group_by_kind, live_objects, status_text, stored_objects,
 };
 use crate::kube::{Cluster, KubeError, ObjectRef};
+use crate::output::{OutputFormat, encode, table};
 use crate::storage::Release;
 
 /// Workload kinds whose Pods `--show-resources` lists as related.
@@ -218,7 +218,7 @@ impl Printed {
             .unwrap_or_else(|| vec!["NAME".into(), "STATUS".into()]);
         let mut rows = vec![header];
         rows.extend(self.rows.iter().cloned());
-        table(&rows)
+        table(&rows, None)
             .lines()
             .map(str::trim_end)
             .collect::<Vec<_>>()

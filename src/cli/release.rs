@@ -15,7 +15,7 @@ use super::{GlobalFlags, ValuesFlags, value_options};
 use crate::action::config::Configuration;
 use crate::action::get::{GetOptions, GetWhat};
 use crate::action::install::DeployOptions;
-use crate::action::lifecycle::{self, ApplySettings, DryRun, OutputFormat, status_text};
+use crate::action::lifecycle::{ApplySettings, DryRun, status_text};
 use crate::action::list::ListOptions;
 use crate::action::operation;
 use crate::action::rollback::RollbackOptions;
@@ -24,6 +24,7 @@ use crate::action::{
     get, history, install, list, release_test, rollback, status, uninstall, upgrade,
 };
 use crate::kube::{self, Cluster, ConnectOptions};
+use crate::output::OutputFormat;
 
 /// The release lifecycle commands.
 #[derive(Subcommand, Debug)]
@@ -453,7 +454,7 @@ fn print_release(release: &crate::storage::Release, format: OutputFormat, hide_n
         }
         f => print!(
             "{}",
-            lifecycle::encode(
+            crate::output::encode(
                 &serde_json::to_value(release).expect("releases serialize"),
                 f
             )

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 
 use crate::action;
-use crate::action::repo_list::OutputFormat;
+use crate::output::OutputFormat;
 use crate::registry::RegistryOptions;
 use crate::repo::{HttpOptions, LocateOptions, RepoEntry, RepoSettings};
 
@@ -57,29 +57,11 @@ pub enum RepoCmd {
     Index(RepoIndexArgs),
 }
 
-#[derive(Clone, Copy, Debug, Default, ValueEnum)]
-pub enum Format {
-    #[default]
-    Table,
-    Json,
-    Yaml,
-}
-
-impl From<Format> for OutputFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Table => OutputFormat::Table,
-            Format::Json => OutputFormat::Json,
-            Format::Yaml => OutputFormat::Yaml,
-        }
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct FormatArg {
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
-    pub output: Format,
+    /// Output format: table, json or yaml
+    #[arg(short = 'o', long = "output", default_value = "table")]
+    pub output: OutputFormat,
 }
 
 /// TLS and credential flags shared by commands that talk to repositories.
@@ -465,10 +447,7 @@ fn repo(cmd: RepoCmd, settings: &RepoSettings) -> Result<ExitCode> {
                 ),
             }
         }
-        RepoCmd::List(f) => print!(
-            "{}",
-            action::repo_list::repo_list(settings, f.output.into())?
-        ),
+        RepoCmd::List(f) => print!("{}", action::repo_list::repo_list(settings, f.output)?),
         RepoCmd::Update { names } => {
             println!("Hang tight while we grab the latest from your chart repositories...");
             let results =
@@ -538,7 +517,7 @@ fn search(args: SearchRepoArgs, settings: &RepoSettings) -> Result<ExitCode> {
     }
     print!(
         "{}",
-        action::search::render(&results, args.format.output.into(), args.max_col_width)
+        action::search::render(&results, args.format.output, args.max_col_width)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,8 @@
 //! `repositories.yaml`: the configured chart repositories, in helm's format (so a helm
 //! user's file reads as is): name, URL, credentials and TLS settings of each.
 
-use super::{RepoError, helm_yaml, write_atomic};
+use super::{RepoError, write_atomic};
+use crate::output::yaml as helm_yaml;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -4,9 +4,10 @@
 //! entries are skipped with a warning, as helm does), builds one from a directory of
 //! packages (`repo index`), merges and chooses versions by constraint.
 
-use super::{RepoError, helm_yaml, sha256_hex, write_atomic};
+use super::{RepoError, sha256_hex, write_atomic};
 use crate::chart::constraint::{compare_versions, parse_constraint, parse_lenient_version};
 use crate::chart::{self, Metadata};
+use crate::output::yaml as helm_yaml;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
