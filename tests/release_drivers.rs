@@ -4,6 +4,7 @@
 
 mod peers;
 mod release_support;
+mod repo_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -274,6 +275,48 @@ fn is_root() -> bool {
 
 impl Postgres {
     fn start() -> Postgres {
+        Postgres::start_with(|_| String::new())
+    }
+
+    /// A server that accepts only TLS connections on loopback, with a certificate for
+    /// 127.0.0.1 and localhost issued by the test CA `repo_support::pki` writes in its
+    /// directory; returns it and that CA.
+    fn start_tls_only() -> (Postgres, PathBuf) {
+        let mut ca = PathBuf::new();
+        let db = Postgres::start_with(|dir| {
+            let pki = repo_support::pki(dir);
+            ca = pki.ca.clone();
+            std::fs::write(
+                dir.join("data/pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .unwrap();
+            for f in [&pki.server.cert, &pki.server.key] {
+                std::fs::set_permissions(f, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                    .unwrap();
+                if is_root() {
+                    assert!(
+                        Command::new("chown")
+                            .arg("postgres")
+                            .arg(f)
+                            .status()
+                            .unwrap()
+                            .success()
+                    );
+                }
+            }
+            format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                pki.server.cert.display(),
+                pki.server.key.display()
+            )
+        });
+        (db, ca)
+    }
+
+    /// Starts a server after `configure` (given the server's directory, once `initdb` has
+    /// filled `data/`) returned extra server options.
+    fn start_with(configure: impl FnOnce(&Path) -> String) -> Postgres {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         if is_root() {
@@ -300,8 +343,9 @@ impl Postgres {
             .unwrap()
             .port();
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {}",
-            dir.path().display()
+            "-c listen_addresses=127.0.0.1 -p {port} -k {}{}",
+            dir.path().display(),
+            configure(dir.path())
         );
         let out = as_postgres(&postgres_bin("pg_ctl"))
             .args(["-w", "-D"])
@@ -385,4 +429,76 @@ async fn rudder_and_helm_share_releases_in_postgresql() {
         "{stderr}"
     );
     drop(db);
+}
+
+/// The sql driver speaks TLS as libpq does: `sslmode` `require` encrypts, `verify-ca`
+/// checks the server's certificate against `sslrootcert`, `verify-full` also its host
+/// name, the default (`prefer`) uses TLS when the server offers it; every refusal is one
+/// clear error.
+#[tokio::test]
+async fn the_sql_driver_connects_over_tls_as_libpq_does() {
+    use rudder::storage::driver::sql::SqlDriver;
+    let (db, ca) = Postgres::start_tls_only();
+    let base = format!("port={} user=postgres dbname=postgres", db.port);
+    let connect = |extra: String| {
+        let connection = format!("{base} {extra}");
+        async move {
+            SqlDriver::connect(&connection)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    };
+    let ca = ca.display();
+    for ok in [
+        "host=127.0.0.1 sslmode=require".to_string(),
+        "host=127.0.0.1".to_string(),
+        format!("host=localhost sslmode=verify-full sslrootcert={ca}"),
+        format!("host=127.0.0.1 sslmode=verify-ca sslrootcert={ca}"),
+    ] {
+        connect(ok.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    let url = format!(
+        "postgresql://postgres@localhost:{}/postgres?sslmode=verify-full&sslrootcert={ca}",
+        db.port
+    );
+    SqlDriver::connect(&url).await.map(drop).unwrap();
+
+    // The server takes TLS connections only.
+    let e = connect("host=127.0.0.1 sslmode=disable".into())
+        .await
+        .unwrap_err();
+    assert!(
+        e.starts_with("sql driver: cannot connect to the database"),
+        "{e}"
+    );
+    assert!(
+        e.contains("no encryption"),
+        "the server's reason is given: {e}"
+    );
+    // A certificate from a CA not trusted, or for another name, is refused.
+    let other = tempfile::tempdir().unwrap();
+    let other_ca = repo_support::pki(other.path()).ca;
+    let e = connect(format!(
+        "host=localhost sslmode=verify-full sslrootcert={}",
+        other_ca.display()
+    ))
+    .await
+    .unwrap_err();
+    assert!(e.contains("error performing TLS handshake: invalid peer certificate"), "{e}");
+    let e = connect(format!(
+        "host=localhost sslmode=verify-ca sslrootcert=/nonexistent/ca.pem"
+    ))
+    .await
+    .unwrap_err();
+    assert!(
+        e.contains("cannot read sslrootcert /nonexistent/ca.pem"),
+        "{e}"
+    );
+    let e = connect("host=localhost sslmode=sometimes".into())
+        .await
+        .unwrap_err();
+    assert!(e.contains("invalid sslmode \"sometimes\""), "{e}");
 }

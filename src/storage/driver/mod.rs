@@ -7,6 +7,7 @@
 pub mod kube;
 pub mod memory;
 pub mod sql;
+pub mod sql_tls;
 
 use std::sync::Arc;
 

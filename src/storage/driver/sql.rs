@@ -11,7 +11,7 @@
 
 use tokio_postgres::{Client, NoTls, Row};
 
-use super::{Driver, check_current};
+use super::{Driver, check_current, sql_tls};
 use crate::storage::release::{self, Release};
 use crate::storage::{Holder, StorageError, Stored};
 
@@ -61,7 +61,17 @@ async fn write_claim(
 }
 
 fn sql_error(what: &str, e: tokio_postgres::Error) -> StorageError {
-    StorageError::Driver(format!("sql driver: {what}: {e}"))
+    // The cause (a refused certificate, the server's own message) is in the source chain.
+    let mut text = format!("sql driver: {what}: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    StorageError::Driver(text)
 }
 
 /// Creates helm's tables (recording helm's migrations) and rudder's claims table when
@@ -127,12 +137,23 @@ impl SqlDriver {
     /// Connects with a libpq connection string (`host=… user=… dbname=… sslmode=disable`
     /// or `postgresql://user:password@host/db`) and prepares the tables.
     pub async fn connect(connection: &str) -> Result<SqlDriver, StorageError> {
-        let (mut client, conn) = tokio_postgres::connect(connection, NoTls)
-            .await
-            .map_err(|e| sql_error("cannot connect to the database", e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let invalid = |e: String| StorageError::Driver(format!("sql driver: {e}"));
+        let tls = sql_tls::split(connection).map_err(invalid)?;
+        let mut client = if tls.mode == sql_tls::SslMode::Disable {
+            let (client, conn) = tokio_postgres::connect(&tls.connection, NoTls)
+                .await
+                .map_err(|e| sql_error("cannot connect to the database", e))?;
+            tokio::spawn(conn);
+            client
+        } else {
+            let config = sql_tls::client_config(&tls).map_err(invalid)?;
+            let connector = tokio_postgres_rustls::MakeRustlsConnect::new(config);
+            let (client, conn) = tokio_postgres::connect(&tls.connection, connector)
+                .await
+                .map_err(|e| sql_error("cannot connect to the database", e))?;
+            tokio::spawn(conn);
+            client
+        };
         let tx = client
             .transaction()
             .await
