@@ -2,7 +2,6 @@
 //! PostgreSQL server from Debian's packages, started on loopback for the test), and helm
 //! 4.1.4 reading and writing the same records through its own `HELM_DRIVER`.
 
-mod peers;
 mod release_support;
 mod repo_support;
 
@@ -105,7 +104,7 @@ fn rudder_bin() -> PathBuf {
 /// rudder and helm take turns on one release through the same driver settings, and each
 /// reads what the other wrote.
 fn take_turns(kubeconfig: &Path, env: &[(&str, &str)]) {
-    let helm = peers::helm();
+    let helm = repo_support::helm_bin();
     // A helm chart (Go templates), so both tools render it.
     let dir = tempfile::tempdir().unwrap();
     let chart = release_support::write_chart(
@@ -487,12 +486,13 @@ async fn the_sql_driver_connects_over_tls_as_libpq_does() {
     ))
     .await
     .unwrap_err();
-    assert!(e.contains("error performing TLS handshake: invalid peer certificate"), "{e}");
-    let e = connect(format!(
-        "host=localhost sslmode=verify-ca sslrootcert=/nonexistent/ca.pem"
-    ))
-    .await
-    .unwrap_err();
+    assert!(
+        e.contains("error performing TLS handshake: invalid peer certificate"),
+        "{e}"
+    );
+    let e = connect("host=localhost sslmode=verify-ca sslrootcert=/nonexistent/ca.pem".into())
+        .await
+        .unwrap_err();
     assert!(
         e.contains("cannot read sslrootcert /nonexistent/ca.pem"),
         "{e}"

@@ -1246,10 +1246,51 @@ impl Ctx {
             };
             new["metadata"]["generation"] = json!(bumped);
         }
-        if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom && part != Part::Status {
-            new["status"] = crd_status(&new, &now_rfc3339());
-            if let Some(conds) = old.pointer("/status/conditions") {
-                new["status"]["conditions"] = conds.clone();
+        if self.rt.kind == "CustomResourceDefinition" && !self.rt.custom {
+            if part != Part::Status {
+                let mut stored = old
+                    .pointer("/status/storedVersions")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                new["status"] = crd_status(&new, &now_rfc3339());
+                if let Some(conds) = old.pointer("/status/conditions") {
+                    new["status"]["conditions"] = conds.clone();
+                }
+                // Stored versions only grow, until a client trims them through status.
+                for v in new["status"]["storedVersions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    if !stored.contains(&v) {
+                        stored.push(v);
+                    }
+                }
+                new["status"]["storedVersions"] = Value::Array(stored);
+            }
+            let versions: Vec<&Value> = new
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .map(|vs| vs.iter().filter_map(|v| v.get("name")).collect())
+                .unwrap_or_default();
+            let causes: Vec<crate::errors::Cause> = new
+                .pointer("/status/storedVersions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, v)| !versions.contains(v))
+                .map(|(i, v)| {
+                    crate::errors::Cause::invalid(
+                        &format!("status.storedVersions[{i}]"),
+                        &v.to_string(),
+                        "must appear in spec.versions",
+                    )
+                })
+                .collect();
+            if !causes.is_empty() {
+                return Err(self.invalid(&name, causes));
             }
         }
         // A write that changes nothing but managedFields timestamps is a no-op (no new

@@ -82,18 +82,26 @@ pub async fn diff_upgrade(
         dry_run: crate::action::lifecycle::DryRun::Server,
         ..opts.clone()
     };
-    let (objects, old, owned) = if needs_install(&history) {
+    let (objects, old, owned, crds) = if needs_install(&history) {
         let version = history.last().map_or(1, |l| l.release.version + 1);
         let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
         let rendered = render_for_install(config, chart, &new_values, info, &opts).await?;
         let plan =
             plan_install(config, &opts, &rendered, new_values, version, history, true).await?;
-        (plan.apply, Vec::new(), plan.owned)
+        (plan.apply, Vec::new(), plan.owned, plan.crds)
     } else {
         let plan = plan_upgrade(config, &opts, history, chart, new_values, true).await?;
-        (plan.apply, plan.delete, plan.owned)
+        (plan.apply, plan.delete, plan.owned, plan.crds)
     };
-    compare(config, &objects, &old, &owned, settings).await
+    let mut pairs = compare(config, &objects, &old, &owned, settings).await?;
+    // CRD changes of `crds/`, predicted as the upgrade applies them (taking fields over).
+    let crds: Vec<Prepared> = crds.into_iter().map(|c| c.object).collect();
+    let forced = DiffSettings {
+        force_conflicts: true,
+        ..settings.clone()
+    };
+    pairs.extend(compare(config, &crds, &[], &BTreeSet::new(), &forced).await?);
+    Ok(pairs)
 }
 
 /// What `rudder upgrade --dry-run=server` shows: the report of [`diff_upgrade`] with the

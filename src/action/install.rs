@@ -35,6 +35,8 @@ pub struct DeployOptions {
     /// install: `--replace` (re-use the name of an uninstalled or failed release).
     pub replace: bool,
     pub skip_crds: bool,
+    /// upgrade: `--force-crds` (upgrade `crds/` even when the change is unsafe).
+    pub force_crds: bool,
     /// upgrade: `--install`.
     pub install: bool,
     pub reuse_values: bool,
@@ -170,6 +172,7 @@ pub(crate) async fn plan_install(
         apply: Vec::new(),
         delete: Vec::new(),
         owned: BTreeSet::new(),
+        crds: Vec::new(),
     };
     if resolve {
         plan.apply = prepare_rendered(config, rendered, &opts.name, namespace).await?;

@@ -56,6 +56,10 @@ pub enum ReleaseError {
     #[error("there is no revision before {latest} of {name:?} to roll back to")]
     NoPrevious { name: String, latest: u64 },
     #[error(
+        "CRD {crd} cannot be upgraded safely: {problems} (nothing was changed; --force-crds upgrades it anyway, --skip-crds leaves it as it is)"
+    )]
+    UnsafeCrdUpgrade { crd: String, problems: String },
+    #[error(
         "{object} exists and cannot be imported into release {release:?}: {why}; rerun with --take-ownership to adopt it"
     )]
     Ownership {

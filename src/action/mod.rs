@@ -2,6 +2,7 @@
 //! thin shim over these, the way helm's `pkg/action` sits behind its commands.
 
 pub mod config;
+pub mod crds;
 pub mod create;
 pub mod dependency;
 pub mod diff;

@@ -99,6 +99,8 @@ pub struct Plan {
     pub delete: Vec<Prepared>,
     /// Objects the release already has (their field managers may be taken over).
     pub owned: BTreeSet<Identity>,
+    /// The chart's `crds/` CRDs an upgrade creates or changes, applied before anything else.
+    pub crds: Vec<crate::action::crds::CrdUpgrade>,
 }
 
 impl Plan {
@@ -401,6 +403,7 @@ async fn run_phases(
     settings: &ApplySettings,
 ) -> Result<Vec<ObjectRef>, ReleaseError> {
     let (pre, post) = plan.kind.hooks();
+    crate::action::crds::apply(cluster, &plan.crds, settings).await?;
     run_hooks(cluster, &mut plan.release, pre, settings).await?;
     let mut kept = Vec::new();
     if plan.kind == Kind::Uninstall {

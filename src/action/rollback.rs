@@ -133,6 +133,7 @@ pub async fn plan_rollback(
         delete: removed(&old, &objects),
         apply: objects,
         owned,
+        crds: Vec::new(),
     })
 }
 

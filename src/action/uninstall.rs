@@ -73,6 +73,7 @@ pub async fn uninstall(
         apply: Vec::new(),
         delete: objects,
         owned: Default::default(),
+        crds: Vec::new(),
     };
     let finish = Finish {
         history_max: 0,

@@ -191,11 +191,15 @@ pub async fn plan_upgrade(
         apply: Vec::new(),
         delete: Vec::new(),
         owned: BTreeSet::new(),
+        crds: Vec::new(),
     };
     if !resolve {
         return Ok(plan);
     }
     let objects = prepare_rendered(config, &rendered, &opts.name, &namespace).await?;
+    if !opts.skip_crds {
+        plan.crds = crate::action::crds::plan(config, &rendered, opts.force_crds).await?;
+    }
     // A failed later revision may have created objects the deployed one does not have.
     let later = (last.version != current.version).then_some(&last);
     let old = stored_objects_with(config, &current, later).await?;
