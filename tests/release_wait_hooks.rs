@@ -79,6 +79,16 @@ async fn wait_timeout_lists_what_is_not_ready_and_why() {
         err.contains("CrashLoopBackOff"),
         "names the pod's reason: {err}"
     );
+    // The Deployment's events and its failing container's last log lines (--logs).
+    assert!(
+        err.contains("events of Deployment \"never-web\" in namespace \"default\":\n    Normal ScalingReplicaSet: Scaled up replica set never-web-"),
+        "{err}"
+    );
+    assert!(err.contains("last 20 log lines of pod never-web-"), "{err}");
+    assert!(
+        err.contains("\n    kubesim: simulated crash (image tag marks it as failing)"),
+        "{err}"
+    );
     let h = history(&c, "never").await;
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].1, Status::Failed);
@@ -320,8 +330,111 @@ async fn wait_for_jobs_waits_for_completion_and_fails_on_a_failed_job() {
     failing.settings.wait_for_jobs = true;
     let err = install(&c, &failing).await.unwrap_err().to_string();
     assert!(
-        err.ends_with("Job \"badjob-batch\" in namespace \"default\" failed: Job has reached the specified backoff limit"),
+        err.contains("Job \"badjob-batch\" in namespace \"default\" failed: Job has reached the specified backoff limit\n"),
         "{err}"
     );
+    assert!(
+        err.ends_with("events of Job \"badjob-batch\" in namespace \"default\":\n    Warning BackoffLimitExceeded: Job has reached the specified backoff limit"),
+        "the Job's events follow: {err}"
+    );
     assert_eq!(history(&c, "badjob").await[0].1, Status::Failed);
+}
+
+/// A chart with a Gadget CRD (no status subresource, so a template may carry a status) and
+/// a Gadget without any status; with `stuck=true` also one reporting `Ready=False`.
+fn gadget_chart(dir: &std::path::Path) -> std::path::PathBuf {
+    let crd = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+    let plain =
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: plain\nspec: {size: 1}\n";
+    let stuck = "{%- if Values.stuck %}
+apiVersion: example.com/v1
+kind: Gadget
+metadata:
+  name: stuck
+spec: {size: 2}
+status:
+  conditions:
+    - {type: Ready, status: \"False\", reason: BackendMissing, message: waiting for backend db}
+{%- endif %}
+";
+    release_support::write_chart(
+        dir,
+        "gadgets",
+        [
+            ("crds/gadget.yaml", crd),
+            ("templates/plain.yaml", plain),
+            ("templates/stuck.yaml", stuck),
+        ],
+    )
+}
+
+/// Issue (beyond helm): helm 4 waits forever on custom resources without conditions, and
+/// says nothing of why a resource is not ready. A custom resource with no status
+/// conventions is counted ready once created, and the progress says so; one reporting
+/// `Ready=False` times out with its condition's message and its recent events.
+#[tokio::test]
+async fn custom_resources_are_waited_for_by_their_conditions_and_explained() {
+    let (server, c) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = gadget_chart(dir.path());
+    let chart = chart.to_str().unwrap();
+    let out = rudder_command(
+        &server,
+        &["install", "g", chart, "--wait", "--timeout", "20s"],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Gadget \"plain\" in namespace \"default\": ready (no status conditions to follow: counted ready once created)"),
+        "{stderr}"
+    );
+
+    // An event about the stuck Gadget, as its controller would record it.
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(c.client.clone(), "default");
+    let event = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "stuck.1", "namespace": "default"},
+        "involvedObject": {"apiVersion": "example.com/v1", "kind": "Gadget", "name": "stuck", "namespace": "default"},
+        "reason": "BackendMissing", "message": "backend db not found", "type": "Warning",
+        "lastTimestamp": "2026-01-01T00:00:00Z"
+    }))
+    .unwrap();
+    events.create(&Default::default(), &event).await.unwrap();
+    let out = rudder_command(
+        &server,
+        &[
+            "upgrade",
+            "g",
+            chart,
+            "--set",
+            "stuck=true",
+            "--wait",
+            "--timeout",
+            "2s",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("timed out after 2s waiting for 1 resource(s) to become ready:\n  Gadget \"stuck\" in namespace \"default\": Ready: waiting for backend db (not yet)\n  events of Gadget \"stuck\" in namespace \"default\":\n    Warning BackendMissing: backend db not found"),
+        "{stderr}"
+    );
 }

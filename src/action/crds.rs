@@ -105,7 +105,7 @@ pub async fn apply(
         cluster.apply(&u.object.object, &options).await?;
     }
     let refs: Vec<ObjectRef> = upgrades.iter().map(|u| u.object.r.clone()).collect();
-    wait::wait_ready(cluster, &refs, settings.timeout, false, true).await?;
+    wait::wait_ready(cluster, &refs, &settings.crd_wait_options()).await?;
     Ok(())
 }
 

@@ -292,7 +292,7 @@ pub(crate) async fn install_crds(
         }
     }
     if !created.is_empty() {
-        wait::wait_ready(cluster, &created, settings.timeout, false, true).await?;
+        wait::wait_ready(cluster, &created, &settings.crd_wait_options()).await?;
     }
     Ok(created.len())
 }

@@ -132,6 +132,29 @@ pub struct ApplySettings {
     pub no_hooks: bool,
     /// Suppress progress lines (tests).
     pub quiet: bool,
+    /// `--logs`: log lines of failing containers shown when waiting fails.
+    pub log_lines: usize,
+}
+
+impl ApplySettings {
+    /// How `--wait` waits for the release's objects.
+    pub fn wait_options(&self) -> wait::WaitOptions {
+        wait::WaitOptions {
+            timeout: self.timeout,
+            wait_for_jobs: self.wait_for_jobs,
+            quiet: self.quiet,
+            log_lines: self.log_lines,
+        }
+    }
+
+    /// How CRDs are waited for (until Established, quietly).
+    pub fn crd_wait_options(&self) -> wait::WaitOptions {
+        wait::WaitOptions {
+            wait_for_jobs: false,
+            quiet: true,
+            ..self.wait_options()
+        }
+    }
 }
 
 impl Default for ApplySettings {
@@ -145,6 +168,7 @@ impl Default for ApplySettings {
             timeout: Duration::from_secs(300),
             no_hooks: false,
             quiet: false,
+            log_lines: 20,
         }
     }
 }
@@ -649,7 +673,7 @@ pub async fn apply_all(
             .map(|p| p.r.clone())
             .collect();
         if !crds.is_empty() && !dry_run {
-            wait::wait_ready(cluster, &crds, settings.timeout, false, true).await?;
+            wait::wait_ready(cluster, &crds, &settings.crd_wait_options()).await?;
         }
         start = end;
     }
@@ -757,14 +781,7 @@ pub async fn wait_if_asked(
         return Ok(());
     }
     let refs: Vec<ObjectRef> = objects.iter().map(|p| p.r.clone()).collect();
-    wait::wait_ready(
-        cluster,
-        &refs,
-        settings.timeout,
-        settings.wait_for_jobs,
-        settings.quiet,
-    )
-    .await?;
+    wait::wait_ready(cluster, &refs, &settings.wait_options()).await?;
     Ok(())
 }
 
@@ -805,14 +822,11 @@ pub async fn run_hooks(
         };
         cluster.apply(&prepared.object, &options).await?;
         let outcome = if matches!(m.kind.as_str(), "Job" | "Pod") {
-            wait::wait_ready(
-                cluster,
-                std::slice::from_ref(&prepared.r),
-                settings.timeout,
-                true,
-                settings.quiet,
-            )
-            .await
+            let options = wait::WaitOptions {
+                wait_for_jobs: true,
+                ..settings.wait_options()
+            };
+            wait::wait_ready(cluster, std::slice::from_ref(&prepared.r), &options).await
         } else {
             Ok(())
         };

@@ -74,6 +74,10 @@ pub struct ApplyFlags {
     /// Field manager name used for server-side apply
     #[arg(long = "field-manager", default_value = "rudder")]
     pub field_manager: String,
+    /// When waiting fails, show this many last log lines of each failing container (with
+    /// the resource's recent events); 0 shows none
+    #[arg(long = "logs", default_value_t = 20, value_name = "N")]
+    pub logs: usize,
 }
 
 impl ApplyFlags {
@@ -87,6 +91,7 @@ impl ApplyFlags {
             timeout: self.timeout,
             no_hooks: self.no_hooks,
             quiet: false,
+            log_lines: self.logs,
         }
     }
 }
@@ -136,9 +141,13 @@ pub struct DeployFlags {
     /// On failure, undo the operation (uninstall an install, roll an upgrade back)
     #[arg(long = "atomic", visible_alias = "rollback-on-failure")]
     pub atomic: bool,
-    /// Do not install the chart's CRDs
+    /// Do not install (upgrade: nor upgrade) the chart's CRDs
     #[arg(long = "skip-crds")]
     pub skip_crds: bool,
+    /// upgrade: upgrade the chart's CRDs even when the change drops a stored version or a
+    /// field
+    #[arg(long = "force-crds", conflicts_with = "skip_crds")]
+    pub force_crds: bool,
     /// Do not print the release notes
     #[arg(long = "hide-notes")]
     pub hide_notes: bool,
@@ -483,6 +492,7 @@ fn deploy_options(
         settings: d.apply.settings(d.take_ownership),
         atomic: d.atomic,
         skip_crds: d.skip_crds,
+        force_crds: d.force_crds,
         ..Default::default()
     })
 }

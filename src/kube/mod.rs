@@ -420,6 +420,59 @@ impl Cluster {
         .await
     }
 
+    /// The core/v1 Events about the object (in its namespace).
+    pub async fn events_of(&self, r: &ObjectRef) -> Result<Vec<Value>, KubeError> {
+        let api: Api<k8s_openapi::api::core::v1::Event> = match &r.namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        };
+        let params = ListParams::default().fields(&format!(
+            "involvedObject.kind={},involvedObject.name={}",
+            r.kind, r.name
+        ));
+        let list = self
+            .retrying(|| async {
+                api.list(&params)
+                    .await
+                    .map_err(|e| translate(e, &self.request("list events of", r)))
+            })
+            .await?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|e| serde_json::to_value(e).expect("events serialize"))
+            .collect())
+    }
+
+    /// The last `lines` lines of a container's log.
+    pub async fn logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        lines: usize,
+    ) -> Result<String, KubeError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::LogParams {
+            container: Some(container.to_string()),
+            tail_lines: Some(lines as i64),
+            ..Default::default()
+        };
+        let r = ObjectRef {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            namespace: Some(namespace.into()),
+            name: pod.into(),
+        };
+        self.retrying(|| async {
+            api.logs(pod, &params)
+                .await
+                .map_err(|e| translate(e, &self.request("read the log of", &r)))
+        })
+        .await
+    }
+
     /// Lists objects of a kind (in `r.namespace`, or everywhere when None).
     pub async fn list(
         &self,

@@ -5,9 +5,14 @@
 //! updated = available = desired replicas, no old replicas left); StatefulSets honour a
 //! rolling-update partition; DaemonSets need every scheduled pod updated and available;
 //! Jobs (with `--wait-for-jobs`) must complete and fail on the Failed condition; PVCs must be
-//! Bound; LoadBalancer Services need an ingress address; CRDs must be Established; other
-//! objects with a `Ready` condition must have it `True`; everything else is ready once it
-//! exists.
+//! Bound; LoadBalancer Services need an ingress address; CRDs must be Established. Any other
+//! kind (custom resources) follows kstatus: `status.observedGeneration` must have caught up
+//! with `metadata.generation`; `Stalled` or `Failed` True fails; `Reconciling` True, or
+//! `Ready` / `Available` False, is still in progress; `Succeeded` or `Ready` True is ready.
+//! An object with no status conventions at all (no conditions, no observedGeneration) is
+//! counted ready once it exists — and the progress output says so, rather than waiting
+//! forever as helm 4 does. When waiting fails, the error carries each object's recent
+//! Events and the last log lines of its failing containers.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -21,6 +26,8 @@ use super::{Cluster, KubeError, ObjectRef};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
     Ready,
+    /// Has no status conventions to follow: counted ready once it exists.
+    Unobservable,
     /// Still converging, with the reason shown to the user.
     InProgress(String),
     /// Will not become ready (a failed Job), with the reason.
@@ -198,18 +205,63 @@ pub fn readiness(object: &Value, wait_for_jobs: bool) -> Readiness {
                 progress("waiting for the Established condition".into())
             }
         }
-        _ => {
-            if condition(object, "Ready").is_some() && !condition_true(object, "Ready") {
-                let reason = condition(object, "Ready")
-                    .and_then(|c| c.get("message").or_else(|| c.get("reason")))
-                    .and_then(Value::as_str)
-                    .unwrap_or("not Ready");
-                progress(reason.to_string())
-            } else {
-                Readiness::Ready
-            }
+        _ => kstatus(object),
+    }
+}
+
+/// kstatus's generic rules, for kinds rudder has no special knowledge of.
+fn kstatus(object: &Value) -> Readiness {
+    let has_conditions = object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| !c.is_empty());
+    let observed = object.pointer("/status/observedGeneration").is_some();
+    if !has_conditions && !observed {
+        return Readiness::Unobservable;
+    }
+    if observed && !generation_observed(object) {
+        return Readiness::InProgress(format!(
+            "observedGeneration {} behind generation {}",
+            int(object, "/status/observedGeneration"),
+            int(object, "/metadata/generation")
+        ));
+    }
+    let why = |kind: &str| {
+        let c = condition(object, kind);
+        let text = c
+            .and_then(|c| {
+                c.get("message")
+                    .filter(|m| m.as_str().is_some_and(|m| !m.is_empty()))
+            })
+            .or_else(|| c.and_then(|c| c.get("reason")))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if text.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}: {text}")
+        }
+    };
+    let is = |kind: &str, status: &str| {
+        condition(object, kind)
+            .and_then(|c| c.get("status"))
+            .and_then(Value::as_str)
+            == Some(status)
+    };
+    for failed in ["Stalled", "Failed"] {
+        if is(failed, "True") {
+            return Readiness::Failed(why(failed));
         }
     }
+    if is("Reconciling", "True") {
+        return Readiness::InProgress(why("Reconciling"));
+    }
+    for not_yet in ["Ready", "Available"] {
+        if is(not_yet, "False") || is(not_yet, "Unknown") {
+            return Readiness::InProgress(format!("{} (not yet)", why(not_yet)));
+        }
+    }
+    Readiness::Ready
 }
 
 /// Why a pod is not ready: a container's waiting reason (CrashLoopBackOff, …) if any.
@@ -290,15 +342,32 @@ impl Drop for Progress {
     }
 }
 
+/// How [`wait_ready`] waits.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    pub timeout: Duration,
+    /// Jobs must complete (else they are ready once created).
+    pub wait_for_jobs: bool,
+    /// No progress output.
+    pub quiet: bool,
+    /// `--logs`: the last log lines of each failing container shown when waiting fails.
+    pub log_lines: usize,
+}
+
 /// Waits until every object is ready; on timeout the error lists each one that is not and
-/// why. A Failed object (a failed Job) fails at once.
+/// why, with its recent Events and failing containers' last log lines. A Failed object (a
+/// failed Job) fails at once, with the same details.
 pub async fn wait_ready(
     cluster: &Cluster,
     objects: &[ObjectRef],
-    timeout: Duration,
-    wait_for_jobs: bool,
-    quiet: bool,
+    options: &WaitOptions,
 ) -> Result<(), KubeError> {
+    let WaitOptions {
+        timeout,
+        wait_for_jobs,
+        quiet,
+        log_lines,
+    } = *options;
     let start = Instant::now();
     let mut progress = Progress::new(objects.len(), quiet);
     let mut pending: Vec<ObjectRef> = objects.to_vec();
@@ -326,10 +395,18 @@ pub async fn wait_ready(
         for (r, state) in pending.iter().zip(states) {
             match state? {
                 Readiness::Ready => progress.report(r, "ready"),
+                Readiness::Unobservable => {
+                    progress.report(
+                        r,
+                        "ready (no status conditions to follow: counted ready once created)",
+                    );
+                    progress.report(r, "ready");
+                }
                 Readiness::Failed(why) => {
+                    let details = diagnose(cluster, std::slice::from_ref(r), log_lines).await;
                     return Err(KubeError::Failed {
                         object: r.to_string(),
-                        reason: why,
+                        reason: format!("{why}{details}"),
                     });
                 }
                 Readiness::InProgress(why) => {
@@ -343,9 +420,10 @@ pub async fn wait_ready(
             return Ok(());
         }
         if start.elapsed() >= timeout {
+            let details = diagnose(cluster, &still, log_lines).await;
             return Err(KubeError::Timeout {
                 what: format!(
-                    "{} resource(s) to become ready:\n  {}",
+                    "{} resource(s) to become ready:\n  {}{details}",
                     still.len(),
                     reasons.join("\n  ")
                 ),
@@ -359,30 +437,40 @@ pub async fn wait_ready(
     }
 }
 
-/// For a workload, the waiting reason of one of its pods (CrashLoopBackOff, …), if any.
-async fn failing_pod(cluster: &Cluster, workload: &Value) -> Option<String> {
-    let labels = workload
+/// The pods of a workload (by its selector's matchLabels; a Job's by its controller-uid
+/// label), or the pod itself.
+async fn pods_of(cluster: &Cluster, object: &Value) -> Vec<Value> {
+    if object["kind"] == "Pod" {
+        return vec![object.clone()];
+    }
+    let Some(labels) = object
         .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)?;
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
     let selector: Vec<String> = labels
         .iter()
         .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
         .collect();
-    let pods = cluster
-        .list(
-            &ObjectRef {
-                api_version: "v1".into(),
-                kind: "Pod".into(),
-                namespace: workload
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .map(String::from),
-                name: String::new(),
-            },
-            Some(&selector.join(",")),
-        )
+    let pods = ObjectRef {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        namespace: object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(String::from),
+        name: String::new(),
+    };
+    cluster
+        .list(&pods, Some(&selector.join(",")))
         .await
-        .ok()?;
+        .unwrap_or_default()
+}
+
+/// For a workload, the waiting reason of one of its pods (CrashLoopBackOff, …), if any.
+async fn failing_pod(cluster: &Cluster, workload: &Value) -> Option<String> {
+    let pods = pods_of(cluster, workload).await;
     pods.iter()
         .filter(|p| !condition_true(p, "Ready"))
         .map(|p| {
@@ -395,6 +483,84 @@ async fn failing_pod(cluster: &Cluster, workload: &Value) -> Option<String> {
             )
         })
         .find(|s| s.contains("container"))
+}
+
+/// What an object that would not become ready says about itself: its recent Events and,
+/// for a pod or workload, the last `log_lines` lines of each container that is not ready
+/// (as nelm shows them). Empty when there is nothing to show; best effort (a failed read
+/// leaves its part out).
+async fn diagnose(cluster: &Cluster, objects: &[ObjectRef], log_lines: usize) -> String {
+    const EVENTS: usize = 5;
+    let mut out = String::new();
+    for r in objects {
+        let mut events = cluster.events_of(r).await.unwrap_or_default();
+        events.sort_by_key(|e| {
+            e["lastTimestamp"]
+                .as_str()
+                .or(e["eventTime"].as_str())
+                .unwrap_or("")
+                .to_string()
+        });
+        if !events.is_empty() {
+            out.push_str(&format!("\n  events of {r}:"));
+            for e in &events[events.len().saturating_sub(EVENTS)..] {
+                out.push_str(&format!(
+                    "\n    {} {}: {}",
+                    e["type"].as_str().unwrap_or("Normal"),
+                    e["reason"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("")
+                ));
+            }
+        }
+        if log_lines == 0
+            || !matches!(
+                r.kind.as_str(),
+                "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job"
+            )
+        {
+            continue;
+        }
+        let Ok(Some(object)) = cluster.get(r).await else {
+            continue;
+        };
+        for pod in pods_of(cluster, &object)
+            .await
+            .iter()
+            .filter(|p| !condition_true(p, "Ready"))
+            .take(2)
+        {
+            let name = pod
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let namespace = pod
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let statuses = pod
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for c in statuses.iter().filter(|c| c["ready"] != true) {
+                let container = c["name"].as_str().unwrap_or("");
+                let Ok(text) = cluster.logs(namespace, name, container, log_lines).await else {
+                    continue;
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                out.push_str(&format!(
+                    "\n  last {log_lines} log lines of pod {name} container {container}:"
+                ));
+                let lines: Vec<&str> = text.lines().collect();
+                for line in &lines[lines.len().saturating_sub(log_lines)..] {
+                    out.push_str(&format!("\n    {line}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -440,6 +606,62 @@ mod tests {
     }
 
     #[test]
+    fn custom_resources_follow_kstatus() {
+        let cr = |generation: i64, status: Value| {
+            readiness(
+                &json!({"kind": "Widget", "metadata": {"generation": generation}, "status": status}),
+                false,
+            )
+        };
+        let conditions = |cs: Value| json!({"observedGeneration": 2, "conditions": cs});
+        assert_eq!(cr(2, json!({})), Readiness::Unobservable);
+        assert_eq!(cr(2, json!({"observedGeneration": 2})), Readiness::Ready);
+        assert_eq!(
+            cr(3, json!({"observedGeneration": 2})),
+            Readiness::InProgress("observedGeneration 2 behind generation 3".into())
+        );
+        assert_eq!(
+            cr(
+                2,
+                conditions(json!([{"type": "Stalled", "status": "True", "message": "bad spec"}]))
+            ),
+            Readiness::Failed("Stalled: bad spec".into())
+        );
+        assert_eq!(
+            cr(
+                2,
+                conditions(json!([{"type": "Failed", "status": "True", "reason": "Crashed"}]))
+            ),
+            Readiness::Failed("Failed: Crashed".into())
+        );
+        assert_eq!(
+            cr(
+                2,
+                conditions(json!([{"type": "Reconciling", "status": "True"}]))
+            ),
+            Readiness::InProgress("Reconciling".into())
+        );
+        assert_eq!(
+            cr(
+                2,
+                conditions(json!([{"type": "Available", "status": "False", "message": "0/1"}]))
+            ),
+            Readiness::InProgress("Available: 0/1 (not yet)".into())
+        );
+        assert_eq!(
+            cr(
+                2,
+                conditions(json!([{"type": "Succeeded", "status": "True"}]))
+            ),
+            Readiness::Ready
+        );
+        assert_eq!(
+            cr(2, conditions(json!([{"type": "Ready", "status": "True"}]))),
+            Readiness::Ready
+        );
+    }
+
+    #[test]
     fn pvc_service_crd_and_custom_resources() {
         assert!(matches!(
             readiness(
@@ -468,7 +690,7 @@ mod tests {
                 {"type": "Ready", "status": "False", "reason": "Provisioning"}]}}),
                 false
             ),
-            Readiness::InProgress("Provisioning".into())
+            Readiness::InProgress("Ready: Provisioning (not yet)".into())
         );
         assert_eq!(
             readiness(
