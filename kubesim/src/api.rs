@@ -33,6 +33,7 @@ pub struct AppState {
     pub store: Mutex<Store>,
     pub users: Vec<User>,
     pub faults: Faults,
+    pub journal: crate::journal::Journal,
     pub state_file: Option<PathBuf>,
     pub server_address: Mutex<String>,
     pub log: bool,
@@ -80,6 +81,9 @@ pub async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    state
+        .journal
+        .record(req.method().as_str(), req.uri().path());
     match state.faults.take(req.method().as_str(), req.uri().path()) {
         Some(Injected::Drop) => return Err(DropConnection),
         Some(Injected::Pause(pause)) if pause.hold().await == Resume::Drop => {

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod errors;
 pub mod faults;
 pub mod fields;
+pub mod journal;
 pub mod kinds;
 pub mod patch;
 pub mod proto;
@@ -139,6 +140,7 @@ impl ServerBuilder {
             store: Mutex::new(store),
             users,
             faults: Faults::default(),
+            journal: journal::Journal::default(),
             state_file: self.state_file,
             server_address: Mutex::new(String::new()),
             log: self.log || std::env::var_os("KUBESIM_LOG").is_some(),
@@ -296,6 +298,11 @@ impl Server {
     /// Fault injection for this server.
     pub fn faults(&self) -> Faults {
         self.state.faults.clone()
+    }
+
+    /// The writes this server received, in order.
+    pub fn journal(&self) -> journal::Journal {
+        self.state.journal.clone()
     }
 
     /// A client authenticated as the admin user.

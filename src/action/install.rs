@@ -232,7 +232,7 @@ pub(crate) async fn deploy_new(
     match operation::execute(config, plan, &opts.settings, &finish).await {
         Ok(done) => Ok(done.release),
         Err(e @ ReleaseError::Failed { .. }) if opts.atomic => {
-            lifecycle::delete_all(cluster, &objects, false).await?;
+            lifecycle::delete_all(cluster, &objects, opts.settings.timeout).await?;
             config.storage.purge(&opts.name, versions).await?;
             Err(e.noted("; the release was uninstalled (--atomic)"))
         }

@@ -16,7 +16,9 @@ use crate::kube::{
     ApplyOptions, Cluster, KubeError, MANAGED_BY, MANAGED_BY_LABEL, ObjectRef,
     RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, wait,
 };
-use crate::manifest::{HookEvent, INSTALL_ORDER, Manifest, UNINSTALL_ORDER, compare_kinds};
+use crate::manifest::{
+    HookEvent, INSTALL_ORDER, Manifest, UNINSTALL_ORDER, compare_kinds, depends,
+};
 use crate::storage::release::{HookExecution, HookRecord, now};
 use crate::storage::{Release, Status, StorageError, Stored};
 use crate::values::ValuesError;
@@ -55,6 +57,8 @@ pub enum ReleaseError {
     NothingDeployedToCompare { name: String, namespace: String },
     #[error("there is no revision before {latest} of {name:?} to roll back to")]
     NoPrevious { name: String, latest: u64 },
+    #[error(transparent)]
+    Depends(#[from] depends::DependsError),
     #[error(
         "CRD {crd} cannot be upgraded safely: {problems} (nothing was changed; --force-crds upgrades it anyway, --skip-crds leaves it as it is)"
     )]
@@ -505,7 +509,10 @@ pub async fn prepare_rendered(
         .map(Manifest::object)
         .collect();
     let unknown = UnknownKinds::Refuse(&kinds);
-    prepare(cluster, objects, release, namespace, true, unknown).await
+    let prepared = prepare(cluster, objects, release, namespace, true, unknown).await?;
+    // An ordering that cannot be followed is refused before anything is written.
+    depends_graph(&prepared)?;
+    Ok(prepared)
 }
 
 /// Sets the namespace (namespaced kinds) and helm's ownership metadata on each object.
@@ -647,7 +654,57 @@ pub async fn apply_all(
     owned: &BTreeSet<Identity>,
     dry_run: bool,
 ) -> Result<(), ReleaseError> {
-    let mut sorted: Vec<&Prepared> = objects.iter().collect();
+    let graph = depends_graph(objects)?;
+    let mut waited: BTreeSet<usize> = BTreeSet::new();
+    for layer in graph.layers() {
+        // What this layer depends on must be ready first (a Job: complete).
+        let needed: Vec<usize> = layer
+            .iter()
+            .flat_map(|&i| graph.depends_on[i].iter().copied())
+            .filter(|j| !waited.contains(j))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !needed.is_empty() && !dry_run {
+            let refs: Vec<ObjectRef> = needed.iter().map(|&j| objects[j].r.clone()).collect();
+            let options = wait::WaitOptions {
+                wait_for_jobs: true,
+                ..settings.wait_options()
+            };
+            wait::wait_ready(cluster, &refs, &options).await?;
+        }
+        waited.extend(needed);
+        let wave: Vec<&Prepared> = layer.iter().map(|&i| &objects[i]).collect();
+        apply_in_kind_order(cluster, wave, settings, owned, dry_run).await?;
+    }
+    Ok(())
+}
+
+/// The `rudder.io/depends-on` graph of a release's objects.
+pub fn depends_graph(objects: &[Prepared]) -> Result<depends::Graph, ReleaseError> {
+    let nodes: Vec<(depends::Node, &Value)> = objects
+        .iter()
+        .map(|p| {
+            let node = depends::Node {
+                kind: p.r.kind.clone(),
+                namespace: p.r.namespace.clone(),
+                name: p.r.name.clone(),
+            };
+            (node, &p.object)
+        })
+        .collect();
+    Ok(depends::Graph::build(&nodes)?)
+}
+
+/// Applies objects in helm's install order, a kind at a time (each kind's objects in
+/// parallel), waiting for CRDs to be Established before anything after them.
+async fn apply_in_kind_order(
+    cluster: &Cluster,
+    mut sorted: Vec<&Prepared>,
+    settings: &ApplySettings,
+    owned: &BTreeSet<Identity>,
+    dry_run: bool,
+) -> Result<(), ReleaseError> {
     sorted.sort_by(|a, b| compare_kinds(&a.r.kind, &b.r.kind, INSTALL_ORDER));
     let mut start = 0;
     while start < sorted.len() {
@@ -733,31 +790,52 @@ pub fn is_kept(object: &Value) -> bool {
         .is_some_and(|p| p.trim() == "keep")
 }
 
-/// Deletes objects in uninstall order, skipping kept ones; returns those kept.
+/// Deletes objects in uninstall order, skipping kept ones; returns those kept. Objects
+/// others depend on (`rudder.io/depends-on`) go only once those others are gone (each
+/// wait bounded by `timeout`).
 pub async fn delete_all(
     cluster: &Cluster,
     objects: &[Prepared],
-    dry_run: bool,
+    timeout: Duration,
 ) -> Result<Vec<ObjectRef>, ReleaseError> {
-    let mut sorted: Vec<&Prepared> = objects.iter().collect();
-    sorted.sort_by(|a, b| compare_kinds(&a.r.kind, &b.r.kind, UNINSTALL_ORDER));
+    // A graph that cannot be built (an object's dependency already pruned) only loses
+    // the ordering: deletion must still go ahead.
+    let layers = depends_graph(objects)
+        .map(|g| g.layers())
+        .unwrap_or_else(|_| vec![(0..objects.len()).collect()]);
     let mut kept = Vec::new();
-    let mut to_delete = Vec::new();
-    for p in sorted {
-        if is_kept(&p.object) {
-            kept.push(p.r.clone());
-        } else {
-            to_delete.push(p);
+    let last = layers.len().saturating_sub(1);
+    for (n, layer) in layers.into_iter().rev().enumerate() {
+        let mut sorted: Vec<&Prepared> = layer.iter().map(|&i| &objects[i]).collect();
+        sorted.sort_by(|a, b| compare_kinds(&a.r.kind, &b.r.kind, UNINSTALL_ORDER));
+        let mut to_delete = Vec::new();
+        for p in sorted {
+            if is_kept(&p.object) {
+                kept.push(p.r.clone());
+            } else {
+                to_delete.push(p);
+            }
         }
-    }
-    let deletes: Vec<_> = to_delete
-        .into_iter()
-        .map(|p| cluster.delete(&p.r, dry_run))
-        .collect();
-    let results: Vec<Result<bool, KubeError>> =
-        futures::stream::iter(deletes).buffered(16).collect().await;
-    for r in results {
-        r?;
+        if n < last {
+            // Dependents first, gone before what they depend on is touched.
+            let deletes: Vec<_> = to_delete
+                .iter()
+                .map(|p| delete_and_wait_gone(cluster, &p.r, timeout))
+                .collect();
+            let results: Vec<Result<(), ReleaseError>> =
+                futures::stream::iter(deletes).buffered(16).collect().await;
+            results.into_iter().collect::<Result<Vec<()>, _>>()?;
+            continue;
+        }
+        let deletes: Vec<_> = to_delete
+            .into_iter()
+            .map(|p| cluster.delete(&p.r, false))
+            .collect();
+        let results: Vec<Result<bool, KubeError>> =
+            futures::stream::iter(deletes).buffered(16).collect().await;
+        for r in results {
+            r?;
+        }
     }
     Ok(kept)
 }

@@ -407,13 +407,13 @@ async fn run_phases(
     run_hooks(cluster, &mut plan.release, pre, settings).await?;
     let mut kept = Vec::new();
     if plan.kind == Kind::Uninstall {
-        kept = delete_all(cluster, &plan.delete, false).await?;
+        kept = delete_all(cluster, &plan.delete, settings.timeout).await?;
         if settings.wait {
             wait_deleted(cluster, &plan.delete, &kept, settings).await?;
         }
     } else {
         apply_all(cluster, &plan.apply, settings, &plan.owned, false).await?;
-        delete_all(cluster, &plan.delete, false).await?;
+        delete_all(cluster, &plan.delete, settings.timeout).await?;
         wait_if_asked(cluster, &plan.apply, settings).await?;
     }
     run_hooks(cluster, &mut plan.release, post, settings).await?;

@@ -165,7 +165,7 @@ pub async fn rollback(
     match operation::execute(config, plan, &opts.settings, &finish).await {
         Ok(done) => Ok(done.release),
         Err(e @ ReleaseError::Failed { .. }) if !absent.is_empty() => {
-            lifecycle::delete_all(config, &absent, false).await?;
+            lifecycle::delete_all(config, &absent, opts.settings.timeout).await?;
             Err(e.noted("; objects this rollback created were deleted (--cleanup-on-fail)"))
         }
         Err(e) => Err(e),

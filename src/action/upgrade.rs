@@ -114,7 +114,7 @@ async fn upgrade_with(
         Ok(done) => Ok(done.release),
         Err(mut e @ ReleaseError::Failed { .. }) => {
             if opts.cleanup_on_fail {
-                lifecycle::delete_all(config, &created, false).await?;
+                lifecycle::delete_all(config, &created, opts.settings.timeout).await?;
                 e = e.noted("; objects this upgrade created were deleted (--cleanup-on-fail)");
             }
             if opts.atomic {

@@ -7,6 +7,7 @@
 //! [`sort_for_uninstall`] order them by kind like helm, and [`to_helm_output`] prints them the
 //! way `helm template` does.
 
+pub mod depends;
 mod header;
 mod hooks;
 mod order;
