@@ -82,6 +82,31 @@ pub async fn diff_upgrade(
         dry_run: crate::action::lifecycle::DryRun::Server,
         ..opts.clone()
     };
+    if opts.create_namespace && !namespace_exists(config, &namespace).await? {
+        // Nothing to compare with and no namespace to dry-run in: every object is added.
+        let version = history.last().map_or(1, |l| l.release.version + 1);
+        let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
+        let offline = DeployOptions {
+            dry_run: crate::action::lifecycle::DryRun::Client,
+            ..opts.clone()
+        };
+        let rendered = render_for_install(config, chart, &new_values, info, &offline).await?;
+        let objects = rendered
+            .manifests
+            .iter()
+            .filter(|m| m.is_object())
+            .map(crate::manifest::Manifest::object)
+            .collect();
+        let unknown = UnknownKinds::AssumeNamespaced;
+        let prepared = prepare(config, objects, &opts.name, &namespace, true, unknown).await?;
+        return Ok(prepared
+            .into_iter()
+            .map(|p| Pair {
+                after: Some(p.object),
+                ..pair_for(&p.r)
+            })
+            .collect());
+    }
     let (objects, old, owned, crds) = if needs_install(&history) {
         let version = history.last().map_or(1, |l| l.release.version + 1);
         let info = ReleaseInfo::new(&opts.name, &namespace, version, false);
@@ -102,6 +127,16 @@ pub async fn diff_upgrade(
     };
     pairs.extend(compare(config, &crds, &[], &BTreeSet::new(), &forced).await?);
     Ok(pairs)
+}
+
+async fn namespace_exists(config: &Configuration, namespace: &str) -> Result<bool, ReleaseError> {
+    let r = ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: namespace.into(),
+    };
+    Ok(config.get(&r).await?.is_some())
 }
 
 /// What `rudder upgrade --dry-run=server` shows: the report of [`diff_upgrade`] with the

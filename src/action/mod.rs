@@ -1,6 +1,7 @@
 //! Actions: one function per user command (`template`, `lint`, `package`, …). The CLI is a
 //! thin shim over these, the way helm's `pkg/action` sits behind its commands.
 
+pub mod apply;
 pub mod config;
 pub mod crds;
 pub mod create;

@@ -321,19 +321,29 @@ async fn claim(
     }
 }
 
-/// The revision this process holds and has not finished, so an interrupt can mark it
-/// failed before exiting.
-static IN_FLIGHT: Mutex<Option<(Storage, Release)>> = Mutex::new(None);
+/// The revisions this process holds and has not finished (several with `rudder apply`), so
+/// an interrupt can mark them failed before exiting.
+static IN_FLIGHT: Mutex<Vec<(Storage, Release)>> = Mutex::new(Vec::new());
 
 /// Keeps a held revision's heartbeat fresh and registers it for interrupt handling; the
 /// heartbeat stops when the guard is dropped.
 struct HeartbeatGuard {
     task: tokio::task::JoinHandle<()>,
+    /// Which in-flight entry is this operation's: namespace, name, revision.
+    key: (String, String, u64),
 }
 
 impl HeartbeatGuard {
     fn start(storage: &Storage, release: &Release) -> HeartbeatGuard {
-        *IN_FLIGHT.lock().expect("in-flight lock") = Some((storage.clone(), release.clone()));
+        IN_FLIGHT
+            .lock()
+            .expect("in-flight lock")
+            .push((storage.clone(), release.clone()));
+        let key = (
+            storage.namespace().to_string(),
+            release.name.clone(),
+            release.version,
+        );
         let storage = storage.clone();
         let (name, version) = (release.name.clone(), release.version);
         let task = tokio::spawn(async move {
@@ -342,14 +352,20 @@ impl HeartbeatGuard {
                 let _ = storage.heartbeat(&name, version).await;
             }
         });
-        HeartbeatGuard { task }
+        HeartbeatGuard { task, key }
     }
 
     /// The operation reached its record phase: stop the heartbeat and forget the revision.
     /// A guard dropped without this (a signal cancelled the operation) leaves the revision
     /// for [`abandon_in_flight`].
     fn finish(self) {
-        *IN_FLIGHT.lock().expect("in-flight lock") = None;
+        IN_FLIGHT
+            .lock()
+            .expect("in-flight lock")
+            .retain(|(storage, release)| {
+                (storage.namespace(), release.name.as_str(), release.version)
+                    != (self.key.0.as_str(), self.key.1.as_str(), self.key.2)
+            });
     }
 }
 
@@ -359,23 +375,24 @@ impl Drop for HeartbeatGuard {
     }
 }
 
-/// Marks the revision this process is working on (if any) failed because of `signal`;
-/// whether there was one.
+/// Marks the revisions this process is working on (if any) failed because of `signal`;
+/// whether there were any.
 pub async fn abandon_in_flight(signal: &str) -> bool {
-    let taken = IN_FLIGHT.lock().expect("in-flight lock").take();
-    let Some((storage, mut release)) = taken else {
-        return false;
-    };
-    let operation = match release.info.status {
-        Status::PendingInstall => "Install",
-        Status::PendingRollback => "Rollback",
-        Status::Uninstalling => "Uninstall",
-        _ => "Upgrade",
-    };
-    release.info.status = Status::Failed;
-    release.info.description = format!("{operation} interrupted by {signal} before it finished");
-    let _ = storage.update(&release).await;
-    true
+    let taken = std::mem::take(&mut *IN_FLIGHT.lock().expect("in-flight lock"));
+    let any = !taken.is_empty();
+    for (storage, mut release) in taken {
+        let operation = match release.info.status {
+            Status::PendingInstall => "Install",
+            Status::PendingRollback => "Rollback",
+            Status::Uninstalling => "Uninstall",
+            _ => "Upgrade",
+        };
+        release.info.status = Status::Failed;
+        release.info.description =
+            format!("{operation} interrupted by {signal} before it finished");
+        let _ = storage.update(&release).await;
+    }
+    any
 }
 
 /// Runs a planned operation from the claim phase on. On failure the revision is recorded

@@ -3,6 +3,7 @@
 //! Each subcommand parses its flags, builds the options struct of one action function,
 //! calls it and prints the result; no logic of its own lives here.
 
+mod apply;
 mod diff;
 mod release;
 mod repo;
@@ -73,6 +74,8 @@ pub enum Command {
     Release(release::ReleaseCommand),
     /// Show what an upgrade, rollback or revision would change, against the live objects
     Diff(diff::DiffArgs),
+    /// Diff and deploy (or --destroy) the releases of a releases file, in dependency order
+    Apply(apply::ApplyArgs),
 }
 
 /// Flags that choose the Kubernetes version and APIs templates are rendered for.
@@ -247,6 +250,7 @@ fn dispatch(cli: Cli, sub: &ArgMatches) -> Result<ExitCode> {
         Command::Repo(command) => repo::dispatch(command),
         Command::Release(command) => release::dispatch(&global, command, sub),
         Command::Diff(args) => diff::dispatch(&global, args, sub),
+        Command::Apply(args) => apply::dispatch(&global, args),
     }
 }
 

@@ -81,7 +81,7 @@ pub struct ApplyFlags {
 }
 
 impl ApplyFlags {
-    fn settings(&self, take_ownership: bool) -> ApplySettings {
+    pub(super) fn settings(&self, take_ownership: bool) -> ApplySettings {
         ApplySettings {
             field_manager: self.field_manager.clone(),
             force_conflicts: self.force_conflicts,

@@ -14,13 +14,14 @@ import gzip
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from harness import kubesim, timed
 
 RUDDER, KUBESIM, HELM = sys.argv[1:4]
 OBJECTS = int(sys.argv[4]) if len(sys.argv) > 4 else 500
@@ -50,23 +51,6 @@ def write_charts(root):
             with open(os.path.join(chart, "templates", f"o{i:04}.yaml"), "w") as f:
                 f.write(doc)
     return os.path.join(root, "tera"), os.path.join(root, "gotpl")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def timed(cmd, env):
-    start = time.perf_counter()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if out.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
-    return elapsed, out.stdout
 
 
 def load_kubeconfig(path):
@@ -137,21 +121,7 @@ def main():
     work = tempfile.mkdtemp(prefix="bench-release-")
     try:
         tera, gotpl = write_charts(os.path.join(work, "charts"))
-        kubeconfig = os.path.join(work, "kubeconfig")
-        port = free_port()
-        sim = subprocess.Popen([KUBESIM, "--port", str(port), "--write-kubeconfig", kubeconfig],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                if os.path.exists(kubeconfig):
-                    break
-                time.sleep(0.05)
-            time.sleep(0.2)
-            env = dict(os.environ, KUBECONFIG=kubeconfig,
-                       HELM_CONFIG_HOME=os.path.join(work, "helm-config"),
-                       HELM_CACHE_HOME=os.path.join(work, "helm-cache"),
-                       HELM_DATA_HOME=os.path.join(work, "helm-data"))
-            env.pop("RUDDER_NAMESPACE", None)
+        with kubesim(KUBESIM, work) as (kubeconfig, env):
             rows = []
             r_inst, _ = timed([RUDDER, "install", "bench", tera, "-n", "bench-rudder", "--create-namespace"], env)
             h_inst, _ = timed([HELM, "install", "bench", gotpl, "-n", "bench-helm", "--create-namespace"], env)
@@ -169,9 +139,6 @@ def main():
             if sorted(r_out.split()) != sorted(h_out.split()):
                 sys.exit("rudder and helm list different releases")
             rows.append((f"list -A, {RELEASES} releases × {REVISIONS} revisions", r_list, h_list, 10))
-        finally:
-            sim.terminate()
-            sim.wait()
         print(f"{'benchmark':<46} {'rudder':>9} {'helm':>9} {'ratio':>7} {'target':>7}")
         for name, r, h, target in rows:
             ratio = h / r if r > 0 else float("inf")
