@@ -347,12 +347,14 @@ async fn a_lookup_the_cluster_forbids_fails_the_render_naming_the_object_and_wri
         namespace: namespace.map(String::from),
         name: String::new(),
     };
-    let everywhere = admin.list(&configmaps(None), None).await.unwrap().len();
+    // team-a first: ConfigMaps kubesim's controllers add meanwhile (kube-root-ca.crt) can
+    // only make the later cluster-wide count larger.
     let in_team_a = admin
         .list(&configmaps(Some("team-a")), None)
         .await
         .unwrap()
         .len();
+    let everywhere = admin.list(&configmaps(None), None).await.unwrap().len();
     assert!(everywhere > in_team_a, "{everywhere} vs {in_team_a}");
     upgrade(&admin, &opts).await.unwrap();
     let list = admin
