@@ -45,10 +45,13 @@ pub struct ApplyArgs {
     pub no_color: bool,
     #[command(flatten)]
     pub apply: super::release::ApplyFlags,
+    #[command(flatten)]
+    pub render_limits: super::RenderLimitFlags,
 }
 
 /// Runs `rudder apply`: exit 1 when any release failed.
 pub fn dispatch(global: &GlobalFlags, args: ApplyArgs) -> Result<ExitCode> {
+    args.render_limits.apply();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -83,6 +83,8 @@ pub struct UpgradeArgs {
     pub values: ValuesFlags,
     #[command(flatten)]
     pub reuse: ReuseValuesFlags,
+    #[command(flatten)]
+    pub render_limits: super::RenderLimitFlags,
     /// Adopt existing objects that belong to no release or to another one
     #[arg(long = "take-ownership")]
     pub take_ownership: bool,
@@ -141,7 +143,10 @@ pub fn dispatch(global: &GlobalFlags, args: DiffArgs, sub: &ArgMatches) -> Resul
     let nested = sub.subcommand().map(|(_, m)| m.clone()).unwrap_or_default();
     // Charts from repositories are fetched before the runtime starts (it blocks).
     let chart = match &args.command {
-        DiffCommand::Upgrade(a) => Some(super::repo::resolve_chart(&a.chart, &a.chart_path)?),
+        DiffCommand::Upgrade(a) => {
+            a.render_limits.apply();
+            Some(super::repo::resolve_chart(&a.chart, &a.chart_path)?)
+        }
         _ => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -11,11 +11,13 @@ mod values_flags;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::action::{self, ActionError};
+use crate::engine::limits::{self, RenderLimits};
 use crate::engine::{Capabilities, KubeVersion};
 pub use values_flags::{ValuesFlags, value_options};
 
@@ -94,6 +96,76 @@ pub struct CapabilityFlags {
     pub kube_version: Option<String>,
 }
 
+/// Bounds on a chart render, on every command that renders one (chart templates are
+/// untrusted input). The output limit (256 MiB) has no flag.
+#[derive(Args, Debug, Clone)]
+pub struct RenderLimitFlags {
+    /// Stop rendering the chart after this long (like --timeout: 90s, 2m)
+    #[arg(long = "render-timeout", value_name = "DURATION", default_value = "60s",
+          value_parser = release::parse_duration)]
+    pub render_timeout: Duration,
+    /// Stop rendering the chart when it needs more memory than this (bytes, or a quantity: 512Mi, 2Gi)
+    #[arg(long = "render-max-memory", value_name = "SIZE", default_value = "2Gi",
+          value_parser = parse_size)]
+    pub render_max_memory: usize,
+}
+
+impl RenderLimitFlags {
+    /// Makes these the limits of every render of this process.
+    pub fn apply(&self) {
+        limits::configure(RenderLimits {
+            timeout: self.render_timeout,
+            max_memory: self.render_max_memory,
+            ..RenderLimits::DEFAULT
+        });
+    }
+}
+
+/// Parses a size in bytes: a number, or a Kubernetes quantity (`512Mi`, `2Gi`, `1.5Gi`,
+/// `500M`; binary suffixes Ki…Ei, decimal k…E).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let bad = || format!("invalid size {text:?}: expected bytes or a quantity like 512Mi or 2Gi");
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let unit: u128 = match suffix {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "Pi" => 1 << 50,
+        "Ei" => 1 << 60,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        "P" => 1_000_000_000_000_000,
+        "E" => 1_000_000_000_000_000_000,
+        _ => return Err(bad()),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let fraction_digits = fraction.len();
+    if whole.is_empty() && fraction.is_empty() || fraction_digits > 18 {
+        return Err(bad());
+    }
+    let digits = |d: &str| -> Result<u128, String> {
+        if d.is_empty() {
+            Ok(0)
+        } else {
+            d.parse().map_err(|_| bad())
+        }
+    };
+    let (whole, fraction) = (digits(whole)?, digits(fraction)?);
+    let scale = 10u128.pow(fraction_digits as u32);
+    let bytes = whole
+        .checked_mul(unit)
+        .and_then(|b| b.checked_add(fraction * unit / scale))
+        .ok_or_else(bad)?;
+    usize::try_from(bytes).map_err(|_| bad())
+}
+
 #[derive(Args, Debug)]
 pub struct TemplateArgs {
     /// [NAME] CHART: the release name is optional ("release-name" when omitted)
@@ -103,6 +175,8 @@ pub struct TemplateArgs {
     pub values: ValuesFlags,
     #[command(flatten)]
     pub capabilities: CapabilityFlags,
+    #[command(flatten)]
+    pub render_limits: RenderLimitFlags,
     /// Only show manifests rendered from the given templates (repeatable, globs allowed)
     #[arg(short = 's', long = "show-only", value_name = "PATH")]
     pub show_only: Vec<String>,
@@ -140,6 +214,8 @@ pub struct LintArgs {
     pub values: ValuesFlags,
     #[command(flatten)]
     pub capabilities: CapabilityFlags,
+    #[command(flatten)]
+    pub render_limits: RenderLimitFlags,
     /// Fail on lint warnings
     #[arg(long)]
     pub strict: bool,
@@ -271,6 +347,7 @@ fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Resul
         [name, chart] => (name.clone(), chart.clone()),
         _ => unreachable!("clap enforces one or two positionals"),
     };
+    args.render_limits.apply();
     let opts = action::template::TemplateOptions {
         release_name,
         namespace: global.namespace(),
@@ -292,6 +369,7 @@ fn template(global: &GlobalFlags, args: TemplateArgs, sub: &ArgMatches) -> Resul
 }
 
 fn lint(args: LintArgs, sub: &ArgMatches) -> Result<ExitCode> {
+    args.render_limits.apply();
     let charts = if args.charts.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -400,6 +478,30 @@ mod tests {
                 S::SetJson("c=3".into()),
             ]
         );
+    }
+
+    #[test]
+    fn sizes_parse_as_kubernetes_quantities() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512Mi"), Ok(512 << 20));
+        assert_eq!(parse_size("2Gi"), Ok(2 << 30));
+        assert_eq!(parse_size("1.5Gi"), Ok(3 << 29));
+        assert_eq!(parse_size("500M"), Ok(500_000_000));
+        assert_eq!(parse_size("64k"), Ok(64_000));
+        for bad in ["", "Mi", "2GB", "-1Gi", "1.2.3Mi", "2 Gi"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn render_limit_flags_default_to_the_engine_defaults() {
+        let cli = Cli::try_parse_from(["rudder", "template", "c"]).unwrap();
+        let Command::Template(args) = cli.command else {
+            panic!("a template command")
+        };
+        let flags = args.render_limits;
+        assert_eq!(flags.render_timeout, RenderLimits::DEFAULT.timeout);
+        assert_eq!(flags.render_max_memory, RenderLimits::DEFAULT.max_memory);
     }
 
     #[test]

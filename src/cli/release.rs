@@ -125,6 +125,8 @@ pub struct DeployFlags {
     pub values: ValuesFlags,
     #[command(flatten)]
     pub apply: ApplyFlags,
+    #[command(flatten)]
+    pub render_limits: super::RenderLimitFlags,
     /// Create the release namespace if it does not exist
     #[arg(long = "create-namespace")]
     pub create_namespace: bool,
@@ -502,6 +504,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
     let config = Configuration::from_env(cluster).await?;
     match command {
         ReleaseCommand::Install(args) => {
+            args.deploy.render_limits.apply();
             let (name, chart_arg) = install_name_and_chart(&args)?;
             let chart = locate_chart(&chart_arg, &args.deploy).await?;
             let mut opts = deploy_options(&name, &chart, &args.deploy, sub)?;
@@ -513,6 +516,7 @@ async fn run(global: &GlobalFlags, command: ReleaseCommand, sub: &ArgMatches) ->
             print_release(&release, args.deploy.output, args.deploy.hide_notes);
         }
         ReleaseCommand::Upgrade(args) => {
+            args.deploy.render_limits.apply();
             let chart = locate_chart(&args.chart, &args.deploy).await?;
             let mut opts = deploy_options(&args.name, &chart, &args.deploy, sub)?;
             opts.settings.wait |= opts.atomic;

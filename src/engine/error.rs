@@ -28,6 +28,10 @@ pub enum RenderError {
         line: Option<usize>,
         message: String,
     },
+    /// A template went past one of the render's limits ([`super::limits`]); `message` says
+    /// which and the flag that raises it.
+    #[error("{file}: {message}")]
+    Limit { file: String, message: String },
 }
 
 impl RenderError {
@@ -53,7 +57,9 @@ impl RenderError {
     /// The template file the error is about.
     pub fn file(&self) -> &str {
         match self {
-            RenderError::Template { file, .. } | RenderError::GoTemplate { file, .. } => file,
+            RenderError::Template { file, .. }
+            | RenderError::GoTemplate { file, .. }
+            | RenderError::Limit { file, .. } => file,
         }
     }
 
@@ -61,15 +67,16 @@ impl RenderError {
     pub fn line(&self) -> Option<usize> {
         match self {
             RenderError::Template { line, .. } | RenderError::GoTemplate { line, .. } => *line,
+            RenderError::Limit { .. } => None,
         }
     }
 
     /// The bare message without location.
     pub fn message(&self) -> &str {
         match self {
-            RenderError::Template { message, .. } | RenderError::GoTemplate { message, .. } => {
-                message
-            }
+            RenderError::Template { message, .. }
+            | RenderError::GoTemplate { message, .. }
+            | RenderError::Limit { message, .. } => message,
         }
     }
 }

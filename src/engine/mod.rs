@@ -7,12 +7,13 @@
 //!
 //! Go-template charts render on one thread in helm's order (values are shared and mutable,
 //! as in helm), each rendered template handed to the pool at once; tera charts render in
-//! groups on the pool.
+//! groups on the pool. Every render is bounded in time, output and memory ([`limits`]).
 
 mod context;
 mod error;
 pub mod gotmpl;
 pub mod library;
+pub mod limits;
 pub mod tera;
 pub mod yaml;
 
@@ -107,13 +108,17 @@ pub fn render_each<T: Send>(
     options: &RenderOptions,
     each: impl Fn(RenderedTemplate) -> T + Sync,
 ) -> Result<(Vec<T>, Option<String>), RenderError> {
+    // One budget for the whole tree; the memory ceiling and the watchdog are disarmed when
+    // `render` is dropped, at the end of this function.
+    let render = limits::Render::start();
+    let budget = render.budget();
     let is_go = |c: &Chart| !c.uses_tera();
     // Go templates render on this thread; each rendered template goes to `each` on the
     // pool at once, so its next stage overlaps the rendering of the rest.
     let go_results = std::sync::Mutex::new(Vec::<(String, T)>::new());
     let go_notes = if chart.any_in_tree(&is_go) {
         rayon::in_place_scope(|scope| {
-            gotmpl::render::render_tree(chart, values, options, &is_go, &mut |t| {
+            gotmpl::render::render_tree(chart, values, options, budget, &is_go, &mut |t| {
                 let (each, results) = (&each, &go_results);
                 scope.spawn(move |_| {
                     let item = (t.path.clone(), each(t));
@@ -127,7 +132,8 @@ pub fn render_each<T: Send>(
     let mut templates = go_results.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut notes = go_notes;
     if chart.any_in_tree(&Chart::uses_tera) {
-        let (tera_templates, tera_notes) = tera::render_tree(chart, values, options, &each)?;
+        let (tera_templates, tera_notes) =
+            tera::render_tree(chart, values, options, budget, &each)?;
         templates.extend(tera_templates);
         notes = notes.or(tera_notes);
     }

@@ -14,6 +14,7 @@ use super::parse::{self, Arg, Branch, Command, Node, Number, Pipe, Pos};
 pub use crate::engine::library::CallError;
 use crate::engine::library::value::Value;
 use crate::engine::library::{Funcs, Function};
+use crate::engine::limits::{self, Exceeded};
 
 /// One named template: a file's main tree or a `define`d body, with the file it came from.
 pub struct Tmpl {
@@ -128,7 +129,8 @@ impl From<ExecError> for Flow {
     }
 }
 
-/// Bounds on one render.
+/// Bounds on one render (from the render's budget); a template that goes past one fails,
+/// and the limit is noted for the renderer to report.
 #[derive(Clone, Copy)]
 pub struct Limits {
     pub deadline: Option<Instant>,
@@ -246,26 +248,16 @@ impl<'a> Executor<'a> {
         let n = self.steps.get() + 1;
         self.steps.set(n);
         if n.is_multiple_of(1024) {
+            // The renderer reports the limit noted here in its own words.
             if let Some(deadline) = self.limits.deadline
                 && Instant::now() > deadline
             {
-                return Err(self.err(
-                    s,
-                    pos,
-                    "",
-                    "the render took longer than its time limit (set --render-timeout to allow more)",
-                ));
+                limits::note(Exceeded::Time);
+                return Err(self.err(s, pos, "", "the render took longer than its time limit"));
             }
             if self.output_total + s.out.len() > self.limits.max_output {
-                return Err(self.err(
-                    s,
-                    pos,
-                    "",
-                    format!(
-                        "the rendered output grew past its limit of {} MiB",
-                        self.limits.max_output >> 20
-                    ),
-                ));
+                limits::note(Exceeded::Output);
+                return Err(self.err(s, pos, "", "the rendered output grew past its limit"));
             }
         }
         Ok(())

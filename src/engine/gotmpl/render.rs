@@ -8,7 +8,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use std::time::{Duration, Instant};
 
 use super::context::{Files, capabilities_object, chart_object, release_map};
 use super::exec::{Executor, Limits, TemplateSet, is_builtin_name};
@@ -16,12 +15,9 @@ use super::parse;
 use crate::chart::Chart;
 use crate::engine::library::value::Value;
 use crate::engine::library::{Funcs, helm};
+use crate::engine::limits::{Budget, Rendering};
 use crate::engine::{RenderError, RenderOptions, RenderedTemplate};
 use crate::values::Values;
-
-/// How long one render may run and how much it may write before it is stopped.
-pub const DEFAULT_RENDER_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_MAX_OUTPUT: usize = 256 << 20;
 
 /// One template to run: its full path, source, and the context of its chart.
 struct Renderable {
@@ -132,13 +128,14 @@ fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
     db.cmp(&da).then_with(|| b.cmp(a))
 }
 
-/// Renders every Go-template chart of the tree, handing each rendered template (NOTES.txt
-/// excluded) to `sink` as soon as it is done, in helm's render order; returns the top
-/// chart's notes.
-pub fn render_tree(
+/// Renders every Go-template chart of the tree within `budget`, handing each rendered
+/// template (NOTES.txt excluded) to `sink` as soon as it is done, in helm's render order;
+/// returns the top chart's notes.
+pub(crate) fn render_tree(
     chart: &Chart,
     values: &Values,
     options: &RenderOptions,
+    budget: &Budget,
     is_go: &dyn Fn(&Chart) -> bool,
     sink: &mut dyn FnMut(RenderedTemplate),
 ) -> Result<Option<String>, RenderError> {
@@ -187,11 +184,13 @@ pub fn render_tree(
         set.add_parsed(&r.path, &file, &r.source, parsed);
     }
     let limits = Limits {
-        deadline: Some(Instant::now() + DEFAULT_RENDER_TIMEOUT),
-        max_output: DEFAULT_MAX_OUTPUT,
+        deadline: Some(budget.deadline),
+        max_output: budget.limits.max_output,
     };
     let mut exec = Executor::new(&set, &funcs, limits);
     exec.strict = options.strict;
+    let written_before = budget.written();
+    exec.output_total = written_before;
     let mut notes = None;
     for r in &renderables {
         let base = r.path.rsplit('/').next().unwrap_or(&r.path);
@@ -208,8 +207,12 @@ pub fn render_tree(
             );
         }
         let mut out = String::new();
-        exec.execute(&r.path, &r.context, &mut out)
-            .map_err(|e| exec_error(&r.path, e))?;
+        let _rendering = Rendering::mark(&r.path);
+        exec.execute(&r.path, &r.context, &mut out).map_err(|e| {
+            budget
+                .failure(&r.path)
+                .unwrap_or_else(|| exec_error(&r.path, e))
+        })?;
         // helm's strict mode keeps `<no value>` (it cannot occur for missing keys there).
         let content = if !options.strict && out.contains("<no value>") {
             out.replace("<no value>", "")
@@ -225,6 +228,7 @@ pub fn render_tree(
             });
         }
     }
+    budget.add_output(exec.output_total - written_before);
     drop(exec);
     // Thousands of small trees, half of them allocated by the other worker (files parse in
     // parallel): freeing them here would hold up the render while that worker validates.

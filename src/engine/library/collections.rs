@@ -11,7 +11,7 @@
 #[path = "crypto.rs"]
 mod crypto;
 #[path = "dates.rs"]
-mod dates;
+pub(crate) mod dates;
 #[path = "json.rs"]
 pub(crate) mod json;
 #[path = "urls.rs"]

@@ -5,7 +5,7 @@
 
 mod builtins;
 mod collections;
-pub(crate) use collections::json;
+pub(crate) use collections::{dates, json};
 pub mod certs;
 pub mod fmt;
 pub mod helm;

@@ -28,6 +28,7 @@ use super::CallError;
 use super::fmt::{format_float, quote};
 use super::value::Value;
 use super::{FnResult, Funcs, arg_int, arg_str, as_list, strval, to_float64, to_int64, wrong_type};
+use crate::engine::limits;
 
 // ---------------------------------------------------------------------------------------
 // Registration
@@ -404,44 +405,37 @@ fn register_math(f: &mut Funcs) {
             0,
             count,
             if count < 0 { -1 } else { 1 },
-        )))
+        )?))
     });
     f.add("untilStep", 3, |a| {
         let (start, stop, step) = (arg_int(&a[0])?, arg_int(&a[1])?, arg_int(&a[2])?);
-        Ok(int_list(until_step(start, stop, step)))
+        Ok(int_list(until_step(start, stop, step)?))
     });
     f.add_variadic("seq", 0, |a| {
         let params = a.iter().map(arg_int).collect::<Result<Vec<_>, _>>()?;
-        Ok(Value::from(seq(&params)))
+        seq(&params).map(Value::from)
     });
 }
 
 fn register_random(f: &mut Funcs) {
     f.add("randAlphaNum", 1, |a| {
-        Ok(Value::from(random_string(arg_int(&a[0])?, |c| {
-            c.is_ascii_alphanumeric()
-        })))
+        random_string(arg_int(&a[0])?, |c| c.is_ascii_alphanumeric()).map(Value::from)
     });
     f.add("randAlpha", 1, |a| {
-        Ok(Value::from(random_string(arg_int(&a[0])?, |c| {
-            c.is_ascii_alphabetic()
-        })))
+        random_string(arg_int(&a[0])?, |c| c.is_ascii_alphabetic()).map(Value::from)
     });
     f.add("randNumeric", 1, |a| {
-        Ok(Value::from(random_string(arg_int(&a[0])?, |c| {
-            c.is_ascii_digit()
-        })))
+        random_string(arg_int(&a[0])?, |c| c.is_ascii_digit()).map(Value::from)
     });
     f.add("randAscii", 1, |a| {
-        Ok(Value::from(random_string(arg_int(&a[0])?, |c| {
-            (' '..='~').contains(&c)
-        })))
+        random_string(arg_int(&a[0])?, |c| (' '..='~').contains(&c)).map(Value::from)
     });
     f.add("randBytes", 1, |a| {
         let count = arg_int(&a[0])?;
         if count < 0 {
             return Err(runtime_error("makeslice: len out of range"));
         }
+        limits::check_result(count as u128)?;
         let mut buf = vec![0u8; count as usize];
         rand::rng().fill(&mut buf[..]);
         Ok(Value::from(
@@ -506,8 +500,10 @@ fn go_repeat(s: &str, count: i64) -> Result<String, CallError> {
         return Err(CallError::from("strings: negative Repeat count"));
     }
     match (s.len() as u64).checked_mul(count as u64) {
-        // Far beyond any output limit: Go would run out of memory.
-        Some(total) if total <= 1 << 32 => Ok(s.repeat(count as usize)),
+        Some(total) if total <= i64::MAX as u64 => {
+            limits::check_result(total.into())?;
+            Ok(s.repeat(count as usize))
+        }
         _ => Err(CallError::from("strings: Repeat output length overflow")),
     }
 }
@@ -672,6 +668,11 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long_words: bool) -> Str
 /// sprig's `indent`: every line prefixed with `spaces` spaces.
 fn indent(spaces: i64, s: &str) -> Result<String, CallError> {
     let pad = go_repeat(" ", spaces)?;
+    // Lines are counted only when the result could be past the output limit at all.
+    let size = |lines: usize| pad.len() as u128 * lines as u128 + s.len() as u128;
+    if limits::check_result(size(s.len() + 1)).is_err() {
+        limits::check_result(size(s.bytes().filter(|&b| b == b'\n').count() + 1))?;
+    }
     Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
@@ -1983,34 +1984,24 @@ fn parse_octal(s: &str) -> Option<i64> {
     i64::from_str_radix(s, 8).ok()
 }
 
-/// sprig's `untilStep`.
-fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
-    let mut out = Vec::new();
-    let mut i = start;
-    if stop < start {
-        if step >= 0 {
-            return out;
-        }
-        while i > stop {
-            out.push(i);
-            let Some(n) = i.checked_add(step) else { break };
-            i = n;
-        }
-        return out;
-    }
-    if step <= 0 {
-        return out;
-    }
-    while i < stop {
-        out.push(i);
-        let Some(n) = i.checked_add(step) else { break };
-        i = n;
-    }
-    out
+/// sprig's `untilStep`: from `start` towards `stop` (excluded) by `step`, nothing when the
+/// step does not lead there; a list larger than a render may output is refused.
+fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, CallError> {
+    let (span, stride) = match (stop < start, step) {
+        (true, ..0) => (i128::from(start) - i128::from(stop), -i128::from(step)),
+        (false, 1..) => (i128::from(stop) - i128::from(start), i128::from(step)),
+        _ => (0, 1),
+    };
+    let count = (span + stride - 1) / stride;
+    limits::check_result(count as u128 * std::mem::size_of::<Value>() as u128)?;
+    // Every number lies between `start` and `stop`, so none overflows.
+    Ok((0..count)
+        .map(|k| (i128::from(start) + k * i128::from(step)) as i64)
+        .collect())
 }
 
 /// sprig's `seq`: `seq end`, `seq start end`, `seq start step end`, like GNU seq.
-fn seq(params: &[i64]) -> String {
+fn seq(params: &[i64]) -> Result<String, CallError> {
     let values = match *params {
         [end] => {
             let inc = if end < 1 { -1 } else { 1 };
@@ -2025,18 +2016,18 @@ fn seq(params: &[i64]) -> String {
             if end < start {
                 inc = -1;
                 if step > 0 {
-                    return String::new();
+                    return Ok(String::new());
                 }
             }
             until_step(start, end.wrapping_add(inc), step)
         }
-        _ => return String::new(),
-    };
-    values
+        _ => return Ok(String::new()),
+    }?;
+    Ok(values
         .iter()
         .map(i64::to_string)
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" "))
 }
 
 #[derive(Clone, Copy)]
@@ -2174,16 +2165,18 @@ fn float_op(a: f64, op: DecOp, b: f64) -> f64 {
 // ---------------------------------------------------------------------------------------
 
 /// goutils' `CryptoRandom…`: `count` characters drawn from ' '..='z' (or all printable
-/// ASCII) that `keep` accepts; a negative count is an error sprig ignores ("").
-fn random_string(count: i64, keep: fn(char) -> bool) -> String {
+/// ASCII) that `keep` accepts; a negative count is an error sprig ignores (""), a count
+/// past the render's output limit one rudder reports.
+fn random_string(count: i64, keep: fn(char) -> bool) -> Result<String, CallError> {
     if count <= 0 {
-        return String::new();
+        return Ok(String::new());
     }
+    limits::check_result(count as u128)?;
     let pool: Vec<char> = (' '..='~').filter(|c| keep(*c)).collect();
     let mut rng = rand::rng();
-    (0..count)
+    Ok((0..count)
         .map(|_| pool[rng.random_range(0..pool.len())])
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use ::tera::{Context, Tera};
 use rayon::prelude::*;
 
+use super::limits::{Budget, Rendering};
 use super::{RenderError, RenderOptions, RenderedTemplate, error};
 use crate::chart::Chart;
 use crate::values::Values;
@@ -197,26 +198,77 @@ fn text_of<'a>(
     })
 }
 
-fn render_one(tera: &Tera, path: &str, base_path: &str) -> Result<String, RenderError> {
+/// Renders one template within `budget`; `size_hint` is its source's length.
+fn render_one(
+    tera: &Tera,
+    path: &str,
+    base_path: &str,
+    budget: &Budget,
+    size_hint: usize,
+) -> Result<String, RenderError> {
     let template = context::template_value(path, base_path);
     functions::enter_template(path, template.clone());
     error::clear_nested();
+    let _rendering = Rendering::mark(path);
     let mut ctx = Context::new();
     ctx.insert_value("Template", template);
-    tera.render(path, &ctx)
-        .map_err(|e| error::from_tera(&e, path))
+    let mut out = BoundedOutput {
+        text: Vec::with_capacity(size_hint),
+        budget,
+        writes: 0,
+    };
+    if let Err(e) = tera.render_to(path, &ctx, &mut out) {
+        return Err(budget
+            .failure(path)
+            .unwrap_or_else(|| error::from_tera(&e, path)));
+    }
+    budget.add_output(out.text.len());
+    String::from_utf8(out.text)
+        .map_err(|_| RenderError::at(path, None, "the rendered text is not valid UTF-8"))
+}
+
+/// Where tera writes a template: a buffer that fails the render once the render's output
+/// passes its limit or its deadline has passed (checked every [`BoundedOutput::CLOCK_EVERY`]
+/// writes).
+struct BoundedOutput<'b> {
+    text: Vec<u8>,
+    budget: &'b Budget,
+    writes: u32,
+}
+
+impl BoundedOutput<'_> {
+    const CLOCK_EVERY: u32 = 256;
+}
+
+impl std::io::Write for BoundedOutput<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.budget
+            .check_output(self.text.len() + data.len())
+            .map_err(std::io::Error::other)?;
+        self.writes = self.writes.wrapping_add(1);
+        if self.writes.is_multiple_of(Self::CLOCK_EVERY) {
+            self.budget.check_time().map_err(std::io::Error::other)?;
+        }
+        self.text.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Each rendered template's path and what `each` made of it.
 pub(crate) type PathResults<T> = Vec<(String, T)>;
 
-/// Renders the tera charts of the tree (Go-template charts are skipped), handing each
+/// Renders the tera charts of the tree within `budget` (Go-template charts are skipped), handing each
 /// rendered template to `each` on the worker that rendered it; returns each template's
 /// path and result, and the top chart's notes when the top chart is a tera chart.
 pub(crate) fn render_tree<T: Send>(
     chart: &Chart,
     values: &Values,
     options: &RenderOptions,
+    budget: &Arc<Budget>,
     each: &(impl Fn(RenderedTemplate) -> T + Sync),
 ) -> Result<(PathResults<T>, Option<String>), RenderError> {
     let release = context::release_value(&options.release);
@@ -234,6 +286,7 @@ pub(crate) fn render_tree<T: Send>(
                 n.path.clone(),
                 n.chart.files.clone(),
                 options.lookup.clone(),
+                Arc::clone(budget),
             ))
         })
         .collect();
@@ -345,7 +398,7 @@ fn render_group<T>(
             continue;
         }
         let path = format!("{}/{}", node.path, file.name);
-        let content = render_one(&engine, &path, &base_path)
+        let content = render_one(&engine, &path, &base_path, &env.budget, file.data.len())
             .map_err(|e| GroupError::Render(path.clone(), e))?;
         if is_notes {
             output.notes = Some(content);

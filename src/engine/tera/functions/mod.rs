@@ -1,6 +1,6 @@
 //! The functions of a tera chart: helm's library (through [`library`]'s adapters) under
 //! helm's names, plus the chart-aware ones (`include`, `tpl`, `lookup`, chart files) that
-//! need the chart being rendered.
+//! need the chart being rendered, and tera's `range` bounded by the render's limits.
 
 mod library;
 
@@ -15,27 +15,35 @@ use super::context::{json_to_value, key_to_string, value_to_json};
 use crate::chart::ChartFile;
 use crate::engine::LookupFn;
 use crate::engine::error::{from_tera, stash_nested};
+use crate::engine::limits::{self, Budget};
 
 /// How deep `include`/`tpl` may nest before rendering stops (runaway recursion guard).
 const MAX_NESTING: usize = 32;
 
 /// What the chart-aware functions of one chart need: its files, its tera instance (for
-/// `include`/`tpl`) and the cluster lookup hook.
+/// `include`/`tpl`), the cluster lookup hook and the render's budget.
 pub(crate) struct ChartEnv {
     /// `mychart` or `parent/charts/child`.
     pub chart_path: String,
     files: Vec<ChartFile>,
     tera: OnceLock<Weak<Tera>>,
     lookup: Option<LookupFn>,
+    pub budget: Arc<Budget>,
 }
 
 impl ChartEnv {
-    pub fn new(chart_path: String, files: Vec<ChartFile>, lookup: Option<LookupFn>) -> Self {
+    pub fn new(
+        chart_path: String,
+        files: Vec<ChartFile>,
+        lookup: Option<LookupFn>,
+        budget: Arc<Budget>,
+    ) -> Self {
         ChartEnv {
             chart_path,
             files,
             tera: OnceLock::new(),
             lookup,
+            budget,
         }
     }
 
@@ -134,6 +142,7 @@ fn caller_scope(state: &State) -> TeraResult<Context> {
 /// on. Other keyword arguments become the component's arguments; `@Values`-style implicit
 /// parameters are filled from the caller's context.
 fn include(env: &ChartEnv, kwargs: Kwargs, state: &State) -> TeraResult<Value> {
+    env.budget.check_time().map_err(Error::message)?;
     let name = kwarg_string(&kwargs, "name")?;
     let tera = env.tera()?;
     if !tera.contains_component(&name) {
@@ -157,6 +166,7 @@ fn include(env: &ChartEnv, kwargs: Kwargs, state: &State) -> TeraResult<Value> {
 
 /// `tpl`: renders a string as a template in the caller's context.
 fn tpl(env: &ChartEnv, template: &str, state: &State) -> TeraResult<Value> {
+    env.budget.check_time().map_err(Error::message)?;
     let tera = env.tera()?;
     let context = caller_scope(state)?;
     let _guard = NestingGuard::enter("tpl")?;
@@ -185,6 +195,42 @@ fn lookup(env: &ChartEnv, kwargs: Kwargs) -> TeraResult<Value> {
         }
         None => Value::from(Map::new()),
     })
+}
+
+/// tera's `range(start=0, end=, step_by=1)` with tera's arguments and errors, bounded by the
+/// render instead of tera's fixed 100,000 numbers: each call checks the deadline (a loop
+/// over ranges writes nothing the output could count), and a range takes no more memory
+/// than the render may output.
+fn range(budget: &Budget, kwargs: Kwargs) -> TeraResult<Vec<i128>> {
+    budget.check_time().map_err(Error::message)?;
+    let start = kwargs.get::<i128>("start")?.unwrap_or_default();
+    let end = kwargs.must_get::<i128>("end")?;
+    let step_by = kwargs.get::<i128>("step_by")?.unwrap_or(1);
+    if start > end && step_by > 0 {
+        return Err(Error::message(
+            "Function `range` was called with a `start` argument greater than the `end` one",
+        ));
+    }
+    if step_by == 0 {
+        return Err(Error::message(
+            "Function `range` was called with a `step_by` argument of 0",
+        ));
+    }
+    let overflow =
+        || Error::message("Function `range` was called with arguments that overflow i128");
+    let len = if step_by > 0 {
+        let span = end.checked_sub(start).ok_or_else(overflow)?;
+        span.checked_add(step_by - 1).ok_or_else(overflow)? / step_by
+    } else if start <= end {
+        0
+    } else {
+        let step = step_by.checked_neg().ok_or_else(overflow)?;
+        let span = start.checked_sub(end).ok_or_else(overflow)?;
+        span.checked_add(step - 1).ok_or_else(overflow)? / step
+    };
+    let bytes = (len as u128).saturating_mul(std::mem::size_of::<Value>() as u128);
+    limits::check_result(bytes).map_err(|e| Error::message(format!("range: {e}")))?;
+    Ok((0..len).map(|i| start + i * step_by).collect())
 }
 
 /// A chart file's content: text when UTF-8, bytes otherwise.
@@ -322,6 +368,11 @@ pub(crate) fn register(tera: &mut Tera, env: &Arc<ChartEnv>) {
     let e = Arc::clone(env);
     tera.register_function("fileLines", move |kwargs: Kwargs, _: &State| {
         file_lines(&e, kwargs)
+    });
+    // Replaces tera's own.
+    let e = Arc::clone(env);
+    tera.register_function("range", move |kwargs: Kwargs, _: &State| {
+        range(&e.budget, kwargs)
     });
     tera.register_filter("asConfig", as_config);
     tera.register_filter("asSecrets", as_secrets);
