@@ -45,7 +45,8 @@ pub fn yaml(value: &Value) -> String {
     text
 }
 
-fn sort_keys(value: Value) -> Value {
+/// The value with every object's keys in sorted order (as Go's encoders write maps).
+pub(crate) fn sort_keys(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<_> = map.into_iter().collect();

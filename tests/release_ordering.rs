@@ -7,7 +7,7 @@ mod release_support;
 
 use std::time::Duration;
 
-use release_support::{cluster, deploy_options, uninstall_options, write_chart};
+use release_support::{deploy_options, uninstall_options, write_chart};
 use rudder::action::install::install;
 use rudder::action::lifecycle::ApplySettings;
 use rudder::action::uninstall::uninstall;
@@ -70,12 +70,7 @@ fn position(writes: &[String], method: &str, suffix: &str) -> usize {
 
 #[tokio::test]
 async fn objects_wait_for_what_they_depend_on_and_go_in_reverse() {
-    let server = kubesim::Server::builder()
-        .controller_delay(Duration::from_millis(200))
-        .start()
-        .await
-        .unwrap();
-    let c = cluster(&server).await;
+    let (server, c) = release_support::start_with_slow_controllers().await;
     let dir = tempfile::tempdir().unwrap();
     let chart = write_chart(
         dir.path(),

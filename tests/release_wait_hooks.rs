@@ -7,7 +7,7 @@ mod release_support;
 
 use std::time::Duration;
 
-use release_support::{cluster, deploy_options, object, release_chart, rudder_command};
+use release_support::{deploy_options, object, release_chart, rudder_command};
 use rudder::action::config::Configuration;
 use rudder::action::install::{DeployOptions, install};
 use rudder::action::lifecycle::ApplySettings;
@@ -31,13 +31,7 @@ fn deploy(name: &str, sets: &[&str], wait: bool, timeout_ms: u64) -> DeployOptio
 }
 
 async fn setup() -> (kubesim::Server, Configuration) {
-    let server = kubesim::Server::builder()
-        .controller_delay(Duration::from_millis(200))
-        .start()
-        .await
-        .unwrap();
-    let cluster = cluster(&server).await;
-    (server, cluster)
+    release_support::start_with_slow_controllers().await
 }
 
 async fn history(c: &Cluster, name: &str) -> Vec<(u64, Status, String)> {

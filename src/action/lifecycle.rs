@@ -983,18 +983,7 @@ pub async fn stored_objects(
     cluster: &Cluster,
     release: &Release,
 ) -> Result<Vec<Prepared>, ReleaseError> {
-    let objects = parse_manifest(&release.manifest)?;
-    let objects = objects.into_iter().map(|o| o.object).collect();
-    let unknown = UnknownKinds::AssumeNamespaced;
-    prepare(
-        cluster,
-        objects,
-        &release.name,
-        &release.namespace,
-        true,
-        unknown,
-    )
-    .await
+    prepare_stored(cluster, release, false).await
 }
 
 /// The objects of a stored release, prepared to be applied again (rollback): every kind
@@ -1003,21 +992,26 @@ pub async fn stored_objects_to_apply(
     cluster: &Cluster,
     release: &Release,
 ) -> Result<Vec<Prepared>, ReleaseError> {
+    prepare_stored(cluster, release, true).await
+}
+
+async fn prepare_stored(
+    cluster: &Cluster,
+    release: &Release,
+    to_apply: bool,
+) -> Result<Vec<Prepared>, ReleaseError> {
     let objects: Vec<Value> = parse_manifest(&release.manifest)?
         .into_iter()
         .map(|o| o.object)
         .collect();
     let kinds = ReleaseKinds::defined_by(&objects);
-    let unknown = UnknownKinds::Refuse(&kinds);
-    prepare(
-        cluster,
-        objects,
-        &release.name,
-        &release.namespace,
-        true,
-        unknown,
-    )
-    .await
+    let unknown = if to_apply {
+        UnknownKinds::Refuse(&kinds)
+    } else {
+        UnknownKinds::AssumeNamespaced
+    };
+    let (name, namespace) = (&release.name, &release.namespace);
+    prepare(cluster, objects, name, namespace, true, unknown).await
 }
 
 /// The stored objects of `first`, then those of `also` that `first` does not have.

@@ -166,24 +166,7 @@ pub fn normalize(mut object: Value) -> Value {
             }
         }
     }
-    sort_keys(object)
-}
-
-fn sort_keys(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k, sort_keys(v)))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
-        other => other,
-    }
+    crate::output::sort_keys(object)
 }
 
 #[cfg(test)]

@@ -86,6 +86,18 @@ pub async fn start() -> (kubesim::Server, Configuration) {
     (server, cluster)
 }
 
+/// A kubesim whose controllers take 200 ms to act (so waiting is observable), and an admin
+/// connection to it in namespace `default`.
+pub async fn start_with_slow_controllers() -> (kubesim::Server, Configuration) {
+    let server = kubesim::Server::builder()
+        .controller_delay(Duration::from_millis(200))
+        .start()
+        .await
+        .expect("kubesim starts");
+    let cluster = cluster(&server).await;
+    (server, cluster)
+}
+
 /// A kubesim user who may do anything, but only in namespace `team-a`.
 pub fn alice() -> kubesim::User {
     kubesim::User {

@@ -15,11 +15,13 @@ usage: bench_diff.py RUDDER KUBESIM [OBJECTS]
 import difflib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../release/bench"))
+from harness import kubesim  # noqa: E402  (the release benchmarks' kubesim runner)
 
 RUDDER, KUBESIM = sys.argv[1:3]
 OBJECTS = int(sys.argv[3]) if len(sys.argv) > 3 else 500
@@ -57,14 +59,6 @@ def write_chart(root):
     return chart
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def timed(cmd, env, ok=(0,)):
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -83,17 +77,7 @@ def main():
     work = tempfile.mkdtemp(prefix="bench-diff-")
     try:
         chart = write_chart(work)
-        kubeconfig = os.path.join(work, "kubeconfig")
-        sim = subprocess.Popen([KUBESIM, "--port", str(free_port()), "--write-kubeconfig", kubeconfig],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                if os.path.exists(kubeconfig):
-                    break
-                time.sleep(0.05)
-            time.sleep(0.2)
-            env = dict(os.environ, KUBECONFIG=kubeconfig)
-            env.pop("RUDDER_NAMESPACE", None)
+        with kubesim(KUBESIM, work) as (_, env):
             ns = ["-n", "bench"]
             timed([RUDDER, "install", "bench", chart, "--create-namespace", *ns], env)
             changed, out = best_of(3, [RUDDER, "diff", "upgrade", "bench", chart, "--set", "greeting=hi",
@@ -110,9 +94,6 @@ def main():
                 return list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=3))
 
             text = min(timed_call(text_diff) for _ in range(3))
-        finally:
-            sim.terminate()
-            sim.wait()
         print(f"{'benchmark (' + str(OBJECTS) + ' objects, best of 3)':<58} {'time':>8}")
         mark = "ok" if changed <= TARGET else "OVER TARGET"
         print(f"{'rudder diff upgrade, every object changed':<58} {changed:>7.3f}s  target ≤ {TARGET:.0f} s: {mark}")
