@@ -50,6 +50,8 @@ pub fn template(opts: &TemplateOptions, out: &mut dyn Write) -> Result<(), Actio
         ..RenderOptions::offline(release, opts.capabilities.clone())
     };
     let rendered = render_release(chart, &user_values, options)?;
+    // Values files can be megabytes: their tree is freed while the output is written.
+    let _ = std::thread::Builder::new().spawn(move || drop(user_values));
     let documents = select_documents(&rendered, opts)?;
     match &opts.output_dir {
         Some(dir) => write_documents(dir, &documents, out)?,

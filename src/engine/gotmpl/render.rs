@@ -141,7 +141,7 @@ pub(crate) fn render_tree(
 ) -> Result<Option<String>, RenderError> {
     let release = release_map(&options.release);
     let capabilities = capabilities_object(&options.capabilities);
-    let top_values = Value::from_json(&serde_json::Value::Object(values.clone()));
+    let top_values = Value::from_json_map(values);
     for path in options.set_integers.iter() {
         restore_integer(&top_values, path);
     }

@@ -238,6 +238,16 @@ impl Value {
         Self::from_json_with(json, true)
     }
 
+    /// [`Self::from_json`] of a JSON object, without building a `serde_json::Value` around
+    /// it first (values can be megabytes: no copy is made just to convert them).
+    pub fn from_json_map(map: &serde_json::Map<String, serde_json::Value>) -> Value {
+        Value::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), Self::from_json_with(v, true)))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
     /// Converts JSON-shaped data; integral numbers become int64 unless `floats` is set.
     pub fn from_json_with(json: &serde_json::Value, floats: bool) -> Value {
         match json {
