@@ -17,7 +17,7 @@ fn load(name: &str) -> Chart {
 
 fn render_chart(mut chart: Chart, user: serde_json::Value) -> Result<Rendered, String> {
     let user: Values = user.as_object().cloned().unwrap_or_default();
-    let values = compute_render_values(&mut chart, &user).map_err(|e| e.to_string())?;
+    let values = compute_render_values(&mut chart, user).map_err(|e| e.to_string())?;
     render(&chart, &values, &RenderOptions::default()).map_err(|e| e.to_string())
 }
 

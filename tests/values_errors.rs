@@ -88,7 +88,7 @@ fn schema_errors_list_every_violation_with_chart_and_path() {
     }
     .merge()
     .unwrap();
-    let values = compute_render_values(&mut chart, &user).unwrap();
+    let values = compute_render_values(&mut chart, user).unwrap();
     let err = validate_schema(&chart, &values).unwrap_err();
     let message = err.to_string();
     assert!(

@@ -92,7 +92,7 @@ fn run_rudder(chart_dir: &str, flags: &[String]) -> Result<Rendered, String> {
     .merge()
     .map_err(|e| e.to_string())?;
     let mut chart = rudder::chart::load(&root().join(chart_dir)).map_err(|e| e.to_string())?;
-    let values = compute_render_values(&mut chart, &user).map_err(|e| e.to_string())?;
+    let values = compute_render_values(&mut chart, user).map_err(|e| e.to_string())?;
     validate_schema(&chart, &values).map_err(|e| e.to_string())?;
     let mut rendered = Rendered::new();
     collect(&chart, &values, chart.name().to_string(), &mut rendered);

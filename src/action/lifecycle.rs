@@ -234,7 +234,7 @@ pub async fn render_on_cluster(
     };
     let values = values.clone();
     let render = move || -> Result<RenderedRelease, crate::action::render::RenderError> {
-        let rendered = render_release(chart, &values, options)?;
+        let rendered = render_release(chart, values, options)?;
         rendered.check_applicable()?;
         Ok(rendered)
     };

@@ -142,7 +142,7 @@ fn lint_one(chart_path: &Path, opts: &LintOptions) -> LintReport {
         set_integers: std::sync::Arc::new(opts.values.set_integers()),
         ..RenderOptions::offline(release, opts.capabilities.clone())
     };
-    match render_release(chart, &user_values, render_options)
+    match render_release(chart, user_values, render_options)
         .and_then(|rendered| rendered.check_applicable().map(|()| rendered))
     {
         Ok(rendered) => lint_objects(&rendered, &mut report),

@@ -71,7 +71,7 @@ impl RenderedRelease {
 /// (when connected) `lookup` hook in `options`.
 pub fn render_release(
     mut chart: Chart,
-    user_values: &Values,
+    user_values: Values,
     options: RenderOptions,
 ) -> Result<RenderedRelease, RenderError> {
     if chart.is_library() {

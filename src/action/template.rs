@@ -49,9 +49,7 @@ pub fn template(opts: &TemplateOptions, out: &mut dyn Write) -> Result<(), Actio
         set_integers: std::sync::Arc::new(opts.values.set_integers()),
         ..RenderOptions::offline(release, opts.capabilities.clone())
     };
-    let rendered = render_release(chart, &user_values, options)?;
-    // Values files can be megabytes: their tree is freed while the output is written.
-    let _ = std::thread::Builder::new().spawn(move || drop(user_values));
+    let rendered = render_release(chart, user_values, options)?;
     let documents = select_documents(&rendered, opts)?;
     match &opts.output_dir {
         Some(dir) => write_documents(dir, &documents, out)?,

@@ -18,15 +18,15 @@ const GLOBAL_KEY: &str = "global";
 /// subchart's values sit under its name (or alias), which is what its templates see.
 ///
 /// `chart` is changed in place the way helm changes it, so pass a fresh copy per render.
-pub fn compute_render_values(chart: &mut Chart, user: &Values) -> Result<Values, ValuesError> {
-    process_dependency_enabled(chart, user, "")?;
+pub fn compute_render_values(chart: &mut Chart, user: Values) -> Result<Values, ValuesError> {
+    process_dependency_enabled(chart, &user, "")?;
     process_dependency_import_values(chart);
     coalesce_top(chart, user)
 }
 
 /// `CoalesceValues`: the chart's defaults (and its subcharts') under the given values.
-fn coalesce_top(chart: &Chart, values: &Values) -> Result<Values, ValuesError> {
-    coalesce(chart, values.clone(), "", false)
+fn coalesce_top(chart: &Chart, values: Values) -> Result<Values, ValuesError> {
+    coalesce(chart, values, "", false)
 }
 
 fn concat_prefix(a: &str, b: &str) -> String {
@@ -289,7 +289,7 @@ fn process_dependency_enabled(
     for req in &mut chart.metadata.dependencies {
         req.enabled = Some(true);
     }
-    let cvals = coalesce_top(chart, values)?;
+    let cvals = coalesce_top(chart, values.clone())?;
     process_dependency_tags(chart, &cvals);
     process_dependency_conditions(chart, &cvals, path);
 
@@ -473,7 +473,7 @@ mod tests {
             vec![],
             vec![],
         );
-        let out = compute_render_values(&mut c, &map(json!({"a": 2, "m": {"y": null}}))).unwrap();
+        let out = compute_render_values(&mut c, map(json!({"a": 2, "m": {"y": null}}))).unwrap();
         assert_eq!(
             Value::Object(out),
             json!({"a": 2, "m": {"x": 1}, "keep": null})
@@ -494,7 +494,7 @@ mod tests {
             vec![dep("sub")],
             vec![sub],
         );
-        let out = compute_render_values(&mut top, &Values::new()).unwrap();
+        let out = compute_render_values(&mut top, Values::new()).unwrap();
         assert_eq!(
             out["sub"],
             json!({"global": {"g": "top", "only": 1}, "s": 2})
@@ -517,7 +517,7 @@ mod tests {
             vec![first, second],
             vec![sub],
         );
-        let out = compute_render_values(&mut top, &Values::new()).unwrap();
+        let out = compute_render_values(&mut top, Values::new()).unwrap();
         let names: Vec<&str> = top.dependencies.iter().map(|c| c.name()).collect();
         assert_eq!(names, ["one"]);
         assert_eq!(out["one"], json!({"global": {}, "s": 1}));
@@ -540,7 +540,7 @@ mod tests {
                 chart("b", json!({}), vec![], vec![]),
             ],
         );
-        compute_render_values(&mut top, &map(json!({"b": {"enabled": true}}))).unwrap();
+        compute_render_values(&mut top, map(json!({"b": {"enabled": true}}))).unwrap();
         let names: Vec<&str> = top.dependencies.iter().map(|c| c.name()).collect();
         assert_eq!(names, ["b"]);
     }
@@ -559,7 +559,7 @@ mod tests {
             json!({"child": "deep.inner", "parent": "fromChild"}),
         ];
         let mut top = chart("top", json!({"host": "mine"}), vec![d], vec![sub]);
-        let out = compute_render_values(&mut top, &Values::new()).unwrap();
+        let out = compute_render_values(&mut top, Values::new()).unwrap();
         assert_eq!(out["port"], json!(80));
         assert_eq!(out["host"], json!("mine"));
         assert_eq!(out["fromChild"], json!({"v": 1}));
@@ -573,7 +573,7 @@ mod tests {
             vec![dep("sub")],
             vec![chart("sub", json!({}), vec![], vec![])],
         );
-        let err = compute_render_values(&mut top, &map(json!({"sub": 5}))).unwrap_err();
+        let err = compute_render_values(&mut top, map(json!({"sub": 5}))).unwrap_err();
         assert!(err.to_string().contains("\"sub\""), "{err}");
     }
 
