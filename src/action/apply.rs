@@ -188,16 +188,26 @@ pub async fn plan(
         .iter()
         .map(|r| (r.name.as_str(), r.url.as_str()))
         .collect();
-    let mut releases = Vec::new();
+    // Every release's namespace, selected or not: `needs` may name any release of the file.
+    let mut namespaces = Vec::new();
     for r in &spec.releases {
+        namespaces.push(match &r.namespace {
+            Some(ns) => render(&format!("release {:?} namespace", r.name), ns)?,
+            None => config.storage.namespace().to_string(),
+        });
+    }
+    let all: BTreeSet<String> = spec
+        .releases
+        .iter()
+        .zip(&namespaces)
+        .map(|(r, ns)| format!("{ns}/{}", r.name))
+        .collect();
+    let mut releases = Vec::new();
+    for (r, namespace) in spec.releases.iter().zip(namespaces) {
         if !selected(r, &opts.selectors) {
             continue;
         }
         let at = |field: &str| format!("release {:?} {field}", r.name);
-        let namespace = match &r.namespace {
-            Some(ns) => render(&at("namespace"), ns)?,
-            None => config.storage.namespace().to_string(),
-        };
         let chart_ref = render(&at("chart"), &r.chart)?;
         let version = r
             .version
@@ -233,17 +243,6 @@ pub async fn plan(
     let ids: Vec<String> = releases
         .iter()
         .map(|(r, ns, ..)| format!("{ns}/{}", r.name))
-        .collect();
-    let all: BTreeSet<String> = spec
-        .releases
-        .iter()
-        .map(|r| {
-            let ns = r
-                .namespace
-                .clone()
-                .unwrap_or_else(|| config.storage.namespace().into());
-            format!("{ns}/{}", r.name)
-        })
         .collect();
     let mut planned = Vec::new();
     for (r, namespace, chart_ref, version, mut deploy) in releases {
@@ -479,35 +478,17 @@ fn selected(r: &ReleaseSpec, selectors: &[String]) -> bool {
 }
 
 fn check_acyclic(releases: &[PlannedRelease]) -> Result<(), String> {
-    let nodes: Vec<(crate::manifest::depends::Node, serde_json::Value)> = releases
+    use crate::manifest::depends::{DependsError, Graph};
+    let needs = releases
         .iter()
-        .map(|r| {
-            let needs: Vec<String> = r
-                .needs
-                .iter()
-                .map(|&j| format!("Release/{}", releases[j].id().replace('/', ":")))
-                .collect();
-            let object = serde_json::json!({"metadata": {"annotations": {
-                crate::manifest::depends::DEPENDS_ON_ANNOTATION: needs.join(",")}}});
-            let node = crate::manifest::depends::Node {
-                kind: "Release".into(),
-                namespace: None,
-                name: r.id().replace('/', ":"),
-            };
-            (node, object)
-        })
+        .map(|r| r.needs.iter().copied().collect())
         .collect();
-    let refs: Vec<(crate::manifest::depends::Node, &serde_json::Value)> =
-        nodes.iter().map(|(n, o)| (n.clone(), o)).collect();
-    crate::manifest::depends::Graph::build(&refs)
-        .map(drop)
-        .map_err(|e| match e {
-            crate::manifest::depends::DependsError::Cycle(path) => format!(
-                "needs form a cycle: {}",
-                path.replace("Release/", "").replace(':', "/")
-            ),
-            other => other.to_string(),
-        })
+    let ids: Vec<String> = releases.iter().map(PlannedRelease::id).collect();
+    match Graph::new(needs, &ids) {
+        Ok(_) => Ok(()),
+        Err(DependsError::Cycle(path)) => Err(format!("needs form a cycle: {path}")),
+        Err(other) => Err(other.to_string()),
+    }
 }
 
 /// Finds a release's chart: `REPO/chart` of a repository of the file, a path relative to

@@ -21,6 +21,7 @@ pub enum DependsError {
     Unknown { object: String, reference: String },
     #[error("{object}: {DEPENDS_ON_ANNOTATION} entry {entry:?} is not of the form <kind>/<name>")]
     Malformed { object: String, entry: String },
+    /// The cycle, its items joined by arrows.
     #[error("{DEPENDS_ON_ANNOTATION} forms a cycle: {0}")]
     Cycle(String),
 }
@@ -83,8 +84,15 @@ impl Graph {
                 depends_on[i].insert(j);
             }
         }
+        let names: Vec<String> = objects.iter().map(|(n, _)| n.to_string()).collect();
+        Graph::new(depends_on, &names)
+    }
+
+    /// A graph from its edges (for each item, the items it depends on), refused when they
+    /// form a cycle; `names` name the items in the error.
+    pub fn new(depends_on: Vec<BTreeSet<usize>>, names: &[String]) -> Result<Graph, DependsError> {
         let graph = Graph { depends_on };
-        graph.check_acyclic(objects)?;
+        graph.check_acyclic(names)?;
         Ok(graph)
     }
 
@@ -125,7 +133,7 @@ impl Graph {
         layers
     }
 
-    fn check_acyclic(&self, objects: &[(Node, &Value)]) -> Result<(), DependsError> {
+    fn check_acyclic(&self, names: &[String]) -> Result<(), DependsError> {
         // Colours: 0 unvisited, 1 on the current path, 2 done.
         let mut colour = vec![0u8; self.depends_on.len()];
         let mut path = Vec::new();
@@ -158,8 +166,8 @@ impl Graph {
             if colour[i] == 0
                 && let Some(cycle) = visit(i, self, &mut colour, &mut path)
             {
-                let names: Vec<String> = cycle.iter().map(|&k| objects[k].0.to_string()).collect();
-                return Err(DependsError::Cycle(names.join(" → ")));
+                let path: Vec<&str> = cycle.iter().map(|&k| names[k].as_str()).collect();
+                return Err(DependsError::Cycle(path.join(" → ")));
             }
         }
         Ok(())

@@ -55,6 +55,24 @@ pub enum StorageError {
     Kube(#[from] KubeError),
 }
 
+impl StorageError {
+    /// Revision `release.version` of `release` was already written by someone else.
+    pub fn exists(release: &Release) -> StorageError {
+        StorageError::Exists {
+            name: release.name.clone(),
+            version: release.version,
+        }
+    }
+
+    /// Revision `release.version` of `release` changed under a conditional write.
+    pub fn conflict(release: &Release) -> StorageError {
+        StorageError::Conflict {
+            name: release.name.clone(),
+            version: release.version,
+        }
+    }
+}
+
 /// A stored revision with the bookkeeping rudder keeps beside helm's record.
 #[derive(Debug, Clone)]
 pub struct Stored {

@@ -591,10 +591,7 @@ impl<K: RecordObject> Driver for KubeDriver<K> {
                             {
                                 return Ok(Ok(existing.meta().uid.clone()));
                             }
-                            Ok(Err(StorageError::Exists {
-                                name: release.name.clone(),
-                                version: release.version,
-                            }))
+                            Ok(Err(StorageError::exists(release)))
                         }
                         Err(kube::Error::Api(s))
                             if s.code == 404 && s.message.starts_with("namespaces ") =>
@@ -677,10 +674,7 @@ impl<K: RecordObject> Driver for KubeDriver<K> {
             .await?;
         // Parts left from a bigger version of this record are ignored without the
         // annotation and removed with the revision.
-        outcome.map_err(|()| StorageError::Conflict {
-            name: release.name.clone(),
-            version: release.version,
-        })
+        outcome.map_err(|()| StorageError::conflict(release))
     }
 
     async fn heartbeat(

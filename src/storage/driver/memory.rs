@@ -82,10 +82,7 @@ impl Driver for MemoryDriver {
         let mut records = self.records();
         let key = key(namespace, &release.name, release.version);
         if records.contains_key(&key) {
-            return Err(StorageError::Exists {
-                name: release.name.clone(),
-                version: release.version,
-            });
+            return Err(StorageError::exists(release));
         }
         records.insert(
             key,

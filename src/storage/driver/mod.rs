@@ -91,10 +91,7 @@ pub(crate) fn check_current(
     current: Option<&str>,
     expect: Option<&str>,
 ) -> Result<(), StorageError> {
-    let conflict = || StorageError::Conflict {
-        name: release.name.clone(),
-        version: release.version,
-    };
+    let conflict = || StorageError::conflict(release);
     match (current, expect) {
         (None, Some(_)) => Err(conflict()),
         (None, None) => Err(StorageError::NotFound {

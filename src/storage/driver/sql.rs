@@ -260,10 +260,7 @@ impl Driver for SqlDriver {
             .await
             .map_err(failed)?;
         if inserted == 0 {
-            return Err(StorageError::Exists {
-                name: release.name.clone(),
-                version: release.version,
-            });
+            return Err(StorageError::exists(release));
         }
         write_claim(&tx, &key, namespace, holder)
             .await
