@@ -156,8 +156,8 @@ async fn has_objects(cluster: &Cluster, crd: &Value) -> Result<bool, ReleaseErro
         namespace: None,
         name: String::new(),
     };
-    match cluster.list(&r, None).await {
-        Ok(items) => Ok(!items.is_empty()),
+    match cluster.any_exists(&r).await {
+        Ok(any) => Ok(any),
         Err(KubeError::UnknownKind { .. }) => Ok(false),
         Err(e) => Err(e.into()),
     }

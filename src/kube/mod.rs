@@ -522,6 +522,22 @@ impl Cluster {
         Ok((items, list.metadata.resource_version.unwrap_or_default()))
     }
 
+    /// Whether any object of `r`'s kind exists (in `r.namespace`, or anywhere when None),
+    /// asking the server for one at most.
+    pub async fn any_exists(&self, r: &ObjectRef) -> Result<bool, KubeError> {
+        let resolved = self.resolve(&r.api_version, &r.kind).await?;
+        let api = self.api(&resolved, r.namespace.as_deref());
+        let params = ListParams::default().limit(1);
+        let list = self
+            .retrying(|| async {
+                api.list(&params)
+                    .await
+                    .map_err(|e| translate(e, &self.request("list", r)))
+            })
+            .await?;
+        Ok(!list.items.is_empty())
+    }
+
     /// What a template's `lookup(apiVersion, kind, namespace, name)` sees, as helm answers
     /// it: with a name, the object, or an empty map when it (or its kind) does not exist;
     /// without a name, a `<Kind>List` of the objects in `namespace` (every namespace when
