@@ -320,9 +320,14 @@ impl Progress {
         self.last.insert(r.clone(), state.to_string());
         match &self.bar {
             Some(bar) => {
-                let ready = self.last.values().filter(|s| *s == "ready").count();
+                // "ready (…why…)" counts as ready too.
+                let ready = self
+                    .last
+                    .values()
+                    .filter(|s| s.starts_with("ready"))
+                    .count();
                 bar.set_position(ready as u64);
-                if state != "ready" {
+                if !state.starts_with("ready") {
                     bar.set_message(format!("{r}: {state}"));
                 }
             }
@@ -395,13 +400,10 @@ pub async fn wait_ready(
         for (r, state) in pending.iter().zip(states) {
             match state? {
                 Readiness::Ready => progress.report(r, "ready"),
-                Readiness::Unobservable => {
-                    progress.report(
-                        r,
-                        "ready (no status conditions to follow: counted ready once created)",
-                    );
-                    progress.report(r, "ready");
-                }
+                Readiness::Unobservable => progress.report(
+                    r,
+                    "ready (no status conditions to follow: counted ready once created)",
+                ),
                 Readiness::Failed(why) => {
                     let details = diagnose(cluster, std::slice::from_ref(r), log_lines).await;
                     return Err(KubeError::Failed {
