@@ -8,6 +8,7 @@
 pub mod action;
 pub mod chart;
 pub mod cli;
+pub mod convert;
 pub mod diff;
 pub mod engine;
 pub mod kube;

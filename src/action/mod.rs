@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod config;
+pub mod convert;
 pub mod crds;
 pub mod create;
 pub mod dependency;
@@ -44,6 +45,8 @@ pub enum ActionError {
     Values(#[from] crate::values::ValuesError),
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Convert(#[from] crate::convert::ConvertError),
     #[error("{0}")]
     InvalidFlag(String),
     #[error("{}: {source}", path.display())]

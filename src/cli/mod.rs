@@ -78,6 +78,30 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Diff and deploy (or --destroy) the releases of a releases file, in dependency order
     Apply(apply::ApplyArgs),
+    /// Convert a helm (Go-template) chart to a tera chart and prove it renders the same
+    Convert(ConvertArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The helm chart: a directory or a .tgz
+    #[arg(value_name = "CHART")]
+    pub chart: PathBuf,
+    /// Directory to write the tera chart to (default ./NAME-tera)
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Keep Go-template subcharts as they are instead of converting them
+    #[arg(long = "keep-subcharts")]
+    pub keep_subcharts: bool,
+    /// Only report what would not convert faithfully and the proof; write nothing
+    #[arg(long)]
+    pub check: bool,
+    /// Replace the output directory when it exists and is not empty
+    #[arg(long)]
+    pub force: bool,
+    /// Values to prove the conversion with, besides the defaults and ci/*.yaml
+    #[command(flatten)]
+    pub values: ValuesFlags,
 }
 
 /// Flags that choose the Kubernetes version and APIs templates are rendered for.
@@ -327,6 +351,7 @@ fn dispatch(cli: Cli, sub: &ArgMatches) -> Result<ExitCode> {
         Command::Release(command) => release::dispatch(&global, command, sub),
         Command::Diff(args) => diff::dispatch(&global, args, sub),
         Command::Apply(args) => apply::dispatch(&global, args),
+        Command::Convert(args) => convert(args, sub),
     }
 }
 
@@ -398,6 +423,50 @@ fn lint(args: LintArgs, sub: &ArgMatches) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn convert(args: ConvertArgs, sub: &ArgMatches) -> Result<ExitCode> {
+    let opts = action::convert::ConvertOptions {
+        chart: args.chart,
+        output: args.output,
+        values: value_options(sub),
+        keep_subcharts: args.keep_subcharts,
+        check: args.check,
+        force: args.force,
+    };
+    let report = action::convert::convert(&opts)?;
+    for f in &report.findings {
+        println!("{}:{}: {}", f.file, f.line, f.message);
+    }
+    if !report.findings.is_empty() {
+        println!();
+    }
+    let mut rows = vec![vec!["VALUES".to_string(), "RESULT".to_string()]];
+    rows.extend(
+        report
+            .proof
+            .iter()
+            .map(|(label, verdict)| vec![label.clone(), verdict.describe()]),
+    );
+    print!("{}", crate::output::table(&rows, None));
+    match &report.output {
+        Some(dir) => println!(
+            "\nWrote the tera chart to {} ({} files) in {:.2}s.",
+            dir.display(),
+            report.files,
+            report.took.as_secs_f64()
+        ),
+        None => println!(
+            "\nChecked in {:.2}s; nothing was written.",
+            report.took.as_secs_f64()
+        ),
+    }
+    let clean = report.holds() && !(opts.check && !report.findings.is_empty());
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }
 

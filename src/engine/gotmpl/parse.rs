@@ -187,7 +187,8 @@ enum Tok<'a> {
     Text(Pos, usize, usize), // pos, start, end (already trimmed)
     LeftDelim(Pos),
     RightDelim(Pos),
-    Comment,
+    /// `{{/* … */}}`: where its `{{` is and where its `}}` ends.
+    Comment(Pos, usize),
     Field(Pos, &'a str),
     Variable(Pos, &'a str),
     Dot(Pos),
@@ -242,7 +243,8 @@ fn tok_pos(t: &Tok<'_>) -> Pos {
         | Tok::Space(p)
         | Tok::Other(p, _)
         | Tok::Eof(p) => *p,
-        Tok::Comment | Tok::Error => 0,
+        Tok::Comment(p, _) => *p,
+        Tok::Error => 0,
     }
 }
 
@@ -251,7 +253,7 @@ fn describe(t: &Tok<'_>, src: &str) -> String {
         Tok::Text(_, s, e) => format!("{:?}", &src[*s..*e]),
         Tok::LeftDelim(_) => "<left delim>".into(),
         Tok::RightDelim(_) => "<right delim>".into(),
-        Tok::Comment => "<comment>".into(),
+        Tok::Comment(..) => "<comment>".into(),
         Tok::Field(_, s) | Tok::Variable(_, s) | Tok::Ident(_, s) | Tok::Number(_, s) => {
             format!("{s:?}")
         }
@@ -365,7 +367,7 @@ fn lex_into<'a>(src: &'a str, toks: &mut Vec<Tok<'a>>) -> Result<(), ParseError>
                     message: "comment ends before closing delimiter".into(),
                 });
             }
-            toks.push(Tok::Comment);
+            toks.push(Tok::Comment(n, i));
             continue;
         }
         toks.push(Tok::LeftDelim(n));
@@ -835,7 +837,7 @@ impl<'a> Parser<'a> {
                     return self.err(p, "unexpected EOF".to_string());
                 }
                 Tok::Text(_, start, end) => list.push(Node::Text { start, end }),
-                Tok::Comment => {}
+                Tok::Comment(..) => {}
                 Tok::LeftDelim(_) => {
                     let t = self.next_non_space();
                     match t {
@@ -1290,6 +1292,68 @@ pub fn parse(src: &str, funcs: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseErr
         root,
         defines: parser.defines,
     })
+}
+
+/// One `{{ … }}` of a file as written, for tools that rewrite templates (`rudder convert`):
+/// where it opens and closes, its trim markers, and whether it is a comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    /// Position of its `{{`.
+    pub open: Pos,
+    /// Position just after its `}}`.
+    pub close: usize,
+    pub trim_left: bool,
+    pub trim_right: bool,
+    pub is_comment: bool,
+}
+
+impl Tag {
+    /// The text between the delimiters and trim markers, trimmed.
+    pub fn inner<'a>(&self, src: &'a str) -> &'a str {
+        let mut start = self.open + 2;
+        if self.trim_left {
+            start += 1;
+        }
+        let mut end = self.close - 2;
+        if self.trim_right {
+            end -= 1;
+        }
+        src[start..end.max(start)].trim()
+    }
+}
+
+/// Every tag of a file in source order (the file must lex; parse it first for errors).
+pub fn tags(src: &str) -> Vec<Tag> {
+    let b = src.as_bytes();
+    let trim_left = |n: usize| b.len() > n + 3 && b[n + 2] == b'-' && is_space(b[n + 3]);
+    let mut out = Vec::new();
+    let mut open = None;
+    for tok in lex(src).0 {
+        match tok {
+            Tok::LeftDelim(n) => open = Some(n),
+            Tok::RightDelim(q) => {
+                if let Some(n) = open.take() {
+                    let trim_right = b[q] == b'-';
+                    out.push(Tag {
+                        open: n,
+                        close: q + if trim_right { 3 } else { 2 },
+                        trim_left: trim_left(n),
+                        trim_right,
+                        is_comment: false,
+                    });
+                }
+            }
+            Tok::Comment(n, close) => out.push(Tag {
+                open: n,
+                close,
+                trim_left: trim_left(n),
+                trim_right: b[close - 3] == b'-',
+                is_comment: true,
+            }),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Line and 0-based byte column of a position, as Go's `ErrorContext` reports them.

@@ -183,9 +183,23 @@ fn function(tera: &mut Tera, name: &'static str, params: &'static [Param]) {
 
 const N: Param = Param::Any(&["n", "width"]);
 
+/// Every function of the library as a tera function taking sprig's arguments in sprig's
+/// order, `name(args=[…])` (`regexFind(args=["[0-9]+", s])`, `semver(args=[v])`), so a tera
+/// chart can call anything a helm chart can. The keyword forms registered after this
+/// replace it for the functions they cover.
+fn register_positional(tera: &mut Tera) {
+    for name in LIBRARY.with(Funcs::names) {
+        tera.register_function(name, move |kwargs: Kwargs, _: &State| {
+            let args = kwarg_opt(&kwargs, "args")?.map_or_else(Vec::new, |list| items(&list));
+            call_tera(name, &args)
+        });
+    }
+}
+
 /// Registers the library-backed filters, functions and tests on a tera instance.
 pub(crate) fn register(tera: &mut Tera) {
     use Param::{Any, Text};
+    register_positional(tera);
     // Text.
     for name in [
         "quote",

@@ -1,0 +1,1437 @@
+//! Turns one Go-template file into tera: every `{{ … }}` becomes the tera tag that does the
+//! same, the text between tags is kept as written (trim markers included), comments are
+//! kept, `define`s become components, pipelines become filters with keyword arguments, and
+//! `.`/`$` become explicit names. What tera cannot do the same way is reported as a
+//! [`Finding`] with file and line, never silently changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::helpers::{Convention, Helpers};
+use crate::engine::gotmpl::parse::{self, Arg, Branch, Command, Node, Number, Parsed, Pipe, Tag};
+
+/// Something the converted chart may not do as the original did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// `mychart/templates/x.yaml`.
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// The root context's parts a component can take implicitly.
+pub const ROOTS: [&str; 5] = ["Values", "Release", "Chart", "Capabilities", "Template"];
+
+/// What a helper's body uses of the root context, to declare its implicit parameters.
+#[derive(Debug, Default, Clone)]
+pub struct RootUse {
+    pub roots: BTreeSet<&'static str>,
+    /// Helpers it calls handing on the root context (their needs are its needs).
+    pub calls: BTreeSet<String>,
+}
+
+/// One translated file. Component headers hold a placeholder for their implicit
+/// parameters until every helper's needs are known ([`fill_headers`]).
+pub struct Translated {
+    pub text: String,
+    pub findings: Vec<Finding>,
+    pub root_use: BTreeMap<String, RootUse>,
+}
+
+const ATOM: u8 = 10;
+const FILTER: u8 = 9;
+const MUL: u8 = 7;
+const ADD: u8 = 6;
+const CMP: u8 = 4;
+const NOT: u8 = 3;
+const AND: u8 = 2;
+const OR: u8 = 1;
+const TERNARY: u8 = 0;
+
+/// A tera expression with its precedence and, when it is a path into `Values`, the path
+/// (to know from the default values whether it can be missing).
+#[derive(Debug, Clone)]
+struct Ex {
+    text: String,
+    prec: u8,
+    path: Option<Vec<Seg>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Key(String),
+    /// Every item of a list, every value of a map.
+    Each,
+}
+
+impl Ex {
+    fn atom(text: impl Into<String>) -> Ex {
+        Ex {
+            text: text.into(),
+            prec: ATOM,
+            path: None,
+        }
+    }
+    fn op(text: String, prec: u8) -> Ex {
+        Ex {
+            text,
+            prec,
+            path: None,
+        }
+    }
+    /// The text, in parentheses unless it binds at least as tightly as `min`.
+    fn at(&self, min: u8) -> String {
+        if self.prec < min {
+            format!("({})", self.text)
+        } else {
+            self.text.clone()
+        }
+    }
+}
+
+fn filter(input: &Ex, name: &str, kwargs: &[(&str, &Ex)]) -> Ex {
+    let mut text = format!("{} | {name}", input.at(FILTER));
+    if !kwargs.is_empty() {
+        let args: Vec<String> = kwargs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.at(TERNARY + 1)))
+            .collect();
+        text.push_str(&format!("({})", args.join(", ")));
+    }
+    Ex::op(text, FILTER)
+}
+
+fn function(name: &str, kwargs: &[(&str, &Ex)]) -> Ex {
+    let args: Vec<String> = kwargs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.at(TERNARY + 1)))
+        .collect();
+    Ex::atom(format!("{name}({})", args.join(", ")))
+}
+
+fn list_of(items: &[Ex]) -> Ex {
+    Ex::atom(format!(
+        "[{}]",
+        items
+            .iter()
+            .map(|i| i.at(TERNARY + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// A tera string literal.
+pub fn string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+const RESERVED: &[&str] = &[
+    "true", "false", "none", "and", "or", "not", "in", "is", "if", "else", "loop", "Values",
+    "Release", "Chart", "Capabilities", "Template", "True", "False", "None", "__tera_context",
+];
+
+/// A dict key as a component parameter: also not `name` (it selects the helper in
+/// `include`) nor `body` (tera's component body).
+pub fn parameter(key: &str) -> String {
+    let id = identifier(key);
+    if id == "name" || id == "body" {
+        format!("{id}_")
+    } else {
+        id
+    }
+}
+
+/// A Go variable or dict key as a tera identifier.
+pub fn identifier(go: &str) -> String {
+    let mut out: String = go
+        .trim_start_matches('$')
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    if RESERVED.contains(&out.as_str()) {
+        out.push('_');
+    }
+    out
+}
+
+/// What the dot (or `$`) stands for.
+#[derive(Debug, Clone)]
+enum DotIs {
+    Root,
+    Value(Ex),
+    /// Inside a helper called with a dict: `.key` is the parameter `key`.
+    Params(BTreeSet<String>),
+}
+
+#[derive(Debug, Clone)]
+struct Var {
+    go: String,
+    tera: String,
+    loop_depth: usize,
+    path: Option<Vec<Seg>>,
+}
+
+/// One tera tag of a translated Go tag: `{%`/`{{`/`{#`, its body, and its closer.
+struct Part {
+    open: &'static str,
+    body: String,
+    close: &'static str,
+}
+
+fn stmt(body: String) -> Part {
+    Part {
+        open: "{%",
+        body,
+        close: "%}",
+    }
+}
+
+fn print(body: String) -> Part {
+    Part {
+        open: "{{",
+        body,
+        close: "}}",
+    }
+}
+
+pub struct Translator<'a> {
+    src: &'a str,
+    file: &'a str,
+    helpers: &'a Helpers,
+    values: &'a serde_json::Value,
+    tags: Vec<Tag>,
+    out: Vec<Option<Vec<Part>>>,
+    findings: Vec<Finding>,
+    pre: Vec<Part>,
+    dot: DotIs,
+    dollar: DotIs,
+    vars: Vec<Var>,
+    loop_depth: usize,
+    in_condition: bool,
+    temps: usize,
+    /// The helper being translated, and what its body uses of the root.
+    current: Option<String>,
+    root_use: BTreeMap<String, RootUse>,
+}
+
+/// The placeholder a component header carries until its implicit parameters are known.
+fn header_placeholder(go_name: &str) -> String {
+    format!("\u{1}{go_name}\u{1}")
+}
+
+/// Translates one parsed file.
+pub fn translate(
+    src: &str,
+    parsed: &Parsed,
+    file: &str,
+    helpers: &Helpers,
+    values: &serde_json::Value,
+) -> Translated {
+    let tags = parse::tags(src);
+    let mut t = Translator {
+        src,
+        file,
+        helpers,
+        values,
+        out: tags.iter().map(|_| None).collect(),
+        tags,
+        findings: Vec::new(),
+        pre: Vec::new(),
+        dot: DotIs::Root,
+        dollar: DotIs::Root,
+        vars: Vec::new(),
+        loop_depth: 0,
+        in_condition: false,
+        temps: 0,
+        current: None,
+        root_use: BTreeMap::new(),
+    };
+    t.defines(parsed);
+    t.dot = DotIs::Root;
+    t.dollar = DotIs::Root;
+    t.current = None;
+    t.nodes(&parsed.root, 0);
+    let text = t.assemble();
+    Translated {
+        text,
+        findings: t.findings,
+        root_use: t.root_use,
+    }
+}
+
+/// Replaces each component header's placeholder with its parameters, now that every
+/// helper's use of the root context is known (a helper needs what the helpers it hands
+/// the root to need).
+pub fn fill_headers(texts: &mut [String], helpers: &Helpers, uses: &BTreeMap<String, RootUse>) {
+    let mut needs: BTreeMap<&str, BTreeSet<&'static str>> = uses
+        .iter()
+        .map(|(name, u)| (name.as_str(), u.roots.clone()))
+        .collect();
+    loop {
+        let mut changed = false;
+        for (name, u) in uses {
+            for callee in &u.calls {
+                let extra: Vec<&'static str> = needs
+                    .get(callee.as_str())
+                    .map(|s| s.iter().copied().collect())
+                    .unwrap_or_else(|| ROOTS.to_vec());
+                let mine = needs.entry(name.as_str()).or_default();
+                for r in extra {
+                    changed |= mine.insert(r);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for text in texts.iter_mut() {
+        if !text.contains('\u{1}') {
+            continue;
+        }
+        for (name, helper) in &helpers.by_name {
+            let placeholder = header_placeholder(name);
+            if !text.contains(&placeholder) {
+                continue;
+            }
+            let mut params: Vec<String> = match &helper.convention {
+                Convention::Root => Vec::new(),
+                Convention::Params { keys, root_keys } => keys
+                    .iter()
+                    .filter(|k| !root_keys.contains(*k))
+                    .map(|k| format!("{}=none", parameter(k)))
+                    .collect(),
+                Convention::Dot => vec!["ctx".into()],
+            };
+            let implicit = needs.get(name.as_str()).cloned().unwrap_or_default();
+            params.extend(
+                ROOTS
+                    .iter()
+                    .filter(|r| implicit.contains(*r))
+                    .map(|r| format!("@{r}")),
+            );
+            *text = text.replace(&placeholder, &params.join(", "));
+        }
+    }
+}
+
+impl<'a> Translator<'a> {
+    fn finding(&mut self, pos: usize, message: impl Into<String>) {
+        let (line, _) = parse::line_col(self.src, pos);
+        self.findings.push(Finding {
+            file: self.file.to_string(),
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn tag_at(&self, pos: usize) -> Option<usize> {
+        let i = self.tags.partition_point(|t| t.open <= pos);
+        (i > 0 && pos < self.tags[i - 1].close).then(|| i - 1)
+    }
+
+    /// The first unclaimed `else`/`end` tag at or after `from`.
+    fn next_structural(&self, from: usize) -> Option<usize> {
+        (from..self.tags.len()).find(|&i| !self.tags[i].is_comment && self.out[i].is_none())
+    }
+
+    fn set(&mut self, i: usize, mut parts: Vec<Part>) {
+        let mut all = std::mem::take(&mut self.pre);
+        all.append(&mut parts);
+        self.out[i] = Some(all);
+    }
+
+    fn use_root(&mut self, root: &'static str) {
+        if let Some(name) = &self.current {
+            self.root_use
+                .entry(name.clone())
+                .or_default()
+                .roots
+                .insert(root);
+        }
+    }
+
+    fn use_all_roots(&mut self) {
+        for r in ROOTS {
+            self.use_root(r);
+        }
+    }
+
+    fn temp(&mut self, base: &str) -> String {
+        self.temps += 1;
+        format!("{}_{}", identifier(base), self.temps)
+    }
+
+    // --- structure ---------------------------------------------------------------------
+
+    fn defines(&mut self, parsed: &Parsed) {
+        let mut define_tags = (0..self.tags.len()).filter(|&i| {
+            let inner = self.tags[i].inner(self.src);
+            !self.tags[i].is_comment
+                && (inner.starts_with("define ") || inner.starts_with("define\"") || inner.starts_with("block "))
+        });
+        let define_tags: Vec<usize> = define_tags.by_ref().collect();
+        for ((name, body), &open) in parsed.defines.iter().zip(&define_tags) {
+            if self.tags[open].inner(self.src).starts_with("block") {
+                self.finding(
+                    self.tags[open].open,
+                    format!("`block \"{name}\"` is not converted: write it as a `define` and an `include`"),
+                );
+                continue;
+            }
+            let helper = self.helpers.get(name);
+            let tera_name = helper.map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
+            self.dot = match helper.map(|h| &h.convention) {
+                Some(Convention::Params { root_keys, .. }) => DotIs::Params(root_keys.clone()),
+                Some(Convention::Dot) => DotIs::Value(Ex::atom("ctx")),
+                _ => DotIs::Root,
+            };
+            self.dollar = self.dot.clone();
+            self.vars.clear();
+            self.current = Some(name.clone());
+            self.root_use.entry(name.clone()).or_default();
+            self.set(
+                open,
+                vec![stmt(format!(
+                    "component {tera_name}({})",
+                    header_placeholder(name)
+                ))],
+            );
+            let last = self.nodes(body, open + 1);
+            match self.next_structural(last + 1) {
+                Some(end) => self.set(end, vec![stmt(format!("endcomponent {tera_name}"))]),
+                None => self.finding(self.tags[open].open, "cannot find the end of this define"),
+            }
+        }
+    }
+
+    /// Translates a node list; returns the index of the last tag it claimed (or `before - 1`).
+    fn nodes(&mut self, nodes: &[Node], first: usize) -> usize {
+        let mut last = first.saturating_sub(1);
+        for node in nodes {
+            match node {
+                Node::Text { .. } => {}
+                Node::Action { pos, pipe } => {
+                    let Some(i) = self.tag_at(*pos) else { continue };
+                    let parts = if is_release_service(pipe, &self.dot)
+                        && !self.tags[i].trim_left
+                        && !self.tags[i].trim_right
+                    {
+                        // Kept as helm printed it, so labels do not change.
+                        vec![Part {
+                            open: "",
+                            body: "Helm".into(),
+                            close: "",
+                        }]
+                    } else {
+                        self.action(pipe, *pos)
+                    };
+                    self.set(i, parts);
+                    last = i;
+                }
+                Node::If(b) => last = self.branch(b, "if"),
+                Node::With(b) => last = self.branch(b, "with"),
+                Node::Range(b) => last = self.range(b),
+                Node::Break(pos) | Node::Continue(pos) => {
+                    let Some(i) = self.tag_at(*pos) else { continue };
+                    let word = if matches!(node, Node::Break(_)) { "break" } else { "continue" };
+                    self.set(i, vec![stmt(word.into())]);
+                    last = i;
+                }
+                Node::Template { pos, name, pipe } => {
+                    let Some(i) = self.tag_at(*pos) else { continue };
+                    let arg = pipe.as_deref();
+                    let call = self.include_static(name, arg, *pos);
+                    self.set(i, vec![print(call.text)]);
+                    last = i;
+                }
+            }
+        }
+        last
+    }
+
+    /// `if` and `with` with their `else if` / `else with` chains.
+    fn branch(&mut self, b: &Branch, kind: &str) -> usize {
+        let Some(open) = self.tag_at(b.pos) else {
+            return 0;
+        };
+        let (parts, saved) = self.branch_open(b, kind, false);
+        self.set(open, parts);
+        let mut closers = vec![stmt("endif".into())];
+        let last = self.branch_rest(b, open, saved, &mut closers);
+        match self.next_structural(last + 1) {
+            Some(end) => {
+                self.set(end, closers);
+                end
+            }
+            None => last,
+        }
+    }
+
+    /// The opening tag of an `if`/`with` (`elif` when continuing a chain). Returns the
+    /// dot to restore after the body.
+    fn branch_open(&mut self, b: &Branch, kind: &str, elif: bool) -> (Vec<Part>, Option<DotIs>) {
+        let keyword = if elif { "elif" } else { "if" };
+        if kind == "if" {
+            let cond = self.condition(&b.pipe);
+            return (vec![stmt(format!("{keyword} {}", cond.text))], None);
+        }
+        // with: the dot becomes the value inside the body.
+        let value = self.pipe_value(&b.pipe, true);
+        let mut parts = Vec::new();
+        let bound = if b.pipe.decl.is_empty() && value.prec == ATOM && is_path(&value.text) {
+            value.clone()
+        } else {
+            let name = match b.pipe.decl.first() {
+                Some(v) => self.declare(v, value.path.clone()),
+                None => self.temp(&name_hint(&value.text)),
+            };
+            parts.push(stmt(format!("set {name} = {}", value.text)));
+            Ex {
+                text: name,
+                prec: ATOM,
+                path: value.path.clone(),
+            }
+        };
+        parts.push(stmt(format!("{keyword} {}", bound.text)));
+        let saved = std::mem::replace(&mut self.dot, DotIs::Value(bound));
+        (parts, Some(saved))
+    }
+
+    fn branch_rest(
+        &mut self,
+        b: &Branch,
+        open: usize,
+        saved: Option<DotIs>,
+        closers: &mut Vec<Part>,
+    ) -> usize {
+        let mut last = self.nodes(&b.list, open + 1).max(open);
+        if let Some(dot) = saved {
+            self.dot = dot;
+        }
+        let Some(else_list) = &b.else_list else {
+            return last;
+        };
+        let Some(else_tag) = self.next_structural(last + 1) else {
+            return last;
+        };
+        match &else_list[..] {
+            [Node::If(inner)] if self.tag_at(inner.pos) == Some(else_tag) => {
+                let (parts, saved) = self.branch_open(inner, "if", true);
+                self.set(else_tag, parts);
+                last = self.branch_rest(inner, else_tag, saved, closers);
+            }
+            [Node::With(inner)] if self.tag_at(inner.pos) == Some(else_tag) => {
+                let (mut parts, saved) = self.branch_open(inner, "with", false);
+                parts.insert(0, stmt("else".into()));
+                self.set(else_tag, parts);
+                closers.push(stmt("endif".into()));
+                last = self.branch_rest(inner, else_tag, saved, closers);
+            }
+            _ => {
+                self.set(else_tag, vec![stmt("else".into())]);
+                last = self.nodes(else_list, else_tag + 1).max(else_tag);
+            }
+        }
+        last
+    }
+
+    fn range(&mut self, b: &Branch) -> usize {
+        let Some(open) = self.tag_at(b.pos) else {
+            return 0;
+        };
+        let value = self.pipe_value(&b.pipe, false);
+        let iterable = if value.path.as_ref().is_some_and(|p| !self.defined(p)) {
+            filter(&value, "default", &[("value", &Ex::atom("[]"))])
+        } else {
+            value.clone()
+        };
+        let item_path = value.path.clone().map(|mut p| {
+            p.push(Seg::Each);
+            p
+        });
+        self.loop_depth += 1;
+        let mut parts = Vec::new();
+        let item = match &b.pipe.decl[..] {
+            [] => {
+                let name = self.fresh(&singular(&name_hint(&value.text)));
+                parts.push(stmt(format!("for {name} in {}", iterable.text)));
+                name
+            }
+            [v] => {
+                let name = self.declare(v, item_path.clone());
+                parts.push(stmt(format!("for {name} in {}", iterable.text)));
+                name
+            }
+            [k, v, ..] => {
+                let is_list = self.is_list(&value, &b.pipe);
+                let key = self.declare(k, None);
+                let name = self.declare(v, item_path.clone());
+                if is_list {
+                    parts.push(stmt(format!("for {name} in {}", iterable.text)));
+                    parts.push(stmt(format!("set {key} = loop.index0")));
+                } else {
+                    parts.push(stmt(format!("for {key}, {name} in {}", iterable.text)));
+                }
+                name
+            }
+        };
+        self.set(open, parts);
+        let saved = std::mem::replace(
+            &mut self.dot,
+            DotIs::Value(Ex {
+                text: item,
+                prec: ATOM,
+                path: item_path,
+            }),
+        );
+        let vars_before = self.vars.len();
+        let mut last = self.nodes(&b.list, open + 1).max(open);
+        self.dot = saved;
+        self.loop_depth -= 1;
+        self.vars.truncate(vars_before);
+        if let Some(else_list) = &b.else_list
+            && let Some(else_tag) = self.next_structural(last + 1)
+        {
+            self.set(else_tag, vec![stmt("else".into())]);
+            last = self.nodes(else_list, else_tag + 1).max(else_tag);
+        }
+        match self.next_structural(last + 1) {
+            Some(end) => {
+                self.set(end, vec![stmt("endfor".into())]);
+                end
+            }
+            None => last,
+        }
+    }
+
+    /// Whether `range $i, $x := value` walks a list (else a map), from the default values
+    /// or from the function that makes it.
+    fn is_list(&self, value: &Ex, pipe: &Pipe) -> bool {
+        if let Some(path) = &value.path {
+            let found = resolve(self.values, path);
+            if let Some(v) = found.first() {
+                return v.is_array();
+            }
+        }
+        if let Some(Arg::Ident(_, f)) = pipe.cmds.last().and_then(|c| c.args.first()) {
+            return matches!(
+                &**f,
+                "until" | "untilStep" | "list" | "splitList" | "regexSplit" | "seq" | "append"
+                    | "concat" | "keys" | "sortAlpha" | "uniq" | "compact" | "without" | "rest"
+                    | "initial" | "reverse" | "fromYamlArray" | "fromJsonArray" | "toStrings"
+            );
+        }
+        false
+    }
+
+    fn fresh(&mut self, base: &str) -> String {
+        let base = identifier(base);
+        let taken = |n: &str| self.vars.iter().any(|v| v.tera == n);
+        let mut name = base.clone();
+        let mut k = 1;
+        while taken(&name) {
+            k += 1;
+            name = format!("{base}{k}");
+        }
+        name
+    }
+
+    fn declare(&mut self, go: &str, path: Option<Vec<Seg>>) -> String {
+        let tera = if go == "$_" {
+            "_".into()
+        } else {
+            identifier(go)
+        };
+        self.vars.push(Var {
+            go: go.to_string(),
+            tera: tera.clone(),
+            loop_depth: self.loop_depth,
+            path,
+        });
+        tera
+    }
+
+    fn var(&self, go: &str) -> Option<&Var> {
+        self.vars.iter().rev().find(|v| v.go == go)
+    }
+
+    /// `{{ pipeline }}`: a print, or `$x := …` / `$x = …`.
+    fn action(&mut self, pipe: &Pipe, pos: usize) -> Vec<Part> {
+        if pipe.decl.is_empty() {
+            let value = self.pipe_value(pipe, false);
+            let shown = match &value.path {
+                Some(path) if !self.defined(path) => {
+                    filter(&value, "default", &[("value", &Ex::atom("\"\""))])
+                }
+                _ => value,
+            };
+            return vec![print(shown.text)];
+        }
+        // A map changed in place (`$_ := set $d "k" v`): rebind the variable to the result.
+        if let Some(parts) = self.mutation(pipe, pos) {
+            return parts;
+        }
+        let value = self.pipe_value(pipe, false);
+        let go = &pipe.decl[0];
+        if pipe.is_assign
+            && let Some(var) = self.var(go)
+        {
+            let keyword = if var.loop_depth < self.loop_depth {
+                "set_global"
+            } else {
+                "set"
+            };
+            let name = var.tera.clone();
+            return vec![stmt(format!("{keyword} {name} = {}", value.text))];
+        }
+        let name = self.declare(go, value.path.clone());
+        vec![stmt(format!("set {name} = {}", value.text))]
+    }
+
+    fn mutation(&mut self, pipe: &Pipe, pos: usize) -> Option<Vec<Part>> {
+        let [cmd] = &pipe.cmds[..] else { return None };
+        let Some(Arg::Ident(_, f)) = cmd.args.first() else {
+            return None;
+        };
+        if !matches!(&**f, "set" | "unset" | "merge" | "mergeOverwrite" | "setKey") {
+            return None;
+        }
+        let target = cmd.args.get(1)?;
+        let Arg::Variable(_, v, fields) = target else {
+            self.finding(
+                pos,
+                format!("`{f}` changes a map shared with other templates ({}); tera values cannot be changed in place, so the change is not seen elsewhere", parse::arg_string(target)),
+            );
+            return None;
+        };
+        if !fields.is_empty() || &**v == "$" {
+            self.finding(
+                pos,
+                format!("`{f}` changes {} in place; tera values cannot be changed in place, so the change is not seen elsewhere", parse::arg_string(target)),
+            );
+            return None;
+        }
+        let var = self.var(v)?.clone();
+        let value = self.command(cmd, None);
+        let keyword = if var.loop_depth < self.loop_depth {
+            "set_global"
+        } else {
+            "set"
+        };
+        Some(vec![stmt(format!("{keyword} {} = {}", var.tera, value.text))])
+    }
+
+    fn condition(&mut self, pipe: &Pipe) -> Ex {
+        self.pipe_value(pipe, true)
+    }
+
+    // --- expressions -------------------------------------------------------------------
+
+    fn pipe_value(&mut self, pipe: &Pipe, condition: bool) -> Ex {
+        let saved = std::mem::replace(&mut self.in_condition, condition);
+        let mut value: Option<Ex> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.command(cmd, value));
+        }
+        self.in_condition = saved;
+        value.unwrap_or_else(|| Ex::atom("none"))
+    }
+
+    fn command(&mut self, cmd: &Command, piped: Option<Ex>) -> Ex {
+        let args = &cmd.args;
+        match &args[0] {
+            Arg::Ident(_, name) => self.call(name, &args[1..], piped, cmd.pos),
+            Arg::Field(pos, fields) if args.len() > 1 || piped.is_some() => {
+                let root = matches!(self.dot, DotIs::Root);
+                self.method(root, fields, &args[1..], piped, *pos)
+            }
+            Arg::Variable(pos, v, fields)
+                if (args.len() > 1 || piped.is_some()) && &**v == "$" =>
+            {
+                let root = matches!(self.dollar, DotIs::Root);
+                self.method(root, fields, &args[1..], piped, *pos)
+            }
+            single if args.len() == 1 && piped.is_none() => self.arg(single),
+            other => {
+                self.finding(
+                    other.pos(),
+                    format!("cannot convert `{}`", parse::command_string(cmd)),
+                );
+                self.arg(other)
+            }
+        }
+    }
+
+    /// `.Files.Get`, `.Files.Glob`, `.Capabilities.APIVersions.Has` and friends.
+    fn method(
+        &mut self,
+        root: bool,
+        fields: &[Box<str>],
+        args: &[Arg],
+        piped: Option<Ex>,
+        pos: usize,
+    ) -> Ex {
+        let mut xs: Vec<Ex> = args.iter().map(|a| self.arg(a)).collect();
+        xs.extend(piped);
+        let names: Vec<&str> = fields.iter().map(|f| &**f).collect();
+        let first = xs.first().cloned().unwrap_or_else(|| Ex::atom("\"\""));
+        match (root, &names[..]) {
+            (true, ["Files", "Get" | "GetBytes"]) => function("fileGet", &[("path", &first)]),
+            (true, ["Files", "Glob"]) => function("fileGlob", &[("pattern", &first)]),
+            (true, ["Files", "Lines"]) => function("fileLines", &[("path", &first)]),
+            (true, ["Capabilities", "APIVersions", "Has"]) => {
+                self.use_root("Capabilities");
+                Ex::op(
+                    format!("{} in Capabilities.APIVersions", first.at(CMP + 1)),
+                    CMP,
+                )
+            }
+            _ => {
+                self.finding(pos, format!("cannot convert the method call `.{}`", names.join(".")));
+                Ex::atom(format!("{}()", names.join(".")))
+            }
+        }
+    }
+
+    fn arg(&mut self, arg: &Arg) -> Ex {
+        match arg {
+            Arg::Field(pos, fields) => {
+                let dot = self.dot.clone();
+                self.access(&dot, fields, *pos)
+            }
+            Arg::Variable(pos, v, fields) if &**v == "$" => {
+                let dollar = self.dollar.clone();
+                self.access(&dollar, fields, *pos)
+            }
+            Arg::Variable(pos, v, fields) => match self.var(v).cloned() {
+                Some(var) => {
+                    let mut ex = Ex::atom(var.tera.clone());
+                    ex.path = var.path.clone();
+                    append_fields(ex, fields)
+                }
+                None => {
+                    self.finding(*pos, format!("unknown variable {v}"));
+                    Ex::atom(identifier(v))
+                }
+            },
+            Arg::Dot(pos) => {
+                let dot = self.dot.clone();
+                self.access(&dot, &[], *pos)
+            }
+            Arg::Nil(_) => Ex::atom("none"),
+            Arg::Bool(_, b) => Ex::atom(b.to_string()),
+            Arg::Number(_, Number::Int(n)) => Ex::atom(n.to_string()),
+            Arg::Number(_, Number::Float(f)) => Ex::atom(format!("{f:?}")),
+            Arg::Str(_, s) => Ex::atom(string_literal(s)),
+            Arg::Ident(pos, f) => self.call(f, &[], None, *pos),
+            Arg::Pipe(_, p) => {
+                let inner_condition = self.in_condition;
+                self.pipe_value(p, inner_condition)
+            }
+            Arg::Chain(pos, inner, fields) => {
+                let base = self.arg(inner);
+                let names: Vec<&str> = fields.iter().map(|f| &**f).collect();
+                match &names[..] {
+                    ["AsConfig"] => filter(&base, "asConfig", &[]),
+                    ["AsSecrets"] => filter(&base, "asSecrets", &[]),
+                    _ if base.prec == ATOM && is_path(&base.text) => append_fields(base, fields),
+                    _ => {
+                        let name = self.temp("value");
+                        self.pre.push(stmt(format!("set {name} = {}", base.text)));
+                        let _ = pos;
+                        append_fields(Ex::atom(name), fields)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A field chain from the dot or `$`.
+    fn access(&mut self, base: &DotIs, fields: &[Box<str>], pos: usize) -> Ex {
+        match base {
+            DotIs::Value(ex) => append_fields(ex.clone(), fields),
+            DotIs::Params(root_keys) => match fields.first() {
+                None => {
+                    self.finding(pos, "the whole dict a helper was given is used as a value; its keys are parameters now");
+                    Ex::atom("__tera_context")
+                }
+                Some(key) if root_keys.contains(&**key) => self.access(&DotIs::Root, &fields[1..], pos),
+                Some(key) => append_fields(Ex::atom(parameter(key)), &fields[1..]),
+            },
+            DotIs::Root => {
+                let Some(first) = fields.first() else {
+                    self.use_all_roots();
+                    return Ex::atom("__tera_context");
+                };
+                match &**first {
+                    "Values" => {
+                        self.use_root("Values");
+                        let mut ex = append_fields(Ex::atom("Values"), &fields[1..]);
+                        ex.path = Some(fields[1..].iter().map(|f| Seg::Key(f.to_string())).collect());
+                        ex
+                    }
+                    "Release" if fields.len() == 2 && &*fields[1] == "Service" => {
+                        Ex::atom("\"Helm\"")
+                    }
+                    root @ ("Release" | "Chart" | "Capabilities" | "Template") => {
+                        let r = ROOTS.iter().find(|r| **r == root).copied().unwrap_or("Values");
+                        self.use_root(r);
+                        append_fields(Ex::atom(root), &fields[1..])
+                    }
+                    other => {
+                        self.finding(pos, format!("`.{other}` has no tera equivalent"));
+                        append_fields(Ex::atom(other), &fields[1..])
+                    }
+                }
+            }
+        }
+    }
+
+    fn include_static(&mut self, name: &str, arg: Option<&Pipe>, pos: usize) -> Ex {
+        let helper = self.helpers.get(name).cloned();
+        let tera_name = helper
+            .as_ref()
+            .map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
+        let mut kwargs: Vec<(String, Ex)> = vec![("name".into(), Ex::atom(string_literal(&tera_name)))];
+        let convention = helper.map_or(Convention::Root, |h| h.convention);
+        match (&convention, arg) {
+            (Convention::Root, _) => self.hand_root(name),
+            (Convention::Params { root_keys, .. }, Some(pipe)) => {
+                let entries = dict_entries(pipe);
+                match entries {
+                    Some(entries) => {
+                        let mut passes_root = false;
+                        for (key, value) in entries {
+                            if root_keys.contains(&key) {
+                                passes_root = true;
+                                continue;
+                            }
+                            let v = self.arg(value);
+                            kwargs.push((parameter(&key), v));
+                        }
+                        if passes_root {
+                            self.hand_root(name);
+                        }
+                    }
+                    None => self.finding(pos, format!("`{name}` is called with something other than a dict")),
+                }
+            }
+            (Convention::Dot, Some(pipe)) => {
+                let v = self.pipe_value(pipe, false);
+                kwargs.push(("ctx".into(), v));
+            }
+            (_, None) => {}
+        }
+        let refs: Vec<(&str, &Ex)> = kwargs.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        function("include", &refs)
+    }
+
+    /// Records that the current helper hands the root context to helper `name`.
+    fn hand_root(&mut self, name: &str) {
+        if let Some(current) = &self.current {
+            self.root_use
+                .entry(current.clone())
+                .or_default()
+                .calls
+                .insert(name.to_string());
+        }
+    }
+
+    fn call(&mut self, name: &str, raw: &[Arg], piped: Option<Ex>, pos: usize) -> Ex {
+        // Calls whose arguments need their Go form.
+        match name {
+            "include" => {
+                if let Some(Arg::Str(_, helper)) = raw.first() {
+                    let arg = raw.get(1).map(|a| Pipe {
+                        pos: a.pos(),
+                        is_assign: false,
+                        decl: Box::new([]),
+                        cmds: Box::new([Command {
+                            pos: a.pos(),
+                            args: Box::new([clone_arg(a)]),
+                        }]),
+                    });
+                    return self.include_static(helper, arg.as_ref(), pos);
+                }
+                let dynamic = raw.first().map(|a| self.arg(a)).unwrap_or_else(|| Ex::atom("\"\""));
+                self.use_all_roots();
+                self.hand_root("");
+                let name = filter(&dynamic, "replace", &[("old", &Ex::atom("\"-\"")), ("new", &Ex::atom("\"_\""))]);
+                return function("include", &[("name", &name)]);
+            }
+            "dict" if raw.len() % 2 == 0 && piped.is_none() => {
+                let mut entries = Vec::new();
+                for pair in raw.chunks(2) {
+                    let key = match &pair[0] {
+                        Arg::Str(_, k) => string_literal(k),
+                        other => self.arg(other).at(TERNARY + 1),
+                    };
+                    let value = self.arg(&pair[1]);
+                    entries.push(format!("{key}: {}", value.at(TERNARY + 1)));
+                }
+                return Ex::atom(format!("{{{}}}", entries.join(", ")));
+            }
+            "tpl" => {
+                let mut xs: Vec<Ex> = raw.iter().take(1).map(|a| self.arg(a)).collect();
+                if raw.len() < 2 {
+                    xs.extend(piped);
+                }
+                let text = xs.into_iter().next().unwrap_or_else(|| Ex::atom("\"\""));
+                let ctx = raw.get(1);
+                let root_ctx = match ctx {
+                    Some(Arg::Dot(_)) => matches!(self.dot, DotIs::Root),
+                    Some(Arg::Variable(_, v, f)) if &**v == "$" && f.is_empty() => {
+                        matches!(self.dollar, DotIs::Root)
+                    }
+                    Some(Arg::Field(_, f)) => matches!(&self.dot, DotIs::Params(keys) if f.len() == 1 && keys.contains(&*f[0])),
+                    _ => false,
+                };
+                if !root_ctx {
+                    self.finding(pos, "`tpl` is given something other than the root context; tera's tpl renders in the caller's context");
+                }
+                self.use_all_roots();
+                self.finding(pos, "`tpl` renders its text as a tera template now: values that hold Go template text (`{{ .Release.Name }}`) must be rewritten in tera");
+                return filter(&text, "tpl", &[]);
+            }
+            _ => {}
+        }
+        let in_condition = self.in_condition;
+        let logical = matches!(name, "and" | "or" | "not");
+        if !logical {
+            self.in_condition = false;
+        }
+        let mut xs: Vec<Ex> = raw.iter().map(|a| self.arg(a)).collect();
+        self.in_condition = in_condition;
+        xs.extend(piped);
+        self.library_call(name, xs, pos)
+    }
+
+    fn library_call(&mut self, name: &str, xs: Vec<Ex>, pos: usize) -> Ex {
+        let n = xs.len();
+        let last = xs.last().cloned();
+        let s = |k: &str| Ex::atom(string_literal(k));
+        let _ = s;
+        match (name, n) {
+            ("quote" | "squote" | "toYaml" | "toJson" | "toPrettyJson" | "toString" | "int"
+            | "upper" | "lower" | "title" | "trim" | "b64enc" | "b64dec" | "sha256sum"
+            | "fromYaml" | "fromYamlArray" | "fromJson" | "keys" | "uniq" | "compact" | "kindOf"
+            | "typeOf" | "empty" | "first" | "last", 1) => filter(&xs[0], name, &[]),
+            ("len", 1) => filter(&xs[0], "length", &[]),
+            ("indent" | "nindent" | "trunc", 2) => filter(&xs[1], name, &[("n", &xs[0])]),
+            ("trimSuffix" | "trimPrefix" | "hasPrefix" | "hasSuffix", 2) => {
+                let kw = if name.ends_with("Suffix") { "suffix" } else { "prefix" };
+                filter(&xs[1], name, &[(kw, &xs[0])])
+            }
+            ("contains", 2) => filter(&xs[1], name, &[("substr", &xs[0])]),
+            ("splitList", 2) => filter(&xs[1], name, &[("sep", &xs[0])]),
+            ("join", 2) => filter(&xs[1], name, &[("sep", &xs[0])]),
+            ("default", 2) => filter(&xs[1], name, &[("value", &xs[0])]),
+            ("required", 2) => filter(&xs[1], name, &[("msg", &xs[0])]),
+            ("semverCompare", 2) => filter(&xs[1], name, &[("constraint", &xs[0])]),
+            ("kindIs", 2) => filter(&xs[1], name, &[("kind", &xs[0])]),
+            ("regexMatch", 2) => filter(&xs[1], name, &[("regex", &xs[0])]),
+            ("regexReplaceAll", 3) => {
+                filter(&xs[1], name, &[("regex", &xs[0]), ("replacement", &xs[2])])
+            }
+            ("replace", 3) => filter(&xs[2], name, &[("old", &xs[0]), ("new", &xs[1])]),
+            ("has", 2) => filter(&xs[1], name, &[("value", &xs[0])]),
+            ("hasKey", 2) => filter(&xs[0], name, &[("key", &xs[1])]),
+            ("date", 2) => filter(&xs[1], name, &[("format", &xs[0])]),
+            ("dig", k) if k >= 3 => {
+                let keys = list_of(&xs[..k - 2]);
+                filter(&xs[k - 1], name, &[("keys", &keys), ("default", &xs[k - 2])])
+            }
+            ("ternary", 3) => Ex::op(
+                format!("{} if {} else {}", xs[0].at(OR), xs[2].at(OR), xs[1].at(OR)),
+                TERNARY,
+            ),
+            ("printf", k) if k >= 2 && only_s_verbs(&xs[0].text, k - 1) => {
+                concatenation(&xs[0].text, &xs[1..])
+            }
+            ("printf", k) if k >= 1 => {
+                let args = list_of(&xs[1..]);
+                if k == 1 {
+                    function(name, &[("format", &xs[0])])
+                } else {
+                    function(name, &[("format", &xs[0]), ("args", &args)])
+                }
+            }
+            ("coalesce", _) => filter(&list_of(&xs), name, &[]),
+            ("list", _) => list_of(&xs),
+            ("merge" | "mergeOverwrite", k) if k >= 2 => {
+                let src = if k == 2 { xs[1].clone() } else { list_of(&xs[1..]) };
+                filter(&xs[0], name, &[("src", &src)])
+            }
+            ("fail", 1) => function(name, &[("msg", &xs[0])]),
+            ("randAlphaNum", 1) => function(name, &[("n", &xs[0])]),
+            ("now", 0) => function(name, &[]),
+            ("lookup", 4) => function(
+                name,
+                &[
+                    ("apiVersion", &xs[0]),
+                    ("kind", &xs[1]),
+                    ("namespace", &xs[2]),
+                    ("name", &xs[3]),
+                ],
+            ),
+            ("eq" | "ne" | "lt" | "le" | "gt" | "ge", k) if k >= 2 => {
+                let op = match name {
+                    "eq" => "==",
+                    "ne" => "!=",
+                    "lt" => "<",
+                    "le" => "<=",
+                    "gt" => ">",
+                    _ => ">=",
+                };
+                if k == 2 || name != "eq" {
+                    Ex::op(format!("{} {op} {}", xs[0].at(CMP + 1), xs[1].at(CMP + 1)), CMP)
+                } else {
+                    let alternatives: Vec<String> = xs[1..]
+                        .iter()
+                        .map(|x| format!("{} == {}", xs[0].at(CMP + 1), x.at(CMP + 1)))
+                        .collect();
+                    Ex::op(alternatives.join(" or "), OR)
+                }
+            }
+            ("and" | "or", 1) => xs[0].clone(),
+            ("not", 1) => Ex::op(format!("not {}", xs[0].at(NOT)), NOT),
+            ("and" | "or", k) if k >= 2 => {
+                if self.in_condition || xs.iter().all(|x| x.prec == ATOM && x.text.starts_with(['t', 'f']) && (x.text == "true" || x.text == "false")) {
+                    let (op, prec) = if name == "and" { (" and ", AND) } else { (" or ", OR) };
+                    let parts: Vec<String> = xs.iter().map(|x| x.at(prec + 1)).collect();
+                    Ex::op(parts.join(op), prec)
+                } else {
+                    // Go returns the deciding operand, not a boolean.
+                    let mut rest = xs[k - 1].clone();
+                    for x in xs[..k - 1].iter().rev() {
+                        rest = if name == "or" {
+                            Ex::op(format!("{} if {} else {}", x.at(OR), x.at(OR), rest.at(TERNARY)), TERNARY)
+                        } else {
+                            Ex::op(format!("{} if {} else {}", rest.at(OR), x.at(OR), x.at(OR)), TERNARY)
+                        };
+                    }
+                    rest
+                }
+            }
+            ("add" | "sub" | "mul" | "div" | "mod", k) if k >= 2 => {
+                let (op, prec) = match name {
+                    "add" => ("+", ADD),
+                    "sub" => ("-", ADD),
+                    "mul" => ("*", MUL),
+                    "div" => ("//", MUL),
+                    _ => ("%", MUL),
+                };
+                let mut text = xs[0].at(prec);
+                for x in &xs[1..] {
+                    text = format!("{text} {op} {}", x.at(prec + 1));
+                }
+                Ex::op(text, prec)
+            }
+            ("add1", 1) => Ex::op(format!("{} + 1", xs[0].at(ADD)), ADD),
+            ("index", k) if k >= 1 => {
+                let mut text = xs[0].at(ATOM);
+                for key in &xs[1..] {
+                    text = format!("{text}[{}]", key.text);
+                }
+                let mut ex = Ex::atom(text);
+                if !is_path(&xs[0].text) {
+                    let name = self.temp("value");
+                    self.pre.push(stmt(format!("set {name} = {}", xs[0].text)));
+                    ex.text = ex.text.replacen(&xs[0].at(ATOM), &name, 1);
+                }
+                ex
+            }
+            _ => {
+                if !crate::engine::library::Funcs::helm().contains(name) {
+                    self.finding(pos, format!("`{name}` has no tera equivalent"));
+                }
+                let _ = last;
+                if xs.is_empty() {
+                    function(name, &[])
+                } else {
+                    let args = list_of(&xs);
+                    function(name, &[("args", &args)])
+                }
+            }
+        }
+    }
+
+    /// Whether every value a path reaches exists and is not null in the default values.
+    fn defined(&self, path: &[Seg]) -> bool {
+        defined(self.values, path)
+    }
+
+    // --- output ------------------------------------------------------------------------
+
+    fn assemble(&mut self) -> String {
+        let mut out = String::with_capacity(self.src.len() + self.src.len() / 4);
+        let mut at = 0;
+        for i in 0..self.tags.len() {
+            let tag = self.tags[i].clone();
+            let prev_trims = i > 0 && self.tags[i - 1].trim_right;
+            self.text(&mut out, at, tag.open, prev_trims, tag.trim_left);
+            at = tag.close;
+            if tag.is_comment {
+                let inner = tag.inner(self.src);
+                let body = inner
+                    .trim_start_matches("/*")
+                    .trim_end_matches("*/")
+                    .replace("#}", "# }");
+                out.push_str(if tag.trim_left { "{#-" } else { "{#" });
+                out.push_str(&body);
+                out.push_str(if tag.trim_right { "-#}" } else { "#}" });
+                continue;
+            }
+            let Some(parts) = self.out[i].take() else {
+                self.finding(tag.open, format!("cannot convert `{{{{ {} }}}}`", tag.inner(self.src)));
+                continue;
+            };
+            let count = parts.len();
+            for (k, part) in parts.into_iter().enumerate() {
+                if part.open.is_empty() {
+                    out.push_str(&part.body);
+                    continue;
+                }
+                out.push_str(part.open);
+                if k == 0 && tag.trim_left {
+                    out.push('-');
+                }
+                out.push(' ');
+                out.push_str(&part.body);
+                out.push(' ');
+                if k + 1 == count && tag.trim_right {
+                    out.push('-');
+                }
+                out.push_str(part.close);
+            }
+        }
+        let last_trims = self.tags.last().is_some_and(|t| t.trim_right);
+        self.text(&mut out, at, self.src.len(), last_trims, false);
+        out
+    }
+
+    /// Copies text between tags; text tera would read as a tag goes in a raw block (with
+    /// Go's trimming applied, since tera does not trim into raw blocks).
+    fn text(&self, out: &mut String, start: usize, end: usize, trim_start: bool, trim_end: bool) {
+        let text = &self.src[start..end];
+        if !(text.contains("{%") || text.contains("{#")) {
+            out.push_str(text);
+            return;
+        }
+        let ws = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
+        let mut t = text;
+        if trim_start {
+            t = t.trim_start_matches(ws);
+        }
+        if trim_end {
+            t = t.trim_end_matches(ws);
+        }
+        out.push_str("{% raw %}");
+        out.push_str(t);
+        out.push_str("{% endraw %}");
+    }
+}
+
+/// Whether a printf format (as a tera literal) has exactly `n` verbs, all `%s`, and no
+/// escapes: then it is a concatenation.
+fn only_s_verbs(literal: &str, n: usize) -> bool {
+    let Some(format) = literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')) else {
+        return false;
+    };
+    !format.contains('\\') && format.matches('%').count() == n && format.matches("%s").count() == n
+}
+
+/// `printf "%s-%s" a b` as `a ~ "-" ~ b`.
+fn concatenation(literal: &str, args: &[Ex]) -> Ex {
+    let format = &literal[1..literal.len() - 1];
+    let mut parts: Vec<String> = Vec::new();
+    for (i, piece) in format.split("%s").enumerate() {
+        if !piece.is_empty() {
+            parts.push(format!("\"{piece}\""));
+        }
+        if let Some(arg) = args.get(i) {
+            parts.push(arg.at(FILTER));
+        }
+    }
+    if parts.len() == 1 {
+        return filter(&Ex::atom(parts.remove(0)), "toString", &[]);
+    }
+    Ex::op(parts.join(" ~ "), MUL)
+}
+
+fn is_release_service(pipe: &Pipe, dot: &DotIs) -> bool {
+    let [cmd] = &pipe.cmds[..] else { return false };
+    pipe.decl.is_empty()
+        && matches!(dot, DotIs::Root)
+        && matches!(&cmd.args[..], [Arg::Field(_, f)] if f.len() == 2 && &*f[0] == "Release" && &*f[1] == "Service")
+}
+
+fn clone_arg(a: &Arg) -> Arg {
+    match a {
+        Arg::Field(p, f) => Arg::Field(*p, f.clone()),
+        Arg::Variable(p, v, f) => Arg::Variable(*p, v.clone(), f.clone()),
+        Arg::Dot(p) => Arg::Dot(*p),
+        Arg::Nil(p) => Arg::Nil(*p),
+        Arg::Bool(p, b) => Arg::Bool(*p, *b),
+        Arg::Number(p, n) => Arg::Number(*p, *n),
+        Arg::Str(p, s) => Arg::Str(*p, s.clone()),
+        Arg::Ident(p, s) => Arg::Ident(*p, s.clone()),
+        Arg::Pipe(p, pipe) => Arg::Pipe(*p, Box::new(clone_pipe(pipe))),
+        Arg::Chain(p, inner, f) => Arg::Chain(*p, Box::new(clone_arg(inner)), f.clone()),
+    }
+}
+
+fn clone_pipe(p: &Pipe) -> Pipe {
+    Pipe {
+        pos: p.pos,
+        is_assign: p.is_assign,
+        decl: p.decl.clone(),
+        cmds: p
+            .cmds
+            .iter()
+            .map(|c| Command {
+                pos: c.pos,
+                args: c.args.iter().map(clone_arg).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The `"key" value` pairs of a `(dict …)` argument.
+fn dict_entries(pipe: &Pipe) -> Option<Vec<(String, &Arg)>> {
+    let [cmd] = &pipe.cmds[..] else { return None };
+    let args: &[Arg] = match &cmd.args[..] {
+        [Arg::Pipe(_, inner)] => {
+            let [c] = &inner.cmds[..] else { return None };
+            &c.args
+        }
+        all => all,
+    };
+    let [Arg::Ident(_, f), rest @ ..] = args else {
+        return None;
+    };
+    if &**f != "dict" || rest.len() % 2 != 0 {
+        return None;
+    }
+    rest.chunks(2)
+        .map(|pair| match &pair[0] {
+            Arg::Str(_, k) => Some((k.to_string(), &pair[1])),
+            _ => None,
+        })
+        .collect()
+}
+
+fn append_fields(mut ex: Ex, fields: &[Box<str>]) -> Ex {
+    if fields.is_empty() {
+        return ex;
+    }
+    let mut text = ex.at(ATOM);
+    for f in fields {
+        text.push('.');
+        text.push_str(f);
+    }
+    ex.text = text;
+    ex.prec = ATOM;
+    if let Some(path) = &mut ex.path {
+        path.extend(fields.iter().map(|f| Seg::Key(f.to_string())));
+    }
+    ex
+}
+
+fn is_path(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// A name for a value: the last segment of its path or the function that makes it.
+fn name_hint(text: &str) -> String {
+    let head = text.split(['(', ' ', '|']).next().unwrap_or(text);
+    let last = head.rsplit('.').next().unwrap_or(head);
+    if last.is_empty() || last == "Values" {
+        "item".into()
+    } else {
+        last.to_string()
+    }
+}
+
+/// `ports` → `port`, `entries` → `entry`; other names get `item`.
+fn singular(name: &str) -> String {
+    if let Some(stem) = name.strip_suffix("ies")
+        && !stem.is_empty()
+    {
+        return format!("{stem}y");
+    }
+    if name.len() > 3 && name.ends_with('s') && !name.ends_with("ss") {
+        return name[..name.len() - 1].to_string();
+    }
+    if name == "item" {
+        return name.into();
+    }
+    format!("{name}_item")
+}
+
+fn resolve<'v>(values: &'v serde_json::Value, path: &[Seg]) -> Vec<&'v serde_json::Value> {
+    let mut current = vec![values];
+    for seg in path {
+        let mut next = Vec::new();
+        for v in current {
+            match seg {
+                Seg::Key(k) => {
+                    if let Some(x) = v.get(k) {
+                        next.push(x);
+                    }
+                }
+                Seg::Each => match v {
+                    serde_json::Value::Array(items) => next.extend(items),
+                    serde_json::Value::Object(m) => next.extend(m.values()),
+                    _ => {}
+                },
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+/// Whether every value `path` reaches in `values` exists and is not null (vacuously true
+/// through an empty list).
+fn defined(values: &serde_json::Value, path: &[Seg]) -> bool {
+    let mut current = vec![values];
+    for seg in path {
+        let mut next = Vec::new();
+        for v in current {
+            match seg {
+                Seg::Key(k) => match v.get(k) {
+                    Some(x) if !x.is_null() => next.push(x),
+                    _ => return false,
+                },
+                Seg::Each => match v {
+                    serde_json::Value::Array(items) => next.extend(items),
+                    serde_json::Value::Object(m) => next.extend(m.values()),
+                    _ => return false,
+                },
+            }
+        }
+        current = next;
+    }
+    true
+}
