@@ -43,6 +43,8 @@ enum Dot {
 enum Passed {
     Root,
     Param(String),
+    /// `.key` of the dict a helper was given.
+    ParamKey(String, String),
     Dict(Vec<(String, Passed)>),
     Other,
 }
@@ -55,26 +57,7 @@ pub struct Helpers {
 
 /// A helper name as a tera component name: dot-separated identifiers.
 pub fn tera_name(go_name: &str) -> String {
-    go_name
-        .split('.')
-        .map(|segment| {
-            let mut out: String = segment
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-                out.insert(0, '_');
-            }
-            out
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+    crate::engine::tera::functions::component_name(go_name)
 }
 
 impl Helpers {
@@ -132,6 +115,10 @@ fn is_root(passed: &Passed, conventions: &BTreeMap<String, Convention>) -> bool 
     match passed {
         Passed::Root => true,
         Passed::Param(name) => conventions.get(name) == Some(&Convention::Root),
+        Passed::ParamKey(name, key) => matches!(
+            conventions.get(name),
+            Some(Convention::Params { root_keys, .. }) if root_keys.contains(key)
+        ),
         _ => false,
     }
 }
@@ -237,6 +224,14 @@ fn classify(arg: &Arg, dot: &Dot, dollar: &Dot) -> Passed {
     match arg {
         Arg::Dot(_) => from_dot(dot),
         Arg::Variable(_, v, fields) if &**v == "$" && fields.is_empty() => from_dot(dollar),
+        Arg::Field(_, fields) if fields.len() == 1 => match dot {
+            Dot::Param(name) => Passed::ParamKey(name.clone(), fields[0].to_string()),
+            _ => Passed::Other,
+        },
+        Arg::Variable(_, v, fields) if &**v == "$" && fields.len() == 1 => match dollar {
+            Dot::Param(name) => Passed::ParamKey(name.clone(), fields[0].to_string()),
+            _ => Passed::Other,
+        },
         Arg::Pipe(_, p) => classify_pipe(p, dot, dollar),
         _ => Passed::Other,
     }

@@ -7,10 +7,11 @@ pub mod helpers;
 pub mod proof;
 pub mod translate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::chart::{Chart, ChartFile, ENGINE_ANNOTATION};
 use crate::engine::gotmpl::exec::is_builtin_name;
+use crate::engine::gotmpl::render::helm_order;
 use crate::engine::gotmpl::parse::{self, Parsed};
 use crate::engine::library::Funcs;
 pub use translate::Finding;
@@ -115,6 +116,7 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
     let all: Vec<&Parsed> = parsed.iter().flatten().flatten().map(|(_, _, p)| p).collect();
     let helpers = helpers::Helpers::analyze(&all);
 
+    let losers = overridden_defines(&nodes, &parsed);
     let mut out = Conversion::default();
     let mut texts: Vec<String> = Vec::new();
     let mut slots: Vec<String> = Vec::new();
@@ -147,7 +149,9 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
             let name = format!("{}{}", node.prefix, file.name);
             match parsed {
                 Some((display, src, tree)) if node.convert => {
-                    let t = translate::translate(src, tree, display, &helpers, &values);
+                    let no_losers = BTreeSet::new();
+                    let lost = losers.get(display.as_str()).unwrap_or(&no_losers);
+                    let t = translate::translate(src, tree, display, &helpers, &values, lost);
                     out.findings.extend(t.findings);
                     uses.extend(t.root_use);
                     texts.push(t.text);
@@ -163,6 +167,35 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
     }
     out.files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// Defines that another file of the same chart defines again and helm uses instead (the
+/// one parsed last in helm's order, unless empty): by file, the names that lose there.
+fn overridden_defines<'a>(
+    nodes: &[Node],
+    parsed: &'a [Vec<Option<(String, &str, Parsed)>>],
+) -> BTreeMap<&'a str, BTreeSet<String>> {
+    let mut losers: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (_, files) in nodes.iter().zip(parsed) {
+        let mut ordered: Vec<&(String, &str, Parsed)> = files.iter().flatten().collect();
+        ordered.sort_by(|a, b| helm_order(&a.0, &b.0));
+        let mut winner: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut all: Vec<(&str, &str)> = Vec::new();
+        for (display, src, tree) in ordered {
+            for (name, body) in &tree.defines {
+                all.push((name.as_str(), display.as_str()));
+                if !parse::is_empty_tree(body, src) || !winner.contains_key(name.as_str()) {
+                    winner.insert(name.as_str(), display.as_str());
+                }
+            }
+        }
+        for (name, display) in all {
+            if winner.get(name) != Some(&display) {
+                losers.entry(display).or_default().insert(name.to_string());
+            }
+        }
+    }
+    losers
 }
 
 fn file_named(name: String, data: Vec<u8>) -> ChartFile {

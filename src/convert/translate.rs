@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::helpers::{Convention, Helpers};
 use crate::engine::gotmpl::parse::{self, Arg, Branch, Command, Node, Number, Parsed, Pipe, Tag};
+use crate::engine::tera::functions::TERA_FILTERS;
 
 /// Something the converted chart may not do as the original did.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +107,47 @@ fn function(name: &str, kwargs: &[(&str, &Ex)]) -> Ex {
         .map(|(k, v)| format!("{k}={}", v.at(TERNARY + 1)))
         .collect();
     Ex::atom(format!("{name}({})", args.join(", ")))
+}
+
+/// How deeply array literals nest in an expression (tera allows two).
+fn array_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut quote, mut prev) = (0usize, 0usize, None::<char>, ' ');
+    let mut stack = Vec::new();
+    let mut escaped = false;
+    for c in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            prev = c;
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '[' => {
+                let literal = !(prev.is_alphanumeric() || matches!(prev, '_' | ']' | ')' | '?'));
+                stack.push(literal);
+                if literal {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+            }
+            ']' => {
+                if stack.pop() == Some(true) {
+                    depth = depth.saturating_sub(1);
+                }
+            }
+            _ => {}
+        }
+        if !c.is_whitespace() {
+            prev = c;
+        }
+    }
+    max
 }
 
 fn list_of(items: &[Ex]) -> Ex {
@@ -210,6 +252,8 @@ fn print(body: String) -> Part {
 }
 
 pub struct Translator<'a> {
+    /// Defines of this file that another file of the chart defines again, and wins.
+    overridden: &'a BTreeSet<String>,
     src: &'a str,
     file: &'a str,
     helpers: &'a Helpers,
@@ -224,6 +268,7 @@ pub struct Translator<'a> {
     loop_depth: usize,
     in_condition: bool,
     temps: usize,
+    reported_tpl: bool,
     /// The helper being translated, and what its body uses of the root.
     current: Option<String>,
     root_use: BTreeMap<String, RootUse>,
@@ -241,9 +286,11 @@ pub fn translate(
     file: &str,
     helpers: &Helpers,
     values: &serde_json::Value,
+    overridden: &BTreeSet<String>,
 ) -> Translated {
     let tags = parse::tags(src);
     let mut t = Translator {
+        overridden,
         src,
         file,
         helpers,
@@ -258,6 +305,7 @@ pub fn translate(
         loop_depth: 0,
         in_condition: false,
         temps: 0,
+        reported_tpl: false,
         current: None,
         root_use: BTreeMap::new(),
     };
@@ -372,6 +420,22 @@ impl<'a> Translator<'a> {
         }
     }
 
+    /// A list literal; items that would nest arrays deeper than tera allows are set to
+    /// variables first.
+    fn list(&mut self, items: &[Ex]) -> Ex {
+        let mut flat = Vec::with_capacity(items.len());
+        for item in items {
+            if array_depth(&item.text) >= 2 {
+                let name = self.temp(&name_hint(&item.text));
+                self.pre.push(stmt(format!("set {name} = {}", item.text)));
+                flat.push(Ex::atom(name));
+            } else {
+                flat.push(item.clone());
+            }
+        }
+        list_of(&flat)
+    }
+
     fn temp(&mut self, base: &str) -> String {
         self.temps += 1;
         format!("{}_{}", identifier(base), self.temps)
@@ -395,7 +459,14 @@ impl<'a> Translator<'a> {
                 continue;
             }
             let helper = self.helpers.get(name);
-            let tera_name = helper.map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
+            let mut tera_name = helper.map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
+            if self.overridden.contains(name) {
+                self.finding(
+                    self.tags[open].open,
+                    format!("`{name}` is defined again in another file of the chart, and helm uses that one; this copy becomes `{tera_name}_overridden`, which nothing calls"),
+                );
+                tera_name.push_str("_overridden");
+            }
             self.dot = match helper.map(|h| &h.convention) {
                 Some(Convention::Params { root_keys, .. }) => DotIs::Params(root_keys.clone()),
                 Some(Convention::Dot) => DotIs::Value(Ex::atom("ctx")),
@@ -556,8 +627,10 @@ impl<'a> Translator<'a> {
             return 0;
         };
         let value = self.pipe_value(&b.pipe, false);
+        let walks_map = b.pipe.decl.len() >= 2 && !self.is_list(&value, &b.pipe);
         let iterable = if value.path.as_ref().is_some_and(|p| !self.defined(p)) {
-            filter(&value, "default", &[("value", &Ex::atom("[]"))])
+            let empty = if walks_map { "{}" } else { "[]" };
+            filter(&value, "default", &[("value", &Ex::atom(empty))])
         } else {
             value.clone()
         };
@@ -579,7 +652,7 @@ impl<'a> Translator<'a> {
                 name
             }
             [k, v, ..] => {
-                let is_list = self.is_list(&value, &b.pipe);
+                let is_list = !walks_map;
                 let key = self.declare(k, None);
                 let name = self.declare(v, item_path.clone());
                 if is_list {
@@ -675,6 +748,14 @@ impl<'a> Translator<'a> {
     fn action(&mut self, pipe: &Pipe, pos: usize) -> Vec<Part> {
         if pipe.decl.is_empty() {
             let value = self.pipe_value(pipe, false);
+            if let Some(path) = &value.path
+                && let Some(n) = resolve(self.values, path).into_iter().find_map(go_prints_differently)
+            {
+                self.finding(
+                    pos,
+                    format!("prints {} ({n} in the default values): helm reads numbers from values as float64 and prints it as {}; tera prints {n}", value.text, crate::engine::library::fmt::format_float(n, 'g', -1)),
+                );
+            }
             let shown = match &value.path {
                 Some(path) if !self.defined(path) => {
                     filter(&value, "default", &[("value", &Ex::atom("\"\""))])
@@ -720,7 +801,7 @@ impl<'a> Translator<'a> {
             );
             return None;
         };
-        if !fields.is_empty() || &**v == "$" {
+        if &**v == "$" {
             self.finding(
                 pos,
                 format!("`{f}` changes {} in place; tera values cannot be changed in place, so the change is not seen elsewhere", parse::arg_string(target)),
@@ -728,7 +809,22 @@ impl<'a> Translator<'a> {
             return None;
         }
         let var = self.var(v)?.clone();
-        let value = self.command(cmd, None);
+        let mut value = self.command(cmd, None);
+        // `set $a.b.c "k" v`: rebuild each map on the way down.
+        for depth in (0..fields.len()).rev() {
+            let mut holder = var.tera.clone();
+            for f in &fields[..depth] {
+                holder.push('.');
+                holder.push_str(f);
+            }
+            value = function(
+                "set",
+                &[(
+                    "args",
+                    &self.list(&[Ex::atom(holder), Ex::atom(string_literal(&fields[depth])), value]),
+                )],
+            );
+        }
         let keyword = if var.loop_depth < self.loop_depth {
             "set_global"
         } else {
@@ -758,14 +854,14 @@ impl<'a> Translator<'a> {
         match &args[0] {
             Arg::Ident(_, name) => self.call(name, &args[1..], piped, cmd.pos),
             Arg::Field(pos, fields) if args.len() > 1 || piped.is_some() => {
-                let root = matches!(self.dot, DotIs::Root);
-                self.method(root, fields, &args[1..], piped, *pos)
+                let dot = self.dot.clone();
+                self.method(&dot, fields, &args[1..], piped, *pos)
             }
             Arg::Variable(pos, v, fields)
                 if (args.len() > 1 || piped.is_some()) && &**v == "$" =>
             {
-                let root = matches!(self.dollar, DotIs::Root);
-                self.method(root, fields, &args[1..], piped, *pos)
+                let dollar = self.dollar.clone();
+                self.method(&dollar, fields, &args[1..], piped, *pos)
             }
             single if args.len() == 1 && piped.is_none() => self.arg(single),
             other => {
@@ -778,10 +874,11 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// `.Files.Get`, `.Files.Glob`, `.Capabilities.APIVersions.Has` and friends.
+    /// `.Files.Get`, `.Files.Glob`, `.Capabilities.APIVersions.Has` and friends, on the root
+    /// context wherever it is reached from (`.`, `$`, `.context`, `$.ctx`).
     fn method(
         &mut self,
-        root: bool,
+        base: &DotIs,
         fields: &[Box<str>],
         args: &[Arg],
         piped: Option<Ex>,
@@ -789,22 +886,38 @@ impl<'a> Translator<'a> {
     ) -> Ex {
         let mut xs: Vec<Ex> = args.iter().map(|a| self.arg(a)).collect();
         xs.extend(piped);
-        let names: Vec<&str> = fields.iter().map(|f| &**f).collect();
         let first = xs.first().cloned().unwrap_or_else(|| Ex::atom("\"\""));
-        match (root, &names[..]) {
-            (true, ["Files", "Get" | "GetBytes"]) => function("fileGet", &[("path", &first)]),
-            (true, ["Files", "Glob"]) => function("fileGlob", &[("pattern", &first)]),
-            (true, ["Files", "Lines"]) => function("fileLines", &[("path", &first)]),
-            (true, ["Capabilities", "APIVersions", "Has"]) => {
-                self.use_root("Capabilities");
+        let (prefix, fields): (String, &[Box<str>]) = match base {
+            DotIs::Root => (String::new(), fields),
+            DotIs::Value(ex) => (format!("{}.", ex.at(ATOM)), fields),
+            DotIs::Params(root_keys) => match fields.split_first() {
+                Some((key, rest)) if root_keys.contains(&**key) => (String::new(), rest),
+                Some((key, rest)) => (format!("{}.", parameter(key)), rest),
+                None => (String::new(), fields),
+            },
+        };
+        let names: Vec<&str> = fields.iter().map(|f| &**f).collect();
+        match &names[..] {
+            [.., "Files", "Get" | "GetBytes"] => function("fileGet", &[("path", &first)]),
+            [.., "Files", "Glob"] => function("fileGlob", &[("pattern", &first)]),
+            [.., "Files", "Lines"] => function("fileLines", &[("path", &first)]),
+            [head @ .., "Capabilities", "APIVersions", "Has"] => {
+                if prefix.is_empty() && head.is_empty() {
+                    self.use_root("Capabilities");
+                }
+                let mut path = prefix.clone();
+                for h in head {
+                    path.push_str(h);
+                    path.push('.');
+                }
                 Ex::op(
-                    format!("{} in Capabilities.APIVersions", first.at(CMP + 1)),
+                    format!("{} in {path}Capabilities.APIVersions", first.at(CMP + 1)),
                     CMP,
                 )
             }
             _ => {
                 self.finding(pos, format!("cannot convert the method call `.{}`", names.join(".")));
-                Ex::atom(format!("{}()", names.join(".")))
+                Ex::atom(format!("{prefix}{}()", names.join(".")))
             }
         }
     }
@@ -850,7 +963,17 @@ impl<'a> Translator<'a> {
                 match &names[..] {
                     ["AsConfig"] => filter(&base, "asConfig", &[]),
                     ["AsSecrets"] => filter(&base, "asSecrets", &[]),
-                    _ if base.prec == ATOM && is_path(&base.text) => append_fields(base, fields),
+                    // `(.Values.a).b` is helm's nil-safe access.
+                    _ if base.prec == ATOM && is_path(&base.text) => {
+                        let mut ex = base.clone();
+                        for f in fields {
+                            ex.text = format!("{}?.{f}", ex.text);
+                        }
+                        if let Some(path) = &mut ex.path {
+                            path.extend(fields.iter().map(|f| Seg::Key(f.to_string())));
+                        }
+                        ex
+                    }
                     _ => {
                         let name = self.temp("value");
                         self.pre.push(stmt(format!("set {name} = {}", base.text)));
@@ -872,6 +995,9 @@ impl<'a> Translator<'a> {
                     Ex::atom("__tera_context")
                 }
                 Some(key) if root_keys.contains(&**key) => self.access(&DotIs::Root, &fields[1..], pos),
+                // `.Release.Name` in a helper given a dict: Go would fail there, so it is
+                // a branch for callers passing the root; read the root.
+                Some(key) if ROOTS.contains(&&**key) => self.access(&DotIs::Root, fields, pos),
                 Some(key) => append_fields(Ex::atom(parameter(key)), &fields[1..]),
             },
             DotIs::Root => {
@@ -972,8 +1098,7 @@ impl<'a> Translator<'a> {
                 let dynamic = raw.first().map(|a| self.arg(a)).unwrap_or_else(|| Ex::atom("\"\""));
                 self.use_all_roots();
                 self.hand_root("");
-                let name = filter(&dynamic, "replace", &[("old", &Ex::atom("\"-\"")), ("new", &Ex::atom("\"_\""))]);
-                return function("include", &[("name", &name)]);
+                return function("include", &[("name", &dynamic)]);
             }
             "dict" if raw.len() % 2 == 0 && piped.is_none() => {
                 let mut entries = Vec::new();
@@ -1006,7 +1131,12 @@ impl<'a> Translator<'a> {
                     self.finding(pos, "`tpl` is given something other than the root context; tera's tpl renders in the caller's context");
                 }
                 self.use_all_roots();
-                self.finding(pos, "`tpl` renders its text as a tera template now: values that hold Go template text (`{{ .Release.Name }}`) must be rewritten in tera");
+                if let Some(key) = go_template_text(self.values, "Values")
+                    && !self.reported_tpl
+                {
+                    self.reported_tpl = true;
+                    self.finding(pos, format!("`tpl` renders text as a tera template now, and {key} holds Go template text: rewrite such values in tera (user values too)"));
+                }
                 return filter(&text, "tpl", &[]);
             }
             _ => {}
@@ -1018,11 +1148,12 @@ impl<'a> Translator<'a> {
         }
         let mut xs: Vec<Ex> = raw.iter().map(|a| self.arg(a)).collect();
         self.in_condition = in_condition;
+        let is_piped = piped.is_some();
         xs.extend(piped);
-        self.library_call(name, xs, pos)
+        self.library_call(name, xs, is_piped, pos)
     }
 
-    fn library_call(&mut self, name: &str, xs: Vec<Ex>, pos: usize) -> Ex {
+    fn library_call(&mut self, name: &str, xs: Vec<Ex>, is_piped: bool, pos: usize) -> Ex {
         let n = xs.len();
         let last = xs.last().cloned();
         let s = |k: &str| Ex::atom(string_literal(k));
@@ -1054,7 +1185,7 @@ impl<'a> Translator<'a> {
             ("hasKey", 2) => filter(&xs[0], name, &[("key", &xs[1])]),
             ("date", 2) => filter(&xs[1], name, &[("format", &xs[0])]),
             ("dig", k) if k >= 3 => {
-                let keys = list_of(&xs[..k - 2]);
+                let keys = self.list(&xs[..k - 2]);
                 filter(&xs[k - 1], name, &[("keys", &keys), ("default", &xs[k - 2])])
             }
             ("ternary", 3) => Ex::op(
@@ -1065,18 +1196,45 @@ impl<'a> Translator<'a> {
                 concatenation(&xs[0].text, &xs[1..])
             }
             ("printf", k) if k >= 1 => {
-                let args = list_of(&xs[1..]);
+                let args = self.list(&xs[1..]);
                 if k == 1 {
                     function(name, &[("format", &xs[0])])
                 } else {
                     function(name, &[("format", &xs[0]), ("args", &args)])
                 }
             }
-            ("coalesce", _) => filter(&list_of(&xs), name, &[]),
-            ("list", _) => list_of(&xs),
+            ("coalesce", _) => filter(&self.list(&xs), name, &[]),
+            ("list", _) => self.list(&xs),
             ("merge" | "mergeOverwrite", k) if k >= 2 => {
-                let src = if k == 2 { xs[1].clone() } else { list_of(&xs[1..]) };
+                let src = if k == 2 { xs[1].clone() } else { self.list(&xs[1..]) };
                 filter(&xs[0], name, &[("src", &src)])
+            }
+            ("genCA", 2) => function(name, &[("cn", &xs[0]), ("days", &xs[1])]),
+            ("genCAWithKey", 3) => {
+                function(name, &[("cn", &xs[0]), ("days", &xs[1]), ("key", &xs[2])])
+            }
+            ("genPrivateKey", 1) => function(name, &[("type", &xs[0])]),
+            ("buildCustomCert", 2) => function(name, &[("cert", &xs[0]), ("key", &xs[1])]),
+            ("genSelfSignedCert" | "genSelfSignedCertWithKey" | "genSignedCert"
+            | "genSignedCertWithKey", k) if k >= 4 => {
+                let mut kw: Vec<(&str, &Ex)> = vec![
+                    ("cn", &xs[0]),
+                    ("ips", &xs[1]),
+                    ("alternateNames", &xs[2]),
+                    ("days", &xs[3]),
+                ];
+                let extra: &[&str] = match name {
+                    "genSelfSignedCertWithKey" => &["key"],
+                    "genSignedCert" => &["ca"],
+                    "genSignedCertWithKey" => &["ca", "key"],
+                    _ => &[],
+                };
+                for (i, k) in extra.iter().enumerate() {
+                    if let Some(x) = xs.get(4 + i) {
+                        kw.push((k, x));
+                    }
+                }
+                function(name, &kw)
             }
             ("fail", 1) => function(name, &[("msg", &xs[0])]),
             ("randAlphaNum", 1) => function(name, &[("n", &xs[0])]),
@@ -1164,8 +1322,15 @@ impl<'a> Translator<'a> {
                 let _ = last;
                 if xs.is_empty() {
                     function(name, &[])
+                } else if is_piped && !TERA_FILTERS.contains(&name) {
+                    let (subject, rest) = xs.split_last().expect("not empty");
+                    if rest.is_empty() {
+                        filter(subject, name, &[])
+                    } else {
+                        filter(subject, name, &[("args", &self.list(rest))])
+                    }
                 } else {
-                    let args = list_of(&xs);
+                    let args = self.list(&xs);
                     function(name, &[("args", &args)])
                 }
             }
@@ -1431,7 +1596,32 @@ fn defined(values: &serde_json::Value, path: &[Seg]) -> bool {
                 },
             }
         }
+        // Through an empty list nothing is known about the items users will give.
+        if next.is_empty() {
+            return false;
+        }
         current = next;
     }
     true
+}
+
+/// The first value (by path) holding Go template text, which `tpl` would render.
+fn go_template_text(value: &serde_json::Value, path: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains("{{") => Some(path.to_string()),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .find_map(|(k, v)| go_template_text(v, &format!("{path}.{k}"))),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| go_template_text(v, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// A number helm (float64, `%v`) prints in exponent form where tera prints it in full.
+fn go_prints_differently(value: &serde_json::Value) -> Option<f64> {
+    let n = value.as_f64()?;
+    (n != 0.0 && (n.abs() >= 1e6 || n.abs() < 1e-4)).then_some(n)
 }

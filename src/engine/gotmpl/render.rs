@@ -123,7 +123,7 @@ fn restore_integer(value: &Value, path: &[crate::values::PathStep]) -> Option<Va
 }
 
 /// helm's `sortTemplates`: deeper paths first, then reverse lexical order.
-fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
     let (da, db) = (a.matches('/').count(), b.matches('/').count());
     db.cmp(&da).then_with(|| b.cmp(a))
 }

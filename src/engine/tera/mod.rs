@@ -285,6 +285,7 @@ pub(crate) fn render_tree<T: Send>(
             Arc::new(functions::ChartEnv::new(
                 n.path.clone(),
                 n.chart.files.clone(),
+                n.chart.templates.clone(),
                 options.lookup.clone(),
                 Arc::clone(budget),
             ))

@@ -113,10 +113,9 @@ fn call_tera(name: &str, args: &[Plain]) -> TeraResult<Value> {
 
 /// A required keyword argument of `func` (the first of `names` given).
 fn kwarg(kwargs: &Kwargs, func: &str, names: &[&str]) -> TeraResult<Value> {
+    // Given but undefined (`default(value=Values.missing)`) is nil, as in a Go template.
     for name in names {
-        if let Some(v) = kwargs.get::<Value>(name)?
-            && !v.is_undefined()
-        {
+        if let Some(v) = kwargs.get::<Value>(name)? {
             return Ok(v);
         }
     }
@@ -193,8 +192,27 @@ fn register_positional(tera: &mut Tera) {
             let args = kwarg_opt(&kwargs, "args")?.map_or_else(Vec::new, |list| items(&list));
             call_tera(name, &args)
         });
+        if !TERA_FILTERS.contains(&name) {
+            // Piped, the value comes last, as in a Go pipeline: `s | trimAll(args=["-"])`.
+            tera.register_filter(name, move |value: Value, kwargs: Kwargs, _: &State| {
+                let mut args =
+                    kwarg_opt(&kwargs, "args")?.map_or_else(Vec::new, |list| items(&list));
+                args.push(to_plain(&value));
+                call_tera(name, &args)
+            });
+        }
     }
 }
+
+/// tera's own filters: a library function of the same name is only a function
+/// (`first(args=[list])`), so tera charts keep tera's filter.
+pub const TERA_FILTERS: &[&str] = &[
+    "is_safe", "uppercase", "double", "safe", "default", "upper", "lower", "wordcount", "escape",
+    "escape_html", "escape_xml", "newlines_to_br", "pluralize", "trim", "trim_start", "trim_end",
+    "replace", "capitalize", "title", "truncate", "indent", "str", "int", "float", "length",
+    "reverse", "split", "abs", "round", "first", "last", "nth", "join", "sort", "unique", "get",
+    "values", "keys", "pairs", "group_by", "shout",
+];
 
 /// Registers the library-backed filters, functions and tests on a tera instance.
 pub(crate) fn register(tera: &mut Tera) {

@@ -4,6 +4,8 @@
 
 mod library;
 
+pub(crate) use library::TERA_FILTERS;
+
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -26,6 +28,8 @@ pub(crate) struct ChartEnv {
     /// `mychart` or `parent/charts/child`.
     pub chart_path: String,
     files: Vec<ChartFile>,
+    /// The chart's templates, for `include` of a whole template file by path.
+    templates: Vec<ChartFile>,
     tera: OnceLock<Weak<Tera>>,
     lookup: Option<LookupFn>,
     pub budget: Arc<Budget>,
@@ -35,12 +39,14 @@ impl ChartEnv {
     pub fn new(
         chart_path: String,
         files: Vec<ChartFile>,
+        templates: Vec<ChartFile>,
         lookup: Option<LookupFn>,
         budget: Arc<Budget>,
     ) -> Self {
         ChartEnv {
             chart_path,
             files,
+            templates,
             tera: OnceLock::new(),
             lookup,
             budget,
@@ -138,18 +144,52 @@ fn caller_scope(state: &State) -> TeraResult<Context> {
     Ok(context)
 }
 
+/// A helm helper name as a tera component name: dot-separated identifiers
+/// (`ingress-nginx.fullname` → `ingress_nginx.fullname`).
+pub fn component_name(helm_name: &str) -> String {
+    helm_name
+        .split('.')
+        .map(|segment| {
+            let mut out: String = segment
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                .collect();
+            if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+                out.insert(0, '_');
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// `include(name=, …args)`: renders a `{% component %}` helper to a string that can be piped
 /// on. Other keyword arguments become the component's arguments; `@Values`-style implicit
-/// parameters are filled from the caller's context.
+/// parameters are filled from the caller's context. A helm-style name
+/// (`my-app.labels`) finds the component `my_app.labels`; a template path
+/// (`Template.BasePath ~ "/configmap.yaml"`, for checksum annotations) renders that template
+/// in the caller's context.
 fn include(env: &ChartEnv, kwargs: Kwargs, state: &State) -> TeraResult<Value> {
     env.budget.check_time().map_err(Error::message)?;
-    let name = kwarg_string(&kwargs, "name")?;
+    let mut name = kwarg_string(&kwargs, "name")?;
     let tera = env.tera()?;
     if !tera.contains_component(&name) {
-        return Err(Error::message(format!(
-            "include: no helper named `{name}` in chart {} or its subcharts",
-            env.chart_path
-        )));
+        let template = name
+            .strip_prefix(&env.chart_path)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|path| env.templates.iter().find(|t| t.name == path));
+        if let Some(template) = template {
+            let source = String::from_utf8_lossy(&template.data).into_owned();
+            return tpl(env, &source, state);
+        }
+        let mangled = component_name(&name);
+        if !tera.contains_component(&mangled) {
+            return Err(Error::message(format!(
+                "include: no helper named `{name}` in chart {} or its subcharts",
+                env.chart_path
+            )));
+        }
+        name = mangled;
     }
     let mut args = Context::new();
     for (key, value) in kwargs.iter() {
