@@ -73,9 +73,14 @@ impl Helpers {
                 walk(body, &own, &own, &mut calls);
             }
         }
+        // Start from the most generous answer (whatever a helper hands on is the root) and
+        // narrow it until nothing changes.
         let mut conventions: BTreeMap<String, Convention> = names
             .iter()
-            .map(|n| (n.clone(), Convention::Root))
+            .map(|n| {
+                let passed = calls.get(n).map(Vec::as_slice).unwrap_or(&[]);
+                (n.clone(), infer(passed, &BTreeMap::new()))
+            })
             .collect();
         // A helper passing its own dot on is Root only if it is Root itself: iterate.
         for _ in 0..16 {
@@ -111,9 +116,12 @@ impl Helpers {
     }
 }
 
+/// Whether a call passes the root context. With no conventions known yet, what a helper
+/// hands on counts as the root.
 fn is_root(passed: &Passed, conventions: &BTreeMap<String, Convention>) -> bool {
     match passed {
         Passed::Root => true,
+        Passed::Param(_) | Passed::ParamKey(..) if conventions.is_empty() => true,
         Passed::Param(name) => conventions.get(name) == Some(&Convention::Root),
         Passed::ParamKey(name, key) => matches!(
             conventions.get(name),
@@ -124,6 +132,29 @@ fn is_root(passed: &Passed, conventions: &BTreeMap<String, Convention>) -> bool 
 }
 
 fn infer(passed: &[Passed], conventions: &BTreeMap<String, Convention>) -> Convention {
+    // A helper handing on the dict it was given passes a dict with the same keys.
+    let passed: Vec<Passed> = passed
+        .iter()
+        .map(|p| match p {
+            Passed::Param(name) => match conventions.get(name) {
+                Some(Convention::Params { keys, root_keys }) => Passed::Dict(
+                    keys.iter()
+                        .map(|k| {
+                            let v = if root_keys.contains(k) {
+                                Passed::Root
+                            } else {
+                                Passed::Other
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect(),
+                ),
+                _ => p.clone(),
+            },
+            _ => p.clone(),
+        })
+        .collect();
+    let passed = &passed[..];
     if passed.iter().all(|p| is_root(p, conventions)) {
         return Convention::Root;
     }

@@ -115,6 +115,11 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
     }
     let all: Vec<&Parsed> = parsed.iter().flatten().flatten().map(|(_, _, p)| p).collect();
     let helpers = helpers::Helpers::analyze(&all);
+    if std::env::var_os("RUDDER_CONVERT_DEBUG").is_some() {
+        for (name, h) in &helpers.by_name {
+            eprintln!("{name}: {:?}", h.convention);
+        }
+    }
 
     let losers = overridden_defines(&nodes, &parsed);
     let mut out = Conversion::default();

@@ -20,6 +20,9 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     Identical,
+    /// Identical except lines that differ between two renders of the original too
+    /// (random passwords, generated certificates): how many.
+    IdenticalButRandom(usize),
     /// The same objects, printed differently (the first difference says where).
     SameObjects(String),
     Differs(String),
@@ -31,13 +34,19 @@ pub enum Verdict {
 impl Verdict {
     /// Whether the converted chart renders the same objects.
     pub fn holds(&self) -> bool {
-        matches!(self, Verdict::Identical | Verdict::SameObjects(_))
+        matches!(
+            self,
+            Verdict::Identical | Verdict::IdenticalButRandom(_) | Verdict::SameObjects(_)
+        )
     }
 
     /// The table's words.
     pub fn describe(&self) -> String {
         match self {
             Verdict::Identical => "identical".into(),
+            Verdict::IdenticalButRandom(n) => format!(
+                "identical but for {n} line(s) that change on every render of the original (random values)"
+            ),
             Verdict::SameObjects(d) => format!("same objects ({d})"),
             Verdict::Differs(d) => format!("differs: {d}"),
             Verdict::OriginalFails(e) => format!("the original does not render: {e}"),
@@ -76,7 +85,11 @@ pub fn prove(original: &Path, converted: &Path, cases: &[Case]) -> Vec<(String, 
                 Err(e) => Verdict::OriginalFails(e),
                 Ok(want) => match render(converted, &case.values) {
                     Err(e) => Verdict::ConvertedFails(e),
-                    Ok(got) => compare(&want, &got),
+                    Ok(got) if got == want => Verdict::Identical,
+                    Ok(got) => match render(original, &case.values) {
+                        Ok(again) if again != want => compare_random(&want, &again, &got),
+                        _ => compare(&want, &got),
+                    },
                 },
             };
             (case.label.clone(), verdict)
@@ -95,6 +108,21 @@ pub fn compare(want: &str, got: &str) -> Verdict {
     } else {
         Verdict::Differs(difference)
     }
+}
+
+/// Compares when the original itself renders differently each time (`want` and `again`):
+/// lines that differ between those two may differ in `got` too.
+fn compare_random(want: &str, again: &str, got: &str) -> Verdict {
+    let (w, a, g): (Vec<&str>, Vec<&str>, Vec<&str>) =
+        (want.lines().collect(), again.lines().collect(), got.lines().collect());
+    if w.len() == a.len() && w.len() == g.len() {
+        let random: Vec<usize> = (0..w.len()).filter(|&i| w[i] != a[i]).collect();
+        let only_random = (0..w.len()).all(|i| w[i] == g[i] || random.contains(&i));
+        if only_random {
+            return Verdict::IdenticalButRandom((0..w.len()).filter(|&i| w[i] != g[i]).count());
+        }
+    }
+    compare(want, got)
 }
 
 /// Every document as canonical JSON, sorted; NOTES as text.

@@ -216,8 +216,9 @@ pub fn identifier(go: &str) -> String {
 enum DotIs {
     Root,
     Value(Ex),
-    /// Inside a helper called with a dict: `.key` is the parameter `key`.
-    Params(BTreeSet<String>),
+    /// Inside a helper called with a dict: `.key` is the parameter `key` (root keys, the
+    /// second set, are the root context).
+    Params(Vec<String>, BTreeSet<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -252,6 +253,11 @@ fn print(body: String) -> Part {
 }
 
 pub struct Translator<'a> {
+    /// Every variable the file declares (as tera names), so made-up names avoid them.
+    declared: BTreeSet<String>,
+    /// Variables assigned with `=` somewhere: declared inside a loop, they live in tera's
+    /// global frame so a nested loop can change them.
+    reassigned: BTreeSet<String>,
     /// Defines of this file that another file of the chart defines again, and wins.
     overridden: &'a BTreeSet<String>,
     src: &'a str,
@@ -289,7 +295,15 @@ pub fn translate(
     overridden: &BTreeSet<String>,
 ) -> Translated {
     let tags = parse::tags(src);
+    let mut declared = BTreeSet::new();
+    let mut reassigned = BTreeSet::new();
+    variables(&parsed.root, &mut declared, &mut reassigned);
+    for (_, body) in &parsed.defines {
+        variables(body, &mut declared, &mut reassigned);
+    }
     let mut t = Translator {
+        declared,
+        reassigned,
         overridden,
         src,
         file,
@@ -468,7 +482,9 @@ impl<'a> Translator<'a> {
                 tera_name.push_str("_overridden");
             }
             self.dot = match helper.map(|h| &h.convention) {
-                Some(Convention::Params { root_keys, .. }) => DotIs::Params(root_keys.clone()),
+                Some(Convention::Params { keys, root_keys }) => {
+                    DotIs::Params(keys.clone(), root_keys.clone())
+                }
                 Some(Convention::Dot) => DotIs::Value(Ex::atom("ctx")),
                 _ => DotIs::Root,
             };
@@ -715,7 +731,8 @@ impl<'a> Translator<'a> {
 
     fn fresh(&mut self, base: &str) -> String {
         let base = identifier(base);
-        let taken = |n: &str| self.vars.iter().any(|v| v.tera == n);
+        let taken =
+            |n: &str| self.vars.iter().any(|v| v.tera == n) || self.declared.contains(n);
         let mut name = base.clone();
         let mut k = 1;
         while taken(&name) {
@@ -781,8 +798,13 @@ impl<'a> Translator<'a> {
             let name = var.tera.clone();
             return vec![stmt(format!("{keyword} {name} = {}", value.text))];
         }
+        let keyword = if self.loop_depth > 0 && self.reassigned.contains(&**go) {
+            "set_global"
+        } else {
+            "set"
+        };
         let name = self.declare(go, value.path.clone());
-        vec![stmt(format!("set {name} = {}", value.text))]
+        vec![stmt(format!("{keyword} {name} = {}", value.text))]
     }
 
     fn mutation(&mut self, pipe: &Pipe, pos: usize) -> Option<Vec<Part>> {
@@ -890,7 +912,7 @@ impl<'a> Translator<'a> {
         let (prefix, fields): (String, &[Box<str>]) = match base {
             DotIs::Root => (String::new(), fields),
             DotIs::Value(ex) => (format!("{}.", ex.at(ATOM)), fields),
-            DotIs::Params(root_keys) => match fields.split_first() {
+            DotIs::Params(_, root_keys) => match fields.split_first() {
                 Some((key, rest)) if root_keys.contains(&**key) => (String::new(), rest),
                 Some((key, rest)) => (format!("{}.", parameter(key)), rest),
                 None => (String::new(), fields),
@@ -950,7 +972,9 @@ impl<'a> Translator<'a> {
             Arg::Nil(_) => Ex::atom("none"),
             Arg::Bool(_, b) => Ex::atom(b.to_string()),
             Arg::Number(_, Number::Int(n)) => Ex::atom(n.to_string()),
-            Arg::Number(_, Number::Float(f)) => Ex::atom(format!("{f:?}")),
+            // tera has no exponent literals: write every float in full.
+            Arg::Number(_, Number::Float(f)) if f.fract() == 0.0 => Ex::atom(format!("{f:.1}")),
+            Arg::Number(_, Number::Float(f)) => Ex::atom(format!("{f}")),
             Arg::Str(_, s) => Ex::atom(string_literal(s)),
             Arg::Ident(pos, f) => self.call(f, &[], None, *pos),
             Arg::Pipe(_, p) => {
@@ -989,10 +1013,20 @@ impl<'a> Translator<'a> {
     fn access(&mut self, base: &DotIs, fields: &[Box<str>], pos: usize) -> Ex {
         match base {
             DotIs::Value(ex) => append_fields(ex.clone(), fields),
-            DotIs::Params(root_keys) => match fields.first() {
+            DotIs::Params(keys, root_keys) => match fields.first() {
+                // The dict itself, rebuilt from the parameters.
                 None => {
-                    self.finding(pos, "the whole dict a helper was given is used as a value; its keys are parameters now");
-                    Ex::atom("__tera_context")
+                    let mut entries = Vec::new();
+                    for key in keys {
+                        let value = if root_keys.contains(key) {
+                            self.use_all_roots();
+                            "__tera_context".to_string()
+                        } else {
+                            parameter(key)
+                        };
+                        entries.push(format!("{}: {value}", string_literal(key)));
+                    }
+                    Ex::atom(format!("{{{}}}", entries.join(", ")))
                 }
                 Some(key) if root_keys.contains(&**key) => self.access(&DotIs::Root, &fields[1..], pos),
                 // `.Release.Name` in a helper given a dict: Go would fail there, so it is
@@ -1038,6 +1072,16 @@ impl<'a> Translator<'a> {
         let convention = helper.map_or(Convention::Root, |h| h.convention);
         match (&convention, arg) {
             (Convention::Root, _) => self.hand_root(name),
+            (Convention::Params { keys, root_keys }, Some(pipe))
+                if passes_dot(pipe) && matches!(self.dot, DotIs::Params(..)) =>
+            {
+                // Handing on the dict this helper was given: the same parameters.
+                for key in keys.iter().filter(|k| !root_keys.contains(*k)) {
+                    let p = parameter(key);
+                    kwargs.push((p.clone(), Ex::atom(p)));
+                }
+                self.hand_root(name);
+            }
             (Convention::Params { root_keys, .. }, Some(pipe)) => {
                 let entries = dict_entries(pipe);
                 match entries {
@@ -1124,7 +1168,7 @@ impl<'a> Translator<'a> {
                     Some(Arg::Variable(_, v, f)) if &**v == "$" && f.is_empty() => {
                         matches!(self.dollar, DotIs::Root)
                     }
-                    Some(Arg::Field(_, f)) => matches!(&self.dot, DotIs::Params(keys) if f.len() == 1 && keys.contains(&*f[0])),
+                    Some(Arg::Field(_, f)) => matches!(&self.dot, DotIs::Params(_, root_keys) if f.len() == 1 && root_keys.contains(&*f[0])),
                     _ => false,
                 };
                 if !root_ctx {
@@ -1447,6 +1491,34 @@ fn is_release_service(pipe: &Pipe, dot: &DotIs) -> bool {
         && matches!(&cmd.args[..], [Arg::Field(_, f)] if f.len() == 2 && &*f[0] == "Release" && &*f[1] == "Service")
 }
 
+/// Collects the variables a tree declares (tera names) and those it assigns with `=`.
+fn variables(nodes: &[Node], declared: &mut BTreeSet<String>, reassigned: &mut BTreeSet<String>) {
+    let mut pipe = |p: &Pipe| {
+        for v in &p.decl {
+            declared.insert(identifier(v));
+            if p.is_assign {
+                reassigned.insert(v.to_string());
+            }
+        }
+    };
+    let mut stack: Vec<&[Node]> = vec![nodes];
+    while let Some(list) = stack.pop() {
+        for node in list {
+            match node {
+                Node::Action { pipe: p, .. } => pipe(p),
+                Node::If(b) | Node::With(b) | Node::Range(b) => {
+                    pipe(&b.pipe);
+                    stack.push(&b.list);
+                    if let Some(e) = &b.else_list {
+                        stack.push(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 fn clone_arg(a: &Arg) -> Arg {
     match a {
         Arg::Field(p, f) => Arg::Field(*p, f.clone()),
@@ -1476,6 +1548,11 @@ fn clone_pipe(p: &Pipe) -> Pipe {
             })
             .collect(),
     }
+}
+
+/// Whether a helper's argument is just `.` or `$`.
+fn passes_dot(pipe: &Pipe) -> bool {
+    matches!(&pipe.cmds[..], [cmd] if matches!(&cmd.args[..], [Arg::Dot(_)] | [Arg::Variable(_, _, _)] if match &cmd.args[0] { Arg::Variable(_, v, f) => &**v == "$" && f.is_empty(), _ => true }))
 }
 
 /// The `"key" value` pairs of a `(dict …)` argument.
