@@ -203,6 +203,27 @@ fn overridden_defines<'a>(
     losers
 }
 
+/// Go template text (a value rendered by `tpl`) as tera text, for `tpl(go=true)`: a
+/// converted chart keeps rendering values written for the helm chart.
+pub fn translate_text(src: &str) -> Result<String, String> {
+    let funcs = Funcs::helm();
+    let names = funcs.names();
+    let known = |f: &str| is_builtin_name(f) || names.contains(f);
+    let tree = parse::parse(src, &known).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let helpers = helpers::Helpers::analyze(&[&tree]);
+    let translated = translate::translate(
+        src,
+        &tree,
+        "tpl",
+        &helpers,
+        &serde_json::Value::Null,
+        &BTreeSet::new(),
+    );
+    let mut texts = vec![translated.text];
+    translate::fill_headers(&mut texts, &helpers, &translated.root_use);
+    Ok(texts.remove(0))
+}
+
 fn file_named(name: String, data: Vec<u8>) -> ChartFile {
     ChartFile { name, data }
 }

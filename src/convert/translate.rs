@@ -773,10 +773,12 @@ impl<'a> Translator<'a> {
                     format!("prints {} ({n} in the default values): helm reads numbers from values as float64 and prints it as {}; tera prints {n}", value.text, crate::engine::library::fmt::format_float(n, 'g', -1)),
                 );
             }
+            // Go prints a missing value as nothing; tera would stop.
             let shown = match &value.path {
-                Some(path) if !self.defined(path) => {
-                    filter(&value, "default", &[("value", &Ex::atom("\"\""))])
-                }
+                Some(path) if !self.defined(path) => Ex::op(
+                    format!("{} if {} is defined else \"\"", value.at(OR), value.at(OR)),
+                    TERNARY,
+                ),
                 _ => value,
             };
             return vec![print(shown.text)];
@@ -1162,8 +1164,8 @@ impl<'a> Translator<'a> {
                     xs.extend(piped);
                 }
                 let text = xs.into_iter().next().unwrap_or_else(|| Ex::atom("\"\""));
-                let ctx = raw.get(1);
-                let root_ctx = match ctx {
+                let root_ctx = match raw.get(1) {
+                    None => true,
                     Some(Arg::Dot(_)) => matches!(self.dot, DotIs::Root),
                     Some(Arg::Variable(_, v, f)) if &**v == "$" && f.is_empty() => {
                         matches!(self.dollar, DotIs::Root)
@@ -1171,17 +1173,20 @@ impl<'a> Translator<'a> {
                     Some(Arg::Field(_, f)) => matches!(&self.dot, DotIs::Params(_, root_keys) if f.len() == 1 && root_keys.contains(&*f[0])),
                     _ => false,
                 };
-                if !root_ctx {
-                    self.finding(pos, "`tpl` is given something other than the root context; tera's tpl renders in the caller's context");
-                }
                 self.use_all_roots();
                 if let Some(key) = go_template_text(self.values, "Values")
                     && !self.reported_tpl
                 {
                     self.reported_tpl = true;
-                    self.finding(pos, format!("`tpl` renders text as a tera template now, and {key} holds Go template text: rewrite such values in tera (user values too)"));
+                    self.finding(pos, format!("values rendered by `tpl` keep helm's syntax ({key} holds Go template text): `tpl(go=true)` translates them when rendering; once the values are tera, drop `go=true`"));
                 }
-                return filter(&text, "tpl", &[]);
+                // Values users wrote for the helm chart keep working: `go=true`.
+                let go = Ex::atom("true");
+                if root_ctx {
+                    return filter(&text, "tpl", &[("go", &go)]);
+                }
+                let context = self.arg(&raw[1]);
+                return filter(&text, "tpl", &[("go", &go), ("context", &context)]);
             }
             _ => {}
         }

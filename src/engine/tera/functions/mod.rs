@@ -206,9 +206,14 @@ fn include(env: &ChartEnv, kwargs: Kwargs, state: &State) -> TeraResult<Value> {
 
 /// `tpl`: renders a string as a template in the caller's context.
 fn tpl(env: &ChartEnv, template: &str, state: &State) -> TeraResult<Value> {
+    let context = caller_scope(state)?;
+    tpl_in(env, template, context)
+}
+
+/// `tpl(context=map)`: renders a string with the map's keys as its variables.
+fn tpl_in(env: &ChartEnv, template: &str, context: Context) -> TeraResult<Value> {
     env.budget.check_time().map_err(Error::message)?;
     let tera = env.tera()?;
-    let context = caller_scope(state)?;
     let _guard = NestingGuard::enter("tpl")?;
     tera.render_str(template, &context, false)
         .map(Value::from)
@@ -386,8 +391,29 @@ pub(crate) fn register(tera: &mut Tera, env: &Arc<ChartEnv>) {
         include(&e, kwargs, state)
     });
     let e = Arc::clone(env);
-    tera.register_filter("tpl", move |value: Value, _: Kwargs, state: &State| {
-        tpl(&e, &go_string(&value), state)
+    tera.register_filter("tpl", move |value: Value, kwargs: Kwargs, state: &State| {
+        let text = go_string(&value);
+        // `tpl(go=true)`: the text is helm's Go-template syntax (values written for a helm
+        // chart that was converted); it is translated to tera first.
+        let text = if kwargs.get::<bool>("go")?.unwrap_or(false) && text.contains("{{") {
+            crate::convert::translate_text(&text).map_err(|e| {
+                Error::message(format!("tpl: the Go template text does not parse: {e}"))
+            })?
+        } else {
+            text
+        };
+        // `tpl(context=map)`: the map's keys are the template's variables (helm's
+        // `tpl $text $map`).
+        match kwargs.get::<Value>("context")? {
+            Some(map) if map.as_map().is_some() => {
+                let mut context = Context::new();
+                for (k, v) in map.as_map().into_iter().flatten() {
+                    context.insert_value(key_to_string(k), v.clone());
+                }
+                tpl_in(&e, &text, context)
+            }
+            _ => tpl(&e, &text, state),
+        }
     });
     let e = Arc::clone(env);
     tera.register_function("tpl", move |kwargs: Kwargs, state: &State| {
