@@ -1033,7 +1033,9 @@ impl<'a> Translator<'a> {
                 Some(key) if root_keys.contains(&**key) => self.access(&DotIs::Root, &fields[1..], pos),
                 // `.Release.Name` in a helper given a dict: Go would fail there, so it is
                 // a branch for callers passing the root; read the root.
-                Some(key) if ROOTS.contains(&&**key) => self.access(&DotIs::Root, fields, pos),
+                Some(key) if ROOTS.contains(&&**key) && !keys.contains(&key.to_string()) => {
+                    self.access(&DotIs::Root, fields, pos)
+                }
                 Some(key) => append_fields(Ex::atom(parameter(key)), &fields[1..]),
             },
             DotIs::Root => {
@@ -1605,7 +1607,7 @@ fn is_path(text: &str) -> bool {
     !text.is_empty()
         && text
             .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '?')
         && !text.starts_with(|c: char| c.is_ascii_digit())
 }
 
