@@ -32,7 +32,11 @@ fn render(chart: &Path, extra: &[&str]) -> String {
     let mut args = vec!["template", "rel", chart, "--notes", "-n", "shop"];
     args.extend_from_slice(extra);
     let out = rudder(&args);
-    assert!(out.status.success(), "rudder {args:?}: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rudder {args:?}: {}",
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -82,7 +86,10 @@ const VARIATIONS: &[(&str, &[&str])] = &[
         &["--set", "workload=StatefulSet,partition=1,gpus=2"],
     ),
     ("stack", &[]),
-    ("stack", &["--set", "frontend.enabled=false,tags.backend=false"]),
+    (
+        "stack",
+        &["--set", "frontend.enabled=false,tags.backend=false"],
+    ),
 ];
 
 #[test]
@@ -93,14 +100,21 @@ fn the_example_twins_convert_to_charts_rendering_what_the_hand_written_tera_char
         let twin = format!("testdata/convert/{name}");
         let out = rudder(&["convert", &twin, "-o", out_dir.to_str().unwrap()]);
         let stdout = text(&out.stdout);
-        assert!(out.status.success(), "{name}: {stdout}{}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {stdout}{}",
+            text(&out.stderr)
+        );
         assert_eq!(
             proof_rows(&stdout)[1..],
             [("default values".to_string(), "identical".to_string())],
             "{name}: the proof says {stdout}"
         );
         let chart_yaml = std::fs::read_to_string(out_dir.join("Chart.yaml")).unwrap();
-        assert!(chart_yaml.contains("rudder.io/engine: tera"), "{chart_yaml}");
+        assert!(
+            chart_yaml.contains("rudder.io/engine: tera"),
+            "{chart_yaml}"
+        );
     }
     // The hand-written charts print Release.Service (`Rudder`); converted charts keep the
     // label helm gave the objects (`Helm`), so upgrading a release changes nothing.
@@ -157,16 +171,31 @@ fn converted_helpers_are_components_with_their_calling_convention() {
         ],
     );
     let out_dir = tmp.path().join("out");
-    let out = rudder(&["convert", src.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = rudder(&[
+        "convert",
+        src.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let helpers = std::fs::read_to_string(out_dir.join("templates/_helpers.tpl")).unwrap();
-    assert!(helpers.contains("{# The chart's full name. #}"), "{helpers}");
+    assert!(
+        helpers.contains("{# The chart's full name. #}"),
+        "{helpers}"
+    );
     assert!(
         helpers.contains("{%- component my_app.fullname(@Release, @Chart) -%}"),
         "{helpers}"
     );
     assert!(
-        helpers.contains("{{- (Release.Name ~ \"-\" ~ Chart.Name) | trunc(n=63) | trimSuffix(suffix=\"-\") }}"),
+        helpers.contains(
+            "{{- (Release.Name ~ \"-\" ~ Chart.Name) | trunc(n=63) | trimSuffix(suffix=\"-\") }}"
+        ),
         "{helpers}"
     );
     assert!(
@@ -174,11 +203,15 @@ fn converted_helpers_are_components_with_their_calling_convention() {
         "{helpers}"
     );
     assert!(
-        helpers.contains("{{ image.repository }}:{{ image.tag | default(value=Chart.AppVersion) }}"),
+        helpers
+            .contains("{{ image.repository }}:{{ image.tag | default(value=Chart.AppVersion) }}"),
         "{helpers}"
     );
     let svc = std::fs::read_to_string(out_dir.join("templates/svc.yaml")).unwrap();
-    assert!(svc.contains("{{ include(name=\"my_app.fullname\") }}"), "{svc}");
+    assert!(
+        svc.contains("{{ include(name=\"my_app.fullname\") }}"),
+        "{svc}"
+    );
     assert!(
         svc.contains("{{ include(name=\"my_app.image\", image=Values.image) }}"),
         "{svc}"
@@ -223,7 +256,10 @@ fn the_proof_covers_default_ci_and_user_values() {
             ("VALUES".to_string(), "RESULT".to_string()),
             ("default values".into(), "identical".into()),
             ("ci/big-values.yaml".into(), "identical".into()),
-            (format!("-f {} --set replicas=5", user.display()), "identical".into()),
+            (
+                format!("-f {} --set replicas=5", user.display()),
+                "identical".into()
+            ),
         ],
         "{stdout}"
     );
@@ -280,7 +316,12 @@ fn what_cannot_convert_faithfully_is_listed_and_the_proof_fails() {
 fn a_tera_chart_is_refused_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let out_dir = tmp.path().join("out");
-    let out = rudder(&["convert", "charts-examples/webapp", "-o", out_dir.to_str().unwrap()]);
+    let out = rudder(&[
+        "convert",
+        "charts-examples/webapp",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr).trim(),
@@ -295,10 +336,18 @@ fn a_template_that_does_not_parse_is_named_with_its_line_and_nothing_is_written(
     let src = chart(
         tmp.path(),
         "broken",
-        &[("templates/cm.yaml", "kind: ConfigMap\nmetadata:\n  name: {{ .Values.name }\n")],
+        &[(
+            "templates/cm.yaml",
+            "kind: ConfigMap\nmetadata:\n  name: {{ .Values.name }\n",
+        )],
     );
     let out_dir = tmp.path().join("out");
-    let out = rudder(&["convert", src.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]);
+    let out = rudder(&[
+        "convert",
+        src.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -309,7 +358,11 @@ fn a_template_that_does_not_parse_is_named_with_its_line_and_nothing_is_written(
     assert!(!out_dir.exists());
     let missing = rudder(&["convert", tmp.path().join("nope").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(1));
-    assert!(text(&missing.stderr).contains("nope"), "{}", text(&missing.stderr));
+    assert!(
+        text(&missing.stderr).contains("nope"),
+        "{}",
+        text(&missing.stderr)
+    );
 }
 
 #[test]

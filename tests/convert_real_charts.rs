@@ -30,7 +30,11 @@ const NOT_FAITHFUL: &[(&str, &str)] = &[
 
 fn corpus() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/real-charts/dev");
-    assert!(dir.is_dir(), "the real-chart corpus is missing: expected {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the real-chart corpus is missing: expected {}",
+        dir.display()
+    );
     dir
 }
 
@@ -52,11 +56,12 @@ fn template(tool: &Path, chart: &Path, values: Option<&Path>) -> Result<String, 
 /// Whether `got` equals `want`, apart from lines that differ between two renders of the
 /// original (`again`).
 fn same_but_random(want: &str, again: &str, got: &str) -> bool {
-    let (w, a, g): (Vec<_>, Vec<_>, Vec<_>) =
-        (want.lines().collect(), again.lines().collect(), got.lines().collect());
-    w.len() == a.len()
-        && w.len() == g.len()
-        && (0..w.len()).all(|i| w[i] == g[i] || w[i] != a[i])
+    let (w, a, g): (Vec<_>, Vec<_>, Vec<_>) = (
+        want.lines().collect(),
+        again.lines().collect(),
+        got.lines().collect(),
+    );
+    w.len() == a.len() && w.len() == g.len() && (0..w.len()).all(|i| w[i] == g[i] || w[i] != a[i])
 }
 
 #[test]

@@ -462,7 +462,7 @@ fn convert(args: ConvertArgs, sub: &ArgMatches) -> Result<ExitCode> {
             report.took.as_secs_f64()
         ),
     }
-    let clean = report.holds() && !(opts.check && !report.findings.is_empty());
+    let clean = report.holds() && (!opts.check || report.findings.is_empty());
     Ok(if clean {
         ExitCode::SUCCESS
     } else {

@@ -327,6 +327,9 @@ mod tests {
             r#"{{ define "a" }}{{ . }}{{ end }}{{ range .Values.x }}{{ include "a" . }}{{ end }}"#,
         );
         assert_eq!(h.get("a").unwrap().convention, Convention::Dot);
-        assert_eq!(tera_name("ingress-nginx.controller.fullname"), "ingress_nginx.controller.fullname");
+        assert_eq!(
+            tera_name("ingress-nginx.controller.fullname"),
+            "ingress_nginx.controller.fullname"
+        );
     }
 }

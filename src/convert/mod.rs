@@ -11,15 +11,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::chart::{Chart, ChartFile, ENGINE_ANNOTATION};
 use crate::engine::gotmpl::exec::is_builtin_name;
-use crate::engine::gotmpl::render::helm_order;
 use crate::engine::gotmpl::parse::{self, Parsed};
+use crate::engine::gotmpl::render::helm_order;
 use crate::engine::library::Funcs;
 pub use translate::Finding;
 
 /// Why a chart cannot be converted.
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
-    #[error("{0} is already a tera chart (its Chart.yaml has rudder.io/engine: tera); there is nothing to convert")]
+    #[error(
+        "{0} is already a tera chart (its Chart.yaml has rudder.io/engine: tera); there is nothing to convert"
+    )]
     AlreadyTera(String),
     #[error("parse error at ({file}:{line}): {message}")]
     Parse {
@@ -43,6 +45,10 @@ pub struct Conversion {
     pub files: Vec<ChartFile>,
     pub findings: Vec<Finding>,
 }
+
+/// A template of the tree, parsed: its display path (`chart/templates/x.yaml`), source and
+/// tree; `None` for templates of tera charts.
+type ParsedTemplate<'a> = Option<(String, &'a str, Parsed)>;
 
 /// One chart of the tree as the conversion sees it.
 struct Node<'a> {
@@ -93,7 +99,7 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
     let known = |f: &str| is_builtin_name(f) || names.contains(f);
 
     // Parse every Go template of the tree: helpers are shared by all of them.
-    let mut parsed: Vec<Vec<Option<(String, &str, Parsed)>>> = Vec::new();
+    let mut parsed: Vec<Vec<ParsedTemplate>> = Vec::new();
     for node in &nodes {
         let mut files = Vec::new();
         for file in &node.chart.templates {
@@ -113,13 +119,13 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
         }
         parsed.push(files);
     }
-    let all: Vec<&Parsed> = parsed.iter().flatten().flatten().map(|(_, _, p)| p).collect();
+    let all: Vec<&Parsed> = parsed
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|(_, _, p)| p)
+        .collect();
     let helpers = helpers::Helpers::analyze(&all);
-    if std::env::var_os("RUDDER_CONVERT_DEBUG").is_some() {
-        for (name, h) in &helpers.by_name {
-            eprintln!("{name}: {:?}", h.convention);
-        }
-    }
 
     let losers = overridden_defines(&nodes, &parsed);
     let mut out = Conversion::default();
@@ -178,7 +184,7 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
 /// one parsed last in helm's order, unless empty): by file, the names that lose there.
 fn overridden_defines<'a>(
     nodes: &[Node],
-    parsed: &'a [Vec<Option<(String, &str, Parsed)>>],
+    parsed: &'a [Vec<ParsedTemplate<'a>>],
 ) -> BTreeMap<&'a str, BTreeSet<String>> {
     let mut losers: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (_, files) in nodes.iter().zip(parsed) {

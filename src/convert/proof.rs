@@ -113,8 +113,11 @@ pub fn compare(want: &str, got: &str) -> Verdict {
 /// Compares when the original itself renders differently each time (`want` and `again`):
 /// lines that differ between those two may differ in `got` too.
 fn compare_random(want: &str, again: &str, got: &str) -> Verdict {
-    let (w, a, g): (Vec<&str>, Vec<&str>, Vec<&str>) =
-        (want.lines().collect(), again.lines().collect(), got.lines().collect());
+    let (w, a, g): (Vec<&str>, Vec<&str>, Vec<&str>) = (
+        want.lines().collect(),
+        again.lines().collect(),
+        got.lines().collect(),
+    );
     if w.len() == a.len() && w.len() == g.len() {
         let random: Vec<usize> = (0..w.len()).filter(|&i| w[i] != a[i]).collect();
         let only_random = (0..w.len()).all(|i| w[i] == g[i] || random.contains(&i));

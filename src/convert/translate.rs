@@ -136,11 +136,7 @@ fn array_depth(text: &str) -> usize {
                     max = max.max(depth);
                 }
             }
-            ']' => {
-                if stack.pop() == Some(true) {
-                    depth = depth.saturating_sub(1);
-                }
-            }
+            ']' if stack.pop() == Some(true) => depth = depth.saturating_sub(1),
             _ => {}
         }
         if !c.is_whitespace() {
@@ -180,8 +176,26 @@ pub fn string_literal(s: &str) -> String {
 }
 
 const RESERVED: &[&str] = &[
-    "true", "false", "none", "and", "or", "not", "in", "is", "if", "else", "loop", "Values",
-    "Release", "Chart", "Capabilities", "Template", "True", "False", "None", "__tera_context",
+    "true",
+    "false",
+    "none",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "loop",
+    "Values",
+    "Release",
+    "Chart",
+    "Capabilities",
+    "Template",
+    "True",
+    "False",
+    "None",
+    "__tera_context",
 ];
 
 /// A dict key as a component parameter: also not `name` (it selects the helper in
@@ -200,7 +214,13 @@ pub fn identifier(go: &str) -> String {
     let mut out: String = go
         .trim_start_matches('$')
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
@@ -461,7 +481,9 @@ impl<'a> Translator<'a> {
         let mut define_tags = (0..self.tags.len()).filter(|&i| {
             let inner = self.tags[i].inner(self.src);
             !self.tags[i].is_comment
-                && (inner.starts_with("define ") || inner.starts_with("define\"") || inner.starts_with("block "))
+                && (inner.starts_with("define ")
+                    || inner.starts_with("define\"")
+                    || inner.starts_with("block "))
         });
         let define_tags: Vec<usize> = define_tags.by_ref().collect();
         for ((name, body), &open) in parsed.defines.iter().zip(&define_tags) {
@@ -473,7 +495,8 @@ impl<'a> Translator<'a> {
                 continue;
             }
             let helper = self.helpers.get(name);
-            let mut tera_name = helper.map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
+            let mut tera_name =
+                helper.map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
             if self.overridden.contains(name) {
                 self.finding(
                     self.tags[open].open,
@@ -536,7 +559,11 @@ impl<'a> Translator<'a> {
                 Node::Range(b) => last = self.range(b),
                 Node::Break(pos) | Node::Continue(pos) => {
                     let Some(i) = self.tag_at(*pos) else { continue };
-                    let word = if matches!(node, Node::Break(_)) { "break" } else { "continue" };
+                    let word = if matches!(node, Node::Break(_)) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
                     self.set(i, vec![stmt(word.into())]);
                     last = i;
                 }
@@ -721,9 +748,25 @@ impl<'a> Translator<'a> {
         if let Some(Arg::Ident(_, f)) = pipe.cmds.last().and_then(|c| c.args.first()) {
             return matches!(
                 &**f,
-                "until" | "untilStep" | "list" | "splitList" | "regexSplit" | "seq" | "append"
-                    | "concat" | "keys" | "sortAlpha" | "uniq" | "compact" | "without" | "rest"
-                    | "initial" | "reverse" | "fromYamlArray" | "fromJsonArray" | "toStrings"
+                "until"
+                    | "untilStep"
+                    | "list"
+                    | "splitList"
+                    | "regexSplit"
+                    | "seq"
+                    | "append"
+                    | "concat"
+                    | "keys"
+                    | "sortAlpha"
+                    | "uniq"
+                    | "compact"
+                    | "without"
+                    | "rest"
+                    | "initial"
+                    | "reverse"
+                    | "fromYamlArray"
+                    | "fromJsonArray"
+                    | "toStrings"
             );
         }
         false
@@ -731,8 +774,7 @@ impl<'a> Translator<'a> {
 
     fn fresh(&mut self, base: &str) -> String {
         let base = identifier(base);
-        let taken =
-            |n: &str| self.vars.iter().any(|v| v.tera == n) || self.declared.contains(n);
+        let taken = |n: &str| self.vars.iter().any(|v| v.tera == n) || self.declared.contains(n);
         let mut name = base.clone();
         let mut k = 1;
         while taken(&name) {
@@ -766,7 +808,9 @@ impl<'a> Translator<'a> {
         if pipe.decl.is_empty() {
             let value = self.pipe_value(pipe, false);
             if let Some(path) = &value.path
-                && let Some(n) = resolve(self.values, path).into_iter().find_map(go_prints_differently)
+                && let Some(n) = resolve(self.values, path)
+                    .into_iter()
+                    .find_map(go_prints_differently)
             {
                 self.finding(
                     pos,
@@ -814,7 +858,10 @@ impl<'a> Translator<'a> {
         let Some(Arg::Ident(_, f)) = cmd.args.first() else {
             return None;
         };
-        if !matches!(&**f, "set" | "unset" | "merge" | "mergeOverwrite" | "setKey") {
+        if !matches!(
+            &**f,
+            "set" | "unset" | "merge" | "mergeOverwrite" | "setKey"
+        ) {
             return None;
         }
         let target = cmd.args.get(1)?;
@@ -845,7 +892,11 @@ impl<'a> Translator<'a> {
                 "set",
                 &[(
                     "args",
-                    &self.list(&[Ex::atom(holder), Ex::atom(string_literal(&fields[depth])), value]),
+                    &self.list(&[
+                        Ex::atom(holder),
+                        Ex::atom(string_literal(&fields[depth])),
+                        value,
+                    ]),
                 )],
             );
         }
@@ -854,7 +905,10 @@ impl<'a> Translator<'a> {
         } else {
             "set"
         };
-        Some(vec![stmt(format!("{keyword} {} = {}", var.tera, value.text))])
+        Some(vec![stmt(format!(
+            "{keyword} {} = {}",
+            var.tera, value.text
+        ))])
     }
 
     fn condition(&mut self, pipe: &Pipe) -> Ex {
@@ -881,9 +935,7 @@ impl<'a> Translator<'a> {
                 let dot = self.dot.clone();
                 self.method(&dot, fields, &args[1..], piped, *pos)
             }
-            Arg::Variable(pos, v, fields)
-                if (args.len() > 1 || piped.is_some()) && &**v == "$" =>
-            {
+            Arg::Variable(pos, v, fields) if (args.len() > 1 || piped.is_some()) && &**v == "$" => {
                 let dollar = self.dollar.clone();
                 self.method(&dollar, fields, &args[1..], piped, *pos)
             }
@@ -940,7 +992,10 @@ impl<'a> Translator<'a> {
                 )
             }
             _ => {
-                self.finding(pos, format!("cannot convert the method call `.{}`", names.join(".")));
+                self.finding(
+                    pos,
+                    format!("cannot convert the method call `.{}`", names.join(".")),
+                );
                 Ex::atom(format!("{prefix}{}()", names.join(".")))
             }
         }
@@ -1030,7 +1085,9 @@ impl<'a> Translator<'a> {
                     }
                     Ex::atom(format!("{{{}}}", entries.join(", ")))
                 }
-                Some(key) if root_keys.contains(&**key) => self.access(&DotIs::Root, &fields[1..], pos),
+                Some(key) if root_keys.contains(&**key) => {
+                    self.access(&DotIs::Root, &fields[1..], pos)
+                }
                 // `.Release.Name` in a helper given a dict: Go would fail there, so it is
                 // a branch for callers passing the root; read the root.
                 Some(key) if ROOTS.contains(&&**key) && !keys.contains(&key.to_string()) => {
@@ -1047,14 +1104,23 @@ impl<'a> Translator<'a> {
                     "Values" => {
                         self.use_root("Values");
                         let mut ex = append_fields(Ex::atom("Values"), &fields[1..]);
-                        ex.path = Some(fields[1..].iter().map(|f| Seg::Key(f.to_string())).collect());
+                        ex.path = Some(
+                            fields[1..]
+                                .iter()
+                                .map(|f| Seg::Key(f.to_string()))
+                                .collect(),
+                        );
                         ex
                     }
                     "Release" if fields.len() == 2 && &*fields[1] == "Service" => {
                         Ex::atom("\"Helm\"")
                     }
                     root @ ("Release" | "Chart" | "Capabilities" | "Template") => {
-                        let r = ROOTS.iter().find(|r| **r == root).copied().unwrap_or("Values");
+                        let r = ROOTS
+                            .iter()
+                            .find(|r| **r == root)
+                            .copied()
+                            .unwrap_or("Values");
                         self.use_root(r);
                         append_fields(Ex::atom(root), &fields[1..])
                     }
@@ -1072,7 +1138,8 @@ impl<'a> Translator<'a> {
         let tera_name = helper
             .as_ref()
             .map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
-        let mut kwargs: Vec<(String, Ex)> = vec![("name".into(), Ex::atom(string_literal(&tera_name)))];
+        let mut kwargs: Vec<(String, Ex)> =
+            vec![("name".into(), Ex::atom(string_literal(&tera_name)))];
         let convention = helper.map_or(Convention::Root, |h| h.convention);
         match (&convention, arg) {
             (Convention::Root, _) => self.hand_root(name),
@@ -1103,7 +1170,10 @@ impl<'a> Translator<'a> {
                             self.hand_root(name);
                         }
                     }
-                    None => self.finding(pos, format!("`{name}` is called with something other than a dict")),
+                    None => self.finding(
+                        pos,
+                        format!("`{name}` is called with something other than a dict"),
+                    ),
                 }
             }
             (Convention::Dot, Some(pipe)) => {
@@ -1143,12 +1213,15 @@ impl<'a> Translator<'a> {
                     });
                     return self.include_static(helper, arg.as_ref(), pos);
                 }
-                let dynamic = raw.first().map(|a| self.arg(a)).unwrap_or_else(|| Ex::atom("\"\""));
+                let dynamic = raw
+                    .first()
+                    .map(|a| self.arg(a))
+                    .unwrap_or_else(|| Ex::atom("\"\""));
                 self.use_all_roots();
                 self.hand_root("");
                 return function("include", &[("name", &dynamic)]);
             }
-            "dict" if raw.len() % 2 == 0 && piped.is_none() => {
+            "dict" if raw.len().is_multiple_of(2) && piped.is_none() => {
                 let mut entries = Vec::new();
                 for pair in raw.chunks(2) {
                     let key = match &pair[0] {
@@ -1172,7 +1245,9 @@ impl<'a> Translator<'a> {
                     Some(Arg::Variable(_, v, f)) if &**v == "$" && f.is_empty() => {
                         matches!(self.dollar, DotIs::Root)
                     }
-                    Some(Arg::Field(_, f)) => matches!(&self.dot, DotIs::Params(_, root_keys) if f.len() == 1 && root_keys.contains(&*f[0])),
+                    Some(Arg::Field(_, f)) => {
+                        matches!(&self.dot, DotIs::Params(_, root_keys) if f.len() == 1 && root_keys.contains(&*f[0]))
+                    }
                     _ => false,
                 };
                 self.use_all_roots();
@@ -1210,14 +1285,21 @@ impl<'a> Translator<'a> {
         let s = |k: &str| Ex::atom(string_literal(k));
         let _ = s;
         match (name, n) {
-            ("quote" | "squote" | "toYaml" | "toJson" | "toPrettyJson" | "toString" | "int"
-            | "upper" | "lower" | "title" | "trim" | "b64enc" | "b64dec" | "sha256sum"
-            | "fromYaml" | "fromYamlArray" | "fromJson" | "keys" | "uniq" | "compact" | "kindOf"
-            | "typeOf" | "empty" | "first" | "last", 1) => filter(&xs[0], name, &[]),
+            (
+                "quote" | "squote" | "toYaml" | "toJson" | "toPrettyJson" | "toString" | "int"
+                | "upper" | "lower" | "title" | "trim" | "b64enc" | "b64dec" | "sha256sum"
+                | "fromYaml" | "fromYamlArray" | "fromJson" | "keys" | "uniq" | "compact"
+                | "kindOf" | "typeOf" | "empty" | "first" | "last",
+                1,
+            ) => filter(&xs[0], name, &[]),
             ("len", 1) => filter(&xs[0], "length", &[]),
             ("indent" | "nindent" | "trunc", 2) => filter(&xs[1], name, &[("n", &xs[0])]),
             ("trimSuffix" | "trimPrefix" | "hasPrefix" | "hasSuffix", 2) => {
-                let kw = if name.ends_with("Suffix") { "suffix" } else { "prefix" };
+                let kw = if name.ends_with("Suffix") {
+                    "suffix"
+                } else {
+                    "prefix"
+                };
                 filter(&xs[1], name, &[(kw, &xs[0])])
             }
             ("contains", 2) => filter(&xs[1], name, &[("substr", &xs[0])]),
@@ -1237,7 +1319,11 @@ impl<'a> Translator<'a> {
             ("date", 2) => filter(&xs[1], name, &[("format", &xs[0])]),
             ("dig", k) if k >= 3 => {
                 let keys = self.list(&xs[..k - 2]);
-                filter(&xs[k - 1], name, &[("keys", &keys), ("default", &xs[k - 2])])
+                filter(
+                    &xs[k - 1],
+                    name,
+                    &[("keys", &keys), ("default", &xs[k - 2])],
+                )
             }
             ("ternary", 3) => Ex::op(
                 format!("{} if {} else {}", xs[0].at(OR), xs[2].at(OR), xs[1].at(OR)),
@@ -1257,7 +1343,11 @@ impl<'a> Translator<'a> {
             ("coalesce", _) => filter(&self.list(&xs), name, &[]),
             ("list", _) => self.list(&xs),
             ("merge" | "mergeOverwrite", k) if k >= 2 => {
-                let src = if k == 2 { xs[1].clone() } else { self.list(&xs[1..]) };
+                let src = if k == 2 {
+                    xs[1].clone()
+                } else {
+                    self.list(&xs[1..])
+                };
                 filter(&xs[0], name, &[("src", &src)])
             }
             ("genCA", 2) => function(name, &[("cn", &xs[0]), ("days", &xs[1])]),
@@ -1266,8 +1356,13 @@ impl<'a> Translator<'a> {
             }
             ("genPrivateKey", 1) => function(name, &[("type", &xs[0])]),
             ("buildCustomCert", 2) => function(name, &[("cert", &xs[0]), ("key", &xs[1])]),
-            ("genSelfSignedCert" | "genSelfSignedCertWithKey" | "genSignedCert"
-            | "genSignedCertWithKey", k) if k >= 4 => {
+            (
+                "genSelfSignedCert"
+                | "genSelfSignedCertWithKey"
+                | "genSignedCert"
+                | "genSignedCertWithKey",
+                k,
+            ) if k >= 4 => {
                 let mut kw: Vec<(&str, &Ex)> = vec![
                     ("cn", &xs[0]),
                     ("ips", &xs[1]),
@@ -1309,7 +1404,10 @@ impl<'a> Translator<'a> {
                     _ => ">=",
                 };
                 if k == 2 || name != "eq" {
-                    Ex::op(format!("{} {op} {}", xs[0].at(CMP + 1), xs[1].at(CMP + 1)), CMP)
+                    Ex::op(
+                        format!("{} {op} {}", xs[0].at(CMP + 1), xs[1].at(CMP + 1)),
+                        CMP,
+                    )
                 } else {
                     let alternatives: Vec<String> = xs[1..]
                         .iter()
@@ -1321,8 +1419,18 @@ impl<'a> Translator<'a> {
             ("and" | "or", 1) => xs[0].clone(),
             ("not", 1) => Ex::op(format!("not {}", xs[0].at(NOT)), NOT),
             ("and" | "or", k) if k >= 2 => {
-                if self.in_condition || xs.iter().all(|x| x.prec == ATOM && x.text.starts_with(['t', 'f']) && (x.text == "true" || x.text == "false")) {
-                    let (op, prec) = if name == "and" { (" and ", AND) } else { (" or ", OR) };
+                if self.in_condition
+                    || xs.iter().all(|x| {
+                        x.prec == ATOM
+                            && x.text.starts_with(['t', 'f'])
+                            && (x.text == "true" || x.text == "false")
+                    })
+                {
+                    let (op, prec) = if name == "and" {
+                        (" and ", AND)
+                    } else {
+                        (" or ", OR)
+                    };
                     let parts: Vec<String> = xs.iter().map(|x| x.at(prec + 1)).collect();
                     Ex::op(parts.join(op), prec)
                 } else {
@@ -1330,9 +1438,15 @@ impl<'a> Translator<'a> {
                     let mut rest = xs[k - 1].clone();
                     for x in xs[..k - 1].iter().rev() {
                         rest = if name == "or" {
-                            Ex::op(format!("{} if {} else {}", x.at(OR), x.at(OR), rest.at(TERNARY)), TERNARY)
+                            Ex::op(
+                                format!("{} if {} else {}", x.at(OR), x.at(OR), rest.at(TERNARY)),
+                                TERNARY,
+                            )
                         } else {
-                            Ex::op(format!("{} if {} else {}", rest.at(OR), x.at(OR), x.at(OR)), TERNARY)
+                            Ex::op(
+                                format!("{} if {} else {}", rest.at(OR), x.at(OR), x.at(OR)),
+                                TERNARY,
+                            )
                         };
                     }
                     rest
@@ -1415,7 +1529,10 @@ impl<'a> Translator<'a> {
                 continue;
             }
             let Some(parts) = self.out[i].take() else {
-                self.finding(tag.open, format!("cannot convert `{{{{ {} }}}}`", tag.inner(self.src)));
+                self.finding(
+                    tag.open,
+                    format!("cannot convert `{{{{ {} }}}}`", tag.inner(self.src)),
+                );
                 continue;
             };
             let count = parts.len();
@@ -1708,4 +1825,127 @@ fn go_template_text(value: &serde_json::Value, path: &str) -> Option<String> {
 fn go_prints_differently(value: &serde_json::Value) -> Option<f64> {
     let n = value.as_f64()?;
     (n != 0.0 && (n.abs() >= 1e6 || n.abs() < 1e-4)).then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::gotmpl::exec::is_builtin_name;
+    use crate::engine::library::Funcs;
+
+    fn tera(src: &str, values: serde_json::Value) -> (String, Vec<Finding>) {
+        let funcs = Funcs::helm();
+        let names = funcs.names();
+        let known = |f: &str| is_builtin_name(f) || names.contains(f);
+        let parsed = parse::parse(src, &known).expect("parses");
+        let helpers = Helpers::analyze(&[&parsed]);
+        let t = translate(
+            src,
+            &parsed,
+            "c/templates/x.yaml",
+            &helpers,
+            &values,
+            &BTreeSet::new(),
+        );
+        let mut texts = vec![t.text];
+        fill_headers(&mut texts, &helpers, &t.root_use);
+        (texts.remove(0), t.findings)
+    }
+
+    #[test]
+    fn conditions_keep_their_chain_and_trim_markers() {
+        let (out, findings) = tera(
+            "{{- if .Values.a }}\nA\n{{- else if eq .Values.b \"x\" }}\nB\n{{- else }}\nC\n{{- end }}\n",
+            serde_json::json!({"a": true, "b": "x"}),
+        );
+        assert_eq!(
+            out,
+            "{%- if Values.a %}\nA\n{%- elif Values.b == \"x\" %}\nB\n{%- else %}\nC\n{%- endif %}\n"
+        );
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn with_and_range_name_their_dot() {
+        let (out, _) = tera(
+            "{{ with .Values.tls }}{{ .secret }}{{ else }}none{{ end }}{{ range .Values.ports }}{{ .name }}{{ end }}",
+            serde_json::json!({"tls": {"secret": "s"}, "ports": [{"name": "http"}]}),
+        );
+        assert_eq!(
+            out,
+            "{% if Values.tls %}{{ Values.tls.secret }}{% else %}none{% endif %}{% for port in Values.ports %}{{ port.name }}{% endfor %}"
+        );
+    }
+
+    #[test]
+    fn range_with_a_key_walks_maps_and_lists_as_the_defaults_say() {
+        let (out, _) = tera(
+            "{{ range $k, $v := .Values.env }}{{ $k }}={{ $v }}{{ end }}{{ range $i, $p := .Values.list }}{{ $i }}{{ end }}",
+            serde_json::json!({"env": {"A": "1"}, "list": ["x"]}),
+        );
+        assert_eq!(
+            out,
+            "{% for k, v in Values.env %}{{ k }}={{ v }}{% endfor %}{% for p in Values.list %}{% set i = loop.index0 %}{{ i }}{% endfor %}"
+        );
+    }
+
+    #[test]
+    fn missing_values_print_nothing_as_in_go_and_defined_ones_print_plainly() {
+        let (out, _) = tera(
+            "{{ .Values.here }}/{{ .Values.missing }}",
+            serde_json::json!({"here": 1}),
+        );
+        assert_eq!(
+            out,
+            "{{ Values.here }}/{{ Values.missing if Values.missing is defined else \"\" }}"
+        );
+    }
+
+    #[test]
+    fn go_operators_become_tera_expressions() {
+        let (out, _) = tera(
+            "{{ printf \"%s-%s\" .Release.Name \"web\" | trunc 63 }}{{ or .Values.a \"d\" }}{{ add .Values.n 1 }}{{ if and .Values.a (not .Values.b) }}y{{ end }}",
+            serde_json::json!({"a": "", "b": false, "n": 1}),
+        );
+        assert_eq!(
+            out,
+            "{{ (Release.Name ~ \"-\" ~ \"web\") | trunc(n=63) }}{{ Values.a if Values.a else \"d\" }}{{ Values.n + 1 }}{% if Values.a and not Values.b %}y{% endif %}"
+        );
+    }
+
+    #[test]
+    fn text_tera_would_read_as_a_tag_is_kept_raw_with_go_trimming() {
+        let (out, _) = tera(
+            "a: {{ .Values.a -}}\n  ${#arr[@]} {%x%}\n{{- .Values.a }}",
+            serde_json::json!({"a": 1}),
+        );
+        assert_eq!(
+            out,
+            "a: {{ Values.a -}}{% raw %}${#arr[@]} {%x%}{% endraw %}{{- Values.a }}"
+        );
+    }
+
+    #[test]
+    fn a_variable_changed_from_a_nested_loop_lives_in_the_global_frame() {
+        let (out, _) = tera(
+            "{{ range .Values.xs }}{{ $n := 0 }}{{ range .ys }}{{ $n = add $n 1 }}{{ end }}{{ $n }}{{ end }}",
+            serde_json::json!({"xs": [{"ys": [1]}]}),
+        );
+        assert!(out.contains("{% set_global n = 0 %}"), "{out}");
+        assert!(out.contains("{% set_global n = n + 1 %}"), "{out}");
+    }
+
+    #[test]
+    fn a_map_changed_in_place_through_a_variable_is_rebound() {
+        let (out, findings) = tera(
+            "{{ $c := dict \"a\" (dict) }}{{ $_ := set $c.a \"k\" 1 }}{{ $_ := set .Values \"x\" 1 }}",
+            serde_json::json!({}),
+        );
+        assert!(
+            out.contains("{% set c = set(args=[c, \"a\", set(args=[c.a, \"k\", 1])]) %}"),
+            "{out}"
+        );
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("(.Values)"), "{findings:?}");
+    }
 }

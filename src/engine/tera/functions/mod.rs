@@ -152,7 +152,13 @@ pub fn component_name(helm_name: &str) -> String {
         .map(|segment| {
             let mut out: String = segment
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
                 out.insert(0, '_');
