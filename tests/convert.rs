@@ -40,6 +40,18 @@ fn render(chart: &Path, extra: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// `rudder convert CHART -o OUT [extra…]`.
+fn convert(chart: &Path, out_dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "convert",
+        chart.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    rudder(&args)
+}
+
 /// Writes a Go-template chart from (path, content) pairs.
 fn chart(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let chart = dir.join(name);
@@ -171,12 +183,7 @@ fn converted_helpers_are_components_with_their_calling_convention() {
         ],
     );
     let out_dir = tmp.path().join("out");
-    let out = rudder(&[
-        "convert",
-        src.to_str().unwrap(),
-        "-o",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = convert(&src, &out_dir, &[]);
     assert!(
         out.status.success(),
         "{}{}",
@@ -238,16 +245,11 @@ fn the_proof_covers_default_ci_and_user_values() {
     let user = tmp.path().join("user.yaml");
     std::fs::write(&user, "name: api\n").unwrap();
     let out_dir = tmp.path().join("out");
-    let out = rudder(&[
-        "convert",
-        src.to_str().unwrap(),
-        "-o",
-        out_dir.to_str().unwrap(),
-        "-f",
-        user.to_str().unwrap(),
-        "--set",
-        "replicas=5",
-    ]);
+    let out = convert(
+        &src,
+        &out_dir,
+        &["-f", user.to_str().unwrap(), "--set", "replicas=5"],
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert_eq!(
@@ -316,12 +318,7 @@ fn what_cannot_convert_faithfully_is_listed_and_the_proof_fails() {
 fn a_tera_chart_is_refused_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let out_dir = tmp.path().join("out");
-    let out = rudder(&[
-        "convert",
-        "charts-examples/webapp",
-        "-o",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = convert(Path::new("charts-examples/webapp"), &out_dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr).trim(),
@@ -342,12 +339,7 @@ fn a_template_that_does_not_parse_is_named_with_its_line_and_nothing_is_written(
         )],
     );
     let out_dir = tmp.path().join("out");
-    let out = rudder(&[
-        "convert",
-        src.to_str().unwrap(),
-        "-o",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = convert(&src, &out_dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(

@@ -211,20 +211,7 @@ pub fn parameter(key: &str) -> String {
 
 /// A Go variable or dict key as a tera identifier.
 pub fn identifier(go: &str) -> String {
-    let mut out: String = go
-        .trim_start_matches('$')
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
+    let mut out = crate::engine::tera::functions::identifier(go.trim_start_matches('$'));
     if RESERVED.contains(&out.as_str()) {
         out.push('_');
     }

@@ -144,27 +144,31 @@ fn caller_scope(state: &State) -> TeraResult<Context> {
     Ok(context)
 }
 
+/// Text as a tera identifier: characters tera does not allow in names become `_`, and a
+/// leading digit gets a `_` before it.
+pub fn identifier(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// A helm helper name as a tera component name: dot-separated identifiers
 /// (`ingress-nginx.fullname` → `ingress_nginx.fullname`).
 pub fn component_name(helm_name: &str) -> String {
     helm_name
         .split('.')
-        .map(|segment| {
-            let mut out: String = segment
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-                out.insert(0, '_');
-            }
-            out
-        })
+        .map(identifier)
         .collect::<Vec<_>>()
         .join(".")
 }
