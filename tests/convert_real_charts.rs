@@ -19,10 +19,6 @@ const NOT_FAITHFUL: &[(&str, &str)] = &[
         "prints a number from values (maxMsgs: 1000000) that helm prints as float64 1e+06",
     ),
     (
-        "prometheus",
-        "reads its subcharts' contexts through .Subcharts, which tera charts do not have",
-    ),
-    (
         "vault",
         "helpers store results on the shared root context (set . \"mode\" …) for later templates",
     ),

@@ -253,6 +253,13 @@ fn from_dot(dot: &Dot) -> Passed {
 
 fn classify(arg: &Arg, dot: &Dot, dollar: &Dot) -> Passed {
     match arg {
+        // A subchart's context (`.Subcharts.sub`) is a root context too.
+        Arg::Field(_, fields) if is_subchart(fields) && *dot == Dot::Root => Passed::Root,
+        Arg::Variable(_, v, fields)
+            if &**v == "$" && is_subchart(fields) && *dollar == Dot::Root =>
+        {
+            Passed::Root
+        }
         Arg::Dot(_) => from_dot(dot),
         Arg::Variable(_, v, fields) if &**v == "$" && fields.is_empty() => from_dot(dollar),
         Arg::Field(_, fields) if fields.len() == 1 => match dot {
@@ -268,6 +275,10 @@ fn classify(arg: &Arg, dot: &Dot, dollar: &Dot) -> Passed {
     }
 }
 
+fn is_subchart(fields: &[Box<str>]) -> bool {
+    fields.len() == 2 && &*fields[0] == "Subcharts"
+}
+
 fn classify_pipe(pipe: &Pipe, dot: &Dot, dollar: &Dot) -> Passed {
     if !pipe.decl.is_empty() || pipe.cmds.len() != 1 {
         return Passed::Other;
@@ -275,6 +286,11 @@ fn classify_pipe(pipe: &Pipe, dot: &Dot, dollar: &Dot) -> Passed {
     let args = &pipe.cmds[0].args;
     match &args[..] {
         [single] => classify(single, dot, dollar),
+        [Arg::Ident(_, f), Arg::Field(_, fields), Arg::Str(..)]
+            if &**f == "index" && fields.len() == 1 && &*fields[0] == "Subcharts" =>
+        {
+            Passed::Root
+        }
         [Arg::Ident(_, f), rest @ ..] if &**f == "dict" && rest.len() % 2 == 0 => {
             let mut entries = Vec::new();
             for pair in rest.chunks(2) {

@@ -20,7 +20,14 @@ pub struct Finding {
 }
 
 /// The root context's parts a component can take implicitly.
-pub const ROOTS: [&str; 5] = ["Values", "Release", "Chart", "Capabilities", "Template"];
+pub const ROOTS: [&str; 6] = [
+    "Values",
+    "Release",
+    "Chart",
+    "Capabilities",
+    "Template",
+    "Subcharts",
+];
 
 /// What a helper's body uses of the root context, to declare its implicit parameters.
 #[derive(Debug, Default, Clone)]
@@ -370,6 +377,9 @@ pub fn fill_headers(texts: &mut [String], helpers: &Helpers, uses: &BTreeMap<Str
         }
     }
     for text in texts.iter_mut() {
+        if text.contains('\u{2}') {
+            *text = fill_subchart_calls(text, &needs);
+        }
         if !text.contains('\u{1}') {
             continue;
         }
@@ -397,6 +407,39 @@ pub fn fill_headers(texts: &mut [String], helpers: &Helpers, uses: &BTreeMap<Str
             *text = text.replace(&placeholder, &params.join(", "));
         }
     }
+}
+
+/// The placeholder an `include` of a subchart helper carries for the implicit parameters
+/// it takes from the subchart context `context`.
+fn subchart_placeholder(go_name: &str, context: &str) -> String {
+    format!("\u{2}{go_name}\u{2}{context}\u{2}")
+}
+
+/// `include(name="sub.x"<placeholder>)` → `include(name="sub.x", Values=ctx.Values, …)`
+/// for the parts of the root the helper needs (`Template` stays the caller's).
+fn fill_subchart_calls(text: &str, needs: &BTreeMap<&str, BTreeSet<&'static str>>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('\u{2}') {
+        out.push_str(&rest[..start]);
+        let mut parts = rest[start + 1..].splitn(3, '\u{2}');
+        let (name, context, tail) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let needed = needs
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| ROOTS.iter().copied().collect());
+        let from_context = ["Values", "Release", "Chart", "Capabilities"];
+        for root in from_context.iter().filter(|r| needed.contains(*r)) {
+            out.push_str(&format!(", {root}={context}.{root}"));
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 impl<'a> Translator<'a> {
@@ -1099,6 +1142,18 @@ impl<'a> Translator<'a> {
                         );
                         ex
                     }
+                    "Subcharts" => {
+                        self.use_root("Subcharts");
+                        let mut ex = Ex::atom("Subcharts");
+                        for f in &fields[1..] {
+                            ex.text = if f.contains('-') {
+                                format!("{}[{}]", ex.text, string_literal(f))
+                            } else {
+                                format!("{}.{f}", ex.text)
+                            };
+                        }
+                        ex
+                    }
                     "Release" if fields.len() == 2 && &*fields[1] == "Service" => {
                         Ex::atom("\"Helm\"")
                     }
@@ -1129,6 +1184,17 @@ impl<'a> Translator<'a> {
             vec![("name".into(), Ex::atom(string_literal(&tera_name)))];
         let convention = helper.map_or(Convention::Root, |h| h.convention);
         match (&convention, arg) {
+            // A subchart's helper given the subchart's context: its implicit parameters
+            // come from that context (filled in once the helper's needs are known).
+            (Convention::Root, Some(pipe)) if self.subchart_context(pipe).is_some() => {
+                let context = self
+                    .subchart_context(pipe)
+                    .unwrap_or_else(|| Ex::atom("{}"));
+                let refs: Vec<(&str, &Ex)> = kwargs.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                let call = function("include", &refs).text;
+                let placeholder = subchart_placeholder(name, &context.text);
+                return Ex::atom(format!("{}{placeholder})", &call[..call.len() - 1]));
+            }
             (Convention::Root, _) => self.hand_root(name),
             (Convention::Params { keys, root_keys }, Some(pipe))
                 if passes_dot(pipe) && matches!(self.dot, DotIs::Params(..)) =>
@@ -1171,6 +1237,32 @@ impl<'a> Translator<'a> {
         }
         let refs: Vec<(&str, &Ex)> = kwargs.iter().map(|(k, v)| (k.as_str(), v)).collect();
         function("include", &refs)
+    }
+
+    /// `.Subcharts.sub`, `$.Subcharts.sub` or `index .Subcharts "sub"` (at the root): the
+    /// subchart context as a tera expression.
+    fn subchart_context(&mut self, pipe: &Pipe) -> Option<Ex> {
+        let [cmd] = &pipe.cmds[..] else { return None };
+        let at_root = match &cmd.args[..] {
+            [Arg::Field(_, f)] => {
+                f.len() == 2 && &*f[0] == "Subcharts" && matches!(self.dot, DotIs::Root)
+            }
+            [Arg::Variable(_, v, f)] => {
+                &**v == "$"
+                    && f.len() == 2
+                    && &*f[0] == "Subcharts"
+                    && matches!(self.dollar, DotIs::Root)
+            }
+            [Arg::Ident(_, i), Arg::Field(_, f), Arg::Str(..)] => {
+                &**i == "index"
+                    && f.len() == 1
+                    && &*f[0] == "Subcharts"
+                    && matches!(self.dot, DotIs::Root)
+            }
+            [Arg::Pipe(_, inner)] => return self.subchart_context(inner),
+            _ => false,
+        };
+        at_root.then(|| self.pipe_value(pipe, false))
     }
 
     /// Records that the current helper hands the root context to helper `name`.

@@ -2,8 +2,6 @@
 //! values under helm's capitalised names, and the conversions between JSON values and tera
 //! values.
 
-use std::sync::Arc;
-
 use tera::{Map, Value};
 
 use crate::chart::Metadata;
@@ -229,6 +227,10 @@ pub(crate) struct ChartScope {
     pub chart: Value,
     pub release: Value,
     pub capabilities: Value,
+    /// helm's `.Subcharts`: each direct subchart's name → its `Values`, `Chart`, `Release`
+    /// and `Capabilities` (so `include(name=…, Values=Subcharts.sub.Values, …)` renders a
+    /// subchart's helper as the subchart sees it).
+    pub subcharts: Value,
 }
 
 impl ChartScope {
@@ -237,13 +239,24 @@ impl ChartScope {
         meta: &Metadata,
         release: &Value,
         capabilities: &Value,
-    ) -> Arc<Self> {
-        Arc::new(ChartScope {
+    ) -> Self {
+        ChartScope {
             values: Value::from(json_map_to_map(values)),
             chart: chart_value(meta),
             release: release.clone(),
             capabilities: capabilities.clone(),
-        })
+            subcharts: Value::from(Map::new()),
+        }
+    }
+
+    /// This scope as one subchart context of its parent's `Subcharts`.
+    pub fn as_subchart(&self) -> Value {
+        map_of([
+            ("Values", self.values.clone()),
+            ("Chart", self.chart.clone()),
+            ("Release", self.release.clone()),
+            ("Capabilities", self.capabilities.clone()),
+        ])
     }
 }
 

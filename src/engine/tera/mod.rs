@@ -160,6 +160,7 @@ fn build_engine(
     globals.insert_value("Chart", scope.chart.clone());
     globals.insert_value("Release", scope.release.clone());
     globals.insert_value("Capabilities", scope.capabilities.clone());
+    globals.insert_value("Subcharts", scope.subcharts.clone());
     Ok(tera)
 }
 
@@ -275,10 +276,20 @@ pub(crate) fn render_tree<T: Send>(
     let capabilities = context::capabilities_value(&options.capabilities);
     let nodes = collect_nodes(chart, values);
 
-    let scopes: Vec<Arc<context::ChartScope>> = nodes
+    let mut scopes: Vec<context::ChartScope> = nodes
         .iter()
         .map(|n| context::ChartScope::new(n.values, &n.chart.metadata, &release, &capabilities))
         .collect();
+    for (i, node) in nodes.iter().enumerate() {
+        let children: ::tera::Map = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.path == format!("{}/charts/{}", node.path, c.chart.name()))
+            .map(|(j, c)| (c.chart.name().to_string().into(), scopes[j].as_subchart()))
+            .collect();
+        scopes[i].subcharts = ::tera::Value::from(children);
+    }
+    let scopes: Vec<Arc<context::ChartScope>> = scopes.into_iter().map(Arc::new).collect();
     let envs: Vec<Arc<functions::ChartEnv>> = nodes
         .iter()
         .map(|n| {

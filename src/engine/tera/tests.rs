@@ -727,6 +727,29 @@ fn subcharts_render_with_their_own_values_paths_and_helpers() {
 }
 
 #[test]
+fn subcharts_expose_their_context_to_render_their_helpers_as_they_see_themselves() {
+    let mut top = umbrella();
+    top.templates.push(ChartFile {
+        name: "templates/sub.yaml".into(),
+        data: b"port: {{ Subcharts.sub.Values.port }}\nchart: {{ Subcharts.sub.Chart.Version }}\n\
+                own: {{ include(name=\"sub.only\") }}\n\
+                as sub: {{ include(name=\"sub.only\", Values=Subcharts.sub.Values) }}\n\
+                missing: {{ Subcharts.nope is defined }}"
+            .to_vec(),
+    });
+    let out = render(&top, &umbrella_values(), &RenderOptions::default()).unwrap();
+    let sub = out
+        .templates
+        .iter()
+        .find(|t| t.path == "top/templates/sub.yaml")
+        .unwrap();
+    assert_eq!(
+        sub.content,
+        "port: 8080\nchart: 2.0.0\nown: sub-only 1\nas sub: sub-only 8080\nmissing: false"
+    );
+}
+
+#[test]
 fn subchart_without_values_sees_an_empty_map() {
     let mut top = chart("top", &[]);
     top.dependencies = vec![chart(

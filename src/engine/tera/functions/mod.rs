@@ -126,7 +126,14 @@ pub(crate) fn kwarg_string(kwargs: &Kwargs, name: &str) -> TeraResult<String> {
 }
 
 /// The names a helper or `tpl` string sees from its caller.
-const SCOPE_NAMES: [&str; 5] = ["Values", "Release", "Chart", "Capabilities", "Template"];
+const SCOPE_NAMES: [&str; 6] = [
+    "Values",
+    "Release",
+    "Chart",
+    "Capabilities",
+    "Template",
+    "Subcharts",
+];
 
 /// The caller's view of the render context, passed on to helpers and `tpl` strings.
 fn caller_scope(state: &State) -> TeraResult<Context> {
