@@ -381,3 +381,30 @@ fn an_output_directory_that_is_not_empty_needs_force() {
     assert!(!out_dir.join("keep.txt").exists());
     assert!(out_dir.join("templates/_helpers.tpl").is_file());
 }
+
+#[test]
+fn kept_subcharts_stay_go_templates_and_calls_into_them_are_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let twin = root().join("testdata/convert/stack");
+    let out = convert(&twin, &out_dir, &["--keep-subcharts"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("stack/templates/configmap.yaml:4: calls `common.fullname` of a subchart kept as Go templates (--keep-subcharts)"),
+        "{stdout}"
+    );
+    let top = std::fs::read_to_string(out_dir.join("Chart.yaml")).unwrap();
+    assert!(top.contains("rudder.io/engine: tera"), "{top}");
+    for sub in ["common", "frontend"] {
+        let chart_yaml =
+            std::fs::read_to_string(out_dir.join("charts").join(sub).join("Chart.yaml")).unwrap();
+        assert!(
+            !chart_yaml.contains("rudder.io/engine"),
+            "{sub}: {chart_yaml}"
+        );
+    }
+    let kept = std::fs::read(out_dir.join("charts/frontend/templates/deployment.yaml")).unwrap();
+    let original = std::fs::read(twin.join("charts/frontend/templates/deployment.yaml")).unwrap();
+    assert_eq!(kept, original);
+}

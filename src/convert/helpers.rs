@@ -27,6 +27,9 @@ pub enum Convention {
 pub struct Helper {
     pub tera_name: String,
     pub convention: Convention,
+    /// Defined by a Go-template chart that is kept as it is (`--keep-subcharts`): tera
+    /// templates cannot call it.
+    pub kept: bool,
 }
 
 /// What the dot (or `$`) is where a call is made, as far as the analysis needs it.
@@ -104,6 +107,7 @@ impl Helpers {
                     let helper = Helper {
                         tera_name: tera_name(&name),
                         convention,
+                        kept: false,
                     };
                     (name, helper)
                 })
@@ -113,6 +117,15 @@ impl Helpers {
 
     pub fn get(&self, go_name: &str) -> Option<&Helper> {
         self.by_name.get(go_name)
+    }
+
+    /// Marks the helpers of charts that stay Go templates.
+    pub fn mark_kept(&mut self, parsed: &Parsed) {
+        for (name, _) in &parsed.defines {
+            if let Some(helper) = self.by_name.get_mut(name) {
+                helper.kept = true;
+            }
+        }
     }
 }
 

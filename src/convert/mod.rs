@@ -125,7 +125,14 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
         .flatten()
         .map(|(_, _, p)| p)
         .collect();
-    let helpers = helpers::Helpers::analyze(&all);
+    let mut helpers = helpers::Helpers::analyze(&all);
+    for (node, files) in nodes.iter().zip(&parsed) {
+        if !node.convert {
+            for (_, _, tree) in files.iter().flatten() {
+                helpers.mark_kept(tree);
+            }
+        }
+    }
 
     let losers = overridden_defines(&nodes, &parsed);
     let mut out = Conversion::default();

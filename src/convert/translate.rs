@@ -1177,6 +1177,12 @@ impl<'a> Translator<'a> {
 
     fn include_static(&mut self, name: &str, arg: Option<&Pipe>, pos: usize) -> Ex {
         let helper = self.helpers.get(name).cloned();
+        if helper.as_ref().is_some_and(|h| h.kept) {
+            self.finding(
+                pos,
+                format!("calls `{name}` of a subchart kept as Go templates (--keep-subcharts); tera templates cannot call Go helpers: convert that subchart too"),
+            );
+        }
         let tera_name = helper
             .as_ref()
             .map_or_else(|| super::helpers::tera_name(name), |h| h.tera_name.clone());
