@@ -241,6 +241,9 @@ struct Var {
     tera: String,
     loop_depth: usize,
     path: Option<Vec<Seg>>,
+    /// Where its map came from when it is shared with another value (`index $config
+    /// "receivers"`, `.Values.x`): changing it in place changes that value too in Go.
+    shared_from: Option<String>,
 }
 
 /// One tera tag of a translated Go tag: `{%`/`{{`/`{#`, its body, and its closer.
@@ -721,6 +724,7 @@ impl<'a> Translator<'a> {
             }
             [v] => {
                 let name = self.declare(v, item_path.clone());
+                self.mark_shared(&b.pipe);
                 parts.push(stmt(format!("for {name} in {}", iterable.text)));
                 name
             }
@@ -728,6 +732,7 @@ impl<'a> Translator<'a> {
                 let is_list = !walks_map;
                 let key = self.declare(k, None);
                 let name = self.declare(v, item_path.clone());
+                self.mark_shared(&b.pipe);
                 if is_list {
                     parts.push(stmt(format!("for {name} in {}", iterable.text)));
                     parts.push(stmt(format!("set {key} = loop.index0")));
@@ -825,8 +830,16 @@ impl<'a> Translator<'a> {
             tera: tera.clone(),
             loop_depth: self.loop_depth,
             path,
+            shared_from: None,
         });
         tera
+    }
+
+    /// The variable declared last holds a map of the ranged collection.
+    fn mark_shared(&mut self, pipe: &Pipe) {
+        if let Some(var) = self.vars.last_mut() {
+            var.shared_from = Some(format!("range {}", parse::pipe_string(pipe)));
+        }
     }
 
     fn var(&self, go: &str) -> Option<&Var> {
@@ -880,6 +893,9 @@ impl<'a> Translator<'a> {
             "set"
         };
         let name = self.declare(go, value.path.clone());
+        if let Some(var) = self.vars.last_mut() {
+            var.shared_from = shares_a_map(pipe).then(|| parse::pipe_string(pipe));
+        }
         vec![stmt(format!("{keyword} {name} = {}", value.text))]
     }
 
@@ -910,6 +926,12 @@ impl<'a> Translator<'a> {
             return None;
         }
         let var = self.var(v)?.clone();
+        if let Some(source) = &var.shared_from {
+            self.finding(
+                pos,
+                format!("`{f}` changes {v} in place, and {v} shares its map with `{source}`: in Go the change shows there too, in tera only {v} changes"),
+            );
+        }
         let mut value = self.command(cmd, None);
         // `set $a.b.c "k" v`: rebuild each map on the way down.
         for depth in (0..fields.len()).rev() {
@@ -1759,6 +1781,64 @@ fn clone_pipe(p: &Pipe) -> Pipe {
     }
 }
 
+/// Whether a declaration's value is (or may be) a map another value holds too: anything but
+/// a map or list made fresh (`dict`, `list`, `deepCopy`, `fromYaml`, `include`, literals…).
+fn shares_a_map(pipe: &Pipe) -> bool {
+    let Some(last) = pipe.cmds.last() else {
+        return false;
+    };
+    match last.args.first() {
+        // merge functions return their first map.
+        Some(Arg::Ident(_, f))
+            if matches!(
+                &**f,
+                "merge" | "mergeOverwrite" | "mustMerge" | "mustMergeOverwrite"
+            ) =>
+        {
+            match last.args.get(1) {
+                Some(Arg::Pipe(_, first)) => shares_a_map(first),
+                Some(
+                    Arg::Ident(..) | Arg::Str(..) | Arg::Number(..) | Arg::Bool(..) | Arg::Nil(_),
+                ) => false,
+                Some(_) => true,
+                // Piped: the piped value is the last argument; the first is a map given here.
+                None => false,
+            }
+        }
+        Some(Arg::Ident(_, f)) => !matches!(
+            &**f,
+            "dict"
+                | "list"
+                | "deepCopy"
+                | "mustDeepCopy"
+                | "fromYaml"
+                | "fromJson"
+                | "fromYamlArray"
+                | "fromJsonArray"
+                | "include"
+                | "tpl"
+                | "toYaml"
+                | "toJson"
+                | "printf"
+                | "print"
+                | "append"
+                | "mustAppend"
+                | "concat"
+                | "splitList"
+                | "until"
+                | "uniq"
+                | "without"
+                | "mustWithout"
+                | "keys"
+                | "values"
+        ),
+        Some(Arg::Field(..) | Arg::Variable(..) | Arg::Dot(_) | Arg::Chain(..) | Arg::Pipe(..)) => {
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Whether a helper's argument is just `.` or `$`.
 fn passes_dot(pipe: &Pipe) -> bool {
     matches!(&pipe.cmds[..], [cmd] if matches!(&cmd.args[..], [Arg::Dot(_)] | [Arg::Variable(_, _, _)] if match &cmd.args[0] { Arg::Variable(_, v, f) => &**v == "$" && f.is_empty(), _ => true }))
@@ -2032,5 +2112,30 @@ mod tests {
         );
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert!(findings[0].message.contains("(.Values)"), "{findings:?}");
+    }
+
+    #[test]
+    fn changing_a_map_another_value_holds_is_listed() {
+        let (_, findings) = tera(
+            "{{ $s := index .Values.cfg \"a\" }}{{ $_ := set $s \"k\" 1 }}\n{{ range $n, $p := .Values.cfg }}{{ $_ := unset $p \"k\" }}{{ end }}\n{{ $own := dict }}{{ $_ := set $own \"k\" 1 }}",
+            serde_json::json!({"cfg": {"a": {}}}),
+        );
+        let messages: Vec<(usize, &str)> = findings
+            .iter()
+            .map(|f| (f.line, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    1,
+                    "`set` changes $s in place, and $s shares its map with `$s := index .Values.cfg \"a\"`: in Go the change shows there too, in tera only $s changes"
+                ),
+                (
+                    2,
+                    "`unset` changes $p in place, and $p shares its map with `range $n, $p := .Values.cfg`: in Go the change shows there too, in tera only $p changes"
+                ),
+            ]
+        );
     }
 }
