@@ -48,6 +48,9 @@ enum Passed {
     Param(String),
     /// `.key` of the dict a helper was given.
     ParamKey(String, String),
+    /// `.` inside `range`/`with`: a loop item. Charts pass it by mistake to helpers that
+    /// otherwise get the root context, so it does not decide a convention on its own.
+    Item,
     Dict(Vec<(String, Passed)>),
     Other,
 }
@@ -66,16 +69,52 @@ pub fn tera_name(go_name: &str) -> String {
 impl Helpers {
     /// Infers every helper's convention from all the calls in `files`.
     pub fn analyze(files: &[&Parsed]) -> Helpers {
-        let mut calls: BTreeMap<String, Vec<Passed>> = BTreeMap::new();
+        let mut calls: BTreeMap<String, Vec<(Option<String>, Passed)>> = BTreeMap::new();
+        let mut fields: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut names = BTreeSet::new();
         for parsed in files {
-            walk(&parsed.root, &Dot::Root, &Dot::Root, &mut calls);
+            let mut walker = Walker {
+                calls: &mut calls,
+                fields: &mut fields,
+                vars: BTreeMap::new(),
+                caller: None,
+            };
+            walker.walk(&parsed.root, &Dot::Root, &Dot::Root);
             for (name, body) in &parsed.defines {
                 names.insert(name.clone());
                 let own = Dot::Param(name.clone());
-                walk(body, &own, &own, &mut calls);
+                walker.vars.clear();
+                walker.caller = Some(name.clone());
+                walker.walk(body, &own, &own);
             }
         }
+        // Only calls that can run decide: from templates, or from helpers they reach.
+        let mut live: BTreeSet<&str> = BTreeSet::new();
+        loop {
+            let before = live.len();
+            for (callee, from) in &calls {
+                if from
+                    .iter()
+                    .any(|(caller, _)| caller.as_deref().is_none_or(|c| live.contains(c)))
+                {
+                    live.insert(callee.as_str());
+                }
+            }
+            if live.len() == before {
+                break;
+            }
+        }
+        let calls: BTreeMap<String, Vec<Passed>> = calls
+            .iter()
+            .map(|(callee, from)| {
+                let passed = from
+                    .iter()
+                    .filter(|(caller, _)| caller.as_deref().is_none_or(|c| live.contains(c)))
+                    .map(|(_, p)| p.clone())
+                    .collect();
+                (callee.clone(), passed)
+            })
+            .collect();
         // Start from the most generous answer (whatever a helper hands on is the root) and
         // narrow it until nothing changes.
         let mut conventions: BTreeMap<String, Convention> = names
@@ -85,12 +124,40 @@ impl Helpers {
                 (n.clone(), infer(passed, &BTreeMap::new()))
             })
             .collect();
+        // A helper nothing runs takes what its body reads: `.context`, `.value` → parameters.
+        let unused: Vec<&String> = names
+            .iter()
+            .filter(|n| !live.contains(n.as_str()))
+            .collect();
+        let by_body = |name: &str| -> Convention {
+            let read: Vec<String> = fields
+                .get(name)
+                .map(|f| {
+                    f.iter()
+                        .filter(|k| !ROOT_FIELDS.contains(&k.as_str()))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if read.is_empty() {
+                Convention::Root
+            } else {
+                Convention::Params {
+                    keys: read,
+                    root_keys: BTreeSet::new(),
+                }
+            }
+        };
         // A helper passing its own dot on is Root only if it is Root itself: iterate.
         for _ in 0..16 {
             let mut changed = false;
             for name in &names {
                 let passed = calls.get(name).map(Vec::as_slice).unwrap_or(&[]);
-                let convention = infer(passed, &conventions);
+                let convention = if unused.contains(&name) {
+                    by_body(name)
+                } else {
+                    infer(passed, &conventions)
+                };
                 if conventions.get(name) != Some(&convention) {
                     conventions.insert(name.clone(), convention);
                     changed = true;
@@ -145,6 +212,15 @@ fn is_root(passed: &Passed, conventions: &BTreeMap<String, Convention>) -> bool 
 }
 
 fn infer(passed: &[Passed], conventions: &BTreeMap<String, Convention>) -> Convention {
+    let decisive: Vec<Passed> = passed
+        .iter()
+        .filter(|p| **p != Passed::Item)
+        .cloned()
+        .collect();
+    if decisive.is_empty() && !passed.is_empty() {
+        return Convention::Dot;
+    }
+    let passed = &decisive[..];
     // A helper handing on the dict it was given passes a dict with the same keys.
     let passed: Vec<Passed> = passed
         .iter()
@@ -202,57 +278,187 @@ fn infer(passed: &[Passed], conventions: &BTreeMap<String, Convention>) -> Conve
     Convention::Params { keys, root_keys }
 }
 
-fn walk(nodes: &[Node], dot: &Dot, dollar: &Dot, calls: &mut BTreeMap<String, Vec<Passed>>) {
-    for node in nodes {
-        match node {
-            Node::Action { pipe, .. } => pipe_calls(pipe, dot, dollar, calls),
-            Node::If(b) => {
-                pipe_calls(&b.pipe, dot, dollar, calls);
-                walk(&b.list, dot, dollar, calls);
-                if let Some(e) = &b.else_list {
-                    walk(e, dot, dollar, calls);
+/// Collects the calls of one file's template or define, knowing what its dot, `$` and
+/// variables stand for.
+struct Walker<'c> {
+    /// By helper: who calls it (`None`: a template) and what it is given.
+    calls: &'c mut BTreeMap<String, Vec<(Option<String>, Passed)>>,
+    /// By helper: the fields its body reads from its dot (`.context`, `.Values`).
+    fields: &'c mut BTreeMap<String, BTreeSet<String>>,
+    /// The helper being walked (`None`: a template).
+    caller: Option<String>,
+    /// Variables holding a context (`$root := .`, `$ctx := .context`).
+    vars: BTreeMap<String, Passed>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, nodes: &[Node], dot: &Dot, dollar: &Dot) {
+        for node in nodes {
+            match node {
+                Node::Action { pipe, .. } => {
+                    self.pipe_calls(pipe, dot, dollar);
+                    if let [var] = &pipe.decl[..] {
+                        let passed = self.classify_pipe(&undeclared(pipe), dot, dollar);
+                        if matches!(
+                            passed,
+                            Passed::Root | Passed::Param(_) | Passed::ParamKey(..)
+                        ) {
+                            self.vars.insert(var.to_string(), passed);
+                        } else {
+                            self.vars.remove(&**var);
+                        }
+                    }
+                }
+                Node::If(b) => {
+                    self.pipe_calls(&b.pipe, dot, dollar);
+                    self.walk(&b.list, dot, dollar);
+                    if let Some(e) = &b.else_list {
+                        self.walk(e, dot, dollar);
+                    }
+                }
+                Node::With(b) | Node::Range(b) => {
+                    self.pipe_calls(&b.pipe, dot, dollar);
+                    self.walk(&b.list, &Dot::Other, dollar);
+                    if let Some(e) = &b.else_list {
+                        self.walk(e, dot, dollar);
+                    }
+                }
+                Node::Template { name, pipe, .. } => {
+                    let passed = match pipe {
+                        Some(p) => self.classify_pipe(p, dot, dollar),
+                        None => Passed::Other,
+                    };
+                    let caller = self.caller.clone();
+                    self.calls
+                        .entry(name.to_string())
+                        .or_default()
+                        .push((caller, passed));
+                }
+                Node::Text { .. } | Node::Break(_) | Node::Continue(_) => {}
+            }
+        }
+    }
+
+    fn pipe_calls(&mut self, pipe: &Pipe, dot: &Dot, dollar: &Dot) {
+        for cmd in &pipe.cmds {
+            if let [Arg::Ident(_, f), Arg::Str(_, name), arg] = &cmd.args[..]
+                && (&**f == "include" || &**f == "template")
+            {
+                let passed = self.classify(arg, dot, dollar);
+                let caller = self.caller.clone();
+                self.calls
+                    .entry(name.to_string())
+                    .or_default()
+                    .push((caller, passed));
+            }
+            for arg in &cmd.args {
+                match arg {
+                    Arg::Field(_, f) if !f.is_empty() => self.reads(dot, &f[0]),
+                    Arg::Variable(_, v, f) if &**v == "$" && !f.is_empty() => {
+                        self.reads(dollar, &f[0])
+                    }
+                    Arg::Pipe(_, p) => self.pipe_calls(p, dot, dollar),
+                    Arg::Chain(_, inner, _) => {
+                        if let Arg::Pipe(_, p) = &**inner {
+                            self.pipe_calls(p, dot, dollar)
+                        }
+                    }
+                    _ => {}
                 }
             }
-            Node::With(b) | Node::Range(b) => {
-                pipe_calls(&b.pipe, dot, dollar, calls);
-                walk(&b.list, &Dot::Other, dollar, calls);
-                if let Some(e) = &b.else_list {
-                    walk(e, dot, dollar, calls);
+        }
+    }
+
+    /// Notes that a helper's body reads `field` of its own dot.
+    fn reads(&mut self, dot: &Dot, field: &str) {
+        if let Dot::Param(name) = dot {
+            self.fields
+                .entry(name.clone())
+                .or_default()
+                .insert(field.to_string());
+        }
+    }
+
+    fn classify(&self, arg: &Arg, dot: &Dot, dollar: &Dot) -> Passed {
+        match arg {
+            Arg::Dot(_) if *dot == Dot::Other => Passed::Item,
+            // A subchart's context (`.Subcharts.sub`) is a root context too.
+            Arg::Field(_, fields) if is_subchart(fields) && *dot == Dot::Root => Passed::Root,
+            Arg::Variable(_, v, fields)
+                if &**v == "$" && is_subchart(fields) && *dollar == Dot::Root =>
+            {
+                Passed::Root
+            }
+            Arg::Dot(_) => from_dot(dot),
+            Arg::Variable(_, v, fields) if &**v == "$" && fields.is_empty() => from_dot(dollar),
+            Arg::Variable(_, v, fields) if fields.is_empty() => {
+                self.vars.get(&**v).cloned().unwrap_or(Passed::Other)
+            }
+            Arg::Field(_, fields) if fields.len() == 1 => match dot {
+                Dot::Param(name) => Passed::ParamKey(name.clone(), fields[0].to_string()),
+                _ => Passed::Other,
+            },
+            Arg::Variable(_, v, fields) if &**v == "$" && fields.len() == 1 => match dollar {
+                Dot::Param(name) => Passed::ParamKey(name.clone(), fields[0].to_string()),
+                _ => Passed::Other,
+            },
+            Arg::Pipe(_, p) => self.classify_pipe(p, dot, dollar),
+            _ => Passed::Other,
+        }
+    }
+
+    fn classify_pipe(&self, pipe: &Pipe, dot: &Dot, dollar: &Dot) -> Passed {
+        if !pipe.decl.is_empty() || pipe.cmds.len() != 1 {
+            return Passed::Other;
+        }
+        let args = &pipe.cmds[0].args;
+        match &args[..] {
+            [single] => self.classify(single, dot, dollar),
+            [Arg::Ident(_, f), Arg::Field(_, fields), Arg::Str(..)]
+                if &**f == "index" && fields.len() == 1 && &*fields[0] == "Subcharts" =>
+            {
+                Passed::Root
+            }
+            [Arg::Ident(_, f), rest @ ..] if &**f == "dict" && rest.len().is_multiple_of(2) => {
+                let mut entries = Vec::new();
+                for pair in rest.chunks(2) {
+                    let Arg::Str(_, key) = &pair[0] else {
+                        return Passed::Other;
+                    };
+                    entries.push((key.to_string(), self.classify(&pair[1], dot, dollar)));
                 }
+                Passed::Dict(entries)
             }
-            Node::Template { name, pipe, .. } => {
-                let passed = match pipe {
-                    Some(p) => classify_pipe(p, dot, dollar),
-                    None => Passed::Other,
-                };
-                calls.entry(name.to_string()).or_default().push(passed);
-            }
-            Node::Text { .. } | Node::Break(_) | Node::Continue(_) => {}
+            _ => Passed::Other,
         }
     }
 }
 
-fn pipe_calls(pipe: &Pipe, dot: &Dot, dollar: &Dot, calls: &mut BTreeMap<String, Vec<Passed>>) {
-    for cmd in &pipe.cmds {
-        if let [Arg::Ident(_, f), Arg::Str(_, name), arg] = &cmd.args[..]
-            && (&**f == "include" || &**f == "template")
-        {
-            calls
-                .entry(name.to_string())
-                .or_default()
-                .push(classify(arg, dot, dollar));
-        }
-        for arg in &cmd.args {
-            match arg {
-                Arg::Pipe(_, p) => pipe_calls(p, dot, dollar, calls),
-                Arg::Chain(_, inner, _) => {
-                    if let Arg::Pipe(_, p) = &**inner {
-                        pipe_calls(p, dot, dollar, calls)
-                    }
-                }
-                _ => {}
-            }
-        }
+/// The root context's fields: a helper reading only these takes the root context.
+const ROOT_FIELDS: [&str; 7] = [
+    "Values",
+    "Release",
+    "Chart",
+    "Capabilities",
+    "Template",
+    "Files",
+    "Subcharts",
+];
+
+/// A declaration's pipeline without its variables (`$x := P` → `P`).
+fn undeclared(pipe: &Pipe) -> Pipe {
+    Pipe {
+        pos: pipe.pos,
+        is_assign: false,
+        decl: Box::new([]),
+        cmds: pipe
+            .cmds
+            .iter()
+            .map(|c| crate::engine::gotmpl::parse::Command {
+                pos: c.pos,
+                args: c.args.iter().map(super::translate::clone_arg).collect(),
+            })
+            .collect(),
     }
 }
 
@@ -264,58 +470,8 @@ fn from_dot(dot: &Dot) -> Passed {
     }
 }
 
-fn classify(arg: &Arg, dot: &Dot, dollar: &Dot) -> Passed {
-    match arg {
-        // A subchart's context (`.Subcharts.sub`) is a root context too.
-        Arg::Field(_, fields) if is_subchart(fields) && *dot == Dot::Root => Passed::Root,
-        Arg::Variable(_, v, fields)
-            if &**v == "$" && is_subchart(fields) && *dollar == Dot::Root =>
-        {
-            Passed::Root
-        }
-        Arg::Dot(_) => from_dot(dot),
-        Arg::Variable(_, v, fields) if &**v == "$" && fields.is_empty() => from_dot(dollar),
-        Arg::Field(_, fields) if fields.len() == 1 => match dot {
-            Dot::Param(name) => Passed::ParamKey(name.clone(), fields[0].to_string()),
-            _ => Passed::Other,
-        },
-        Arg::Variable(_, v, fields) if &**v == "$" && fields.len() == 1 => match dollar {
-            Dot::Param(name) => Passed::ParamKey(name.clone(), fields[0].to_string()),
-            _ => Passed::Other,
-        },
-        Arg::Pipe(_, p) => classify_pipe(p, dot, dollar),
-        _ => Passed::Other,
-    }
-}
-
 fn is_subchart(fields: &[Box<str>]) -> bool {
     fields.len() == 2 && &*fields[0] == "Subcharts"
-}
-
-fn classify_pipe(pipe: &Pipe, dot: &Dot, dollar: &Dot) -> Passed {
-    if !pipe.decl.is_empty() || pipe.cmds.len() != 1 {
-        return Passed::Other;
-    }
-    let args = &pipe.cmds[0].args;
-    match &args[..] {
-        [single] => classify(single, dot, dollar),
-        [Arg::Ident(_, f), Arg::Field(_, fields), Arg::Str(..)]
-            if &**f == "index" && fields.len() == 1 && &*fields[0] == "Subcharts" =>
-        {
-            Passed::Root
-        }
-        [Arg::Ident(_, f), rest @ ..] if &**f == "dict" && rest.len() % 2 == 0 => {
-            let mut entries = Vec::new();
-            for pair in rest.chunks(2) {
-                let Arg::Str(_, key) = &pair[0] else {
-                    return Passed::Other;
-                };
-                entries.push((key.to_string(), classify(&pair[1], dot, dollar)));
-            }
-            Passed::Dict(entries)
-        }
-        _ => Passed::Other,
-    }
 }
 
 #[cfg(test)]
@@ -348,6 +504,30 @@ mod tests {
         };
         assert_eq!(keys, &["image", "context", "extra"]);
         assert_eq!(root_keys.iter().collect::<Vec<_>>(), vec!["context"]);
+    }
+
+    #[test]
+    fn a_root_alias_or_a_stray_loop_item_keeps_a_helper_on_the_root() {
+        let h = analyze(
+            r#"{{ define "a" }}{{ .Chart.Name }}{{ end }}{{ $root := . }}{{ range .Values.x }}{{ include "a" $root }}{{ include "a" . }}{{ end }}"#,
+        );
+        assert_eq!(h.get("a").unwrap().convention, Convention::Root);
+    }
+
+    #[test]
+    fn a_helper_nothing_calls_takes_what_its_body_reads() {
+        let h = analyze(
+            r#"{{ define "dead" }}{{ .context.Values.x }}{{ include "other" .context }}{{ end }}{{ define "other" }}{{ .Values.y }}{{ end }}{{ include "other" . }}"#,
+        );
+        assert_eq!(
+            h.get("dead").unwrap().convention,
+            Convention::Params {
+                keys: vec!["context".into()],
+                root_keys: BTreeSet::new()
+            }
+        );
+        // Its call does not make `other` take anything but the root.
+        assert_eq!(h.get("other").unwrap().convention, Convention::Root);
     }
 
     #[test]

@@ -244,6 +244,8 @@ struct Var {
     /// Where its map came from when it is shared with another value (`index $config
     /// "receivers"`, `.Values.x`): changing it in place changes that value too in Go.
     shared_from: Option<String>,
+    /// Declared as the root context (`$root := .`).
+    root_alias: bool,
 }
 
 /// One tera tag of a translated Go tag: `{%`/`{{`/`{#`, its body, and its closer.
@@ -831,8 +833,39 @@ impl<'a> Translator<'a> {
             loop_depth: self.loop_depth,
             path,
             shared_from: None,
+            root_alias: false,
         });
         tera
+    }
+
+    /// Whether a pipeline is just the root context: `.` or `$` at the root, a dict key that
+    /// always holds it, or an alias of it.
+    fn is_root_value(&self, pipe: &Pipe) -> bool {
+        let [cmd] = &pipe.cmds[..] else { return false };
+        match &cmd.args[..] {
+            [Arg::Dot(_)] => matches!(self.dot, DotIs::Root),
+            [Arg::Variable(_, v, f)] if &**v == "$" => match (&self.dollar, &f[..]) {
+                (DotIs::Root, []) => true,
+                (DotIs::Params(_, root_keys), [key]) => root_keys.contains(&**key),
+                _ => false,
+            },
+            [Arg::Variable(_, v, f)] => {
+                f.is_empty() && self.var(v).is_some_and(|var| var.root_alias)
+            }
+            [Arg::Field(_, f)] => {
+                matches!(&self.dot, DotIs::Params(_, root_keys) if f.len() == 1 && root_keys.contains(&*f[0]))
+            }
+            [Arg::Pipe(_, inner)] => self.is_root_value(inner),
+            _ => false,
+        }
+    }
+
+    /// What the dot is, in tera, for messages.
+    fn dot_text(&self) -> String {
+        match &self.dot {
+            DotIs::Value(ex) => format!("`{}`", ex.text),
+            _ => "the root context".into(),
+        }
     }
 
     /// The variable declared last holds a map of the ranged collection.
@@ -874,8 +907,22 @@ impl<'a> Translator<'a> {
         if let Some(parts) = self.mutation(pipe, pos) {
             return parts;
         }
-        let value = self.pipe_value(pipe, false);
         let go = &pipe.decl[0];
+        // `$root := .`: an alias of the root context; uses read the root directly.
+        if !pipe.is_assign && pipe.decl.len() == 1 && self.is_root_value(pipe) {
+            self.declare(go, None);
+            if let Some(var) = self.vars.last_mut() {
+                var.root_alias = true;
+            }
+            return vec![Part {
+                open: "{#",
+                body: format!(
+                    "{go} is the root context: Values, Release, Chart… are used directly"
+                ),
+                close: "#}",
+            }];
+        }
+        let value = self.pipe_value(pipe, false);
         if pipe.is_assign
             && let Some(var) = self.var(go)
         {
@@ -1064,6 +1111,7 @@ impl<'a> Translator<'a> {
                 self.access(&dollar, fields, *pos)
             }
             Arg::Variable(pos, v, fields) => match self.var(v).cloned() {
+                Some(var) if var.root_alias => self.access(&DotIs::Root, fields, *pos),
                 Some(var) => {
                     let mut ex = Ex::atom(var.tera.clone());
                     ex.path = var.path.clone();
@@ -1223,6 +1271,15 @@ impl<'a> Translator<'a> {
                 let placeholder = subchart_placeholder(name, &context.text);
                 return Ex::atom(format!("{}{placeholder})", &call[..call.len() - 1]));
             }
+            (Convention::Root, Some(pipe))
+                if passes_dot(pipe) && matches!(self.dot, DotIs::Value(_)) =>
+            {
+                self.finding(
+                    pos,
+                    format!("passes `.` (here {}) to `{name}`, which everywhere else gets the root context; the converted call passes the root context", self.dot_text()),
+                );
+                self.hand_root(name);
+            }
             (Convention::Root, _) => self.hand_root(name),
             (Convention::Params { keys, root_keys }, Some(pipe))
                 if passes_dot(pipe) && matches!(self.dot, DotIs::Params(..)) =>
@@ -1309,15 +1366,7 @@ impl<'a> Translator<'a> {
         match name {
             "include" => {
                 if let Some(Arg::Str(_, helper)) = raw.first() {
-                    let arg = raw.get(1).map(|a| Pipe {
-                        pos: a.pos(),
-                        is_assign: false,
-                        decl: Box::new([]),
-                        cmds: Box::new([Command {
-                            pos: a.pos(),
-                            args: Box::new([clone_arg(a)]),
-                        }]),
-                    });
+                    let arg = raw.get(1).map(arg_pipe);
                     return self.include_static(helper, arg.as_ref(), pos);
                 }
                 let dynamic = raw
@@ -1346,17 +1395,7 @@ impl<'a> Translator<'a> {
                     xs.extend(piped);
                 }
                 let text = xs.into_iter().next().unwrap_or_else(|| Ex::atom("\"\""));
-                let root_ctx = match raw.get(1) {
-                    None => true,
-                    Some(Arg::Dot(_)) => matches!(self.dot, DotIs::Root),
-                    Some(Arg::Variable(_, v, f)) if &**v == "$" && f.is_empty() => {
-                        matches!(self.dollar, DotIs::Root)
-                    }
-                    Some(Arg::Field(_, f)) => {
-                        matches!(&self.dot, DotIs::Params(_, root_keys) if f.len() == 1 && root_keys.contains(&*f[0]))
-                    }
-                    _ => false,
-                };
+                let root_ctx = raw.get(1).is_none_or(|a| self.is_root_value(&arg_pipe(a)));
                 self.use_all_roots();
                 if let Some(key) = go_template_text(self.values, "Values")
                     && !self.reported_tpl
@@ -1750,7 +1789,20 @@ fn variables(nodes: &[Node], declared: &mut BTreeSet<String>, reassigned: &mut B
     }
 }
 
-fn clone_arg(a: &Arg) -> Arg {
+/// One argument as a pipeline of its own.
+fn arg_pipe(a: &Arg) -> Pipe {
+    Pipe {
+        pos: a.pos(),
+        is_assign: false,
+        decl: Box::new([]),
+        cmds: Box::new([Command {
+            pos: a.pos(),
+            args: Box::new([clone_arg(a)]),
+        }]),
+    }
+}
+
+pub(crate) fn clone_arg(a: &Arg) -> Arg {
     match a {
         Arg::Field(p, f) => Arg::Field(*p, f.clone()),
         Arg::Variable(p, v, f) => Arg::Variable(*p, v.clone(), f.clone()),
@@ -1911,7 +1963,10 @@ fn singular(name: &str) -> String {
     {
         return format!("{stem}y");
     }
-    if name.len() > 3 && name.ends_with('s') && !name.ends_with("ss") {
+    if name.len() > 1
+        && name.ends_with('s')
+        && !["ss", "us", "is"].iter().any(|e| name.ends_with(e))
+    {
         return name[..name.len() - 1].to_string();
     }
     if name == "item" {
@@ -2112,6 +2167,19 @@ mod tests {
         );
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert!(findings[0].message.contains("(.Values)"), "{findings:?}");
+    }
+
+    #[test]
+    fn a_root_alias_reads_the_root_directly() {
+        let (out, findings) = tera(
+            "{{- $root := . -}}\n{{ range .Values.xs }}{{ $root.Release.Name }}-{{ . }}{{ end }}",
+            serde_json::json!({"xs": ["a"]}),
+        );
+        assert_eq!(
+            out,
+            "{#- $root is the root context: Values, Release, Chart… are used directly -#}\n{% for x in Values.xs %}{{ Release.Name }}-{{ x }}{% endfor %}"
+        );
+        assert!(findings.is_empty(), "{findings:?}");
     }
 
     #[test]
