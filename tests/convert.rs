@@ -408,3 +408,27 @@ fn kept_subcharts_stay_go_templates_and_calls_into_them_are_listed() {
     let original = std::fs::read(twin.join("charts/frontend/templates/deployment.yaml")).unwrap();
     assert_eq!(kept, original);
 }
+
+#[test]
+fn common_helm_constructs_convert_to_the_same_bytes() {
+    let out = rudder(&["convert", "testdata/convert/patterns", "--check"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert_eq!(
+        proof_rows(&stdout)[1..],
+        [("default values".to_string(), "identical".to_string())],
+        "{stdout}"
+    );
+    // The only remark: values given to `tpl` keep helm's syntax, which is no difference.
+    let remarks: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("patterns/"))
+        .collect();
+    assert_eq!(remarks.len(), 1, "{stdout}");
+    assert!(
+        remarks[0].starts_with(
+            "patterns/templates/cm.yaml:19: note: values rendered by `tpl` keep helm's syntax"
+        ),
+        "{stdout}"
+    );
+}

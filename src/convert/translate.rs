@@ -17,6 +17,8 @@ pub struct Finding {
     pub file: String,
     pub line: usize,
     pub message: String,
+    /// Converted faithfully, but worth knowing (`tpl(go=true)`); not something to check.
+    pub note: bool,
 }
 
 /// The root context's parts a component can take implicitly.
@@ -454,7 +456,15 @@ impl<'a> Translator<'a> {
             file: self.file.to_string(),
             line,
             message: message.into(),
+            note: false,
         });
+    }
+
+    fn note(&mut self, pos: usize, message: impl Into<String>) {
+        self.finding(pos, message);
+        if let Some(last) = self.findings.last_mut() {
+            last.note = true;
+        }
     }
 
     fn tag_at(&self, pos: usize) -> Option<usize> {
@@ -857,6 +867,30 @@ impl<'a> Translator<'a> {
             }
             [Arg::Pipe(_, inner)] => self.is_root_value(inner),
             _ => false,
+        }
+    }
+
+    /// helm reads numbers from values as float64, so `printf "%d"` of one prints
+    /// `%!d(float64=80)` there; tera keeps whole numbers whole and prints `80`.
+    fn printf_integer_verbs(&mut self, xs: &[Ex], pos: usize) {
+        static VERB: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"%[-+# 0-9.*\[\]]*[dxXoObcqU]").expect("valid regex")
+        });
+        if !VERB.is_match(&xs[0].text) {
+            return;
+        }
+        for arg in &xs[1..] {
+            let Some(path) = &arg.path else { continue };
+            if let Some(n) = resolve(self.values, path)
+                .into_iter()
+                .find(|v| v.is_number())
+            {
+                self.finding(
+                    pos,
+                    format!("printf {} of {} ({n} in the default values): helm reads numbers from values as float64 and prints `%!d(float64={n})` for an integer verb; tera prints the number", xs[0].text, arg.text),
+                );
+                return;
+            }
         }
     }
 
@@ -1401,7 +1435,7 @@ impl<'a> Translator<'a> {
                     && !self.reported_tpl
                 {
                     self.reported_tpl = true;
-                    self.finding(pos, format!("values rendered by `tpl` keep helm's syntax ({key} holds Go template text): `tpl(go=true)` translates them when rendering; once the values are tera, drop `go=true`"));
+                    self.note(pos, format!("values rendered by `tpl` keep helm's syntax ({key} holds Go template text): `tpl(go=true)` translates them when rendering; once the values are tera, drop `go=true`"));
                 }
                 // Values users wrote for the helm chart keep working: `go=true`.
                 let go = Ex::atom("true");
@@ -1479,6 +1513,7 @@ impl<'a> Translator<'a> {
                 concatenation(&xs[0].text, &xs[1..])
             }
             ("printf", k) if k >= 1 => {
+                self.printf_integer_verbs(&xs, pos);
                 let args = self.list(&xs[1..]);
                 if k == 1 {
                     function(name, &[("format", &xs[0])])
@@ -2167,6 +2202,23 @@ mod tests {
         );
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert!(findings[0].message.contains("(.Values)"), "{findings:?}");
+    }
+
+    #[test]
+    fn printf_integer_verbs_of_numbers_from_values_are_listed() {
+        let (out, findings) = tera(
+            "{{ printf \"%d\" .Values.port }} {{ printf \"%v\" .Values.port }}",
+            serde_json::json!({"port": 80}),
+        );
+        assert_eq!(
+            out,
+            "{{ printf(format=\"%d\", args=[Values.port]) }} {{ printf(format=\"%v\", args=[Values.port]) }}"
+        );
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].message.contains("prints `%!d(float64=80)`"),
+            "{findings:?}"
+        );
     }
 
     #[test]
