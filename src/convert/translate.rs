@@ -1172,7 +1172,7 @@ impl<'a> Translator<'a> {
                 let inner_condition = self.in_condition;
                 self.pipe_value(p, inner_condition)
             }
-            Arg::Chain(pos, inner, fields) => {
+            Arg::Chain(_, inner, fields) => {
                 let base = self.arg(inner);
                 let names: Vec<&str> = fields.iter().map(|f| &**f).collect();
                 match &names[..] {
@@ -1192,7 +1192,6 @@ impl<'a> Translator<'a> {
                     _ => {
                         let name = self.temp("value");
                         self.pre.push(stmt(format!("set {name} = {}", base.text)));
-                        let _ = pos;
                         append_fields(Ex::atom(name), fields)
                     }
                 }
@@ -1461,9 +1460,6 @@ impl<'a> Translator<'a> {
 
     fn library_call(&mut self, name: &str, xs: Vec<Ex>, is_piped: bool, pos: usize) -> Ex {
         let n = xs.len();
-        let last = xs.last().cloned();
-        let s = |k: &str| Ex::atom(string_literal(k));
-        let _ = s;
         match (name, n) {
             (
                 "quote" | "squote" | "toYaml" | "toJson" | "toPrettyJson" | "toString" | "int"
@@ -1662,10 +1658,8 @@ impl<'a> Translator<'a> {
                 ex
             }
             _ => {
-                if !crate::engine::library::Funcs::helm().contains(name) {
-                    self.finding(pos, format!("`{name}` has no tera equivalent"));
-                }
-                let _ = last;
+                // Every function a template parses with is in the library, which tera
+                // charts call as `name(args=[…])`.
                 if xs.is_empty() {
                     function(name, &[])
                 } else if is_piped && !TERA_FILTERS.contains(&name) {
