@@ -431,11 +431,7 @@ impl Cluster {
             r.kind, r.name
         ));
         let list = self
-            .retrying(|| async {
-                api.list(&params)
-                    .await
-                    .map_err(|e| translate(e, &self.request("list events of", r)))
-            })
+            .list_retrying(&api, &params, "list events of", r)
             .await?;
         Ok(list
             .items
@@ -498,13 +494,7 @@ impl Cluster {
         if let Some(sel) = label_selector {
             params = params.labels(sel);
         }
-        let list = self
-            .retrying(|| async {
-                api.list(&params)
-                    .await
-                    .map_err(|e| translate(e, &self.request("list", r)))
-            })
-            .await?;
+        let list = self.list_retrying(&api, &params, "list", r).await?;
         let items = list
             .items
             .into_iter()
@@ -522,19 +512,32 @@ impl Cluster {
         Ok((items, list.metadata.resource_version.unwrap_or_default()))
     }
 
+    /// One list call, retried on transient faults; a failure names `verb` and `r`.
+    async fn list_retrying<K>(
+        &self,
+        api: &Api<K>,
+        params: &ListParams,
+        verb: &str,
+        r: &ObjectRef,
+    ) -> Result<kube::core::ObjectList<K>, KubeError>
+    where
+        K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        self.retrying(|| async {
+            api.list(params)
+                .await
+                .map_err(|e| translate(e, &self.request(verb, r)))
+        })
+        .await
+    }
+
     /// Whether any object of `r`'s kind exists (in `r.namespace`, or anywhere when None),
     /// asking the server for one at most.
     pub async fn any_exists(&self, r: &ObjectRef) -> Result<bool, KubeError> {
         let resolved = self.resolve(&r.api_version, &r.kind).await?;
         let api = self.api(&resolved, r.namespace.as_deref());
         let params = ListParams::default().limit(1);
-        let list = self
-            .retrying(|| async {
-                api.list(&params)
-                    .await
-                    .map_err(|e| translate(e, &self.request("list", r)))
-            })
-            .await?;
+        let list = self.list_retrying(&api, &params, "list", r).await?;
         Ok(!list.items.is_empty())
     }
 
