@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::gotmpl::parse::{Arg, Node, Parsed, Pipe};
+use crate::engine::gotmpl::parse::{Arg, Command, Node, Parsed, Pipe};
 
 /// How a helper receives its dot.
 #[derive(Debug, Clone, PartialEq)]
@@ -298,7 +298,7 @@ impl Walker<'_> {
                 Node::Action { pipe, .. } => {
                     self.pipe_calls(pipe, dot, dollar);
                     if let [var] = &pipe.decl[..] {
-                        let passed = self.classify_pipe(&undeclared(pipe), dot, dollar);
+                        let passed = self.classify_cmds(&pipe.cmds, dot, dollar);
                         if matches!(
                             passed,
                             Passed::Root | Passed::Param(_) | Passed::ParamKey(..)
@@ -408,10 +408,18 @@ impl Walker<'_> {
     }
 
     fn classify_pipe(&self, pipe: &Pipe, dot: &Dot, dollar: &Dot) -> Passed {
-        if !pipe.decl.is_empty() || pipe.cmds.len() != 1 {
+        if !pipe.decl.is_empty() {
             return Passed::Other;
         }
-        let args = &pipe.cmds[0].args;
+        self.classify_cmds(&pipe.cmds, dot, dollar)
+    }
+
+    /// What a pipeline's commands make, whatever variables they are stored in.
+    fn classify_cmds(&self, cmds: &[Command], dot: &Dot, dollar: &Dot) -> Passed {
+        let [cmd] = cmds else {
+            return Passed::Other;
+        };
+        let args = &cmd.args;
         match &args[..] {
             [single] => self.classify(single, dot, dollar),
             [Arg::Ident(_, f), Arg::Field(_, fields), Arg::Str(..)]
@@ -445,23 +453,6 @@ const ROOT_FIELDS: [&str; 7] = [
     "Subcharts",
 ];
 
-/// A declaration's pipeline without its variables (`$x := P` → `P`).
-fn undeclared(pipe: &Pipe) -> Pipe {
-    Pipe {
-        pos: pipe.pos,
-        is_assign: false,
-        decl: Box::new([]),
-        cmds: pipe
-            .cmds
-            .iter()
-            .map(|c| crate::engine::gotmpl::parse::Command {
-                pos: c.pos,
-                args: c.args.iter().map(super::translate::clone_arg).collect(),
-            })
-            .collect(),
-    }
-}
-
 fn from_dot(dot: &Dot) -> Passed {
     match dot {
         Dot::Root => Passed::Root,
@@ -479,9 +470,7 @@ mod tests {
     use super::*;
 
     fn analyze(src: &str) -> Helpers {
-        let funcs = crate::engine::library::Funcs::helm();
-        let known = |n: &str| funcs.contains(n) || matches!(n, "include" | "tpl" | "required");
-        let parsed = crate::engine::gotmpl::parse::parse(src, &known).unwrap();
+        let parsed = crate::convert::parse_go(src).unwrap();
         Helpers::analyze(&[&parsed])
     }
 

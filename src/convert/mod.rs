@@ -94,9 +94,6 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
         return Err(ConvertError::AlreadyTera(chart.name().to_string()));
     }
     let nodes = tree(chart, keep_subcharts);
-    let funcs = Funcs::helm();
-    let names = funcs.names();
-    let known = |f: &str| is_builtin_name(f) || names.contains(f);
 
     // Parse every Go template of the tree: helpers are shared by all of them.
     let mut parsed: Vec<Vec<ParsedTemplate>> = Vec::new();
@@ -110,7 +107,7 @@ pub fn convert(chart: &Chart, keep_subcharts: bool) -> Result<Conversion, Conver
             }
             let src = std::str::from_utf8(&file.data)
                 .map_err(|_| ConvertError::NotText(display.clone()))?;
-            let tree = parse::parse(src, &known).map_err(|e| ConvertError::Parse {
+            let tree = parse_go(src).map_err(|e| ConvertError::Parse {
                 file: display.clone(),
                 line: e.line,
                 message: e.message,
@@ -216,13 +213,18 @@ fn overridden_defines<'a>(
     losers
 }
 
+/// Parses Go template text as helm does, knowing every function of the library (built
+/// once: `tpl(go=true)` parses on the render path).
+pub(crate) fn parse_go(src: &str) -> Result<Parsed, parse::ParseError> {
+    static NAMES: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| Funcs::helm().names());
+    parse::parse(src, &|f| is_builtin_name(f) || NAMES.contains(f))
+}
+
 /// Go template text (a value rendered by `tpl`) as tera text, for `tpl(go=true)`: a
 /// converted chart keeps rendering values written for the helm chart.
 pub fn translate_text(src: &str) -> Result<String, String> {
-    let funcs = Funcs::helm();
-    let names = funcs.names();
-    let known = |f: &str| is_builtin_name(f) || names.contains(f);
-    let tree = parse::parse(src, &known).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let tree = parse_go(src).map_err(|e| format!("line {}: {}", e.line, e.message))?;
     let helpers = helpers::Helpers::analyze(&[&tree]);
     let translated = translate::translate(
         src,

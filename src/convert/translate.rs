@@ -21,15 +21,9 @@ pub struct Finding {
     pub note: bool,
 }
 
-/// The root context's parts a component can take implicitly.
-pub const ROOTS: [&str; 6] = [
-    "Values",
-    "Release",
-    "Chart",
-    "Capabilities",
-    "Template",
-    "Subcharts",
-];
+/// The root context's parts a component can take implicitly (`@Values`, …): the names
+/// tera's `include` fills from the caller's scope.
+pub(crate) use crate::engine::tera::functions::SCOPE_NAMES as ROOTS;
 
 /// What a helper's body uses of the root context, to declare its implicit parameters.
 #[derive(Debug, Default, Clone)]
@@ -385,35 +379,39 @@ pub fn fill_headers(texts: &mut [String], helpers: &Helpers, uses: &BTreeMap<Str
     }
     for text in texts.iter_mut() {
         if text.contains('\u{2}') {
-            *text = fill_subchart_calls(text, &needs);
+            *text = fill_placeholders(text, '\u{2}', 2, |p| subchart_arguments(p, &needs));
         }
-        if !text.contains('\u{1}') {
-            continue;
-        }
-        for (name, helper) in &helpers.by_name {
-            let placeholder = header_placeholder(name);
-            if !text.contains(&placeholder) {
-                continue;
-            }
-            let mut params: Vec<String> = match &helper.convention {
-                Convention::Root => Vec::new(),
-                Convention::Params { keys, root_keys } => keys
-                    .iter()
-                    .filter(|k| !root_keys.contains(*k))
-                    .map(|k| format!("{}=none", parameter(k)))
-                    .collect(),
-                Convention::Dot => vec!["ctx".into()],
-            };
-            let implicit = needs.get(name.as_str()).cloned().unwrap_or_default();
-            params.extend(
-                ROOTS
-                    .iter()
-                    .filter(|r| implicit.contains(*r))
-                    .map(|r| format!("@{r}")),
-            );
-            *text = text.replace(&placeholder, &params.join(", "));
+        if text.contains('\u{1}') {
+            *text = fill_placeholders(text, '\u{1}', 1, |p| {
+                component_parameters(p[0], helpers, &needs)
+            });
         }
     }
+}
+
+/// A component's parameters: its convention's, then the implicit root parts it needs.
+fn component_parameters(
+    go_name: &str,
+    helpers: &Helpers,
+    needs: &BTreeMap<&str, BTreeSet<&'static str>>,
+) -> String {
+    let mut params: Vec<String> = match helpers.get(go_name).map(|h| &h.convention) {
+        Some(Convention::Params { keys, root_keys }) => keys
+            .iter()
+            .filter(|k| !root_keys.contains(*k))
+            .map(|k| format!("{}=none", parameter(k)))
+            .collect(),
+        Some(Convention::Dot) => vec!["ctx".into()],
+        _ => Vec::new(),
+    };
+    let implicit = needs.get(go_name).cloned().unwrap_or_default();
+    params.extend(
+        ROOTS
+            .iter()
+            .filter(|r| implicit.contains(*r))
+            .map(|r| format!("@{r}")),
+    );
+    params.join(", ")
 }
 
 /// The placeholder an `include` of a subchart helper carries for the implicit parameters
@@ -422,28 +420,42 @@ fn subchart_placeholder(go_name: &str, context: &str) -> String {
     format!("\u{2}{go_name}\u{2}{context}\u{2}")
 }
 
-/// `include(name="sub.x"<placeholder>)` → `include(name="sub.x", Values=ctx.Values, …)`
-/// for the parts of the root the helper needs (`Template` stays the caller's).
-fn fill_subchart_calls(text: &str, needs: &BTreeMap<&str, BTreeSet<&'static str>>) -> String {
+/// For `include(name="sub.x"<placeholder>)`: `, Values=ctx.Values, …` for the parts of the
+/// root the helper needs (`Template` stays the caller's).
+fn subchart_arguments(parts: &[&str], needs: &BTreeMap<&str, BTreeSet<&'static str>>) -> String {
+    let (name, context) = (parts[0], parts.get(1).copied().unwrap_or_default());
+    let needed = needs
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| ROOTS.iter().copied().collect());
+    ["Values", "Release", "Chart", "Capabilities"]
+        .iter()
+        .filter(|r| needed.contains(*r))
+        .map(|root| format!(", {root}={context}.{root}"))
+        .collect()
+}
+
+/// Replaces every placeholder — `marker`, then `fields` parts each closed by `marker` —
+/// with `fill(parts)`.
+fn fill_placeholders(
+    text: &str,
+    marker: char,
+    fields: usize,
+    fill: impl Fn(&[&str]) -> String,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find('\u{2}') {
+    while let Some(start) = rest.find(marker) {
         out.push_str(&rest[..start]);
-        let mut parts = rest[start + 1..].splitn(3, '\u{2}');
-        let (name, context, tail) = (
-            parts.next().unwrap_or_default(),
-            parts.next().unwrap_or_default(),
-            parts.next().unwrap_or_default(),
-        );
-        let needed = needs
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| ROOTS.iter().copied().collect());
-        let from_context = ["Values", "Release", "Chart", "Capabilities"];
-        for root in from_context.iter().filter(|r| needed.contains(*r)) {
-            out.push_str(&format!(", {root}={context}.{root}"));
-        }
-        rest = tail;
+        let mut parts: Vec<&str> = rest[start + marker.len_utf8()..]
+            .splitn(fields + 1, marker)
+            .collect();
+        rest = if parts.len() > fields {
+            parts.pop().unwrap_or_default()
+        } else {
+            ""
+        };
+        out.push_str(&fill(&parts));
     }
     out.push_str(rest);
     out
@@ -787,7 +799,7 @@ impl<'a> Translator<'a> {
     /// or from the function that makes it.
     fn is_list(&self, value: &Ex, pipe: &Pipe) -> bool {
         if let Some(path) = &value.path {
-            let found = resolve(self.values, path);
+            let found = reach(self.values, path).values;
             if let Some(v) = found.first() {
                 return v.is_array();
             }
@@ -881,7 +893,8 @@ impl<'a> Translator<'a> {
         }
         for arg in &xs[1..] {
             let Some(path) = &arg.path else { continue };
-            if let Some(n) = resolve(self.values, path)
+            if let Some(n) = reach(self.values, path)
+                .values
                 .into_iter()
                 .find(|v| v.is_number())
             {
@@ -918,7 +931,8 @@ impl<'a> Translator<'a> {
         if pipe.decl.is_empty() {
             let value = self.pipe_value(pipe, false);
             if let Some(path) = &value.path
-                && let Some(n) = resolve(self.values, path)
+                && let Some(n) = reach(self.values, path)
+                    .values
                     .into_iter()
                     .find_map(go_prints_differently)
             {
@@ -1645,17 +1659,19 @@ impl<'a> Translator<'a> {
             }
             ("add1", 1) => Ex::op(format!("{} + 1", xs[0].at(ADD)), ADD),
             ("index", k) if k >= 1 => {
-                let mut text = xs[0].at(ATOM);
-                for key in &xs[1..] {
-                    text = format!("{text}[{}]", key.text);
-                }
-                let mut ex = Ex::atom(text);
-                if !is_path(&xs[0].text) {
+                // tera subscripts a path or a variable, not a call's result.
+                let base = if is_path(&xs[0].text) {
+                    xs[0].text.clone()
+                } else {
                     let name = self.temp("value");
                     self.pre.push(stmt(format!("set {name} = {}", xs[0].text)));
-                    ex.text = ex.text.replacen(&xs[0].at(ATOM), &name, 1);
-                }
-                ex
+                    name
+                };
+                Ex::atom(
+                    xs[1..]
+                        .iter()
+                        .fold(base, |text, key| format!("{text}[{}]", key.text)),
+                )
             }
             _ => {
                 // Every function a template parses with is in the library, which tera
@@ -1679,7 +1695,7 @@ impl<'a> Translator<'a> {
 
     /// Whether every value a path reaches exists and is not null in the default values.
     fn defined(&self, path: &[Seg]) -> bool {
-        defined(self.values, path)
+        reach(self.values, path).complete
     }
 
     // --- output ------------------------------------------------------------------------
@@ -1826,39 +1842,8 @@ fn arg_pipe(a: &Arg) -> Pipe {
         decl: Box::new([]),
         cmds: Box::new([Command {
             pos: a.pos(),
-            args: Box::new([clone_arg(a)]),
+            args: Box::new([a.clone()]),
         }]),
-    }
-}
-
-pub(crate) fn clone_arg(a: &Arg) -> Arg {
-    match a {
-        Arg::Field(p, f) => Arg::Field(*p, f.clone()),
-        Arg::Variable(p, v, f) => Arg::Variable(*p, v.clone(), f.clone()),
-        Arg::Dot(p) => Arg::Dot(*p),
-        Arg::Nil(p) => Arg::Nil(*p),
-        Arg::Bool(p, b) => Arg::Bool(*p, *b),
-        Arg::Number(p, n) => Arg::Number(*p, *n),
-        Arg::Str(p, s) => Arg::Str(*p, s.clone()),
-        Arg::Ident(p, s) => Arg::Ident(*p, s.clone()),
-        Arg::Pipe(p, pipe) => Arg::Pipe(*p, Box::new(clone_pipe(pipe))),
-        Arg::Chain(p, inner, f) => Arg::Chain(*p, Box::new(clone_arg(inner)), f.clone()),
-    }
-}
-
-fn clone_pipe(p: &Pipe) -> Pipe {
-    Pipe {
-        pos: p.pos,
-        is_assign: p.is_assign,
-        decl: p.decl.clone(),
-        cmds: p
-            .cmds
-            .iter()
-            .map(|c| Command {
-                pos: c.pos,
-                args: c.args.iter().map(clone_arg).collect(),
-            })
-            .collect(),
     }
 }
 
@@ -2004,55 +1989,42 @@ fn singular(name: &str) -> String {
     format!("{name}_item")
 }
 
-fn resolve<'v>(values: &'v serde_json::Value, path: &[Seg]) -> Vec<&'v serde_json::Value> {
-    let mut current = vec![values];
-    for seg in path {
-        let mut next = Vec::new();
-        for v in current {
-            match seg {
-                Seg::Key(k) => {
-                    if let Some(x) = v.get(k) {
-                        next.push(x);
-                    }
-                }
-                Seg::Each => match v {
-                    serde_json::Value::Array(items) => next.extend(items),
-                    serde_json::Value::Object(m) => next.extend(m.values()),
-                    _ => {}
-                },
-            }
-        }
-        current = next;
-    }
-    current
+/// What a path reaches in the default values.
+struct Reached<'v> {
+    /// Every value found (a list's items and a map's values through [`Seg::Each`]).
+    values: Vec<&'v serde_json::Value>,
+    /// Whether every step found a value that is not null: then users leaving the value out
+    /// is not the default. Through an empty list nothing is known about the items users
+    /// will give, so that is not complete either.
+    complete: bool,
 }
 
-/// Whether every value `path` reaches in `values` exists and is not null (vacuously true
-/// through an empty list).
-fn defined(values: &serde_json::Value, path: &[Seg]) -> bool {
+fn reach<'v>(values: &'v serde_json::Value, path: &[Seg]) -> Reached<'v> {
     let mut current = vec![values];
+    let mut complete = true;
     for seg in path {
         let mut next = Vec::new();
         for v in current {
-            match seg {
-                Seg::Key(k) => match v.get(k) {
-                    Some(x) if !x.is_null() => next.push(x),
-                    _ => return false,
+            match (seg, v) {
+                (Seg::Key(k), _) => match v.get(k) {
+                    Some(x) => {
+                        complete &= !x.is_null();
+                        next.push(x);
+                    }
+                    None => complete = false,
                 },
-                Seg::Each => match v {
-                    serde_json::Value::Array(items) => next.extend(items),
-                    serde_json::Value::Object(m) => next.extend(m.values()),
-                    _ => return false,
-                },
+                (Seg::Each, serde_json::Value::Array(items)) => next.extend(items),
+                (Seg::Each, serde_json::Value::Object(m)) => next.extend(m.values()),
+                (Seg::Each, _) => complete = false,
             }
         }
-        // Through an empty list nothing is known about the items users will give.
-        if next.is_empty() {
-            return false;
-        }
+        complete &= !next.is_empty();
         current = next;
     }
-    true
+    Reached {
+        values: current,
+        complete,
+    }
 }
 
 /// The first value (by path) holding Go template text, which `tpl` would render.
@@ -2079,14 +2051,9 @@ fn go_prints_differently(value: &serde_json::Value) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::gotmpl::exec::is_builtin_name;
-    use crate::engine::library::Funcs;
 
     fn tera(src: &str, values: serde_json::Value) -> (String, Vec<Finding>) {
-        let funcs = Funcs::helm();
-        let names = funcs.names();
-        let known = |f: &str| is_builtin_name(f) || names.contains(f);
-        let parsed = parse::parse(src, &known).expect("parses");
+        let parsed = crate::convert::parse_go(src).expect("parses");
         let helpers = Helpers::analyze(&[&parsed]);
         let t = translate(
             src,

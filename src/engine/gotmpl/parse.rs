@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// A byte offset into the template source.
 pub type Pos = usize;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Node {
     /// Literal text: a byte range of the template's source.
     Text {
@@ -31,7 +31,7 @@ pub enum Node {
 }
 
 /// `if`, `with` and `range`: the pipeline, the body, the `else` part.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Branch {
     pub pos: Pos,
     pub pipe: Pipe,
@@ -39,7 +39,7 @@ pub struct Branch {
     pub else_list: Option<Box<[Node]>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Pipe {
     pub pos: Pos,
     /// `$x := …` declares, `$x = …` assigns.
@@ -48,13 +48,13 @@ pub struct Pipe {
     pub cmds: Box<[Command]>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Command {
     pub pos: Pos,
     pub args: Box<[Arg]>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Arg {
     /// `.A.B`
     Field(Pos, Fields),

@@ -126,7 +126,7 @@ pub(crate) fn kwarg_string(kwargs: &Kwargs, name: &str) -> TeraResult<String> {
 }
 
 /// The names a helper or `tpl` string sees from its caller.
-const SCOPE_NAMES: [&str; 6] = [
+pub(crate) const SCOPE_NAMES: [&str; 6] = [
     "Values",
     "Release",
     "Chart",
