@@ -173,6 +173,15 @@ fn uses_template_references(chart: &Chart) -> bool {
     chart.templates.iter().any(|f| TAG.is_match(&f.data))
 }
 
+/// Whether a chart may `include` a whole template file by path (checksum annotations:
+/// `include(name=Template.BasePath ~ "/configmap.yaml")`).
+fn includes_template_files(chart: &Chart) -> bool {
+    static PATH: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"BasePath|/templates/").expect("valid regex")
+    });
+    chart.templates.iter().any(|f| PATH.is_match(&f.data))
+}
+
 /// Splits a chart's own non-partial templates into groups compiled by separate instances.
 fn template_groups(chart: &Chart) -> Vec<Vec<usize>> {
     let own: Vec<usize> = (0..chart.templates.len())
@@ -296,7 +305,12 @@ pub(crate) fn render_tree<T: Send>(
             Arc::new(functions::ChartEnv::new(
                 n.path.clone(),
                 n.chart.files.clone(),
-                n.chart.templates.clone(),
+                // Only charts that `include` template files keep their sources here.
+                if includes_template_files(n.chart) {
+                    n.chart.templates.clone()
+                } else {
+                    Vec::new()
+                },
                 options.lookup.clone(),
                 Arc::clone(budget),
             ))
