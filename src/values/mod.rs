@@ -2,6 +2,7 @@
 //! with helm's precedence, the `--set` family, subchart coalescing and schema validation.
 
 mod coalesce;
+mod fast_yaml;
 mod schema;
 pub mod strvals;
 mod yaml;

@@ -10,6 +10,14 @@ use std::fmt;
 
 /// Parses every document of `text` into JSON values, helm style. Empty documents are `Null`.
 pub(crate) fn documents(text: &str) -> Result<Vec<Value>, serde_yaml::Error> {
+    if let Some(value) = super::fast_yaml::read(text) {
+        return Ok(vec![value]);
+    }
+    read_with_serde_yaml(text)
+}
+
+/// [`documents`] by serde_yaml alone, for any YAML.
+pub(super) fn read_with_serde_yaml(text: &str) -> Result<Vec<Value>, serde_yaml::Error> {
     let mut out = Vec::new();
     for document in serde_yaml::Deserializer::from_str(text) {
         let node = HelmNode { source: text }.deserialize(document)?;
@@ -45,11 +53,16 @@ impl HelmNode<'_> {
         if offset > 0 && matches!(self.source.as_bytes()[offset - 1], b'"' | b'\'') {
             return false;
         }
-        // An explicitly tagged scalar (`!!str 12`) is taken as written.
-        let before = self.source[..offset].trim_end_matches([' ', '\t']);
-        let last_token = before.rsplit([' ', '\t', '\n', '\r']).next().unwrap_or("");
-        !last_token.starts_with('!')
+        !preceded_by_tag(self.source, offset)
     }
+}
+
+/// Whether the scalar written at `offset` of `source` follows a tag on its line: an
+/// explicitly tagged scalar (`!!str 12`) is taken as written.
+pub(super) fn preceded_by_tag(source: &str, offset: usize) -> bool {
+    let before = source[..offset].trim_end_matches([' ', '\t']);
+    let last_token = before.rsplit([' ', '\t', '\n', '\r']).next().unwrap_or("");
+    last_token.starts_with('!')
 }
 
 impl<'de> DeserializeSeed<'de> for HelmNode<'_> {
@@ -150,7 +163,7 @@ impl<'de> Visitor<'de> for HelmNode<'_> {
     }
 }
 
-fn finite(v: f64) -> Result<Value, String> {
+pub(super) fn finite(v: f64) -> Result<Value, String> {
     Number::from_f64(v)
         .map(Value::Number)
         .ok_or_else(|| format!("unsupported value: {v} (values must be finite numbers)"))
@@ -175,7 +188,7 @@ fn apply_merge_key(out: &mut Map<String, Value>, value: Value) -> Result<(), Str
 }
 
 /// Mapping keys become strings as helm's YAML-to-JSON conversion makes them.
-fn key_string(key: &Value) -> Result<String, String> {
+pub(super) fn key_string(key: &Value) -> Result<String, String> {
     match key {
         Value::String(s) => Ok(s.clone()),
         Value::Bool(b) => Ok(b.to_string()),
@@ -193,7 +206,7 @@ fn key_string(key: &Value) -> Result<String, String> {
 }
 
 /// YAML 1.1 resolution (as helm's go-yaml v2) of a plain scalar that YAML 1.2 left a string.
-fn resolve_plain_yaml11(v: &str) -> Result<Value, String> {
+pub(super) fn resolve_plain_yaml11(v: &str) -> Result<Value, String> {
     match v {
         "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Ok(Value::Bool(true)),
         "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Ok(Value::Bool(false)),

@@ -1,0 +1,597 @@
+//! A fast reader for values files of the usual shape. serde_yaml (libyaml) needs ~0.6 s for a
+//! 6 MB values file; values files are nearly always block mappings and block sequences of
+//! one-line scalars and one-line flow collections, which this reader takes in one pass over
+//! the bytes. Whatever lies outside that shape — anchors, tags, block scalars, multi-line
+//! scalars, several documents, tabs, rare escapes, and anything libyaml might read another
+//! way — makes it give up, and [`super::yaml::documents`] reads the text with serde_yaml as
+//! before. Scalars resolve by that path's own rules (serde_yaml's YAML 1.2 first, then helm's
+//! YAML 1.1 via [`super::yaml`]), so the two readers agree on every file this one accepts; the
+//! tests hold it to that on generated and mutated files and on real charts' values.
+
+use serde_json::{Map, Number, Value};
+
+use super::yaml::{finite, key_string, preceded_by_tag, resolve_plain_yaml11};
+
+/// Not this reader's shape: read the text with serde_yaml.
+struct GiveUp;
+
+type Read<T> = Result<T, GiveUp>;
+
+/// Deeper nesting is left to serde_yaml (and its recursion limit).
+const MAX_DEPTH: usize = 100;
+/// libyaml refuses implicit keys longer than 1024 characters.
+const MAX_KEY: usize = 1000;
+
+/// The values in `text` when it is a single block mapping of the usual shape; `None` means
+/// "read it with serde_yaml".
+pub(super) fn read(text: &str) -> Option<Value> {
+    if !plain_characters(text.as_bytes()) {
+        return None;
+    }
+    let mut reader = Reader {
+        src: text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    let first = reader.peek_line().ok()??;
+    let root = reader.mapping(first.indent, None).ok()?;
+    match reader.peek_line() {
+        Ok(None) => Some(Value::Object(root)),
+        _ => None,
+    }
+}
+
+/// No tab, carriage return, control character, byte-order mark or Unicode line break (libyaml
+/// has rules of its own for each).
+fn plain_characters(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x20 && b != b'\n' || b == 0x7f {
+            return false;
+        }
+        if b >= 0x80 {
+            let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+            let refused = match b {
+                0xc2 => (0x80..=0x9f).contains(&next(1)),
+                0xe2 => next(1) == 0x80 && matches!(next(2), 0xa8 | 0xa9),
+                0xef => matches!(
+                    (next(1), next(2)),
+                    (0xbb, 0xbf) | (0xbf, 0xbe) | (0xbf, 0xbf)
+                ),
+                _ => false,
+            };
+            if refused {
+                return false;
+            }
+        }
+        i += 1;
+    }
+    true
+}
+
+/// One line holding more than blanks or a comment.
+#[derive(Clone, Copy)]
+struct Line {
+    indent: usize,
+    /// Index of its first non-blank byte.
+    content: usize,
+}
+
+struct Reader<'s> {
+    src: &'s str,
+    bytes: &'s [u8],
+    /// The start of the next line to read.
+    pos: usize,
+    depth: usize,
+}
+
+impl Reader<'_> {
+    fn at(&self, i: usize) -> u8 {
+        self.bytes.get(i).copied().unwrap_or(b'\n')
+    }
+
+    fn is_blank(&self, i: usize) -> bool {
+        matches!(self.at(i), b' ' | b'\n')
+    }
+
+    fn skip_spaces(&self, mut i: usize) -> usize {
+        while self.at(i) == b' ' {
+            i += 1;
+        }
+        i
+    }
+
+    fn line_end(&self, i: usize) -> usize {
+        self.bytes[i.min(self.bytes.len())..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.bytes.len(), |p| i + p)
+    }
+
+    /// The next line with content, skipping blank and comment lines; a document marker or
+    /// directive gives up.
+    fn peek_line(&mut self) -> Read<Option<Line>> {
+        let mut start = self.pos;
+        while start < self.bytes.len() {
+            let content = self.skip_spaces(start);
+            match self.at(content) {
+                b'\n' | b'#' => {
+                    start = self.line_end(content) + 1;
+                    self.pos = start;
+                }
+                _ => {
+                    if content == start {
+                        let head = &self.bytes[start..];
+                        let marker = (head.starts_with(b"---") || head.starts_with(b"..."))
+                            && self.is_blank(start + 3);
+                        if marker || head[0] == b'%' {
+                            return Err(GiveUp);
+                        }
+                    }
+                    return Ok(Some(Line {
+                        indent: content - start,
+                        content,
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn is_entry(&self, line: Line) -> bool {
+        self.at(line.content) == b'-' && self.is_blank(line.content + 1)
+    }
+
+    fn descend(&mut self) -> Read<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(GiveUp);
+        }
+        Ok(())
+    }
+
+    /// A block mapping whose keys sit at column `indent`; `first` is where its first key
+    /// starts when that is mid-line (`- name: x` in a sequence).
+    fn mapping(&mut self, indent: usize, mut first: Option<usize>) -> Read<Map<String, Value>> {
+        self.descend()?;
+        let mut map = Map::new();
+        loop {
+            let at = match first.take() {
+                Some(at) => at,
+                None => match self.peek_line()? {
+                    Some(line) if line.indent == indent => line.content,
+                    Some(line) if line.indent > indent => return Err(GiveUp),
+                    _ => break,
+                },
+            };
+            let (key, after_colon) = self.key(at)?.ok_or(GiveUp)?;
+            let value = self.value_after(indent, after_colon, true)?;
+            map.insert(key, value);
+        }
+        self.depth -= 1;
+        Ok(map)
+    }
+
+    /// A block sequence whose `-` sit at column `indent`.
+    fn sequence(&mut self, indent: usize) -> Read<Vec<Value>> {
+        self.descend()?;
+        let mut items = Vec::new();
+        loop {
+            let line = match self.peek_line()? {
+                Some(line) if line.indent == indent && self.is_entry(line) => line,
+                Some(line) if line.indent > indent => return Err(GiveUp),
+                _ => break,
+            };
+            let at = self.skip_spaces(line.content + 1);
+            let item = match self.at(at) {
+                b'\n' | b'#' => self.value_after(indent, at, false)?,
+                b'-' if self.is_blank(at + 1) => return Err(GiveUp),
+                _ => match self.key(at)? {
+                    Some(_) => {
+                        Value::Object(self.mapping(at - (line.content - line.indent), Some(at))?)
+                    }
+                    None => self.value_after(indent, at, false)?,
+                },
+            };
+            items.push(item);
+        }
+        self.depth -= 1;
+        Ok(items)
+    }
+
+    /// The value that starts at `at` (after `key:` or `-`) of a node whose parent sits at
+    /// column `indent`: inline on this line, or a block on the lines below, or null.
+    fn value_after(&mut self, indent: usize, at: usize, in_mapping: bool) -> Read<Value> {
+        let at = self.skip_spaces(at);
+        if !matches!(self.at(at), b'\n' | b'#') {
+            let (value, end) = self.inline(at)?;
+            self.finish_line(end)?;
+            return Ok(value);
+        }
+        if self.at(at) == b'#' && !self.is_blank(at - 1) {
+            return Err(GiveUp);
+        }
+        self.pos = self.line_end(at) + 1;
+        Ok(match self.peek_line()? {
+            Some(line) if line.indent > indent => {
+                if self.is_entry(line) {
+                    Value::Array(self.sequence(line.indent)?)
+                } else {
+                    Value::Object(self.mapping(line.indent, None)?)
+                }
+            }
+            Some(line) if in_mapping && line.indent == indent && self.is_entry(line) => {
+                Value::Array(self.sequence(line.indent)?)
+            }
+            _ => Value::Null,
+        })
+    }
+
+    /// After an inline value ending at `end`: only blanks and a comment may follow on its line.
+    fn finish_line(&mut self, end: usize) -> Read<()> {
+        let rest = self.skip_spaces(end);
+        match self.at(rest) {
+            b'\n' => {}
+            b'#' if rest > end => {}
+            _ => return Err(GiveUp),
+        }
+        self.pos = self.line_end(rest) + 1;
+        Ok(())
+    }
+
+    /// The mapping key starting at `at` and the index after its `:`, or `None` when what
+    /// starts there is no key (a scalar value).
+    fn key(&self, at: usize) -> Read<Option<(String, usize)>> {
+        let (key, end) = match self.at(at) {
+            b'"' | b'\'' => {
+                let (text, end) = self.quoted(at)?;
+                (Value::String(text), self.skip_spaces(end))
+            }
+            b'[' | b'{' => return Ok(None),
+            _ => {
+                let Some(colon) = self.plain_key_end(at)? else {
+                    return Ok(None);
+                };
+                let text = self.src[at..colon].trim_end_matches(' ');
+                (self.plain(at, text)?, colon)
+            }
+        };
+        if self.at(end) != b':' || !self.is_blank(end + 1) {
+            // A quoted scalar that is a value, not a key.
+            return Ok(None);
+        }
+        if end - at > MAX_KEY {
+            return Err(GiveUp);
+        }
+        let key = key_string(&key).map_err(|_| GiveUp)?;
+        Ok(Some((key, end + 1)))
+    }
+
+    /// Where the `:` of a plain key starting at `at` is, if the plain scalar there is a key.
+    fn plain_key_end(&self, at: usize) -> Read<Option<usize>> {
+        self.check_plain_start(at, false)?;
+        let mut i = at;
+        loop {
+            match self.at(i) {
+                b'\n' => return Ok(None),
+                b':' if self.is_blank(i + 1) => return Ok(Some(i)),
+                b'#' if self.at(i - 1) == b' ' => return Ok(None),
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// Refuses what cannot start a plain scalar (or starts one libyaml reads specially).
+    fn check_plain_start(&self, at: usize, flow: bool) -> Read<()> {
+        match self.at(at) {
+            b'-' if !(self.is_blank(at + 1) || flow && b",[]{}".contains(&self.at(at + 1))) => {
+                Ok(())
+            }
+            b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!'
+            | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b'\n' | b' ' => Err(GiveUp),
+            _ => Ok(()),
+        }
+    }
+
+    /// A one-line value in block context: a quoted or plain scalar or a flow collection.
+    /// Returns it and the index after it.
+    fn inline(&mut self, at: usize) -> Read<(Value, usize)> {
+        match self.at(at) {
+            b'"' | b'\'' => {
+                let (text, end) = self.quoted(at)?;
+                Ok((Value::String(text), end))
+            }
+            b'[' | b'{' => self.flow(at),
+            _ => {
+                self.check_plain_start(at, false)?;
+                let mut i = at;
+                let end = loop {
+                    match self.at(i) {
+                        b'\n' => break i,
+                        b':' if self.is_blank(i + 1) => return Err(GiveUp),
+                        b'#' if self.at(i - 1) == b' ' => break i,
+                        _ => i += 1,
+                    }
+                };
+                let text = self.src[at..end].trim_end_matches(' ');
+                Ok((self.plain(at, text)?, at + text.len()))
+            }
+        }
+    }
+
+    /// A flow sequence or mapping on one line, starting at its bracket.
+    fn flow(&mut self, at: usize) -> Read<(Value, usize)> {
+        self.descend()?;
+        let mapping = self.at(at) == b'{';
+        let close = if mapping { b'}' } else { b']' };
+        let mut i = self.skip_spaces(at + 1);
+        let mut items = Vec::new();
+        let mut map = Map::new();
+        if self.at(i) == close {
+            i += 1;
+        } else {
+            loop {
+                let (node, end) = self.flow_node(i)?;
+                i = self.skip_spaces(end);
+                if mapping {
+                    if self.at(i) != b':' || !self.is_blank(i + 1) {
+                        return Err(GiveUp);
+                    }
+                    let key = key_string(&node).map_err(|_| GiveUp)?;
+                    let (value, end) = self.flow_node(self.skip_spaces(i + 1))?;
+                    map.insert(key, value);
+                    i = self.skip_spaces(end);
+                } else {
+                    if self.at(i) == b':' {
+                        return Err(GiveUp);
+                    }
+                    items.push(node);
+                }
+                match self.at(i) {
+                    b',' => {
+                        i = self.skip_spaces(i + 1);
+                        if self.at(i) == close {
+                            return Err(GiveUp);
+                        }
+                    }
+                    b if b == close => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return Err(GiveUp),
+                }
+            }
+        }
+        self.depth -= 1;
+        let value = if mapping {
+            Value::Object(map)
+        } else {
+            Value::Array(items)
+        };
+        Ok((value, i))
+    }
+
+    /// One node inside a flow collection.
+    fn flow_node(&mut self, at: usize) -> Read<(Value, usize)> {
+        match self.at(at) {
+            b'"' | b'\'' => {
+                let (text, end) = self.quoted(at)?;
+                Ok((Value::String(text), end))
+            }
+            b'[' | b'{' => self.flow(at),
+            _ => {
+                self.check_plain_start(at, true)?;
+                let mut i = at;
+                let end = loop {
+                    match self.at(i) {
+                        b'\n' => return Err(GiveUp),
+                        b',' | b'[' | b']' | b'{' | b'}' => break i,
+                        b':' if self.is_blank(i + 1) => break i,
+                        b':' if b",[]{}?".contains(&self.at(i + 1)) => return Err(GiveUp),
+                        b'#' if self.at(i - 1) == b' ' => return Err(GiveUp),
+                        b'?' => return Err(GiveUp),
+                        _ => i += 1,
+                    }
+                };
+                let text = self.src[at..end].trim_end_matches(' ');
+                if text.is_empty() {
+                    return Err(GiveUp);
+                }
+                Ok((self.plain(at, text)?, at + text.len()))
+            }
+        }
+    }
+
+    /// A one-line quoted scalar starting at its quote: its text and the index after it.
+    fn quoted(&self, at: usize) -> Read<(String, usize)> {
+        let quote = self.at(at);
+        let mut out = String::new();
+        let mut i = at + 1;
+        let mut run = i;
+        loop {
+            match self.at(i) {
+                b'\n' => return Err(GiveUp),
+                b'\'' if quote == b'\'' => {
+                    out.push_str(&self.src[run..i]);
+                    if self.at(i + 1) != b'\'' {
+                        return Ok((out, i + 1));
+                    }
+                    out.push('\'');
+                    i += 2;
+                    run = i;
+                }
+                b'"' if quote == b'"' => {
+                    out.push_str(&self.src[run..i]);
+                    return Ok((out, i + 1));
+                }
+                b'\\' if quote == b'"' => {
+                    out.push_str(&self.src[run..i]);
+                    i = self.escape(i + 1, &mut out)?;
+                    run = i;
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// The escape after a `\` at `at` of a double-quoted scalar, appended to `out`; returns
+    /// the index after it.
+    fn escape(&self, at: usize, out: &mut String) -> Read<usize> {
+        let simple = match self.at(at) {
+            b'\\' => '\\',
+            b'"' => '"',
+            b'/' => '/',
+            b'n' => '\n',
+            b't' => '\t',
+            b'r' => '\r',
+            b'0' => '\0',
+            b'a' => '\x07',
+            b'b' => '\x08',
+            b'e' => '\x1b',
+            b'f' => '\x0c',
+            b'v' => '\x0b',
+            b' ' => ' ',
+            b'x' => return self.code_point(at + 1, 2, out),
+            b'u' => return self.code_point(at + 1, 4, out),
+            b'U' => return self.code_point(at + 1, 8, out),
+            _ => return Err(GiveUp),
+        };
+        out.push(simple);
+        Ok(at + 1)
+    }
+
+    fn code_point(&self, at: usize, digits: usize, out: &mut String) -> Read<usize> {
+        let hex = self.src.get(at..at + digits).ok_or(GiveUp)?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(GiveUp);
+        }
+        let code = u32::from_str_radix(hex, 16).map_err(|_| GiveUp)?;
+        out.push(char::from_u32(code).ok_or(GiveUp)?);
+        Ok(at + digits)
+    }
+
+    /// The value of the plain scalar `text` written at `at`, resolved as the serde_yaml path
+    /// resolves it.
+    fn plain(&self, at: usize, text: &str) -> Read<Value> {
+        // `<<` is a merge key, which the serde_yaml path applies.
+        if text == "<<"
+            || preceded_by_tag(self.src, at)
+            || matches!(self.at(at.wrapping_sub(1)), b'"' | b'\'')
+        {
+            return Err(GiveUp);
+        }
+        resolve_plain(text)
+    }
+}
+
+/// A plain scalar's value: serde_yaml's YAML 1.2 resolution (null, booleans, integers,
+/// floats), then helm's YAML 1.1 rules for what that leaves a string.
+fn resolve_plain(text: &str) -> Read<Value> {
+    let first = text.as_bytes()[0];
+    if first.is_ascii_alphabetic() {
+        match text {
+            "null" | "Null" | "NULL" => return Ok(Value::Null),
+            "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
+            "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
+            _ => {}
+        }
+        // No integer or finite float starts with a letter (`inf` and `nan` are not finite).
+    } else {
+        if text == "~" {
+            return Ok(Value::Null);
+        }
+        if let Some(number) = yaml12_number(text)? {
+            return Ok(number);
+        }
+    }
+    resolve_plain_yaml11(text).map_err(|_| GiveUp)
+}
+
+/// serde_yaml's reading of a plain scalar as a number: u64, i64, then wider integers (which
+/// helm's reading turns to floats), then finite floats (an infinity or NaN gives up: the
+/// serde_yaml path refuses them with its own message).
+fn yaml12_number(text: &str) -> Read<Option<Value>> {
+    if let Some(n) = unsigned(text, u64::from_str_radix) {
+        return Ok(Some(Value::from(n)));
+    }
+    if let Some(n) = negative(text, i64::from_str_radix) {
+        return Ok(Some(Value::from(n)));
+    }
+    if let Some(n) = unsigned(text, u128::from_str_radix) {
+        return finite(n as f64).map(Some).map_err(|_| GiveUp);
+    }
+    if let Some(n) = negative(text, i128::from_str_radix) {
+        return finite(n as f64).map(Some).map_err(|_| GiveUp);
+    }
+    if digits_but_not_number(text) {
+        return Ok(None);
+    }
+    let unsigned_text = match text.strip_prefix('+') {
+        Some(rest) if rest.starts_with(['+', '-']) => return Ok(None),
+        Some(rest) => rest,
+        None => text,
+    };
+    if matches!(
+        unsigned_text,
+        ".inf" | ".Inf" | ".INF" | "-.inf" | "-.Inf" | "-.INF"
+    ) || matches!(text, ".nan" | ".NaN" | ".NAN")
+    {
+        return Err(GiveUp);
+    }
+    Ok(match unsigned_text.parse::<f64>() {
+        Ok(f) if f.is_finite() => Some(Value::Number(Number::from_f64(f).ok_or(GiveUp)?)),
+        _ => None,
+    })
+}
+
+/// An unsigned integer with an optional `+`, in hex, octal or binary after `0x`, `0o`, `0b`,
+/// or decimal without a leading zero.
+fn unsigned<T>(
+    text: &str,
+    parse: fn(&str, u32) -> Result<T, std::num::ParseIntError>,
+) -> Option<T> {
+    let unsigned_text = text.strip_prefix('+').unwrap_or(text);
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(rest) = unsigned_text.strip_prefix(prefix) {
+            if rest.starts_with(['+', '-']) {
+                return None;
+            }
+            if let Ok(n) = parse(rest, radix) {
+                return Some(n);
+            }
+        }
+    }
+    if unsigned_text.starts_with(['+', '-']) || digits_but_not_number(text) {
+        return None;
+    }
+    parse(unsigned_text, 10).ok()
+}
+
+/// A signed integer: `-0x`, `-0o`, `-0b` forms, or decimal without a leading zero.
+fn negative<T>(
+    text: &str,
+    parse: fn(&str, u32) -> Result<T, std::num::ParseIntError>,
+) -> Option<T> {
+    for (prefix, radix) in [("-0x", 16), ("-0o", 8), ("-0b", 2)] {
+        if let Some(rest) = text.strip_prefix(prefix)
+            && let Ok(n) = parse(&format!("-{rest}"), radix)
+        {
+            return Some(n);
+        }
+    }
+    if digits_but_not_number(text) {
+        return None;
+    }
+    parse(text, 10).ok()
+}
+
+/// YAML 1.2 reads a leading zero followed by digits (`0644`) as a string, not a number.
+fn digits_but_not_number(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    digits.len() > 1 && digits.starts_with('0') && digits[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests;
