@@ -152,21 +152,25 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// A block mapping whose keys sit at column `indent`; `first` is where its first key
-    /// starts when that is mid-line (`- name: x` in a sequence).
-    fn mapping(&mut self, indent: usize, mut first: Option<usize>) -> Read<Map<String, Value>> {
+    /// A block mapping whose keys sit at column `indent`; `first` is its first key, already
+    /// read, when that starts mid-line (`- name: x` in a sequence), with the index after its
+    /// `:`.
+    fn mapping(
+        &mut self,
+        indent: usize,
+        mut first: Option<(String, usize)>,
+    ) -> Read<Map<String, Value>> {
         self.descend()?;
         let mut map = Map::new();
         loop {
-            let at = match first.take() {
-                Some(at) => at,
+            let (key, after_colon) = match first.take() {
+                Some(key) => key,
                 None => match self.peek_line()? {
-                    Some(line) if line.indent == indent => line.content,
+                    Some(line) if line.indent == indent => self.key(line.content)?.ok_or(GiveUp)?,
                     Some(line) if line.indent > indent => return Err(GiveUp),
                     _ => break,
                 },
             };
-            let (key, after_colon) = self.key(at)?.ok_or(GiveUp)?;
             let value = self.value_after(indent, after_colon, true)?;
             map.insert(key, value);
         }
@@ -189,8 +193,8 @@ impl Reader<'_> {
                 b'\n' | b'#' => self.value_after(indent, at, false)?,
                 b'-' if self.is_blank(at + 1) => return Err(GiveUp),
                 _ => match self.key(at)? {
-                    Some(_) => {
-                        Value::Object(self.mapping(at - (line.content - line.indent), Some(at))?)
+                    Some(key) => {
+                        Value::Object(self.mapping(at - (line.content - line.indent), Some(key))?)
                     }
                     None => self.value_after(indent, at, false)?,
                 },
@@ -206,7 +210,7 @@ impl Reader<'_> {
     fn value_after(&mut self, indent: usize, at: usize, in_mapping: bool) -> Read<Value> {
         let at = self.skip_spaces(at);
         if !matches!(self.at(at), b'\n' | b'#') {
-            let (value, end) = self.inline(at)?;
+            let (value, end) = self.node(at, false)?;
             self.finish_line(end)?;
             return Ok(value);
         }
@@ -271,13 +275,25 @@ impl Reader<'_> {
 
     /// Where the `:` of a plain key starting at `at` is, if the plain scalar there is a key.
     fn plain_key_end(&self, at: usize) -> Read<Option<usize>> {
-        self.check_plain_start(at, false)?;
+        let (end, colon) = self.plain_end(at, false)?;
+        Ok(colon.then_some(end))
+    }
+
+    /// Where the plain scalar starting at `at` ends (before trailing blanks), and whether a
+    /// `: ` ends it (it is a key). Gives up where libyaml's reading is not this one's.
+    fn plain_end(&self, at: usize, flow: bool) -> Read<(usize, bool)> {
+        self.check_plain_start(at, flow)?;
         let mut i = at;
         loop {
             match self.at(i) {
-                b'\n' => return Ok(None),
-                b':' if self.is_blank(i + 1) => return Ok(Some(i)),
-                b'#' if self.at(i - 1) == b' ' => return Ok(None),
+                b':' if self.is_blank(i + 1) => return Ok((i, true)),
+                b'#' if self.at(i - 1) == b' ' && !flow => return Ok((i, false)),
+                b'\n' if !flow => return Ok((i, false)),
+                b',' | b'[' | b']' | b'{' | b'}' if flow => return Ok((i, false)),
+                b':' if flow && b",[]{}?".contains(&self.at(i + 1)) => return Err(GiveUp),
+                // In a flow: a comment or line end (it goes on below), or `?`.
+                b'#' if self.at(i - 1) == b' ' => return Err(GiveUp),
+                b'\n' | b'?' if flow => return Err(GiveUp),
                 _ => i += 1,
             }
         }
@@ -295,9 +311,9 @@ impl Reader<'_> {
         }
     }
 
-    /// A one-line value in block context: a quoted or plain scalar or a flow collection.
-    /// Returns it and the index after it.
-    fn inline(&mut self, at: usize) -> Read<(Value, usize)> {
+    /// A one-line value: a quoted or plain scalar or a flow collection, in block context or
+    /// inside a `flow` collection. Returns it and the index after it.
+    fn node(&mut self, at: usize, flow: bool) -> Read<(Value, usize)> {
         match self.at(at) {
             b'"' | b'\'' => {
                 let (text, end) = self.quoted(at)?;
@@ -305,17 +321,15 @@ impl Reader<'_> {
             }
             b'[' | b'{' => self.flow(at),
             _ => {
-                self.check_plain_start(at, false)?;
-                let mut i = at;
-                let end = loop {
-                    match self.at(i) {
-                        b'\n' => break i,
-                        b':' if self.is_blank(i + 1) => return Err(GiveUp),
-                        b'#' if self.at(i - 1) == b' ' => break i,
-                        _ => i += 1,
-                    }
-                };
+                let (end, colon) = self.plain_end(at, flow)?;
+                // `a: b: c` is no value in block context.
+                if colon && !flow {
+                    return Err(GiveUp);
+                }
                 let text = self.src[at..end].trim_end_matches(' ');
+                if text.is_empty() {
+                    return Err(GiveUp);
+                }
                 Ok((self.plain(at, text)?, at + text.len()))
             }
         }
@@ -333,14 +347,14 @@ impl Reader<'_> {
             i += 1;
         } else {
             loop {
-                let (node, end) = self.flow_node(i)?;
+                let (node, end) = self.node(i, true)?;
                 i = self.skip_spaces(end);
                 if mapping {
                     if self.at(i) != b':' || !self.is_blank(i + 1) {
                         return Err(GiveUp);
                     }
                     let key = key_string(&node).map_err(|_| GiveUp)?;
-                    let (value, end) = self.flow_node(self.skip_spaces(i + 1))?;
+                    let (value, end) = self.node(self.skip_spaces(i + 1), true)?;
                     map.insert(key, value);
                     i = self.skip_spaces(end);
                 } else {
@@ -371,37 +385,6 @@ impl Reader<'_> {
             Value::Array(items)
         };
         Ok((value, i))
-    }
-
-    /// One node inside a flow collection.
-    fn flow_node(&mut self, at: usize) -> Read<(Value, usize)> {
-        match self.at(at) {
-            b'"' | b'\'' => {
-                let (text, end) = self.quoted(at)?;
-                Ok((Value::String(text), end))
-            }
-            b'[' | b'{' => self.flow(at),
-            _ => {
-                self.check_plain_start(at, true)?;
-                let mut i = at;
-                let end = loop {
-                    match self.at(i) {
-                        b'\n' => return Err(GiveUp),
-                        b',' | b'[' | b']' | b'{' | b'}' => break i,
-                        b':' if self.is_blank(i + 1) => break i,
-                        b':' if b",[]{}?".contains(&self.at(i + 1)) => return Err(GiveUp),
-                        b'#' if self.at(i - 1) == b' ' => return Err(GiveUp),
-                        b'?' => return Err(GiveUp),
-                        _ => i += 1,
-                    }
-                };
-                let text = self.src[at..end].trim_end_matches(' ');
-                if text.is_empty() {
-                    return Err(GiveUp);
-                }
-                Ok((self.plain(at, text)?, at + text.len()))
-            }
-        }
     }
 
     /// A one-line quoted scalar starting at its quote: its text and the index after it.
