@@ -25,6 +25,11 @@ nothing: null
 yes: yes
 octal: 0644
 text: \"line1\\nline2\"
+services:
+  - name: a
+    opts: {x: 1}
+  - name: b
+    env: [{name: E, value: v}]
 ";
 
 /// (case name, template): each becomes `templates/<name>.yaml`.
@@ -111,6 +116,20 @@ const CASES: &[(&str, &str)] = &[
     (
         "set-is-shared",
         "v: {{ $d := dict \"a\" 1 }}{{ $e := $d }}{{ $_ := set $e \"b\" 2 }}{{ $_ := unset $d \"a\" }}{{ $d }} {{ mergeOverwrite (dict \"x\" 1) (dict \"x\" 2 \"y\" 3) }}\n",
+    ),
+    // Maps of values are shared references whichever way a template reaches them, and a
+    // change made by one template is seen by the templates rendered after it.
+    (
+        "values-maps-are-shared",
+        "v: {{ $s := index .Values.services 0 }}{{ $_ := set $s \"port\" 8 }}{{ $o := $s.opts }}{{ $_ := set $o \"y\" 2 }}{{ $_ := set .Values.nested.inner \"k2\" \"v2\" }}{{ (index .Values.services 0).port }} {{ .Values.nested.inner }} {{ (index .Values.services 0).opts }} {{ toJson .Values.services }}\n",
+    ),
+    (
+        "values-z-changes",
+        "{{- $_ := set .Values.map \"c\" 3 }}{{ $_ := unset (index .Values.services 1) \"name\" }}{{ $_ := mergeOverwrite .Values.nested (dict \"inner\" (dict \"extra\" 1)) }}v: changed\n",
+    ),
+    (
+        "values-a-sees-changes",
+        "v: {{ .Values.map }} {{ index .Values.services 1 }} {{ toJson .Values.nested }} {{ hasKey (index .Values.services 1) \"name\" }}\n",
     ),
     (
         "truthiness",

@@ -79,7 +79,8 @@ pub fn render_release(
     }
     chart.check_dependencies_present()?;
     chart::check_kube_version(&chart.metadata, &options.capabilities.kube_version.version)?;
-    let values = values::compute_render_values(&mut chart, user_values)?;
+    // Shared with the Go-template engine, which reads values in place.
+    let values = std::sync::Arc::new(values::compute_render_values(&mut chart, user_values)?);
     // The schema is checked while the templates render (nothing is written either way);
     // a schema violation is reported first, as helm checks it first.
     let (schema, render) = rayon::join(
@@ -105,6 +106,8 @@ pub fn render_release(
             content: String::from_utf8_lossy(&file.data).into_owned(),
         })
         .collect();
+    // The engine's references to the values ended with the render.
+    let values = std::sync::Arc::unwrap_or_clone(values);
     Ok(RenderedRelease {
         chart,
         values,

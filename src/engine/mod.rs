@@ -95,7 +95,8 @@ pub fn render(
     values: &Values,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    let (templates, notes) = render_each(chart, values, options, |t| t)?;
+    let values = Arc::new(values.clone());
+    let (templates, notes) = render_each(chart, &values, options, |t| t)?;
     Ok(Rendered { templates, notes })
 }
 
@@ -104,7 +105,7 @@ pub fn render(
 /// The results come back in template path order, with the top chart's notes.
 pub fn render_each<T: Send>(
     chart: &Chart,
-    values: &Values,
+    values: &Arc<Values>,
     options: &RenderOptions,
     each: impl Fn(RenderedTemplate) -> T + Sync,
 ) -> Result<(Vec<T>, Option<String>), RenderError> {

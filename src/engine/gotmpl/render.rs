@@ -133,7 +133,7 @@ pub(crate) fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// returns the top chart's notes.
 pub(crate) fn render_tree(
     chart: &Chart,
-    values: &Values,
+    values: &Arc<Values>,
     options: &RenderOptions,
     budget: &Budget,
     is_go: &dyn Fn(&Chart) -> bool,
@@ -141,7 +141,7 @@ pub(crate) fn render_tree(
 ) -> Result<Option<String>, RenderError> {
     let release = release_map(&options.release);
     let capabilities = capabilities_object(&options.capabilities);
-    let top_values = Value::from_json_map(values);
+    let top_values = Value::from_values(values);
     for path in options.set_integers.iter() {
         restore_integer(&top_values, path);
     }

@@ -3,16 +3,90 @@
 //! Go's int64/float64 distinction (values files give float64, `--set` gives int64), and
 //! helm's structs (`.Chart`, `.Capabilities`, `.Files`) are objects with fields and methods.
 
-use std::cell::RefCell;
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use super::fmt::format_float;
+use crate::values::Values;
 
 /// A Go map: `map[string]interface{}`, shared by reference.
-pub type Map = Rc<RefCell<BTreeMap<String, Value>>>;
+pub type Map = Rc<GoMap>;
+
+/// The entries of a Go map. A map of the chart's values starts as a reference to its JSON
+/// object and takes its entries from it the first time it is looked at, one level at a
+/// time: a large values file is converted only as far as the templates read it, and what
+/// they never read is never copied (nor freed) by the engine.
+pub struct GoMap {
+    entries: RefCell<BTreeMap<String, Value>>,
+    /// Set while `source` still holds the entries.
+    pending: Cell<bool>,
+    source: Cell<Option<JsonObject>>,
+}
+
+/// A JSON object inside values shared with the engine.
+struct JsonObject {
+    /// Keeps the tree alive; an `Arc` gives no mutable access while it is shared, so the
+    /// tree does not change under `object`.
+    root: Arc<Values>,
+    object: NonNull<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl JsonObject {
+    fn entries(&self) -> BTreeMap<String, Value> {
+        // SAFETY: `object` points into the tree `root` owns, which lives (and stays
+        // unchanged, being shared) at least as long as this reference to it.
+        let object = unsafe { self.object.as_ref() };
+        object
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_shared_json(v, &self.root)))
+            .collect()
+    }
+}
+
+impl GoMap {
+    pub fn new(entries: BTreeMap<String, Value>) -> GoMap {
+        GoMap {
+            entries: RefCell::new(entries),
+            pending: Cell::new(false),
+            source: Cell::new(None),
+        }
+    }
+
+    fn from_json(root: &Arc<Values>, object: &serde_json::Map<String, serde_json::Value>) -> GoMap {
+        GoMap {
+            entries: RefCell::new(BTreeMap::new()),
+            pending: Cell::new(true),
+            source: Cell::new(Some(JsonObject {
+                root: root.clone(),
+                object: NonNull::from(object),
+            })),
+        }
+    }
+
+    /// The entries, to read.
+    pub fn borrow(&self) -> Ref<'_, BTreeMap<String, Value>> {
+        self.load();
+        self.entries.borrow()
+    }
+
+    /// The entries, to change.
+    pub fn borrow_mut(&self) -> RefMut<'_, BTreeMap<String, Value>> {
+        self.load();
+        self.entries.borrow_mut()
+    }
+
+    fn load(&self) {
+        if self.pending.replace(false)
+            && let Some(source) = self.source.take()
+        {
+            *self.entries.borrow_mut() = source.entries();
+        }
+    }
+}
 
 /// A Go value as templates see it.
 #[derive(Clone, Default)]
@@ -101,13 +175,13 @@ impl From<Vec<Value>> for Value {
 
 impl From<BTreeMap<String, Value>> for Value {
     fn from(map: BTreeMap<String, Value>) -> Self {
-        Value::Map(Rc::new(RefCell::new(map)))
+        Value::Map(Rc::new(GoMap::new(map)))
     }
 }
 
 impl Value {
     pub fn new_map() -> Value {
-        Value::Map(Rc::new(RefCell::new(BTreeMap::new())))
+        Value::from(BTreeMap::new())
     }
 
     pub fn is_nil(&self) -> bool {
@@ -238,14 +312,27 @@ impl Value {
         Self::from_json_with(json, true)
     }
 
-    /// [`Self::from_json`] of a JSON object, without building a `serde_json::Value` around
-    /// it first (values can be megabytes: no copy is made just to convert them).
-    pub fn from_json_map(map: &serde_json::Map<String, serde_json::Value>) -> Value {
-        Value::from(
-            map.iter()
-                .map(|(k, v)| (k.clone(), Self::from_json_with(v, true)))
-                .collect::<BTreeMap<_, _>>(),
-        )
+    /// The chart's values as templates see them (numbers are float64): each map takes its
+    /// entries from `values` when it is first looked at (values can be megabytes, of which
+    /// templates read a few entries).
+    pub fn from_values(values: &Arc<Values>) -> Value {
+        Value::Map(Rc::new(GoMap::from_json(values, values)))
+    }
+
+    /// [`Self::from_json`] of a node of `root`, whose maps convert when first looked at.
+    fn from_shared_json(json: &serde_json::Value, root: &Arc<Values>) -> Value {
+        match json {
+            serde_json::Value::Object(object) => {
+                Value::Map(Rc::new(GoMap::from_json(root, object)))
+            }
+            serde_json::Value::Array(items) => Value::List(Rc::new(
+                items
+                    .iter()
+                    .map(|v| Self::from_shared_json(v, root))
+                    .collect(),
+            )),
+            scalar => Self::from_json(scalar),
+        }
     }
 
     /// Converts JSON-shaped data; integral numbers become int64 unless `floats` is set.
