@@ -60,9 +60,16 @@ impl HelmNode<'_> {
 /// Whether the scalar written at `offset` of `source` follows a tag on its line: an
 /// explicitly tagged scalar (`!!str 12`) is taken as written.
 pub(super) fn preceded_by_tag(source: &str, offset: usize) -> bool {
-    let before = source[..offset].trim_end_matches([' ', '\t']);
-    let last_token = before.rsplit([' ', '\t', '\n', '\r']).next().unwrap_or("");
-    last_token.starts_with('!')
+    let before = &source.as_bytes()[..offset];
+    let end = before
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |i| i + 1);
+    let start = before[..end]
+        .iter()
+        .rposition(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .map_or(0, |i| i + 1);
+    start < end && before[start] == b'!'
 }
 
 impl<'de> DeserializeSeed<'de> for HelmNode<'_> {
