@@ -188,16 +188,15 @@ fn parse_documents(
         }
         document += 1;
         let line = first_line + leading_blank_lines(text);
-        let parsed: header::Document =
-            serde_yaml::from_str(trimmed).map_err(|e| ManifestError::InvalidYaml {
-                source_path: source.to_string(),
-                document,
-                line: line
-                    + e.location()
-                        .map(|l| l.line().saturating_sub(1))
-                        .unwrap_or(0),
-                message: strip_location(&e.to_string()),
-            })?;
+        let parsed = header::Document::read(trimmed).map_err(|e| ManifestError::InvalidYaml {
+            source_path: source.to_string(),
+            document,
+            line: line
+                + e.location()
+                    .map(|l| l.line().saturating_sub(1))
+                    .unwrap_or(0),
+            message: strip_location(&e.to_string()),
+        })?;
         let (api_version, kind, metadata) = match parsed {
             // Only comments: nothing to apply, but helm keeps the text (see `is_object`).
             header::Document::Empty => {

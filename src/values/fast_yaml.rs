@@ -25,6 +25,27 @@ const MAX_KEY: usize = 1000;
 /// The values in `text` when it is a single block mapping of the usual shape; `None` means
 /// "read it with serde_yaml".
 pub(super) fn read(text: &str) -> Option<Value> {
+    read_mapping(text, Scalars::HelmValues).map(Value::Object)
+}
+
+/// The object in `text` when it is a single block mapping of the usual shape, exactly as
+/// `serde_yaml::from_str::<serde_json::Value>` reads it (YAML 1.2 scalars, keys as
+/// written); `None` means "read it with serde_yaml". Rendered manifests are read so.
+pub(crate) fn read_object(text: &str) -> Option<Map<String, Value>> {
+    read_mapping(text, Scalars::Json)
+}
+
+/// How plain scalars read.
+#[derive(Clone, Copy, PartialEq)]
+enum Scalars {
+    /// As helm reads values files: YAML 1.2, then YAML 1.1's booleans and numbers for what
+    /// that leaves a string; keys are the string form of their value.
+    HelmValues,
+    /// As serde_yaml reads into `serde_json::Value`: YAML 1.2 only; keys as written.
+    Json,
+}
+
+fn read_mapping(text: &str, scalars: Scalars) -> Option<Map<String, Value>> {
     if !plain_characters(text.as_bytes()) {
         return None;
     }
@@ -33,11 +54,12 @@ pub(super) fn read(text: &str) -> Option<Value> {
         bytes: text.as_bytes(),
         pos: 0,
         depth: 0,
+        scalars,
     };
     let first = reader.peek_line().ok()??;
     let root = reader.mapping(first.indent, None).ok()?;
     match reader.peek_line() {
-        Ok(None) => Some(Value::Object(root)),
+        Ok(None) => Some(root),
         _ => None,
     }
 }
@@ -85,6 +107,7 @@ struct Reader<'s> {
     /// The start of the next line to read.
     pos: usize,
     depth: usize,
+    scalars: Scalars,
 }
 
 impl Reader<'_> {
@@ -190,7 +213,7 @@ impl Reader<'_> {
             };
             let at = self.skip_spaces(line.content + 1);
             let item = match self.at(at) {
-                b'\n' | b'#' => self.value_after(indent, at, false)?,
+                b'\n' | b'#' | b'|' => self.value_after(indent, at, false)?,
                 b'-' if self.is_blank(at + 1) => return Err(GiveUp),
                 _ => match self.key(at)? {
                     Some(key) => {
@@ -209,6 +232,9 @@ impl Reader<'_> {
     /// column `indent`: inline on this line, or a block on the lines below, or null.
     fn value_after(&mut self, indent: usize, at: usize, in_mapping: bool) -> Read<Value> {
         let at = self.skip_spaces(at);
+        if self.at(at) == b'|' {
+            return self.literal(indent, at).map(Value::String);
+        }
         if !matches!(self.at(at), b'\n' | b'#') {
             let (value, end) = self.node(at, false)?;
             self.finish_line(end)?;
@@ -231,6 +257,70 @@ impl Reader<'_> {
             }
             _ => Value::Null,
         })
+    }
+
+    /// A literal block scalar (`|`, `|-`, `|+`) whose indicator is at `at`, of a node whose
+    /// parent sits at column `indent`. Its indentation is that of its first line with text;
+    /// an indentation indicator, a comment after the indicator, an empty scalar, or leading
+    /// blank lines wider than the text give up.
+    fn literal(&mut self, indent: usize, at: usize) -> Read<String> {
+        let chomp = self.at(at + 1);
+        let after = at + 1 + usize::from(matches!(chomp, b'-' | b'+'));
+        let rest = self.skip_spaces(after);
+        if self.at(rest) != b'\n' || rest >= self.bytes.len() {
+            return Err(GiveUp);
+        }
+        let len = self.bytes.len();
+        // Leading blank lines, then the first line with text sets the indentation.
+        let mut start = rest + 1;
+        let mut newlines = 0;
+        let mut widest_blank = 0;
+        let width = loop {
+            let text = self.skip_spaces(start);
+            if text >= len {
+                return Err(GiveUp);
+            }
+            if self.bytes[text] != b'\n' {
+                break text - start;
+            }
+            widest_blank = widest_blank.max(text - start);
+            newlines += 1;
+            start = text + 1;
+        };
+        if width <= indent || widest_blank > width {
+            return Err(GiveUp);
+        }
+        let mut out = String::new();
+        while start < len {
+            let mut text = start;
+            while text < start + width && self.at(text) == b' ' {
+                text += 1;
+            }
+            if text >= len {
+                break;
+            }
+            if self.bytes[text] == b'\n' {
+                newlines += 1;
+                start = text + 1;
+                continue;
+            }
+            if text < start + width {
+                break;
+            }
+            let end = self.line_end(text);
+            out.extend(std::iter::repeat_n('\n', newlines));
+            out.push_str(&self.src[text..end]);
+            newlines = usize::from(end < len);
+            start = end + 1;
+        }
+        match chomp {
+            b'-' => {}
+            b'+' => out.extend(std::iter::repeat_n('\n', newlines)),
+            _ if newlines > 0 => out.push('\n'),
+            _ => {}
+        }
+        self.pos = start.min(len);
+        Ok(out)
     }
 
     /// After an inline value ending at `end`: only blanks and a comment may follow on its line.
@@ -259,7 +349,7 @@ impl Reader<'_> {
                     return Ok(None);
                 };
                 let text = self.src[at..colon].trim_end_matches(' ');
-                (self.plain(at, text)?, colon)
+                (self.plain_key(at, text)?, colon)
             }
         };
         if self.at(end) != b':' || !self.is_blank(end + 1) {
@@ -348,12 +438,20 @@ impl Reader<'_> {
         } else {
             loop {
                 let (node, end) = self.node(i, true)?;
+                let written = &self.src[i..end];
                 i = self.skip_spaces(end);
                 if mapping {
                     if self.at(i) != b':' || !self.is_blank(i + 1) {
                         return Err(GiveUp);
                     }
-                    let key = key_string(&node).map_err(|_| GiveUp)?;
+                    let key = match node {
+                        Value::String(_) | Value::Array(_) | Value::Object(_) => {
+                            key_string(&node).map_err(|_| GiveUp)?
+                        }
+                        // A plain key: as written, or as the string form of its value.
+                        _ if self.scalars == Scalars::Json => written.to_string(),
+                        _ => key_string(&node).map_err(|_| GiveUp)?,
+                    };
                     let (value, end) = self.node(self.skip_spaces(i + 1), true)?;
                     map.insert(key, value);
                     i = self.skip_spaces(end);
@@ -465,13 +563,23 @@ impl Reader<'_> {
         {
             return Err(GiveUp);
         }
-        resolve_plain(text)
+        resolve_plain(text, self.scalars)
+    }
+
+    /// A plain key written at `at`: its value read as [`Self::plain`] reads it, or (reading
+    /// JSON) its text as written.
+    fn plain_key(&self, at: usize, text: &str) -> Read<Value> {
+        let value = self.plain(at, text)?;
+        Ok(match self.scalars {
+            Scalars::HelmValues => value,
+            Scalars::Json => Value::String(text.to_string()),
+        })
     }
 }
 
 /// A plain scalar's value: serde_yaml's YAML 1.2 resolution (null, booleans, integers,
-/// floats), then helm's YAML 1.1 rules for what that leaves a string.
-fn resolve_plain(text: &str) -> Read<Value> {
+/// floats), then (for values) helm's YAML 1.1 rules for what that leaves a string.
+fn resolve_plain(text: &str, scalars: Scalars) -> Read<Value> {
     let first = text.as_bytes()[0];
     if first.is_ascii_alphabetic() {
         match text {
@@ -485,28 +593,35 @@ fn resolve_plain(text: &str) -> Read<Value> {
         if text == "~" {
             return Ok(Value::Null);
         }
-        if let Some(number) = yaml12_number(text)? {
+        if let Some(number) = yaml12_number(text, scalars)? {
             return Ok(number);
         }
     }
-    resolve_plain_yaml11(text).map_err(|_| GiveUp)
+    match scalars {
+        Scalars::HelmValues => resolve_plain_yaml11(text).map_err(|_| GiveUp),
+        Scalars::Json => Ok(Value::String(text.to_string())),
+    }
 }
 
 /// serde_yaml's reading of a plain scalar as a number: u64, i64, then wider integers (which
 /// helm's reading turns to floats), then finite floats (an infinity or NaN gives up: the
 /// serde_yaml path refuses them with its own message).
-fn yaml12_number(text: &str) -> Read<Option<Value>> {
+fn yaml12_number(text: &str, scalars: Scalars) -> Read<Option<Value>> {
     if let Some(n) = unsigned(text, u64::from_str_radix) {
         return Ok(Some(Value::from(n)));
     }
     if let Some(n) = negative(text, i64::from_str_radix) {
         return Ok(Some(Value::from(n)));
     }
-    if let Some(n) = unsigned(text, u128::from_str_radix) {
-        return finite(n as f64).map(Some).map_err(|_| GiveUp);
-    }
-    if let Some(n) = negative(text, i128::from_str_radix) {
-        return finite(n as f64).map(Some).map_err(|_| GiveUp);
+    // Wider integers are floats to helm; serde_json has none (serde_yaml decides).
+    let wide = unsigned(text, u128::from_str_radix)
+        .map(|n| n as f64)
+        .or_else(|| negative(text, i128::from_str_radix).map(|n| n as f64));
+    if let Some(n) = wide {
+        return match scalars {
+            Scalars::HelmValues => finite(n).map(Some).map_err(|_| GiveUp),
+            Scalars::Json => Err(GiveUp),
+        };
     }
     if digits_but_not_number(text) {
         return Ok(None);

@@ -1,12 +1,16 @@
 //! The fast reader against serde_yaml: on every text it accepts, both must give the same
-//! values — on hand-picked cases, generated documents, mutated documents and real charts.
+//! values — on hand-picked cases, generated documents, mutated documents and real charts —
+//! read as helm reads values files, and read as serde_yaml reads a `serde_json::Value`
+//! (rendered manifests).
 
 use super::*;
 use crate::values::yaml::read_with_serde_yaml;
 use proptest::prelude::*;
 
-/// What the fast reader says of `text`, checked against serde_yaml when it accepts it.
+/// What the fast reader says of `text` as values, checked against serde_yaml when it
+/// accepts it; its reading as a JSON object is checked the same way.
 fn agrees(text: &str) -> Option<Value> {
+    agrees_as_json(text);
     let fast = read(text)?;
     match read_with_serde_yaml(text) {
         Ok(documents) => assert_eq!(
@@ -15,6 +19,17 @@ fn agrees(text: &str) -> Option<Value> {
             "the readers disagree on:\n{text}"
         ),
         Err(e) => panic!("the fast reader accepts what serde_yaml refuses ({e}):\n{text}"),
+    }
+    Some(fast)
+}
+
+/// What the fast reader says of `text` as a JSON object, checked against
+/// `serde_yaml::from_str::<serde_json::Value>` when it accepts it.
+fn agrees_as_json(text: &str) -> Option<Value> {
+    let fast = Value::Object(read_object(text)?);
+    match serde_yaml::from_str::<Value>(text) {
+        Ok(value) => assert_eq!(value, fast, "the readers disagree (JSON) on:\n{text}"),
+        Err(e) => panic!("the fast reader accepts what serde_yaml refuses (JSON, {e}):\n{text}"),
     }
     Some(fast)
 }
@@ -37,6 +52,12 @@ fn reads_the_usual_shapes_as_serde_yaml_does() {
         "  indented: 1\n  root: 2\n",
         "dup: 1\ndup: 2\n",
         "- - 1\n",
+        "a: |\n  text\n  more\nb: 1\n",
+        "a: |-\n  text\n\n   wider\n  # not a comment\n\nb: 1\n",
+        "a: |+\n  text\n\n\nb: 1\n",
+        "a: |\n\n  after a blank line\n",
+        "list:\n- |\n  item\n- k: |\n    in a mapping\n  other: 2\n",
+        "a: |\n    deeper\n    text\n  # a comment\nb: |-\n  last",
     ];
     let mut accepted = 0;
     for text in usual {
@@ -54,6 +75,32 @@ fn reads_the_usual_shapes_as_serde_yaml_does() {
             serde_json::json!({"image": {"tag": "1.25", "pull": "IfNotPresent"}, "ports": [80, 420]})
         )
     );
+    assert_eq!(
+        agrees("a: |-\n  x\n\n   y\nb: |+\n  z\n\nc: |\n  w\n\n"),
+        Some(serde_json::json!({"a": "x\n\n y", "b": "z\n\n", "c": "w\n"}))
+    );
+}
+
+#[test]
+fn manifests_read_as_serde_yaml_reads_json() {
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  labels:\n    \
+                    on: yes\n    1: 0644\n  annotations: {0x1F: 1e3, n: null}\ndata:\n  \
+                    config.yaml: |\n    a: 1\n    b: [x]\n  big: 1_000\n";
+    assert_eq!(
+        agrees_as_json(manifest),
+        Some(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "web",
+                "labels": {"on": "yes", "1": "0644"},
+                "annotations": {"0x1F": 1000.0, "n": null},
+            },
+            "data": {"config.yaml": "a: 1\nb: [x]\n", "big": "1_000"},
+        }))
+    );
+    // Integers past 64 bits are serde_yaml's to refuse.
+    assert_eq!(read_object("a: 99999999999999999999\n"), None);
 }
 
 #[test]
@@ -63,7 +110,10 @@ fn gives_up_on_what_it_does_not_read() {
         "# only a comment\n",
         "a: &x 1\nb: *x\n",
         "a: !!str 12\n",
-        "a: |\n  text\n",
+        "a: |2\n  text\n",
+        "a: | # comment\n  text\n",
+        "a: |\nb: 1\n",
+        "a: |\n    \n  text\n",
         "a: >\n  text\n",
         "a: multi\n  line\n",
         "a: \"multi\n  line\"\n",
@@ -279,7 +329,25 @@ enum Node {
     Scalar(String, Quote),
     Map(Vec<(String, Quote, Node)>),
     Seq(Vec<Node>),
+    /// A literal block scalar: its chomping indicator and lines (written indented).
+    Literal(&'static str, Vec<String>),
 }
+
+/// Lines of literal block scalars: text, blank lines, lines wider than the first, and lines
+/// that would mean something else outside a block scalar.
+const LITERAL_LINES: &[&str] = &[
+    "text",
+    "",
+    "  wider",
+    "# hash",
+    "- item",
+    "key: value",
+    "\"quoted\"",
+    "a: b: c",
+    "{x}",
+    "   ",
+    "|",
+];
 
 #[derive(Debug, Clone)]
 struct Style {
@@ -324,8 +392,25 @@ fn key(safe: bool) -> BoxedStrategy<String> {
     .boxed()
 }
 
+fn literal(safe: bool) -> impl Strategy<Value = Node> {
+    let lines = proptest::collection::vec(proptest::sample::select(LITERAL_LINES), 0..5);
+    (proptest::sample::select(&["", "-", "+"][..]), lines).prop_filter_map(
+        "a safe literal starts with text",
+        move |(chomp, lines)| {
+            let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            let starts_with_text = lines
+                .first()
+                .is_some_and(|l| !l.trim().is_empty() && !l.starts_with(' '));
+            (!safe || starts_with_text).then_some(Node::Literal(chomp, lines))
+        },
+    )
+}
+
 fn node(safe: bool) -> impl Strategy<Value = Node> {
-    let leaf = (word(safe), quote_strategy()).prop_map(|(w, q)| Node::Scalar(w, q));
+    let leaf = prop_oneof![
+        8 => (word(safe), quote_strategy()).prop_map(|(w, q)| Node::Scalar(w, q)),
+        1 => literal(safe),
+    ];
     leaf.prop_recursive(4, 40, 5, move |inner| {
         prop_oneof![
             proptest::collection::vec((key(safe), quote_strategy(), inner.clone()), 0..5)
@@ -361,6 +446,7 @@ fn scalar(text: &str, quote: &Quote) -> String {
 fn flow(node: &Node) -> String {
     match node {
         Node::Scalar(text, quote) => scalar(text, quote),
+        Node::Literal(_, lines) => serde_json::to_string(&lines.join("\n")).unwrap(),
         Node::Map(entries) => {
             let inner: Vec<String> = entries
                 .iter()
@@ -388,6 +474,17 @@ fn block_value(node: &Node, indent: usize, in_map: bool, style: &Style) -> Strin
                 indent + style.width
             };
             format!("\n{}", block_seq(items, at, style))
+        }
+        Node::Literal(chomp, lines) if !style.flow => {
+            let mut out = format!(" |{chomp}\n");
+            for line in lines {
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(indent + style.width));
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+            out
         }
         other => {
             let comment = if style.comments { " # note" } else { "" };
