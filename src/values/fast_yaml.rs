@@ -1,12 +1,14 @@
-//! A fast reader for values files of the usual shape. serde_yaml (libyaml) needs ~0.6 s for a
-//! 6 MB values file; values files are nearly always block mappings and block sequences of
-//! one-line scalars and one-line flow collections, which this reader takes in one pass over
-//! the bytes. Whatever lies outside that shape — anchors, tags, block scalars, multi-line
-//! scalars, several documents, tabs, rare escapes, and anything libyaml might read another
-//! way — makes it give up, and [`super::yaml::documents`] reads the text with serde_yaml as
-//! before. Scalars resolve by that path's own rules (serde_yaml's YAML 1.2 first, then helm's
-//! YAML 1.1 via [`super::yaml`]), so the two readers agree on every file this one accepts; the
-//! tests hold it to that on generated and mutated files and on real charts' values.
+//! A fast reader for YAML of the usual shape: values files and rendered manifests.
+//! serde_yaml (libyaml) needs ~0.6 s for a 6 MB values file and most of a large chart's
+//! render time to check its manifests; nearly all of them are block mappings and block
+//! sequences of one-line scalars, one-line flow collections and literal block scalars, which
+//! this reader takes in one pass over the bytes. Whatever lies outside that shape — anchors,
+//! tags, folded scalars, multi-line plain or quoted scalars, several documents, tabs, rare
+//! escapes, and anything libyaml might read another way — makes it give up, and the caller
+//! reads the text with serde_yaml as before. Scalars resolve by the serde_yaml path's own
+//! rules (serde_yaml's YAML 1.2 first, then, for values, helm's YAML 1.1 via [`super::yaml`]),
+//! so the two readers agree on every text this one accepts; the tests hold it to that on
+//! generated and mutated texts and on real charts' values.
 
 use serde_json::{Map, Number, Value};
 
