@@ -30,7 +30,7 @@ impl Document {
     /// Reads a rendered document: with the fast reader when it has the usual shape (it then
     /// reads exactly as serde_yaml does), else with serde_yaml.
     pub(super) fn read(text: &str) -> Result<Document, serde_yaml::Error> {
-        if let Some(mut object) = crate::values::read_yaml_object_fast(text) {
+        if let Some(mut object) = crate::values::read_yaml_object_header_fast(text) {
             return Ok(Document::Object {
                 api_version: object.remove("apiVersion"),
                 kind: object.remove("kind"),

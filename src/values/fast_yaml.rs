@@ -10,9 +10,11 @@
 //! so the two readers agree on every text this one accepts; the tests hold it to that on
 //! generated and mutated texts and on real charts' values.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value};
 
-use super::yaml::{finite, key_string, preceded_by_tag, resolve_plain_yaml11};
+use super::yaml::{finite, key_string, preceded_by_tag, yaml11_non_string};
 
 /// Not this reader's shape: read the text with serde_yaml.
 struct GiveUp;
@@ -27,14 +29,24 @@ const MAX_KEY: usize = 1000;
 /// The values in `text` when it is a single block mapping of the usual shape; `None` means
 /// "read it with serde_yaml".
 pub(super) fn read(text: &str) -> Option<Value> {
-    read_mapping(text, Scalars::HelmValues).map(Value::Object)
+    read_mapping(text, Scalars::HelmValues, false).map(Value::Object)
 }
 
 /// The object in `text` when it is a single block mapping of the usual shape, exactly as
 /// `serde_yaml::from_str::<serde_json::Value>` reads it (YAML 1.2 scalars, keys as
-/// written); `None` means "read it with serde_yaml". Rendered manifests are read so.
-pub(crate) fn read_object(text: &str) -> Option<Map<String, Value>> {
-    read_mapping(text, Scalars::Json)
+/// written); `None` means "read it with serde_yaml". The tests hold
+/// [`read_object_header`] to this.
+#[cfg(test)]
+fn read_object(text: &str) -> Option<Map<String, Value>> {
+    read_mapping(text, Scalars::Json, false)
+}
+
+/// The top-level keys of a Kubernetes object a rendered manifest must be read for.
+const HEADER: [&str; 3] = ["apiVersion", "kind", "metadata"];
+
+/// [`read_object`] keeping only the [`HEADER`] entries: the rest is checked, not built.
+pub(crate) fn read_object_header(text: &str) -> Option<Map<String, Value>> {
+    read_mapping(text, Scalars::Json, true)
 }
 
 /// How plain scalars read.
@@ -47,7 +59,7 @@ enum Scalars {
     Json,
 }
 
-fn read_mapping(text: &str, scalars: Scalars) -> Option<Map<String, Value>> {
+fn read_mapping(text: &str, scalars: Scalars, header_only: bool) -> Option<Map<String, Value>> {
     if !plain_characters(text.as_bytes()) {
         return None;
     }
@@ -57,6 +69,8 @@ fn read_mapping(text: &str, scalars: Scalars) -> Option<Map<String, Value>> {
         pos: 0,
         depth: 0,
         scalars,
+        header_only,
+        build: true,
     };
     let first = reader.peek_line().ok()??;
     let root = reader.mapping(first.indent, None).ok()?;
@@ -110,9 +124,13 @@ struct Reader<'s> {
     pos: usize,
     depth: usize,
     scalars: Scalars,
+    /// Build only the [`HEADER`] entries of the top-level mapping.
+    header_only: bool,
+    /// Whether the node being read is kept (else it is only checked, and reads as null).
+    build: bool,
 }
 
-impl Reader<'_> {
+impl<'s> Reader<'s> {
     fn at(&self, i: usize) -> u8 {
         self.bytes.get(i).copied().unwrap_or(b'\n')
     }
@@ -183,7 +201,7 @@ impl Reader<'_> {
     fn mapping(
         &mut self,
         indent: usize,
-        mut first: Option<(String, usize)>,
+        mut first: Option<(Cow<'s, str>, usize)>,
     ) -> Read<Map<String, Value>> {
         self.descend()?;
         let mut map = Map::new();
@@ -196,8 +214,14 @@ impl Reader<'_> {
                     _ => break,
                 },
             };
+            let outer = self.build;
+            self.build =
+                outer && !(self.header_only && self.depth == 1 && !HEADER.contains(&&*key));
             let value = self.value_after(indent, after_colon, true)?;
-            map.insert(key, value);
+            if self.build {
+                map.insert(key.into_owned(), value);
+            }
+            self.build = outer;
         }
         self.depth -= 1;
         Ok(map)
@@ -224,7 +248,9 @@ impl Reader<'_> {
                     None => self.value_after(indent, at, false)?,
                 },
             };
-            items.push(item);
+            if self.build {
+                items.push(item);
+            }
         }
         self.depth -= 1;
         Ok(items)
@@ -235,7 +261,8 @@ impl Reader<'_> {
     fn value_after(&mut self, indent: usize, at: usize, in_mapping: bool) -> Read<Value> {
         let at = self.skip_spaces(at);
         if self.at(at) == b'|' {
-            return self.literal(indent, at).map(Value::String);
+            let text = self.literal(indent, at)?;
+            return Ok(self.string(Cow::Owned(text)));
         }
         if !matches!(self.at(at), b'\n' | b'#') {
             let (value, end) = self.node(at, false)?;
@@ -310,12 +337,15 @@ impl Reader<'_> {
                 break;
             }
             let end = self.line_end(text);
-            out.extend(std::iter::repeat_n('\n', newlines));
-            out.push_str(&self.src[text..end]);
+            if self.build {
+                out.extend(std::iter::repeat_n('\n', newlines));
+                out.push_str(&self.src[text..end]);
+            }
             newlines = usize::from(end < len);
             start = end + 1;
         }
         match chomp {
+            _ if !self.build => {}
             b'-' => {}
             b'+' => out.extend(std::iter::repeat_n('\n', newlines)),
             _ if newlines > 0 => out.push('\n'),
@@ -339,18 +369,19 @@ impl Reader<'_> {
 
     /// The mapping key starting at `at` and the index after its `:`, or `None` when what
     /// starts there is no key (a scalar value).
-    fn key(&self, at: usize) -> Read<Option<(String, usize)>> {
+    fn key(&self, at: usize) -> Read<Option<(Cow<'s, str>, usize)>> {
         let (key, end) = match self.at(at) {
             b'"' | b'\'' => {
                 let (text, end) = self.quoted(at)?;
-                (Value::String(text), self.skip_spaces(end))
+                (text, self.skip_spaces(end))
             }
             b'[' | b'{' => return Ok(None),
             _ => {
                 let Some(colon) = self.plain_key_end(at)? else {
                     return Ok(None);
                 };
-                let text = self.src[at..colon].trim_end_matches(' ');
+                let src: &'s str = self.src;
+                let text = src[at..colon].trim_end_matches(' ');
                 (self.plain_key(at, text)?, colon)
             }
         };
@@ -361,7 +392,6 @@ impl Reader<'_> {
         if end - at > MAX_KEY {
             return Err(GiveUp);
         }
-        let key = key_string(&key).map_err(|_| GiveUp)?;
         Ok(Some((key, end + 1)))
     }
 
@@ -409,7 +439,7 @@ impl Reader<'_> {
         match self.at(at) {
             b'"' | b'\'' => {
                 let (text, end) = self.quoted(at)?;
-                Ok((Value::String(text), end))
+                Ok((self.string(text), end))
             }
             b'[' | b'{' => self.flow(at),
             _ => {
@@ -447,21 +477,25 @@ impl Reader<'_> {
                         return Err(GiveUp);
                     }
                     let key = match node {
-                        Value::String(_) | Value::Array(_) | Value::Object(_) => {
-                            key_string(&node).map_err(|_| GiveUp)?
-                        }
+                        Value::Array(_) | Value::Object(_) => return Err(GiveUp),
+                        _ if !self.build => String::new(),
+                        Value::String(_) => key_string(&node).map_err(|_| GiveUp)?,
                         // A plain key: as written, or as the string form of its value.
                         _ if self.scalars == Scalars::Json => written.to_string(),
                         _ => key_string(&node).map_err(|_| GiveUp)?,
                     };
                     let (value, end) = self.node(self.skip_spaces(i + 1), true)?;
-                    map.insert(key, value);
+                    if self.build {
+                        map.insert(key, value);
+                    }
                     i = self.skip_spaces(end);
                 } else {
                     if self.at(i) == b':' {
                         return Err(GiveUp);
                     }
-                    items.push(node);
+                    if self.build {
+                        items.push(node);
+                    }
                 }
                 match self.at(i) {
                     b',' => {
@@ -488,26 +522,35 @@ impl Reader<'_> {
     }
 
     /// A one-line quoted scalar starting at its quote: its text and the index after it.
-    fn quoted(&self, at: usize) -> Read<(String, usize)> {
+    fn quoted(&self, at: usize) -> Read<(Cow<'s, str>, usize)> {
         let quote = self.at(at);
+        let src: &'s str = self.src;
         let mut out = String::new();
         let mut i = at + 1;
         let mut run = i;
+        // The text so far, borrowed while it has no escape.
+        let text = |out: String, run: usize, end: usize| {
+            if run == at + 1 {
+                Cow::Borrowed(&src[run..end])
+            } else {
+                let mut out = out;
+                out.push_str(&src[run..end]);
+                Cow::Owned(out)
+            }
+        };
         loop {
             match self.at(i) {
                 b'\n' => return Err(GiveUp),
                 b'\'' if quote == b'\'' => {
-                    out.push_str(&self.src[run..i]);
                     if self.at(i + 1) != b'\'' {
-                        return Ok((out, i + 1));
+                        return Ok((text(out, run, i), i + 1));
                     }
-                    out.push('\'');
+                    out.push_str(&self.src[run..=i]);
                     i += 2;
                     run = i;
                 }
                 b'"' if quote == b'"' => {
-                    out.push_str(&self.src[run..i]);
-                    return Ok((out, i + 1));
+                    return Ok((text(out, run, i), i + 1));
                 }
                 b'\\' if quote == b'"' => {
                     out.push_str(&self.src[run..i]);
@@ -558,6 +601,15 @@ impl Reader<'_> {
     /// The value of the plain scalar `text` written at `at`, resolved as the serde_yaml path
     /// resolves it.
     fn plain(&self, at: usize, text: &str) -> Read<Value> {
+        self.check_plain(at, text)?;
+        match resolve_plain(text, self.scalars)? {
+            Resolved::Value(value) => Ok(value),
+            Resolved::String => Ok(self.string(Cow::Borrowed(text))),
+        }
+    }
+
+    /// Gives up on a plain scalar that serde_yaml's path reads some other way.
+    fn check_plain(&self, at: usize, text: &str) -> Read<()> {
         // `<<` is a merge key, which the serde_yaml path applies.
         if text == "<<"
             || preceded_by_tag(self.src, at)
@@ -565,43 +617,63 @@ impl Reader<'_> {
         {
             return Err(GiveUp);
         }
-        resolve_plain(text, self.scalars)
+        Ok(())
     }
 
-    /// A plain key written at `at`: its value read as [`Self::plain`] reads it, or (reading
-    /// JSON) its text as written.
-    fn plain_key(&self, at: usize, text: &str) -> Read<Value> {
-        let value = self.plain(at, text)?;
-        Ok(match self.scalars {
-            Scalars::HelmValues => value,
-            Scalars::Json => Value::String(text.to_string()),
-        })
+    /// A plain key written at `at`: the string form of its value as [`Self::plain`] reads
+    /// it, or (reading JSON) its text as written.
+    fn plain_key(&self, at: usize, text: &'s str) -> Read<Cow<'s, str>> {
+        match self.scalars {
+            Scalars::HelmValues => key_string(&self.plain(at, text)?)
+                .map(Cow::Owned)
+                .map_err(|_| GiveUp),
+            Scalars::Json => self.check_plain(at, text).map(|()| Cow::Borrowed(text)),
+        }
     }
+
+    /// A string scalar, when the node is kept.
+    fn string(&self, text: Cow<'_, str>) -> Value {
+        if self.build {
+            Value::String(text.into_owned())
+        } else {
+            Value::Null
+        }
+    }
+}
+
+/// A plain scalar read: a value, or the scalar's own text as a string.
+enum Resolved {
+    Value(Value),
+    String,
 }
 
 /// A plain scalar's value: serde_yaml's YAML 1.2 resolution (null, booleans, integers,
 /// floats), then (for values) helm's YAML 1.1 rules for what that leaves a string.
-fn resolve_plain(text: &str, scalars: Scalars) -> Read<Value> {
+fn resolve_plain(text: &str, scalars: Scalars) -> Read<Resolved> {
     let first = text.as_bytes()[0];
+    let value = |v| Ok(Resolved::Value(v));
     if first.is_ascii_alphabetic() {
         match text {
-            "null" | "Null" | "NULL" => return Ok(Value::Null),
-            "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
-            "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
+            "null" | "Null" | "NULL" => return value(Value::Null),
+            "true" | "True" | "TRUE" => return value(Value::Bool(true)),
+            "false" | "False" | "FALSE" => return value(Value::Bool(false)),
             _ => {}
         }
         // No integer or finite float starts with a letter (`inf` and `nan` are not finite).
     } else {
         if text == "~" {
-            return Ok(Value::Null);
+            return value(Value::Null);
         }
         if let Some(number) = yaml12_number(text, scalars)? {
-            return Ok(number);
+            return value(number);
         }
     }
     match scalars {
-        Scalars::HelmValues => resolve_plain_yaml11(text).map_err(|_| GiveUp),
-        Scalars::Json => Ok(Value::String(text.to_string())),
+        Scalars::HelmValues => match yaml11_non_string(text).map_err(|_| GiveUp)? {
+            Some(other) => value(other),
+            None => Ok(Resolved::String),
+        },
+        Scalars::Json => Ok(Resolved::String),
     }
 }
 

@@ -8,7 +8,7 @@ pub mod strvals;
 mod yaml;
 
 pub use coalesce::{coalesce_user_tables, compute_render_values};
-pub(crate) use fast_yaml::read_object as read_yaml_object_fast;
+pub(crate) use fast_yaml::read_object_header as read_yaml_object_header_fast;
 pub use schema::{SchemaError, SchemaViolation, validate_schema};
 pub use strvals::ParseMode;
 pub(crate) use yaml::documents as yaml_documents;

@@ -213,31 +213,40 @@ pub(super) fn key_string(key: &Value) -> Result<String, String> {
 }
 
 /// YAML 1.1 resolution (as helm's go-yaml v2) of a plain scalar that YAML 1.2 left a string.
-pub(super) fn resolve_plain_yaml11(v: &str) -> Result<Value, String> {
+fn resolve_plain_yaml11(v: &str) -> Result<Value, String> {
+    Ok(yaml11_non_string(v)?.unwrap_or_else(|| Value::String(v.to_string())))
+}
+
+/// [`resolve_plain_yaml11`], with `None` for a scalar that stays a string.
+pub(super) fn yaml11_non_string(v: &str) -> Result<Option<Value>, String> {
     match v {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Ok(Value::Bool(true)),
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Ok(Value::Bool(false)),
-        ".nan" | ".NaN" | ".NAN" => return finite(f64::NAN),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Ok(Some(Value::Bool(true)));
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Ok(Some(Value::Bool(false)));
+        }
+        ".nan" | ".NaN" | ".NAN" => return finite(f64::NAN).map(Some),
         _ => {}
     }
     let first = v.as_bytes().first().copied().unwrap_or(b' ');
     if first.is_ascii_digit() || first == b'+' || first == b'-' {
         let plain: String = v.chars().filter(|c| *c != '_').collect();
         if let Some(number) = go_parse_int(&plain) {
-            return Ok(number);
+            return Ok(Some(number));
         }
         if is_yaml_style_float(&plain)
             && let Ok(f) = plain.parse::<f64>()
         {
-            return finite(f);
+            return finite(f).map(Some);
         }
     } else if first == b'.'
         && let Ok(f) = v.parse::<f64>()
         && !v.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
     {
-        return finite(f);
+        return finite(f).map(Some);
     }
-    Ok(Value::String(v.to_string()))
+    Ok(None)
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` then `ParseUint(s, 0, 64)`: optional sign, `0x`/`0o`/`0b`
