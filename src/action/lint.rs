@@ -229,7 +229,11 @@ fn check_labels(m: &Manifest) -> Vec<String> {
     let prefix = Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
         .expect("valid regex");
     let mut problems = Vec::new();
-    let Some(labels) = m.metadata.get("labels").and_then(|l| l.as_object()) else {
+    let object = m.object();
+    let Some(labels) = object
+        .pointer("/metadata/labels")
+        .and_then(|l| l.as_object())
+    else {
         return problems;
     };
     for (key, value) in labels {

@@ -34,8 +34,6 @@ pub struct Manifest {
     pub name: String,
     /// `metadata.namespace` when the document sets it.
     pub namespace: Option<String>,
-    /// The document's `metadata` (name, labels, annotations…).
-    pub metadata: serde_json::Value,
     /// The document's YAML text as rendered (surrounding whitespace trimmed).
     pub text: String,
     /// Its hook annotations, when it is a hook.
@@ -159,6 +157,8 @@ pub fn parse_owned(template: RenderedTemplate) -> Result<Vec<Manifest>, Manifest
     let mut manifests = parse_documents(&path, &documents, false)?;
     content.truncate(end);
     content.drain(..start);
+    // The rendering grew the text by doubling; it is kept until the release is written.
+    content.shrink_to_fit();
     if let Some(manifest) = manifests.first_mut() {
         manifest.text = content;
     }
@@ -179,7 +179,8 @@ fn parse_documents(
             String::new()
         }
     };
-    let mut out = Vec::new();
+    // Most templates hold one document: the list is sized for what the text holds.
+    let mut out = Vec::with_capacity(documents.len());
     let mut document = 0;
     for &(first_line, text) in documents {
         let trimmed = text.trim();
@@ -208,7 +209,6 @@ fn parse_documents(
                     namespace: None,
                     text: own(trimmed),
                     hook: None,
-                    metadata: serde_json::Value::Null,
                     problem: None,
                 });
                 continue;
@@ -255,10 +255,9 @@ fn parse_documents(
             namespace,
             text: own(trimmed),
             hook: None,
-            metadata,
             problem,
         };
-        manifest.hook = hooks::parse_hook_metadata(&manifest.metadata).map_err(|message| {
+        manifest.hook = hooks::parse_hook_metadata(&metadata).map_err(|message| {
             ManifestError::InvalidHook {
                 source_path: source.to_string(),
                 object: manifest.display_name(),
