@@ -22,8 +22,7 @@ pub type Map = Rc<GoMap>;
 /// they never read is never copied (nor freed) by the engine.
 pub struct GoMap {
     entries: RefCell<BTreeMap<String, Value>>,
-    /// Set while `source` still holds the entries.
-    pending: Cell<bool>,
+    /// Where the entries are still to be taken from, until the map is first looked at.
     source: Cell<Option<JsonObject>>,
 }
 
@@ -51,7 +50,6 @@ impl GoMap {
     pub fn new(entries: BTreeMap<String, Value>) -> GoMap {
         GoMap {
             entries: RefCell::new(entries),
-            pending: Cell::new(false),
             source: Cell::new(None),
         }
     }
@@ -59,7 +57,6 @@ impl GoMap {
     fn from_json(root: &Arc<Values>, object: &serde_json::Map<String, serde_json::Value>) -> GoMap {
         GoMap {
             entries: RefCell::new(BTreeMap::new()),
-            pending: Cell::new(true),
             source: Cell::new(Some(JsonObject {
                 root: root.clone(),
                 object: NonNull::from(object),
@@ -80,9 +77,7 @@ impl GoMap {
     }
 
     fn load(&self) {
-        if self.pending.replace(false)
-            && let Some(source) = self.source.take()
-        {
+        if let Some(source) = self.source.take() {
             *self.entries.borrow_mut() = source.entries();
         }
     }
