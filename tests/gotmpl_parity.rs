@@ -370,3 +370,91 @@ fn set_integers_are_int64_and_file_numbers_float64_as_in_helm() {
     );
     assert_eq!(rudder_out, helm_out);
 }
+
+/// A chart of `count` templates (enough for rudder to render them on several threads when
+/// it may); `extra` is added to every template's body, `$i` being its number.
+fn many_templates(count: usize, extra: impl Fn(usize) -> String) -> Vec<(String, String)> {
+    (0..count)
+        .map(|i| {
+            let body = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-{i}\n  labels:\n    {{{{- include \"parity.labels\" . | nindent 4 }}}}\ndata:\n  template: {{{{ .Template.Name | quote }}}}\n  list: {{{{ .Values.list | toJson | quote }}}}\n  nested: |\n    {{{{- toYaml .Values.nested | nindent 4 }}}}\n{}",
+                extra(i)
+            );
+            (format!("cm-{i:03}"), body)
+        })
+        .chain(std::iter::once((
+            "_helpers".to_string(),
+            "{{- define \"parity.labels\" -}}\napp: {{ .Chart.Name }}\nrelease: {{ .Release.Name }}\n{{- end }}\n".to_string(),
+        )))
+        .collect()
+}
+
+fn write_many(dir: &Path, templates: &[(String, String)]) {
+    let borrowed: Vec<(&str, &str)> = templates
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_str()))
+        .collect();
+    write_chart(dir, &borrowed);
+    // The helpers file is a partial: `_helpers.tpl`, not a rendered `.yaml`.
+    std::fs::rename(
+        dir.join("templates/_helpers.yaml"),
+        dir.join("templates/_helpers.tpl"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn many_templates_render_as_helm_renders_them_whether_or_not_one_changes_the_values() {
+    let rudder = Path::new(env!("CARGO_BIN_EXE_rudder"));
+    let helm = peers::helm();
+    // Independent templates (rudder may render them in parallel), then templates where one
+    // changes the values the later ones read. helm's order must show: it runs them in
+    // reverse path order, so cm-199 … cm-151 print the value before cm-150 changes it, and
+    // cm-149 … cm-000 print the changed one.
+    let independent = many_templates(200, |_| String::new());
+    let changing = many_templates(200, |i| {
+        let mut body = "  name: {{ .Values.name }}\n".to_string();
+        if i == 150 {
+            body.push_str("  {{- $_ := set .Values \"name\" \"changed\" }}\n");
+        }
+        body
+    });
+    for (label, templates) in [("independent", independent), ("changing", changing)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("parity");
+        write_many(&chart, &templates);
+        let (h_ok, helm_out, helm_err) = render(&helm, &chart);
+        assert!(h_ok, "{label}: {helm_err}");
+        let (r_ok, rudder_out, rudder_err) = render(rudder, &chart);
+        assert!(r_ok, "{label}: {rudder_err}");
+        assert_eq!(rudder_out, helm_out, "{label}");
+        if label == "changing" {
+            assert_eq!(helm_out.matches("name: changed").count(), 150, "{label}");
+        }
+    }
+}
+
+#[test]
+fn of_many_failing_templates_the_first_in_helms_order_is_reported() {
+    let rudder = Path::new(env!("CARGO_BIN_EXE_rudder"));
+    let helm = peers::helm();
+    // helm runs templates in reverse path order: cm-180 fails before cm-020 would.
+    let templates = many_templates(200, |i| match i {
+        20 | 180 => format!("  x: {{{{ required \"value {i} is required\" .Values.nosuch }}}}\n"),
+        _ => String::new(),
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("parity");
+    write_many(&chart, &templates);
+    let (h_ok, _, helm_err) = render(&helm, &chart);
+    let (r_ok, rudder_out, rudder_err) = render(rudder, &chart);
+    assert!(!h_ok && !r_ok, "both fail");
+    assert!(rudder_out.is_empty(), "nothing is printed on failure");
+    assert!(helm_err.contains("value 180 is required"), "{helm_err}");
+    let helm_message = helm_err
+        .split("\nUse --debug flag")
+        .next()
+        .unwrap()
+        .trim_end();
+    assert_eq!(rudder_err.trim_end(), helm_message);
+}

@@ -6,8 +6,9 @@
 //! path order, the top chart's notes, and the choice of engine per chart.
 //!
 //! Go-template charts render on one thread in helm's order (values are shared and mutable,
-//! as in helm), each rendered template handed to the pool at once; tera charts render in
-//! groups on the pool. Every render is bounded in time, output and memory ([`limits`]).
+//! as in helm), each rendered template handed to the pool at once, unless no template can
+//! change what another sees, when runs of templates render on the pool in parallel; tera
+//! charts render in groups on the pool. Every render is bounded in time, output and memory ([`limits`]).
 
 mod context;
 mod error;
@@ -114,18 +115,26 @@ pub fn render_each<T: Send>(
     let render = limits::Render::start();
     let budget = render.budget();
     let is_go = |c: &Chart| !c.uses_tera();
-    // Go templates render on this thread; each rendered template goes to `each` on the
-    // pool at once, so its next stage overlaps the rendering of the rest.
+    // Go templates rendered on this thread go to `each` on the pool at once, so their next
+    // stage overlaps the rendering of the rest; templates rendered in parallel go to `each`
+    // on their own worker.
     let go_results = std::sync::Mutex::new(Vec::<(String, T)>::new());
+    let here = |t: RenderedTemplate| {
+        let item = (t.path.clone(), each(t));
+        go_results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(item);
+    };
     let go_notes = if chart.any_in_tree(&is_go) {
         rayon::in_place_scope(|scope| {
-            gotmpl::render::render_tree(chart, values, options, budget, &is_go, &mut |t| {
-                let (each, results) = (&each, &go_results);
-                scope.spawn(move |_| {
-                    let item = (t.path.clone(), each(t));
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push(item);
-                });
-            })
+            let here = &here;
+            let elsewhere = |t: RenderedTemplate| scope.spawn(move |_| here(t));
+            let sink = gotmpl::render::Sink {
+                elsewhere: &elsewhere,
+                here,
+            };
+            gotmpl::render::render_tree(chart, values, options, budget, &is_go, &sink)
         })?
     } else {
         None

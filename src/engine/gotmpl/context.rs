@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use base64::Engine as _;
 
@@ -199,7 +200,7 @@ pub fn capabilities_object(caps: &Capabilities) -> Value {
 }
 
 /// `.Files`: the chart's non-template files by path.
-pub struct Files(pub Rc<Vec<ChartFile>>);
+pub struct Files(pub Arc<Vec<ChartFile>>);
 
 impl Files {
     fn get(&self, name: &str) -> Option<&ChartFile> {
@@ -295,7 +296,7 @@ impl Object for Files {
                     .filter(|f| matcher.is_match(&f.name))
                     .cloned()
                     .collect();
-                Value::Object(Rc::new(Files(Rc::new(files))))
+                Value::Object(Rc::new(Files(Arc::new(files))))
             }
             _ => return None,
         }))

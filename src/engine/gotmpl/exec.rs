@@ -95,6 +95,24 @@ fn string_and_data(func: &str, values: &[Value]) -> Result<std::sync::Arc<str>, 
     crate::engine::library::arg_str(&values[0])
 }
 
+/// Whether a call to `name` can change what later templates see: sprig's `set`, `unset` and
+/// the `merge` family change a map in place, and `tpl` and `call` run what only the values
+/// know. Templates that call none of these give the same output in any order, each with its
+/// own copy of the context.
+pub fn may_change_shared_state(name: &str) -> bool {
+    matches!(
+        name,
+        "set"
+            | "unset"
+            | "merge"
+            | "mustMerge"
+            | "mergeOverwrite"
+            | "mustMergeOverwrite"
+            | "tpl"
+            | "call"
+    )
+}
+
 /// Names the executor implements itself.
 pub fn is_builtin_name(name: &str) -> bool {
     matches!(name, "and" | "or" | "include" | "tpl" | "call")

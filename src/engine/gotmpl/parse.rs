@@ -85,13 +85,6 @@ pub enum Number {
     Float(f64),
 }
 
-/// `fields` followed by `more`.
-fn chained(fields: Fields, more: Vec<Box<str>>) -> Fields {
-    let mut all = fields.into_vec();
-    all.extend(more);
-    all.into_boxed_slice()
-}
-
 impl Arg {
     pub fn pos(&self) -> Pos {
         match self {
@@ -286,7 +279,9 @@ fn is_alnum(c: char) -> bool {
 /// error ends the stream as an error token, which the parser reports when it gets there
 /// (so an earlier parse error wins, as in Go).
 fn lex(src: &str) -> (Vec<Tok<'_>>, Option<ParseError>) {
-    let mut toks = Vec::new();
+    // About one token per six bytes of a typical chart template: one allocation, not a
+    // dozen doublings.
+    let mut toks = Vec::with_capacity(src.len() / 6 + 8);
     match lex_into(src, &mut toks) {
         Ok(()) => (toks, None),
         Err(e) => {
@@ -758,7 +753,12 @@ struct Parser<'a> {
     pending_lex_error: Option<ParseError>,
     at: usize,
     /// Names of declared variables, per scope.
-    vars: Vec<String>,
+    vars: Vec<&'a str>,
+    /// Nodes, commands and arguments of the lists being parsed, innermost last: each list
+    /// is moved out into an exactly sized slice when it ends (nested lists end first).
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
     defines: Vec<(String, Box<[Node]>)>,
     funcs: &'a dyn Fn(&str) -> bool,
     range_depth: usize,
@@ -827,16 +827,16 @@ impl<'a> Parser<'a> {
 
     /// Parses a list of nodes until `{{end}}`, `{{else}}` or EOF.
     fn item_list(&mut self, context: &str) -> Result<(Box<[Node]>, Stop), ParseError> {
-        let mut list = Vec::new();
+        let base = self.nodes.len();
         loop {
             match self.next() {
                 Tok::Eof(p) => {
                     if context.is_empty() {
-                        return Ok((list.into_boxed_slice(), Stop::Eof));
+                        return Ok((self.nodes.drain(base..).collect(), Stop::Eof));
                     }
                     return self.err(p, "unexpected EOF".to_string());
                 }
-                Tok::Text(_, start, end) => list.push(Node::Text { start, end }),
+                Tok::Text(_, start, end) => self.nodes.push(Node::Text { start, end }),
                 Tok::Comment(..) => {}
                 Tok::LeftDelim(_) => {
                     let t = self.next_non_space();
@@ -846,42 +846,45 @@ impl<'a> Parser<'a> {
                             if context.is_empty() {
                                 return self.err(p, "unexpected {{end}}");
                             }
-                            return Ok((list.into_boxed_slice(), Stop::End));
+                            return Ok((self.nodes.drain(base..).collect(), Stop::End));
                         }
                         Tok::Keyword(p, "else") => {
                             if context.is_empty() {
                                 return self.err(p, "unexpected {{else}}");
                             }
-                            return Ok((list.into_boxed_slice(), Stop::Else(p)));
+                            return Ok((self.nodes.drain(base..).collect(), Stop::Else(p)));
                         }
                         Tok::Keyword(p, "if") => {
-                            list.push(Node::If(Box::new(self.branch("if", p)?)))
+                            let node = Node::If(Box::new(self.branch("if", p)?));
+                            self.nodes.push(node);
                         }
                         Tok::Keyword(p, "with") => {
-                            list.push(Node::With(Box::new(self.branch("with", p)?)))
+                            let node = Node::With(Box::new(self.branch("with", p)?));
+                            self.nodes.push(node);
                         }
                         Tok::Keyword(p, "range") => {
                             self.range_depth += 1;
                             let b = self.branch("range", p);
                             self.range_depth -= 1;
-                            list.push(Node::Range(Box::new(b?)));
+                            self.nodes.push(Node::Range(Box::new(b?)));
                         }
                         Tok::Keyword(p, "break") => {
                             if self.range_depth == 0 {
                                 return self.err(p, "{{break}} outside {{range}}");
                             }
                             self.expect_right("break")?;
-                            list.push(Node::Break(p));
+                            self.nodes.push(Node::Break(p));
                         }
                         Tok::Keyword(p, "continue") => {
                             if self.range_depth == 0 {
                                 return self.err(p, "{{continue}} outside {{range}}");
                             }
                             self.expect_right("continue")?;
-                            list.push(Node::Continue(p));
+                            self.nodes.push(Node::Continue(p));
                         }
                         Tok::Keyword(p, "template") => {
-                            list.push(self.template_call(p, "template")?)
+                            let node = self.template_call(p, "template")?;
+                            self.nodes.push(node);
                         }
                         Tok::Keyword(p, "block") => {
                             let node = self.template_call(p, "block")?;
@@ -889,7 +892,7 @@ impl<'a> Parser<'a> {
                                 unreachable!()
                             };
                             let name = name.to_string();
-                            let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+                            let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
                             let saved_depth = std::mem::replace(&mut self.range_depth, 0);
                             let (body, stop) = self.item_list("block")?;
                             self.vars = saved_vars;
@@ -898,7 +901,7 @@ impl<'a> Parser<'a> {
                                 return self.err(p, "unexpected {{else}} in block clause");
                             }
                             self.defines.push((name, body));
-                            list.push(node);
+                            self.nodes.push(node);
                         }
                         Tok::Keyword(p, "define") => {
                             if !context.is_empty() {
@@ -911,7 +914,7 @@ impl<'a> Parser<'a> {
                             self.at -= 1;
                             let pos = tok_pos(&t);
                             let pipe = self.pipeline("command", true)?;
-                            list.push(Node::Action {
+                            self.nodes.push(Node::Action {
                                 pos,
                                 pipe: Box::new(pipe),
                             });
@@ -958,7 +961,7 @@ impl<'a> Parser<'a> {
     fn define(&mut self, p: Pos) -> Result<(), ParseError> {
         let name = self.template_name(p, "define")?;
         self.expect_right("define clause")?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let (body, stop) = self.item_list("define")?;
         self.vars = saved_vars;
         match stop {
@@ -1051,7 +1054,7 @@ impl<'a> Parser<'a> {
             loop {
                 let v = self.next_non_space();
                 let Tok::Variable(_, name) = v else { break };
-                names.push(Box::<str>::from(name));
+                names.push(name);
                 let t = self.next_non_space();
                 match t {
                     Tok::Declare(_) => {
@@ -1070,31 +1073,31 @@ impl<'a> Parser<'a> {
             if ok {
                 if pipe.is_assign {
                     for n in &names {
-                        if !self.vars.iter().any(|v| **v == **n) {
+                        if !self.vars.contains(n) {
                             return self.err(pipe.pos, format!("undefined variable \"{n}\""));
                         }
                     }
                 } else {
-                    self.vars.extend(names.iter().map(|n| n.to_string()));
+                    self.vars.extend(names.iter().copied());
                 }
-                pipe.decl = names.into_boxed_slice();
+                pipe.decl = names.iter().map(|n| Box::from(*n)).collect();
             } else {
                 self.at = save;
             }
         }
-        let mut cmds = Vec::new();
+        let base = self.cmds.len();
         loop {
             let t = self.peek_non_space();
             match t {
                 Tok::RightDelim(_) if at_action => {
                     self.next_non_space();
-                    pipe.cmds = cmds.into_boxed_slice();
+                    pipe.cmds = self.cmds.drain(base..).collect();
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
                 Tok::RightParen(_) if !at_action => {
                     self.next_non_space();
-                    pipe.cmds = cmds.into_boxed_slice();
+                    pipe.cmds = self.cmds.drain(base..).collect();
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
@@ -1111,7 +1114,7 @@ impl<'a> Parser<'a> {
                 | Tok::RawStr(..)
                 | Tok::Variable(..) => {
                     let cmd = self.command()?;
-                    cmds.push(cmd);
+                    self.cmds.push(cmd);
                 }
                 other => {
                     let p = tok_pos(&other);
@@ -1145,7 +1148,7 @@ impl<'a> Parser<'a> {
     fn command(&mut self) -> Result<Command, ParseError> {
         let start = self.peek_non_space();
         let pos = tok_pos(&start);
-        let mut args = Vec::new();
+        let base = self.args.len();
         loop {
             // Skip spaces between operands.
             while matches!(self.peek(), Tok::Space(_)) {
@@ -1153,7 +1156,7 @@ impl<'a> Parser<'a> {
             }
             let operand = self.operand()?;
             if let Some(op) = operand {
-                args.push(op);
+                self.args.push(op);
             }
             match self.peek() {
                 Tok::Space(_) => {
@@ -1182,29 +1185,22 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if args.is_empty() {
+        if self.args.len() == base {
             return self.err(pos, "empty command");
         }
         Ok(Command {
             pos,
-            args: args.into_boxed_slice(),
+            args: self.args.drain(base..).collect(),
         })
     }
 
     fn operand(&mut self) -> Result<Option<Arg>, ParseError> {
         let term = self.term()?;
         let Some(term) = term else { return Ok(None) };
-        // Field chain following the term.
-        if let Tok::Field(chain_pos, _) = self.peek() {
-            // Go positions a chained field or variable at its first chained field.
-            let mut fields = Vec::new();
-            while let Tok::Field(_, f) = self.peek() {
-                fields.push(Box::<str>::from(f));
-                self.next();
-            }
+        // A field chain after any other term (fields and variables take theirs along).
+        if let Tok::Field(..) = self.peek() {
+            let (chain_pos, fields) = self.field_chain(None, 0);
             return Ok(Some(match term {
-                Arg::Field(_, f) => Arg::Field(chain_pos, chained(f, fields)),
-                Arg::Variable(_, v, f) => Arg::Variable(chain_pos, v, chained(f, fields)),
                 Arg::Dot(p) => return self.err(p, "unexpected . after term \".\""),
                 Arg::Bool(p, _) | Arg::Str(p, _) | Arg::Number(p, _) | Arg::Nil(p) => {
                     return self.err(
@@ -1212,10 +1208,36 @@ impl<'a> Parser<'a> {
                         format!("unexpected . after term {:?}", arg_string(&term)),
                     );
                 }
-                other => Arg::Chain(chain_pos, Box::new(other), fields.into_boxed_slice()),
+                other => Arg::Chain(chain_pos, Box::new(other), fields),
             }));
         }
         Ok(Some(term))
+    }
+
+    /// The field names that follow (`.a.b`), after `first` when given, as one exactly sized
+    /// slice; and where Go positions the chain: at its first chained field, or at `pos`
+    /// when no field follows.
+    fn field_chain(&mut self, first: Option<&'a str>, pos: Pos) -> (Pos, Fields) {
+        let start = self.at;
+        let end = start
+            + self.toks[start..]
+                .iter()
+                .take_while(|t| matches!(t, Tok::Field(..)))
+                .count();
+        let chain_pos = match self.toks[start] {
+            Tok::Field(p, _) => p,
+            _ => pos,
+        };
+        let fields = first
+            .into_iter()
+            .chain(self.toks[start..end].iter().map(|t| match t {
+                Tok::Field(_, name) => *name,
+                _ => "",
+            }))
+            .map(Box::from)
+            .collect();
+        self.at = end;
+        (chain_pos, fields)
     }
 
     fn term(&mut self) -> Result<Option<Arg>, ParseError> {
@@ -1230,12 +1252,16 @@ impl<'a> Parser<'a> {
             Tok::Dot(p) => Arg::Dot(p),
             Tok::Nil(p) => Arg::Nil(p),
             Tok::Variable(p, name) => {
-                if !self.vars.iter().any(|v| v == name) {
+                if !self.vars.contains(&name) {
                     return self.err(p, format!("undefined variable \"{name}\""));
                 }
-                Arg::Variable(p, name.into(), Box::default())
+                let (pos, fields) = self.field_chain(None, p);
+                Arg::Variable(pos, name.into(), fields)
             }
-            Tok::Field(p, name) => Arg::Field(p, Box::new([name.into()])),
+            Tok::Field(p, name) => {
+                let (pos, fields) = self.field_chain(Some(name), p);
+                Arg::Field(pos, fields)
+            }
             Tok::Bool(p, b) => Arg::Bool(p, b),
             Tok::Number(p, text) => match parse_number(text) {
                 Some(n) => Arg::Number(p, n),
@@ -1278,7 +1304,10 @@ pub fn parse(src: &str, funcs: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseErr
         toks,
         pending_lex_error,
         at: 0,
-        vars: vec!["$".into()],
+        vars: vec!["$"],
+        nodes: Vec::new(),
+        cmds: Vec::new(),
+        args: Vec::new(),
         defines: Vec::new(),
         funcs,
         range_depth: 0,
