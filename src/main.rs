@@ -6,5 +6,6 @@
 static ALLOCATOR: rudder::engine::limits::RenderAllocator = rudder::engine::limits::RenderAllocator;
 
 fn main() -> std::process::ExitCode {
+    rudder::engine::limits::RenderAllocator::tune_system_allocator();
     rudder::cli::run()
 }

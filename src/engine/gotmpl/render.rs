@@ -183,6 +183,13 @@ pub(crate) struct Sink<'a> {
 /// would cost more than sharing the work saves.
 const PARALLEL_MIN_TEMPLATES: usize = 64;
 
+/// Runs per worker when templates render in parallel, at most: fewer, longer runs leave a
+/// worker idle when another falls behind (a slow core, a heavy run).
+const RUNS_PER_WORKER: usize = 8;
+
+/// Templates per run, at least: each run pays for its own context and functions (~0.1 ms).
+const RUN_MIN_TEMPLATES: usize = 32;
+
 /// Renders every Go-template chart of the tree within `budget`, handing each rendered
 /// template to `sink` as soon as it is done; returns the top chart's notes.
 ///
@@ -253,7 +260,8 @@ pub(crate) fn render_tree(
         && runnable.len() >= PARALLEL_MIN_TEMPLATES
         && !changes_state.load(Ordering::Relaxed)
     {
-        let runs = split_runs(&runnable, 2 * workers);
+        let count = (runnable.len() / RUN_MIN_TEMPLATES).clamp(workers, RUNS_PER_WORKER * workers);
+        let runs = split_runs(&runnable, count);
         let results: Vec<Result<Option<String>, RenderError>> = runs
             .par_iter()
             .map(|run| {

