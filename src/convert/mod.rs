@@ -213,12 +213,10 @@ fn overridden_defines<'a>(
     losers
 }
 
-/// Parses Go template text as helm does, knowing every function of the library (built
-/// once: `tpl(go=true)` parses on the render path).
+/// Parses Go template text as helm does, knowing every function of the library.
 pub(crate) fn parse_go(src: &str) -> Result<Parsed, parse::ParseError> {
-    static NAMES: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
-        std::sync::LazyLock::new(|| Funcs::helm().names());
-    parse::parse(src, &|f| is_builtin_name(f) || NAMES.contains(f))
+    let library = Funcs::helm();
+    parse::parse(src, &|f| is_builtin_name(f) || library.contains(f))
 }
 
 /// Go template text (a value rendered by `tpl`) as tera text, for `tpl(go=true)`: a

@@ -5,7 +5,6 @@
 //! A render is bounded in time and output size.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +14,7 @@ pub use crate::engine::library::CallError;
 use crate::engine::library::value::Value;
 use crate::engine::library::{Funcs, Function};
 use crate::engine::limits::{self, Exceeded};
+use foldhash::{HashMap, HashMapExt};
 
 /// One named template: a file's main tree or a `define`d body, with the file it came from.
 pub struct Tmpl {
@@ -24,7 +24,7 @@ pub struct Tmpl {
     pub file: Arc<str>,
     /// That file's source, for line:column in errors.
     pub src: Arc<str>,
-    pub nodes: Arc<[Node]>,
+    pub nodes: Box<[Node]>,
 }
 
 /// Every template a render can reach by name.
@@ -34,6 +34,13 @@ pub struct TemplateSet {
 }
 
 impl TemplateSet {
+    /// An empty set with room for `templates` names.
+    pub fn with_capacity(templates: usize) -> Self {
+        TemplateSet {
+            templates: HashMap::with_capacity(templates),
+        }
+    }
+
     /// Parses `src` (from `file`) and adds its main tree under `name` and its definitions.
     /// As in Go, an empty definition does not replace an existing one.
     pub fn add(
@@ -65,7 +72,7 @@ impl TemplateSet {
                     name: define,
                     file: file.clone(),
                     src: src.clone(),
-                    nodes: Arc::from(body),
+                    nodes: body,
                 }),
             );
         }
@@ -73,7 +80,7 @@ impl TemplateSet {
             name: name.to_string(),
             file: file.clone(),
             src: src.clone(),
-            nodes: Arc::from(parsed.root),
+            nodes: parsed.root,
         });
         if !(parse::is_empty_tree(&root.nodes, src) && self.templates.contains_key(name)) {
             self.templates.insert(name.to_string(), root.clone());
@@ -227,14 +234,15 @@ impl<'a> Executor<'a> {
                 format!("exceeded maximum template depth ({MAX_DEPTH})"),
             ));
         }
-        let nodes = tmpl.nodes.clone();
+        // The state holds the template for error positions; the nodes walked are its own.
+        let walked = tmpl.clone();
         let mut state = State {
             tmpl,
             vars: vec![(Rc::from("$"), dot.clone())],
             out,
         };
         let start_len = state.out.len();
-        let result = self.walk_list(&mut state, dot, &nodes);
+        let result = self.walk_list(&mut state, dot, &walked.nodes);
         self.output_total += state.out.len().saturating_sub(start_len);
         self.depth -= 1;
         match result {

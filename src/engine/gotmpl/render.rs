@@ -187,7 +187,7 @@ const PARALLEL_MIN_TEMPLATES: usize = 64;
 /// worker idle when another falls behind (a slow core, a heavy run).
 const RUNS_PER_WORKER: usize = 8;
 
-/// Templates per run, at least: each run pays for its own context and functions (~0.1 ms).
+/// Templates per run, at least: each run pays for its own copy of the context.
 const RUN_MIN_TEMPLATES: usize = 32;
 
 /// Renders every Go-template chart of the tree within `budget`, handing each rendered
@@ -222,19 +222,18 @@ pub(crate) fn render_tree(
     let funcs = functions(options);
     // Files parse in parallel; they join the set in helm's order, so later definitions
     // win as in helm, and the first file (in that order) that does not parse is reported.
-    let names = funcs.names();
     let changes_state = AtomicBool::new(false);
     let known = |f: &str| {
         if may_change_shared_state(f) {
             changes_state.store(true, Ordering::Relaxed);
         }
-        is_builtin_name(f) || names.contains(f)
+        is_builtin_name(f) || funcs.contains(f)
     };
     let parsed: Vec<Result<parse::Parsed, parse::ParseError>> = renderables
         .par_iter()
         .map(|r| parse::parse(&r.source, &known))
         .collect();
-    let mut set = TemplateSet::default();
+    let mut set = TemplateSet::with_capacity(renderables.len());
     for (r, parsed) in renderables.iter().zip(parsed) {
         let parsed = parsed.map_err(|e| {
             RenderError::go(
@@ -266,7 +265,6 @@ pub(crate) fn render_tree(
             .par_iter()
             .map(|run| {
                 let contexts = contexts(&charts, values, options);
-                let funcs = functions(options);
                 execute_run(run, &set, &funcs, &contexts, options, budget, sink.here)
             })
             .collect();

@@ -12,8 +12,10 @@ pub mod helm;
 pub(crate) mod strings;
 pub mod value;
 
-use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use value::Value;
 
@@ -43,7 +45,7 @@ impl From<&str> for CallError {
 }
 
 /// A function's body: the evaluated arguments in, a value or a Go-worded failure out.
-pub type FunctionBody = Rc<dyn Fn(&[Value]) -> Result<Value, CallError>>;
+pub type FunctionBody = Arc<dyn Fn(&[Value]) -> Result<Value, CallError> + Send + Sync>;
 
 /// A template function with its arity.
 pub struct Function {
@@ -53,10 +55,11 @@ pub struct Function {
     pub call: FunctionBody,
 }
 
-/// The functions of one render, by name.
-#[derive(Default)]
+/// The functions of one render, by name: its own (`lookup` when connected) over helm's
+/// library, which is built once per process and shared by every render and thread.
 pub struct Funcs {
     map: HashMap<&'static str, Function>,
+    library: Option<&'static Funcs>,
 }
 
 pub type FnResult = Result<Value, CallError>;
@@ -64,12 +67,22 @@ pub type FnResult = Result<Value, CallError>;
 impl Funcs {
     /// Every function helm gives templates, for a render without a cluster.
     pub fn helm() -> Funcs {
-        let mut funcs = Funcs::default();
-        builtins::register(&mut funcs);
-        strings::register(&mut funcs);
-        collections::register(&mut funcs);
-        helm::register(&mut funcs);
-        funcs
+        static LIBRARY: OnceLock<Funcs> = OnceLock::new();
+        let library = LIBRARY.get_or_init(|| {
+            let mut funcs = Funcs {
+                map: HashMap::with_capacity(512),
+                library: None,
+            };
+            builtins::register(&mut funcs);
+            strings::register(&mut funcs);
+            collections::register(&mut funcs);
+            helm::register(&mut funcs);
+            funcs
+        });
+        Funcs {
+            map: HashMap::new(),
+            library: Some(library),
+        }
     }
 
     /// Adds (or replaces) a function taking exactly `arity` arguments.
@@ -77,14 +90,14 @@ impl Funcs {
         &mut self,
         name: &'static str,
         arity: usize,
-        f: impl Fn(&[Value]) -> FnResult + 'static,
+        f: impl Fn(&[Value]) -> FnResult + Send + Sync + 'static,
     ) {
         self.map.insert(
             name,
             Function {
                 min_args: arity,
                 max_args: Some(arity),
-                call: Rc::new(f),
+                call: Arc::new(f),
             },
         );
     }
@@ -94,14 +107,14 @@ impl Funcs {
         &mut self,
         name: &'static str,
         min: usize,
-        f: impl Fn(&[Value]) -> FnResult + 'static,
+        f: impl Fn(&[Value]) -> FnResult + Send + Sync + 'static,
     ) {
         self.map.insert(
             name,
             Function {
                 min_args: min,
                 max_args: None,
-                call: Rc::new(f),
+                call: Arc::new(f),
             },
         );
     }
@@ -112,33 +125,33 @@ impl Funcs {
         name: &'static str,
         min: usize,
         max: usize,
-        f: impl Fn(&[Value]) -> FnResult + 'static,
+        f: impl Fn(&[Value]) -> FnResult + Send + Sync + 'static,
     ) {
         self.map.insert(
             name,
             Function {
                 min_args: min,
                 max_args: Some(max),
-                call: Rc::new(f),
+                call: Arc::new(f),
             },
         );
     }
 
     pub fn get(&self, name: &str) -> Option<&Function> {
-        self.map.get(name)
+        self.map
+            .get(name)
+            .or_else(|| self.library.and_then(|library| library.get(name)))
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.map.contains_key(name)
+        self.get(name).is_some()
     }
 
-    /// The names of the functions, for parsing on other threads.
-    pub fn names(&self) -> std::collections::HashSet<&'static str> {
-        self.map.keys().copied().collect()
-    }
-
-    pub fn remove(&mut self, name: &str) {
-        self.map.remove(name);
+    /// The names of the functions.
+    pub fn names(&self) -> HashSet<&'static str> {
+        let mut names = self.library.map(Funcs::names).unwrap_or_default();
+        names.extend(self.map.keys().copied());
+        names
     }
 }
 
