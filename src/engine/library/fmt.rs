@@ -618,6 +618,13 @@ fn is_print(c: char) -> bool {
 fn quote_with(s: &str, quote: char, ascii: bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
+    // Printable ASCII other than the quote and the backslash stands for itself.
+    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'\\' && char::from(b) != quote;
+    if s.bytes().all(plain) {
+        out.push_str(s);
+        out.push(quote);
+        return out;
+    }
     for c in s.chars() {
         if c == quote || c == '\\' {
             out.push('\\');
