@@ -215,8 +215,7 @@ fn overridden_defines<'a>(
 
 /// Parses Go template text as helm does, knowing every function of the library.
 pub(crate) fn parse_go(src: &str) -> Result<Parsed, parse::ParseError> {
-    let library = Funcs::helm();
-    parse::parse(src, &|f| is_builtin_name(f) || library.contains(f))
+    parse::parse(src, &|f| is_builtin_name(f) || Funcs::library().contains(f))
 }
 
 /// Go template text (a value rendered by `tpl`) as tera text, for `tpl(go=true)`: a

@@ -8,7 +8,8 @@
 //! Go-template charts render on one thread in helm's order (values are shared and mutable,
 //! as in helm), each rendered template handed to the pool at once, unless no template can
 //! change what another sees, when runs of templates render on the pool in parallel; tera
-//! charts render in groups on the pool. Every render is bounded in time, output and memory ([`limits`]).
+//! charts render in groups on the pool. Every render is bounded in time, output and memory
+//! ([`limits`]).
 
 mod context;
 mod error;

@@ -1219,24 +1219,19 @@ impl<'a> Parser<'a> {
     /// when no field follows.
     fn field_chain(&mut self, first: Option<&'a str>, pos: Pos) -> (Pos, Fields) {
         let start = self.at;
-        let end = start
-            + self.toks[start..]
-                .iter()
-                .take_while(|t| matches!(t, Tok::Field(..)))
-                .count();
         let chain_pos = match self.toks[start] {
             Tok::Field(p, _) => p,
             _ => pos,
         };
-        let fields = first
+        let fields: Fields = first
             .into_iter()
-            .chain(self.toks[start..end].iter().map(|t| match t {
-                Tok::Field(_, name) => *name,
-                _ => "",
+            .chain(self.toks[start..].iter().map_while(|t| match t {
+                Tok::Field(_, name) => Some(*name),
+                _ => None,
             }))
             .map(Box::from)
             .collect();
-        self.at = end;
+        self.at = start + fields.len() - usize::from(first.is_some());
         (chain_pos, fields)
     }
 

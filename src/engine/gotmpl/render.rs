@@ -179,8 +179,8 @@ pub(crate) struct Sink<'a> {
     pub here: &'a (dyn Fn(RenderedTemplate) + Sync),
 }
 
-/// Templates fewer than this render on one thread: a thread's own context and functions
-/// would cost more than sharing the work saves.
+/// Templates fewer than this render on one thread: a run's own copy of the context would
+/// cost more than sharing the work saves.
 const PARALLEL_MIN_TEMPLATES: usize = 64;
 
 /// Runs per worker when templates render in parallel, at most: fewer, longer runs leave a

@@ -65,10 +65,19 @@ pub struct Funcs {
 pub type FnResult = Result<Value, CallError>;
 
 impl Funcs {
-    /// Every function helm gives templates, for a render without a cluster.
+    /// Every function helm gives templates, for a render without a cluster; a render adds
+    /// its own (`lookup`) over them.
     pub fn helm() -> Funcs {
+        Funcs {
+            map: HashMap::new(),
+            library: Some(Funcs::library()),
+        }
+    }
+
+    /// helm's library itself, built on first use and shared by every render and thread.
+    pub fn library() -> &'static Funcs {
         static LIBRARY: OnceLock<Funcs> = OnceLock::new();
-        let library = LIBRARY.get_or_init(|| {
+        LIBRARY.get_or_init(|| {
             let mut funcs = Funcs {
                 map: HashMap::with_capacity(512),
                 library: None,
@@ -78,11 +87,7 @@ impl Funcs {
             collections::register(&mut funcs);
             helm::register(&mut funcs);
             funcs
-        });
-        Funcs {
-            map: HashMap::new(),
-            library: Some(library),
-        }
+        })
     }
 
     /// Adds (or replaces) a function taking exactly `arity` arguments.

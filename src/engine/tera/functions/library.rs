@@ -12,9 +12,6 @@ use super::super::context::{key_to_string, value_to_json};
 use crate::engine::library::value::Value as Plain;
 use crate::engine::library::{Funcs, helm, json, strings};
 
-/// The library, shared by every rendering thread.
-static LIBRARY: std::sync::LazyLock<Funcs> = std::sync::LazyLock::new(Funcs::helm);
-
 /// A tera value as a plain one: integers stay int64, null and undefined are nil.
 pub(crate) fn to_plain(value: &Value) -> Plain {
     match value.kind() {
@@ -91,7 +88,7 @@ pub(crate) fn text(value: &Value) -> Plain {
 /// Calls library function `name`; its failure becomes a tera error naming it (`fail` and
 /// `required` messages stay verbatim).
 pub(crate) fn call(name: &str, args: &[Plain]) -> TeraResult<Plain> {
-    let function = LIBRARY
+    let function = Funcs::library()
         .get(name)
         .ok_or_else(|| Error::message(format!("{name}: no such function")))?;
     (function.call)(args).map_err(|e| {
@@ -183,7 +180,7 @@ const N: Param = Param::Any(&["n", "width"]);
 /// chart can call anything a helm chart can. The keyword forms registered after this
 /// replace it for the functions they cover.
 fn register_positional(tera: &mut Tera) {
-    for name in LIBRARY.names() {
+    for name in Funcs::library().names() {
         tera.register_function(name, move |kwargs: Kwargs, _: &State| {
             let args = kwarg_opt(&kwargs, "args")?.map_or_else(Vec::new, |list| items(&list));
             call_tera(name, &args)
